@@ -1,0 +1,22 @@
+//! Scepter's domain: what a certificate profile is and which values are allowed.
+//!
+//! Everything here is pure — no I/O, no clocks (callers pass `now`), no async —
+//! so every rule can be unit-tested in isolation. Input arrives as a `*Draft`
+//! (plain deserialised JSON) and leaves as a validated type whose fields can
+//! no longer hold a bad value; the API and storage layers only ever hold the
+//! validated types.
+
+pub mod certificate;
+pub mod platform;
+pub mod record;
+pub mod scep_profile;
+pub mod text;
+pub mod trusted_profile;
+pub mod validation;
+
+pub use certificate::{CaCertificate, CertificateDetails, CertificateError};
+pub use platform::Platform;
+pub use record::Record;
+pub use scep_profile::{ScepCertificateProfile, ScepCertificateProfileDraft, ScepProfileContext};
+pub use trusted_profile::{TrustedCertificateProfile, TrustedCertificateProfileDraft};
+pub use validation::{FieldError, ValidationErrors};

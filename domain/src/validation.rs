@@ -1,0 +1,90 @@
+//! Validation errors that name the offending field and the rule it broke.
+//!
+//! Rules are collected rather than failing on the first one, so an admin sees
+//! every problem of a request at once; the API turns the list into the
+//! `errors` member of an RFC 9457 problem document.
+
+use serde::Serialize;
+
+/// One broken rule: `field` is the JSON path as the client wrote it
+/// (`scepServerUrls[1]`), `rule` a stable machine-readable code, `message`
+/// a sentence for humans.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FieldError {
+    pub field: String,
+    pub rule: &'static str,
+    pub message: String,
+}
+
+/// A non-empty list of [`FieldError`]s once returned from a `parse` function.
+#[derive(Debug, Clone, PartialEq, Eq, Default, thiserror::Error)]
+#[error("{} validation error(s), first: {}", .0.len(), .0.first().map(|e| e.message.as_str()).unwrap_or(""))]
+pub struct ValidationErrors(Vec<FieldError>);
+
+impl ValidationErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn single(field: impl Into<String>, rule: &'static str, message: impl Into<String>) -> Self {
+        let mut errors = Self::new();
+        errors.push(field, rule, message);
+        errors
+    }
+
+    pub fn push(&mut self, field: impl Into<String>, rule: &'static str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.into(),
+            rule,
+            message: message.into(),
+        });
+    }
+
+    /// Records the error of a field-level parse and yields its value, so a
+    /// caller can keep checking other fields after one fails.
+    pub fn collect<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.0.push(error);
+                None
+            }
+        }
+    }
+
+    pub fn extend(&mut self, other: ValidationErrors) {
+        self.0.extend(other.0);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn errors(&self) -> &[FieldError] {
+        &self.0
+    }
+
+    pub fn into_errors(self) -> Vec<FieldError> {
+        self.0
+    }
+
+    /// `Ok(value)` when nothing was recorded.
+    pub fn into_result<T>(self, value: T) -> Result<T, Self> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
+    }
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, rule: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            rule,
+            message: message.into(),
+        }
+    }
+}
