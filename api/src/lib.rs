@@ -1,0 +1,15 @@
+//! Scepter's HTTP face: actix-web handlers, authentication, RFC 9457 errors
+//! and the OpenAPI contract. Handlers are thin: they parse the request into
+//! domain types, call the domain or one repository method, and map the result.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod telemetry;
+
+pub use app::{AppState, Application, ProfilePolicy};

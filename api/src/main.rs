@@ -1,1 +1,7 @@
-fn main() {}
+use clap::Parser;
+use scepter_api::cli::{self, Cli};
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    cli::run(Cli::parse()).await
+}

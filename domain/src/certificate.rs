@@ -4,8 +4,18 @@
 //! an admin who uploads the wrong file (a leaf, a key, a truncated copy) must
 //! hear about it at upload time, not when thousands of devices fail to trust it.
 
-use chrono::{DateTime, Utc};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use chrono::{DateTime, SecondsFormat, Utc};
+use der::{oid::AssociatedOid, Decode, Encode};
 use serde::Serialize;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use x509_cert::{
+    ext::pkix::{AuthorityKeyIdentifier, BasicConstraints, KeyUsage, SubjectKeyIdentifier},
+    name::Name,
+    time::Time,
+    Certificate, TbsCertificate,
+};
 
 /// What an admin needs to recognise a certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -50,13 +60,55 @@ pub struct CaCertificate {
 
 impl CaCertificate {
     /// Accepts one PEM `CERTIFICATE` block or base64 DER (line breaks allowed).
+    ///
+    /// Admins paste certificates from many tools (certutil, openssl, browser exports,
+    /// JSON strings with `\n`), so line width and line endings inside the base64 do not
+    /// matter; what must hold is that the input is exactly one certificate.
     pub fn parse(input: &str) -> Result<Self, CertificateError> {
-        todo!("{input}")
+        let input = input.trim();
+        let der = if input.starts_with(PEM_BEGIN) {
+            decode_base64(pem_body(input)?)?
+        } else {
+            decode_base64(input)?
+        };
+        Self::from_der(&der)
     }
 
     /// Parses exact DER bytes; anything after the certificate is an error.
     pub fn from_der(der: &[u8]) -> Result<Self, CertificateError> {
-        todo!("{der:?}")
+        let certificate = Certificate::from_der(der).map_err(|error| match error.kind() {
+            der::ErrorKind::TrailingData { .. } => CertificateError::TrailingData,
+            _ => CertificateError::Malformed(error.to_string()),
+        })?;
+        let tbs = &certificate.tbs_certificate;
+
+        let basic_constraints = extension::<BasicConstraints>(tbs, "basicConstraints")?;
+        if !basic_constraints.is_some_and(|constraints| constraints.ca) {
+            return Err(CertificateError::NotCa);
+        }
+        // A CA certificate without keyUsage may sign anything (RFC 5280 4.2.1.3);
+        // with it, keyCertSign is what lets devices chain issued certificates to it.
+        if let Some(key_usage) = extension::<KeyUsage>(tbs, "keyUsage")? {
+            if !key_usage.key_cert_sign() {
+                return Err(CertificateError::CannotSignCertificates);
+            }
+        }
+
+        let details = CertificateDetails {
+            subject: tbs.subject.to_string(),
+            issuer: tbs.issuer.to_string(),
+            serial_number: hex::encode_upper(tbs.serial_number.as_bytes()),
+            not_before: to_chrono(tbs.validity.not_before)?,
+            not_after: to_chrono(tbs.validity.not_after)?,
+            thumbprint_sha1: hex::encode_upper(Sha1::digest(der)),
+            thumbprint_sha256: hex::encode_upper(Sha256::digest(der)),
+        };
+        let self_signed = is_self_signed(tbs)?;
+        Ok(Self {
+            der: der.to_vec(),
+            details,
+            self_signed,
+        })
     }
 
     pub fn der(&self) -> &[u8] {
@@ -75,14 +127,109 @@ impl CaCertificate {
 
     /// One-line base64 of the DER, no PEM armour (Windows `EncodedCertificate`, Android `X509`).
     pub fn to_base64(&self) -> String {
-        todo!()
+        STANDARD.encode(&self.der)
     }
 
     /// Problems worth an admin's attention that do not make the upload wrong:
     /// expired, not yet valid, or not self-signed (an intermediate).
     pub fn warnings(&self, now: DateTime<Utc>) -> Vec<String> {
-        todo!("{now}")
+        let mut warnings = Vec::new();
+        if now > self.details.not_after {
+            warnings.push(format!(
+                "certificate expired on {}",
+                rfc3339(self.details.not_after)
+            ));
+        }
+        if now < self.details.not_before {
+            warnings.push(format!(
+                "certificate is not valid until {}",
+                rfc3339(self.details.not_before)
+            ));
+        }
+        if !self.self_signed {
+            warnings.push(format!(
+                "certificate is not self-signed (issuer: {}): devices also need its root to trust it",
+                self.details.issuer
+            ));
+        }
+        warnings
     }
+}
+
+const PEM_BEGIN: &str = "-----BEGIN";
+const CERTIFICATE_BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+const CERTIFICATE_END: &str = "-----END CERTIFICATE-----";
+
+/// The base64 between the boundaries of a single `CERTIFICATE` block.
+///
+/// Written by hand rather than with `pem-rfc7468`, whose strict grammar insists on
+/// 64-column lines and reports a second block as a base64 error: here a different
+/// wrapping is fine, and anything after the block (a second certificate, a private
+/// key, text) is reported as trailing data, which is the mistake the admin made.
+fn pem_body(pem: &str) -> Result<&str, CertificateError> {
+    let rest = pem
+        .strip_prefix(CERTIFICATE_BEGIN)
+        .ok_or(CertificateError::Encoding)?;
+    let (body, after) = rest
+        .split_once(CERTIFICATE_END)
+        .ok_or(CertificateError::Encoding)?;
+    if !after.trim().is_empty() {
+        return Err(CertificateError::TrailingData);
+    }
+    Ok(body)
+}
+
+/// Standard, padded base64; ASCII whitespace anywhere is ignored so wrapped input works.
+fn decode_base64(encoded: &str) -> Result<Vec<u8>, CertificateError> {
+    let compact: String = encoded.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    if compact.is_empty() {
+        return Err(CertificateError::Encoding);
+    }
+    STANDARD.decode(compact).map_err(|_| CertificateError::Encoding)
+}
+
+/// Decodes one extension; a duplicated or undecodable extension makes the certificate malformed.
+fn extension<'a, T>(tbs: &'a TbsCertificate, name: &str) -> Result<Option<T>, CertificateError>
+where
+    T: Decode<'a> + AssociatedOid,
+{
+    tbs.get::<T>()
+        .map(|found| found.map(|(_critical, value)| value))
+        .map_err(|error| {
+            CertificateError::Malformed(format!("{name} extension is invalid or repeated: {error}"))
+        })
+}
+
+fn is_self_signed(tbs: &TbsCertificate) -> Result<bool, CertificateError> {
+    let encode = |name: &Name| {
+        name.to_der()
+            .map_err(|error| CertificateError::Malformed(error.to_string()))
+    };
+    if encode(&tbs.issuer)? != encode(&tbs.subject)? {
+        return Ok(false);
+    }
+    // Same name is not enough: a CA re-keyed under its old name, or cross-signed by
+    // its predecessor, has issuer == subject but a different signing key.
+    let authority_key = extension::<AuthorityKeyIdentifier>(tbs, "authorityKeyIdentifier")?
+        .and_then(|identifier| identifier.key_identifier);
+    let subject_key = extension::<SubjectKeyIdentifier>(tbs, "subjectKeyIdentifier")?;
+    Ok(match (authority_key, subject_key) {
+        (Some(authority), Some(subject)) => authority == subject.0,
+        _ => true,
+    })
+}
+
+fn to_chrono(time: Time) -> Result<DateTime<Utc>, CertificateError> {
+    let since_epoch = time.to_unix_duration();
+    i64::try_from(since_epoch.as_secs())
+        .ok()
+        .and_then(|seconds| DateTime::from_timestamp(seconds, since_epoch.subsec_nanos()))
+        .ok_or_else(|| CertificateError::Malformed(format!("validity time {time} is out of range")))
+}
+
+/// The same form the API's JSON uses for timestamps (`2021-01-01T00:00:00Z`).
+fn rfc3339(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 impl CertificateError {
@@ -97,3 +244,6 @@ impl CertificateError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -40,7 +40,10 @@ impl Platform {
     /// Windows platforms share the ClientCertificateInstall and
     /// RootCATrustedCertificates CSPs, key storage providers and cert stores.
     pub fn is_windows(self) -> bool {
-        matches!(self, Platform::Windows10 | Platform::Windows81 | Platform::WindowsPhone81)
+        matches!(
+            self,
+            Platform::Windows10 | Platform::Windows81 | Platform::WindowsPhone81
+        )
     }
 
     /// iOS and macOS take the CA template's validity and have no hash-algorithm setting
@@ -77,5 +80,119 @@ impl FromStr for Platform {
             .into_iter()
             .find(|platform| platform.as_str() == value)
             .ok_or_else(|| UnknownPlatform(value.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Platform, UnknownPlatform};
+
+    #[test]
+    fn every_platform_round_trips_through_as_str_and_from_str() {
+        let expected = [
+            (Platform::Android, "android"),
+            (Platform::Ios, "ios"),
+            (Platform::Macos, "macos"),
+            (Platform::Windows10, "windows10"),
+            (Platform::Windows81, "windows81"),
+            (Platform::WindowsPhone81, "windowsPhone81"),
+        ];
+        assert_eq!(Platform::ALL.len(), expected.len());
+        for (platform, name) in expected {
+            assert_eq!(platform.as_str(), name);
+            assert_eq!(platform.to_string(), name);
+            assert_eq!(name.parse::<Platform>(), Ok(platform));
+        }
+    }
+
+    #[test]
+    fn all_lists_every_platform_once() {
+        let mut names: Vec<&str> = Platform::ALL.iter().map(|platform| platform.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Platform::ALL.len());
+    }
+
+    #[test]
+    fn serde_names_equal_as_str() {
+        for platform in Platform::ALL {
+            let json = serde_json::to_string(&platform).unwrap();
+            assert_eq!(json, format!("\"{}\"", platform.as_str()));
+            assert_eq!(serde_json::from_str::<Platform>(&json).unwrap(), platform);
+        }
+    }
+
+    #[test]
+    fn unknown_or_differently_cased_names_are_rejected() {
+        for name in [
+            "",
+            "Android",
+            "IOS",
+            "windows",
+            "windowsphone81",
+            "windows 10",
+            " android",
+            "linux",
+        ] {
+            assert_eq!(
+                name.parse::<Platform>(),
+                Err(UnknownPlatform(name.to_owned())),
+                "{name:?}"
+            );
+        }
+        assert_eq!(
+            "linux".parse::<Platform>().unwrap_err().to_string(),
+            "unknown platform `linux`"
+        );
+    }
+
+    #[test]
+    fn platform_families() {
+        let cases = [
+            (Platform::Android, false, false),
+            (Platform::Ios, false, true),
+            (Platform::Macos, false, true),
+            (Platform::Windows10, true, false),
+            (Platform::Windows81, true, false),
+            (Platform::WindowsPhone81, true, false),
+        ];
+        for (platform, windows, apple) in cases {
+            assert_eq!(platform.is_windows(), windows, "{platform}");
+            assert_eq!(platform.is_apple(), apple, "{platform}");
+        }
+    }
+
+    #[test]
+    fn accepts_root_from_same_platform_or_within_the_windows_family() {
+        use Platform::*;
+        let accepted = [
+            (Android, Android),
+            (Ios, Ios),
+            (Macos, Macos),
+            (Windows10, Windows10),
+            (Windows10, Windows81),
+            (Windows10, WindowsPhone81),
+            (Windows81, Windows10),
+            (Windows81, Windows81),
+            (Windows81, WindowsPhone81),
+            (WindowsPhone81, Windows10),
+            (WindowsPhone81, Windows81),
+            (WindowsPhone81, WindowsPhone81),
+        ];
+        for profile in Platform::ALL {
+            for root in Platform::ALL {
+                assert_eq!(
+                    profile.accepts_root_from(root),
+                    accepted.contains(&(profile, root)),
+                    "{profile} profile with {root} root"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn apple_platforms_do_not_share_roots() {
+        assert!(!Platform::Ios.accepts_root_from(Platform::Macos));
+        assert!(!Platform::Macos.accepts_root_from(Platform::Ios));
     }
 }

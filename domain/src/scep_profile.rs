@@ -47,7 +47,10 @@ pub struct ValidityPeriod {
 
 impl ValidityPeriod {
     /// Intune's default when the admin sets nothing.
-    pub const DEFAULT: ValidityPeriod = ValidityPeriod { value: 1, scale: ValidityScale::Years };
+    pub const DEFAULT: ValidityPeriod = ValidityPeriod {
+        value: 1,
+        scale: ValidityScale::Years,
+    };
 
     /// Intune allows at most 24 months in total.
     const MAX_DAYS: i64 = 730;
@@ -64,10 +67,14 @@ impl ValidityPeriod {
             return Err(FieldError::new(
                 "certificateValidityPeriodValue",
                 "range",
-                format!("must be between 1 and {max} {scale:?} (24 months at most in total), got {value}").to_lowercase(),
+                format!("must be between 1 and {max} {scale:?} (24 months at most in total), got {value}")
+                    .to_lowercase(),
             ));
         }
-        Ok(Self { value: value as u16, scale })
+        Ok(Self {
+            value: value as u16,
+            scale,
+        })
     }
 }
 
@@ -186,23 +193,39 @@ impl Oid {
     pub const CLIENT_AUTHENTICATION: &'static str = "1.3.6.1.5.5.7.3.2";
 
     pub fn parse(value: &str) -> Result<Self, String> {
+        if value.len() > MAX_OID_CHARS {
+            return Err(format!(
+                "must be at most {MAX_OID_CHARS} characters, got {}",
+                value.len()
+            ));
+        }
         let arcs: Vec<&str> = value.split('.').collect();
-        if arcs.len() < 2 || value.len() > 200 {
+        if arcs.len() < 2 {
             return Err(format!("`{value}` is not a dotted OID with at least two arcs"));
         }
         let mut numbers = Vec::with_capacity(arcs.len());
         for arc in &arcs {
-            let valid = !arc.is_empty() && arc.bytes().all(|b| b.is_ascii_digit()) && (arc.len() == 1 || !arc.starts_with('0'));
+            let valid = !arc.is_empty()
+                && arc.bytes().all(|b| b.is_ascii_digit())
+                && (arc.len() == 1 || !arc.starts_with('0'));
             match arc.parse::<u128>() {
                 Ok(number) if valid => numbers.push(number),
-                _ => return Err(format!("`{value}` is not a dotted OID: arc `{arc}` is not a number without leading zeros")),
+                _ => {
+                    return Err(format!(
+                        "`{value}` is not a dotted OID: arc `{arc}` is not a number without leading zeros"
+                    ))
+                }
             }
         }
         if numbers[0] > 2 {
-            return Err(format!("`{value}` is not an OID: the first arc must be 0, 1 or 2"));
+            return Err(format!(
+                "`{value}` is not an OID: the first arc must be 0, 1 or 2"
+            ));
         }
         if numbers[0] < 2 && numbers[1] > 39 {
-            return Err(format!("`{value}` is not an OID: the second arc must be at most 39 under 0 and 1"));
+            return Err(format!(
+                "`{value}` is not an OID: the second arc must be at most 39 under 0 and 1"
+            ));
         }
         Ok(Self(value.to_owned()))
     }
@@ -279,7 +302,12 @@ pub struct ScepServerUrl(Url);
 
 impl ScepServerUrl {
     pub fn parse(value: &str) -> Result<Self, (&'static str, String)> {
-        let url = Url::parse(value).map_err(|error| ("absoluteUrl", format!("`{value}` is not an absolute URL: {error}")))?;
+        let url = Url::parse(value).map_err(|error| {
+            (
+                "absoluteUrl",
+                format!("`{value}` is not an absolute URL: {error}"),
+            )
+        })?;
         if !matches!(url.scheme(), "https" | "http") {
             return Err(("httpsUrl", format!("`{value}` must use https")));
         }
@@ -287,7 +315,10 @@ impl ScepServerUrl {
             return Err(("absoluteUrl", format!("`{value}` has no host")));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(("noCredentials", "must not carry a user name or password".to_owned()));
+            return Err((
+                "noCredentials",
+                "must not carry a user name or password".to_owned(),
+            ));
         }
         if url.fragment().is_some() {
             return Err(("noFragment", format!("`{value}` must not have a fragment")));
@@ -407,9 +438,14 @@ pub const MAX_SUBJECT_ALTERNATIVE_NAMES: usize = 25;
 pub const MAX_EXTENDED_KEY_USAGES: usize = 25;
 const MAX_TEMPLATE_CHARS: usize = 1024;
 const MAX_EKU_NAME_CHARS: usize = 200;
+/// Far beyond any real OID; keeps an error message (which quotes the value) short.
+const MAX_OID_CHARS: usize = 200;
 
 impl ScepCertificateProfile {
-    pub fn parse(draft: ScepCertificateProfileDraft, context: &ScepProfileContext) -> Result<Self, ValidationErrors> {
+    pub fn parse(
+        draft: ScepCertificateProfileDraft,
+        context: &ScepProfileContext,
+    ) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         let platform = draft.platform;
 
@@ -419,12 +455,14 @@ impl ScepCertificateProfile {
             draft.certificate_validity_period_value,
             draft.certificate_validity_period_scale,
         ));
-        let key_storage_provider = errors.collect(parse_key_storage_provider(platform, draft.key_storage_provider));
+        let key_storage_provider =
+            errors.collect(parse_key_storage_provider(platform, draft.key_storage_provider));
         let subject_name_format_string = errors.collect(parse_subject_name(
             draft.subject_name_format,
             draft.subject_name_format_string,
         ));
-        let custom_subject_alternative_names = errors.collect(parse_sans(draft.custom_subject_alternative_names));
+        let custom_subject_alternative_names =
+            errors.collect(parse_sans(draft.custom_subject_alternative_names));
         let key_usage = errors.collect(parse_key_usage(draft.key_usage));
         let key_size = errors.collect(
             KeySize::try_from(draft.key_size).map_err(|message| FieldError::new("keySize", "oneOf", message)),
@@ -447,7 +485,8 @@ impl ScepCertificateProfile {
                 .map_or(Ok(RenewalThreshold::DEFAULT), RenewalThreshold::try_from)
                 .map_err(|message| FieldError::new("renewalThresholdPercentage", "range", message)),
         );
-        let scep_server_urls = parse_scep_server_urls(draft.scep_server_urls, context.allow_http_scep_urls, &mut errors);
+        let scep_server_urls =
+            parse_scep_server_urls(draft.scep_server_urls, context.allow_http_scep_urls, &mut errors);
 
         let settings = (|| {
             Some(ScepSettings {
@@ -524,19 +563,32 @@ fn parse_key_storage_provider(
 
 /// The full template grammar arrives with rendering; here a custom format must
 /// be present, non-blank and bounded, and other formats must not carry one.
-fn parse_subject_name(format: SubjectNameFormat, template: Option<String>) -> Result<Option<String>, FieldError> {
+fn parse_subject_name(
+    format: SubjectNameFormat,
+    template: Option<String>,
+) -> Result<Option<String>, FieldError> {
     const FIELD: &str = "subjectNameFormatString";
     match (format, template) {
-        (SubjectNameFormat::Custom, None) => Err(FieldError::new(FIELD, "required", "is required when subjectNameFormat is custom")),
-        (SubjectNameFormat::Custom, Some(template)) if template.trim().is_empty() => {
-            Err(FieldError::new(FIELD, "required", "must not be empty when subjectNameFormat is custom"))
-        }
+        (SubjectNameFormat::Custom, None) => Err(FieldError::new(
+            FIELD,
+            "required",
+            "is required when subjectNameFormat is custom",
+        )),
+        (SubjectNameFormat::Custom, Some(template)) if template.trim().is_empty() => Err(FieldError::new(
+            FIELD,
+            "required",
+            "must not be empty when subjectNameFormat is custom",
+        )),
         (SubjectNameFormat::Custom, Some(template)) => {
             check_template_text(FIELD, &template)?;
             Ok(Some(template))
         }
         (_, None) => Ok(None),
-        (_, Some(_)) => Err(FieldError::new(FIELD, "onlyWithCustom", "is only allowed when subjectNameFormat is custom")),
+        (_, Some(_)) => Err(FieldError::new(
+            FIELD,
+            "onlyWithCustom",
+            "is only allowed when subjectNameFormat is custom",
+        )),
     }
 }
 
@@ -550,7 +602,11 @@ fn check_template_text(field: &str, template: &str) -> Result<(), FieldError> {
         ));
     }
     if template.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "noControlCharacters", "must not contain control characters"));
+        return Err(FieldError::new(
+            field,
+            "noControlCharacters",
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }
@@ -561,7 +617,10 @@ fn parse_sans(sans: Vec<SubjectAlternativeName>) -> Result<Vec<SubjectAlternativ
         return Err(FieldError::new(
             FIELD,
             "maxItems",
-            format!("must have at most {MAX_SUBJECT_ALTERNATIVE_NAMES} entries, got {}", sans.len()),
+            format!(
+                "must have at most {MAX_SUBJECT_ALTERNATIVE_NAMES} entries, got {}",
+                sans.len()
+            ),
         ));
     }
     let mut seen = HashSet::new();
@@ -572,7 +631,11 @@ fn parse_sans(sans: Vec<SubjectAlternativeName>) -> Result<Vec<SubjectAlternativ
         }
         check_template_text(&field, &san.name)?;
         if !seen.insert((san.san_type, san.name.as_str())) {
-            return Err(FieldError::new(field, "unique", "repeats an earlier subject alternative name"));
+            return Err(FieldError::new(
+                field,
+                "unique",
+                "repeats an earlier subject alternative name",
+            ));
         }
     }
     Ok(sans)
@@ -590,12 +653,19 @@ fn parse_key_usage(mut usages: Vec<KeyUsage>) -> Result<Vec<KeyUsage>, FieldErro
     usages.sort();
     usages.dedup();
     if usages.len() != count {
-        return Err(FieldError::new("keyUsage", "unique", "must not repeat a key usage"));
+        return Err(FieldError::new(
+            "keyUsage",
+            "unique",
+            "must not repeat a key usage",
+        ));
     }
     Ok(usages)
 }
 
-fn parse_hash_algorithm(platform: Platform, algorithm: Option<HashAlgorithm>) -> Result<Option<HashAlgorithm>, FieldError> {
+fn parse_hash_algorithm(
+    platform: Platform,
+    algorithm: Option<HashAlgorithm>,
+) -> Result<Option<HashAlgorithm>, FieldError> {
     match (platform.is_apple(), algorithm) {
         (true, None) => Ok(None),
         (true, Some(_)) => Err(FieldError::new(
@@ -638,7 +708,10 @@ fn parse_extended_key_usages(
         errors.push(
             FIELD,
             "maxItems",
-            format!("must have at most {MAX_EXTENDED_KEY_USAGES} entries, got {}", drafts.len()),
+            format!(
+                "must have at most {MAX_EXTENDED_KEY_USAGES} entries, got {}",
+                drafts.len()
+            ),
         );
         return None;
     }
@@ -649,11 +722,18 @@ fn parse_extended_key_usages(
         let name_length = draft.name.chars().count();
         if draft.name.trim().is_empty() {
             errors.push(format!("{FIELD}[{index}].name"), "required", "must not be empty");
-        } else if name_length > MAX_EKU_NAME_CHARS || draft.name.chars().any(char::is_control) {
+        } else if name_length > MAX_EKU_NAME_CHARS {
             errors.push(
                 format!("{FIELD}[{index}].name"),
                 "maxLength",
-                format!("must be at most {MAX_EKU_NAME_CHARS} characters without control characters"),
+                format!("must be at most {MAX_EKU_NAME_CHARS} characters, got {name_length}"),
+            );
+        } else if draft.name.chars().any(char::is_control) {
+            // Its own rule, as for every other name: a short name with a tab is not too long.
+            errors.push(
+                format!("{FIELD}[{index}].name"),
+                "noControlCharacters",
+                "must not contain control characters",
             );
         }
         match Oid::parse(&draft.object_identifier) {
@@ -662,14 +742,21 @@ fn parse_extended_key_usages(
                 "unique",
                 "repeats an earlier extended key usage",
             ),
-            Ok(oid) => usages.push(ExtendedKeyUsage { name: draft.name, object_identifier: oid }),
+            Ok(oid) => usages.push(ExtendedKeyUsage {
+                name: draft.name,
+                object_identifier: oid,
+            }),
             Err(message) => errors.push(format!("{FIELD}[{index}].objectIdentifier"), "oid", message),
         }
     }
     (errors.errors().len() == before).then_some(usages)
 }
 
-fn parse_scep_server_urls(urls: Vec<String>, allow_http: bool, errors: &mut ValidationErrors) -> Option<Vec<ScepServerUrl>> {
+fn parse_scep_server_urls(
+    urls: Vec<String>,
+    allow_http: bool,
+    errors: &mut ValidationErrors,
+) -> Option<Vec<ScepServerUrl>> {
     const FIELD: &str = "scepServerUrls";
     if urls.is_empty() || urls.len() > MAX_SCEP_SERVER_URLS {
         errors.push(
@@ -696,3 +783,6 @@ fn parse_scep_server_urls(urls: Vec<String>, allow_http: bool, errors: &mut Vali
     }
     (errors.errors().len() == before).then_some(parsed)
 }
+
+#[cfg(test)]
+mod tests;

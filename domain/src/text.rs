@@ -25,7 +25,11 @@ impl DisplayName {
             ));
         }
         if value.chars().any(char::is_control) {
-            return Err(FieldError::new(field, "noControlCharacters", "must not contain control characters"));
+            return Err(FieldError::new(
+                field,
+                "noControlCharacters",
+                "must not contain control characters",
+            ));
         }
         Ok(Self(value))
     }
@@ -121,4 +125,148 @@ string_conversions! {
     DisplayName => |value| DisplayName::parse("displayName", value),
     Description => |value| Description::parse("description", Some(value)),
     CertFileName => |value| CertFileName::parse("certFileName", value),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CertFileName, Description, DisplayName};
+    use crate::validation::FieldError;
+
+    fn rule_of<T: std::fmt::Debug>(result: Result<T, FieldError>) -> (String, &'static str) {
+        let error = result.expect_err("value must be rejected");
+        (error.field, error.rule)
+    }
+
+    #[test]
+    fn display_name_rejections_name_field_and_rule() {
+        let cases = [
+            ("empty", String::new(), "required"),
+            ("blank", "   ".to_owned(), "required"),
+            ("only a tab and newline", "\t\n".to_owned(), "required"),
+            ("201 characters", "a".repeat(201), "maxLength"),
+            ("201 multi-byte characters", "é".repeat(201), "maxLength"),
+            ("tab inside", "Corp\tWi-Fi".to_owned(), "noControlCharacters"),
+            ("newline inside", "Corp\nWi-Fi".to_owned(), "noControlCharacters"),
+            (
+                "escape character",
+                "Corp\u{1b}[31m".to_owned(),
+                "noControlCharacters",
+            ),
+            ("DEL", "Corp\u{7f}".to_owned(), "noControlCharacters"),
+            ("C1 control", "Corp\u{85}".to_owned(), "noControlCharacters"),
+        ];
+        for (case, value, rule) in cases {
+            assert_eq!(
+                rule_of(DisplayName::parse("displayName", value)),
+                ("displayName".to_owned(), rule),
+                "{case}"
+            );
+        }
+    }
+
+    #[test]
+    fn display_name_accepts_up_to_200_characters_unchanged() {
+        let cases = [
+            "a".to_owned(),
+            "a".repeat(200),
+            // Counted in characters, not bytes: 400 bytes of UTF-8.
+            "é".repeat(200),
+            "  Corp Wi-Fi (lab) ✓  ".to_owned(),
+        ];
+        for value in cases {
+            let name = DisplayName::parse("displayName", value.clone()).expect("accepted");
+            assert_eq!(name.as_str(), value);
+        }
+    }
+
+    #[test]
+    fn display_name_reports_the_field_it_was_given() {
+        assert_eq!(
+            rule_of(DisplayName::parse("profiles[3].displayName", String::new())),
+            ("profiles[3].displayName".to_owned(), "required")
+        );
+    }
+
+    #[test]
+    fn description_longer_than_1500_characters_is_rejected() {
+        assert_eq!(
+            rule_of(Description::parse("description", Some("x".repeat(1501)))),
+            ("description".to_owned(), "maxLength")
+        );
+    }
+
+    #[test]
+    fn description_accepts_absent_empty_and_1500_characters() {
+        assert_eq!(Description::parse("description", None).unwrap().as_str(), "");
+        assert_eq!(
+            Description::parse("description", Some(String::new())).unwrap(),
+            Description::default()
+        );
+        let long = "ü".repeat(1500);
+        assert_eq!(
+            Description::parse("description", Some(long.clone()))
+                .unwrap()
+                .as_str(),
+            long
+        );
+        // Free text: line breaks are fine here, unlike in names.
+        assert!(Description::parse("description", Some("line 1\nline 2".to_owned())).is_ok());
+    }
+
+    #[test]
+    fn cert_file_name_rejections_name_field_and_rule() {
+        let cases = [
+            ("empty", String::new(), "required"),
+            ("blank", "  ".to_owned(), "required"),
+            ("256 characters", "a".repeat(256), "maxLength"),
+            ("forward slash", "certs/root.cer".to_owned(), "fileName"),
+            ("leading slash", "/etc/passwd".to_owned(), "fileName"),
+            ("backslash", "certs\\root.cer".to_owned(), "fileName"),
+            ("parent directory", "..".to_owned(), "fileName"),
+            ("current directory", ".".to_owned(), "fileName"),
+            ("path traversal", "../root.cer".to_owned(), "fileName"),
+            ("control character", "root\u{0}.cer".to_owned(), "fileName"),
+            ("newline", "root\n.cer".to_owned(), "fileName"),
+        ];
+        for (case, value, rule) in cases {
+            assert_eq!(
+                rule_of(CertFileName::parse("certFileName", value)),
+                ("certFileName".to_owned(), rule),
+                "{case}"
+            );
+        }
+    }
+
+    #[test]
+    fn cert_file_name_accepts_plain_names_up_to_255_characters() {
+        for value in [
+            "root.cer",
+            "Contoso Root CA (2026).crt",
+            "..hidden",
+            "a..b.cer",
+            &"n".repeat(255),
+        ] {
+            assert_eq!(
+                CertFileName::parse("certFileName", value.to_owned())
+                    .unwrap()
+                    .as_str(),
+                value
+            );
+        }
+    }
+
+    #[test]
+    fn deserialising_revalidates_stored_values() {
+        assert!(serde_json::from_str::<DisplayName>("\"\"").is_err());
+        assert!(serde_json::from_str::<DisplayName>(&format!("\"{}\"", "a".repeat(201))).is_err());
+        assert!(serde_json::from_str::<Description>(&format!("\"{}\"", "a".repeat(1501))).is_err());
+        assert!(serde_json::from_str::<CertFileName>("\"../x\"").is_err());
+
+        let name: DisplayName = serde_json::from_str("\"Corp Wi-Fi\"").unwrap();
+        assert_eq!(serde_json::to_string(&name).unwrap(), "\"Corp Wi-Fi\"");
+        let file: CertFileName = serde_json::from_str("\"root.cer\"").unwrap();
+        assert_eq!(String::from(file), "root.cer");
+        let description: Description = serde_json::from_str("\"\"").unwrap();
+        assert_eq!(description, Description::default());
+    }
 }

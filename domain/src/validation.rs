@@ -88,3 +88,69 @@ impl FieldError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{FieldError, ValidationErrors};
+
+    #[test]
+    fn collect_records_errors_and_keeps_values() {
+        let mut errors = ValidationErrors::new();
+        assert_eq!(errors.collect(Ok::<_, FieldError>(7)), Some(7));
+        assert!(errors.is_empty());
+        assert_eq!(
+            errors.collect::<i32>(Err(FieldError::new(
+                "displayName",
+                "required",
+                "must not be empty"
+            ))),
+            None
+        );
+        assert_eq!(
+            errors.errors(),
+            [FieldError::new("displayName", "required", "must not be empty")]
+        );
+    }
+
+    #[test]
+    fn into_result_is_ok_only_without_errors() {
+        assert_eq!(ValidationErrors::new().into_result("value"), Ok("value"));
+        let errors = ValidationErrors::single("keySize", "oneOf", "must be 1024, 2048 or 4096");
+        assert_eq!(errors.clone().into_result("value"), Err(errors));
+    }
+
+    #[test]
+    fn extend_keeps_the_order_of_both_lists() {
+        let mut errors = ValidationErrors::single("a", "required", "first");
+        let mut more = ValidationErrors::single("b", "range", "second");
+        more.push("c", "unique", "third");
+        errors.extend(more);
+        let fields: Vec<(&str, &str)> = errors
+            .errors()
+            .iter()
+            .map(|error| (error.field.as_str(), error.rule))
+            .collect();
+        assert_eq!(fields, [("a", "required"), ("b", "range"), ("c", "unique")]);
+        assert_eq!(errors.into_errors().len(), 3);
+    }
+
+    #[test]
+    fn display_counts_errors_and_shows_the_first_message() {
+        let mut errors = ValidationErrors::single("a", "required", "must not be empty");
+        errors.push("b", "range", "must be between 1 and 99, got 0");
+        assert_eq!(
+            errors.to_string(),
+            "2 validation error(s), first: must not be empty"
+        );
+    }
+
+    #[test]
+    fn field_error_serialises_field_rule_and_message() {
+        let json =
+            serde_json::to_value(FieldError::new("scepServerUrls[1]", "httpsUrl", "must use https")).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"field": "scepServerUrls[1]", "rule": "httpsUrl", "message": "must use https"})
+        );
+    }
+}

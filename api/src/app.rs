@@ -1,0 +1,87 @@
+//! Wiring: the shared state and the actix-web server.
+
+use std::{net::TcpListener, sync::Arc};
+
+use actix_web::{dev::Server, middleware, web, App, HttpServer};
+use scepter_storage::Store;
+
+use crate::{auth::TokenAuthority, error::ApiError, extract, routes, telemetry};
+
+/// Deployment policies that shape validation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProfilePolicy {
+    /// Lab flag: accept plain-http SCEP server URLs.
+    pub allow_http_scep_urls: bool,
+}
+
+/// What every handler can reach.
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub tokens: TokenAuthority,
+    pub policy: ProfilePolicy,
+    pub max_body_bytes: usize,
+}
+
+impl AppState {
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+}
+
+/// Server settings that are not part of [`AppState`].
+#[derive(Debug, Clone, Copy)]
+pub struct ServerSettings {
+    pub workers: usize,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds the routes to `listener`; the server starts when [`Application::run`] is awaited
+    /// (or the [`Server`] is spawned). actix-web stops gracefully on SIGTERM and SIGINT.
+    pub fn build(listener: TcpListener, state: AppState, settings: ServerSettings) -> std::io::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(state);
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PathConfig::default().error_handler(extract::path_error))
+                .app_data(web::QueryConfig::default().error_handler(extract::query_error))
+                .wrap(middleware::from_fn(telemetry::request_span))
+                .configure(routes::configure)
+                .default_service(web::to(|| async {
+                    Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
+                }))
+        })
+        .workers(settings.workers.max(1))
+        .shutdown_timeout(settings.shutdown_timeout_secs)
+        .listen(listener)?
+        .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn into_server(self) -> Server {
+        self.server
+    }
+
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,202 @@
+//! Bearer-token authentication and role checks.
+//!
+//! Tokens are HS256 JWTs signed with a per-installation secret: the algorithm
+//! is pinned (a token claiming another `alg` is rejected), and `iss`, `aud`
+//! and `exp` are required and checked. Handlers state the role they need by
+//! taking an [`Admin`] or [`Reader`] argument.
+
+use std::{
+    fmt,
+    future::{ready, Ready},
+    time::Duration,
+};
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::{app::AppState, error::ApiError};
+
+pub const ISSUER: &str = "scepter";
+pub const AUDIENCE: &str = "scepter-api";
+/// Shorter secrets make HS256 guessable offline from any captured token.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads and writes every admin resource.
+    Admin,
+    /// Reads every admin resource; writes are forbidden.
+    Reader,
+}
+
+impl Role {
+    fn can_read(self) -> bool {
+        matches!(self, Role::Admin | Role::Reader)
+    }
+
+    fn can_write(self) -> bool {
+        self == Role::Admin
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub role: Role,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// The HMAC secret. `Debug` is redacted so it can never reach a log line.
+#[derive(Clone)]
+pub struct JwtSecret(Vec<u8>);
+
+impl JwtSecret {
+    pub fn new(bytes: Vec<u8>) -> Result<Self, String> {
+        if bytes.len() < MIN_SECRET_BYTES {
+            return Err(format!(
+                "the JWT secret must be at least {MIN_SECRET_BYTES} bytes, got {}",
+                bytes.len()
+            ));
+        }
+        Ok(Self(bytes))
+    }
+}
+
+impl fmt::Debug for JwtSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JwtSecret(<redacted>)")
+    }
+}
+
+/// Issues and verifies tokens with one secret.
+pub struct TokenAuthority {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl TokenAuthority {
+    pub fn new(secret: &JwtSecret) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 30;
+        Self {
+            encoding: EncodingKey::from_secret(&secret.0),
+            decoding: DecodingKey::from_secret(&secret.0),
+            validation,
+        }
+    }
+
+    pub fn issue(
+        &self,
+        subject: &str,
+        role: Role,
+        ttl: Duration,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: subject.to_owned(),
+            role,
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+            iat: now,
+            exp: now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX)),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map(|data| data.claims)
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub subject: String,
+    pub role: Role,
+}
+
+fn authenticate(request: &HttpRequest) -> Result<Principal, ApiError> {
+    let state = request
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
+    let header_value = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or(ApiError::Unauthenticated("send Authorization: Bearer <token>"))?;
+    let token = header_value
+        .to_str()
+        .ok()
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or(ApiError::Unauthenticated(
+            "the Authorization header must be `Bearer <token>`",
+        ))?;
+    let claims = state.tokens.verify(token).map_err(|error| {
+        tracing::info!(reason = %error, "rejected bearer token");
+        ApiError::Unauthenticated("the bearer token is invalid or expired")
+    })?;
+    Ok(Principal {
+        subject: claims.sub,
+        role: claims.role,
+    })
+}
+
+fn authorize(
+    request: &HttpRequest,
+    allowed: fn(Role) -> bool,
+    action: &'static str,
+) -> Result<Principal, ApiError> {
+    let principal = authenticate(request)?;
+    if !allowed(principal.role) {
+        tracing::info!(subject = %principal.subject, role = ?principal.role, action, "forbidden");
+        return Err(ApiError::Forbidden(action));
+    }
+    Ok(principal)
+}
+
+/// A caller allowed to change resources.
+#[derive(Debug, Clone)]
+pub struct Admin(pub Principal);
+
+/// A caller allowed to read resources.
+#[derive(Debug, Clone)]
+pub struct Reader(pub Principal);
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authorize(request, Role::can_write, "this operation needs the admin role").map(Admin))
+    }
+}
+
+impl FromRequest for Reader {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            authorize(
+                request,
+                Role::can_read,
+                "this operation needs the reader or admin role",
+            )
+            .map(Reader),
+        )
+    }
+}

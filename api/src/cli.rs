@@ -1,0 +1,272 @@
+//! The `scepter` command line: one [`Cli`] parsed once in `main`, with every
+//! setting also readable from the environment.
+
+use std::{
+    fs,
+    io::Write,
+    net::TcpListener,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use rand::RngCore;
+use scepter_storage::{DatabaseTarget, PoolSettings};
+
+use crate::{
+    app::{AppState, Application, ProfilePolicy, ServerSettings},
+    auth::{JwtSecret, Role, TokenAuthority},
+    openapi,
+    telemetry::{self, LogFormat},
+};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scepter",
+    version,
+    about = "Certificate-profile service for mobile-device management"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply migrations and serve the API.
+    Serve(ServeArgs),
+    /// Apply the database migrations and exit.
+    Migrate(MigrateArgs),
+    /// Bearer tokens for the API.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Print the OpenAPI document (the committed openapi/openapi.json).
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Mint a token and print it on stdout.
+    Issue(TokenIssueArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL URL (`postgres://user:pass@host/db`). Without it, Scepter uses the SQLite file.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// SQLite database file, used when no DATABASE_URL is set.
+    #[arg(long, env = "SCEPTER_SQLITE_PATH", default_value = "scepter.db")]
+    pub sqlite_path: PathBuf,
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "SCEPTER_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+    /// How long a request waits for a database connection before failing with 503.
+    #[arg(long, env = "SCEPTER_DB_ACQUIRE_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub db_acquire_timeout: Duration,
+}
+
+impl DatabaseArgs {
+    pub fn target(&self) -> anyhow::Result<DatabaseTarget> {
+        match &self.database_url {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(DatabaseTarget::Postgres { url: url.clone() })
+            }
+            Some(_) => bail!("DATABASE_URL must be a postgres:// URL; unset it to use the SQLite file"),
+            None => Ok(DatabaseTarget::Sqlite {
+                path: self.sqlite_path.clone(),
+            }),
+        }
+    }
+
+    fn pool_settings(&self) -> PoolSettings {
+        PoolSettings {
+            max_connections: self.db_max_connections.max(1),
+            acquire_timeout: self.db_acquire_timeout,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SecretArgs {
+    /// HMAC secret for bearer tokens, at least 32 bytes.
+    #[arg(long, env = "SCEPTER_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// File holding the HMAC secret. With SQLite and neither option set,
+    /// `<database file stem>.key` beside the database is used, and created with
+    /// a random secret when missing.
+    #[arg(long, env = "SCEPTER_JWT_SECRET_FILE", conflicts_with = "jwt_secret")]
+    pub jwt_secret_file: Option<PathBuf>,
+}
+
+impl SecretArgs {
+    /// There is no built-in secret: it comes from configuration, or — for the
+    /// single-machine SQLite default only — from a key file generated on first
+    /// use. A PostgreSQL deployment (possibly several instances) must configure one.
+    pub fn resolve(&self, target: &DatabaseTarget) -> anyhow::Result<JwtSecret> {
+        let bytes = match (&self.jwt_secret, &self.jwt_secret_file, target) {
+            (Some(secret), _, _) => secret.trim().as_bytes().to_vec(),
+            (None, Some(path), _) => read_secret_file(path)?,
+            (None, None, DatabaseTarget::Sqlite { path }) => {
+                read_or_create_secret_file(&path.with_extension("key"))?
+            }
+            (None, None, DatabaseTarget::Postgres { .. }) => {
+                bail!("set SCEPTER_JWT_SECRET or --jwt-secret-file: a PostgreSQL deployment needs an explicit secret")
+            }
+        };
+        JwtSecret::new(bytes).map_err(anyhow::Error::msg)
+    }
+}
+
+fn read_secret_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("reading the JWT secret file {}", path.display()))?;
+    Ok(text.trim().as_bytes().to_vec())
+}
+
+fn read_or_create_secret_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if path.exists() {
+        return read_secret_file(path);
+    }
+    let mut random = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut random);
+    let secret = hex_encode(&random);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => {
+            file.write_all(secret.as_bytes())
+                .with_context(|| format!("writing the JWT secret file {}", path.display()))?;
+            tracing::info!(path = %path.display(), "generated a new JWT signing secret");
+            Ok(secret.into_bytes())
+        }
+        // Another process created it first: use theirs.
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => read_secret_file(path),
+        Err(error) => Err(error).with_context(|| format!("creating the JWT secret file {}", path.display())),
+    }
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SCEPTER_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub secret: SecretArgs,
+    #[arg(long, env = "SCEPTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Largest accepted request body in bytes (larger ones get 413).
+    #[arg(long, env = "SCEPTER_MAX_BODY_BYTES", default_value_t = AppState::DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+    /// Lab only: accept plain-http SCEP server URLs in profiles.
+    #[arg(long, env = "SCEPTER_ALLOW_HTTP_SCEP_URLS")]
+    pub allow_http_scep_urls: bool,
+    /// HTTP worker threads (default: one per CPU).
+    #[arg(long, env = "SCEPTER_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenIssueArgs {
+    #[arg(long, value_enum)]
+    pub role: Role,
+    /// Lifetime, e.g. `30m`, `1h`, `7d` (at most 366 days).
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub ttl: Duration,
+    /// Who the token is for (the `sub` claim), shown in logs.
+    #[arg(long, default_value = "admin")]
+    pub subject: String,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub secret: SecretArgs,
+}
+
+const MAX_TOKEN_TTL: Duration = Duration::from_secs(366 * 24 * 3600);
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(args) => migrate(args).await,
+        Command::Token {
+            command: TokenCommand::Issue(args),
+        } => issue_token(args),
+        Command::Openapi => {
+            print!("{}", openapi::to_json());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    telemetry::init(args.log_format);
+    let target = args.database.target()?;
+    let secret = args.secret.resolve(&target)?;
+    tracing::info!(database = %target.redacted(), "opening database");
+    let store = scepter_storage::connect(&target, args.database.pool_settings())
+        .await
+        .context("connecting to the database")?;
+    store.migrate().await.context("applying migrations")?;
+    let listener =
+        TcpListener::bind(&args.listen).with_context(|| format!("listening on {}", args.listen))?;
+    tracing::info!(address = %listener.local_addr()?, "serving");
+    let state = AppState {
+        store: store.clone(),
+        tokens: TokenAuthority::new(&secret),
+        policy: ProfilePolicy {
+            allow_http_scep_urls: args.allow_http_scep_urls,
+        },
+        max_body_bytes: args.max_body_bytes,
+    };
+    if args.allow_http_scep_urls {
+        tracing::warn!("lab mode: plain-http SCEP server URLs are accepted");
+    }
+    let settings = ServerSettings {
+        workers: args
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
+        ..ServerSettings::default()
+    };
+    Application::build(listener, state, settings)?.run().await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
+    telemetry::init(LogFormat::Text);
+    let target = args.database.target()?;
+    let store = scepter_storage::connect(&target, args.database.pool_settings()).await?;
+    store.migrate().await?;
+    store.close().await;
+    tracing::info!(database = %target.redacted(), "migrations applied");
+    Ok(())
+}
+
+fn issue_token(args: TokenIssueArgs) -> anyhow::Result<()> {
+    if args.ttl.is_zero() || args.ttl > MAX_TOKEN_TTL {
+        bail!("--ttl must be between 1s and 366d");
+    }
+    let target = args.database.target()?;
+    let secret = args.secret.resolve(&target)?;
+    let token = TokenAuthority::new(&secret).issue(&args.subject, args.role, args.ttl)?;
+    println!("{token}");
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! Request extractors that answer bad input with problem documents: JSON
+//! bodies (size-limited, with the failing field's path), `If-Match`, and the
+//! error handlers for path and query parsing.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{
+    dev::Payload,
+    error::{PathError, QueryPayloadError},
+    http::header,
+    web, FromRequest, HttpRequest,
+};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::{app::AppState, error::ApiError};
+
+/// A JSON body deserialised into `T`. Syntax errors are 400; a well-formed
+/// document with a wrong type, a missing or an unknown field is 422 naming
+/// that field; bodies above the configured limit are 413 before they are read whole.
+pub struct ValidJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = request
+            .app_data::<web::Data<AppState>>()
+            .map_or(AppState::DEFAULT_MAX_BODY_BYTES, |state| state.max_body_bytes);
+        let content_type_ok = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .map(|essence| {
+                let essence = essence.trim().to_ascii_lowercase();
+                essence == "application/json" || essence.ends_with("+json")
+            })
+            .unwrap_or(false);
+        let declared_length = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if declared_length.is_some_and(|length| length > limit) {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            if !content_type_ok {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk
+                    .map_err(|error| ApiError::Malformed(format!("could not read the body: {error}")))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::PayloadTooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(ValidJson)
+        })
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = if path == "." { String::new() } else { path };
+                // serde_json appends " at line 1 column 42"; the field path says more.
+                let message = inner.to_string();
+                let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+                ApiError::field(field, "schema", message)
+            }
+            _ => ApiError::Malformed(format!("the body is not valid JSON: {inner}")),
+        }
+    })
+}
+
+/// The `If-Match` precondition of a write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfMatch {
+    /// No header: writes that need one answer 428.
+    Absent,
+    /// `*`: any current version.
+    Any,
+    /// The versions the client accepts, from strong entity tags like `"3"`.
+    Versions(Vec<i64>),
+}
+
+impl IfMatch {
+    pub fn parse(request: &HttpRequest) -> Result<Self, ApiError> {
+        let Some(value) = request.headers().get(header::IF_MATCH) else {
+            return Ok(IfMatch::Absent);
+        };
+        let value = value
+            .to_str()
+            .map_err(|_| ApiError::Malformed("If-Match must be ASCII".to_owned()))?
+            .trim();
+        if value == "*" {
+            return Ok(IfMatch::Any);
+        }
+        value
+            .split(',')
+            .map(|tag| {
+                let tag = tag.trim();
+                if tag.starts_with("W/") {
+                    // RFC 9110 §13.1.1: If-Match uses the strong comparison; a weak tag never matches.
+                    return Ok(None);
+                }
+                tag.strip_prefix('"')
+                    .and_then(|tag| tag.strip_suffix('"'))
+                    .map(|version| version.parse::<i64>().ok())
+                    .ok_or_else(|| ApiError::Malformed(format!("If-Match: `{tag}` is not an entity tag")))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(|versions| IfMatch::Versions(versions.into_iter().flatten().collect()))
+    }
+
+    /// The version a conditional write should expect, given the current one.
+    pub fn expect(&self, current: i64) -> Result<i64, ApiError> {
+        match self {
+            IfMatch::Absent => Err(ApiError::PreconditionRequired),
+            IfMatch::Any => Ok(current),
+            IfMatch::Versions(versions) if versions.contains(&current) => Ok(current),
+            IfMatch::Versions(_) => Err(ApiError::PreconditionFailed { current }),
+        }
+    }
+}
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(IfMatch::parse(request))
+    }
+}
+
+/// The strong entity tag of a resource version.
+pub fn etag(version: i64) -> header::EntityTag {
+    header::EntityTag::new_strong(version.to_string())
+}
+
+/// A path that does not parse (e.g. a malformed UUID) names no resource.
+pub fn path_error(error: PathError, _: &HttpRequest) -> actix_web::Error {
+    tracing::debug!(%error, "unparseable path");
+    ApiError::NotFound.into()
+}
+
+pub fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::Malformed(format!("invalid query string: {error}")).into()
+}

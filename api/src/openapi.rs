@@ -1,0 +1,163 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+//!
+//! Error responses every operation shares (401, 404, 422, …) are added by
+//! [`StandardResponses`] from the method and path, so each handler documents
+//! only what is particular to it. `openapi/openapi.json` is the committed
+//! copy; a test fails when it drifts from this.
+
+use utoipa::{
+    openapi::{
+        path::Operation,
+        security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme},
+        ContentBuilder, Ref, ResponseBuilder,
+    },
+    Modify, OpenApi,
+};
+
+use crate::routes::{health, scep_profiles, trusted_profiles};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Scepter",
+        description = "Certificate-profile service for mobile-device management: trusted root and SCEP certificate profiles.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        health::healthz,
+        health::readyz,
+        trusted_profiles::create,
+        trusted_profiles::list,
+        trusted_profiles::get,
+        trusted_profiles::replace,
+        trusted_profiles::delete,
+        scep_profiles::create,
+        scep_profiles::list,
+        scep_profiles::get,
+        scep_profiles::replace,
+        scep_profiles::delete,
+    ),
+    components(schemas(crate::error::Problem)),
+    modifiers(&StandardResponses),
+    tags(
+        (name = "trusted-certificate-profiles", description = "CA certificates that devices must trust"),
+        (name = "scep-certificate-profiles", description = "How devices enroll for certificates over SCEP"),
+        (name = "operations", description = "Health and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The pretty-printed document, as committed in `openapi/openapi.json`.
+pub fn to_json() -> String {
+    let mut json = ApiDoc::openapi().to_pretty_json().unwrap_or_else(|error| {
+        // Serialising a document built from static annotations cannot fail; say so loudly if it ever does.
+        panic!("the OpenAPI document does not serialise: {error}")
+    });
+    json.push('\n');
+    json
+}
+
+/// (status, component name, description) of the shared problem responses.
+const PROBLEMS: &[(&str, &str, &str)] = &[
+    ("400", "BadRequest", "Malformed JSON, header or query string"),
+    ("401", "Unauthorized", "Missing, invalid or expired bearer token"),
+    ("403", "Forbidden", "The token's role may not do this"),
+    ("404", "NotFound", "No such resource"),
+    (
+        "412",
+        "PreconditionFailed",
+        "If-Match does not match the current ETag",
+    ),
+    ("413", "PayloadTooLarge", "The body exceeds the configured limit"),
+    ("415", "UnsupportedMediaType", "The body is not application/json"),
+    (
+        "422",
+        "ValidationFailed",
+        "A field breaks a rule; `errors` names each field and rule",
+    ),
+    ("428", "PreconditionRequired", "If-Match is required"),
+    (
+        "500",
+        "InternalError",
+        "Unexpected error (details are logged, not returned)",
+    ),
+    ("503", "Unavailable", "The database is unreachable; retry later"),
+];
+
+struct StandardResponses;
+
+impl Modify for StandardResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        for (_, name, description) in PROBLEMS {
+            let content = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build();
+            let response = ResponseBuilder::new()
+                .description(*description)
+                .content("application/problem+json", content)
+                .build();
+            components.responses.insert((*name).to_owned(), response.into());
+        }
+
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/api/") {
+                continue;
+            }
+            let by_id = path.ends_with("}");
+            let operations = [
+                (&mut item.get, Method::Get),
+                (&mut item.post, Method::Post),
+                (&mut item.put, Method::Put),
+                (&mut item.delete, Method::Delete),
+            ];
+            for (operation, method) in operations {
+                if let Some(operation) = operation {
+                    add_standard_responses(operation, method, by_id);
+                }
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+fn add_standard_responses(operation: &mut Operation, method: Method, by_id: bool) {
+    operation.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+    let mut statuses = vec!["401", "500", "503"];
+    if by_id {
+        statuses.push("404");
+    }
+    statuses.extend(match method {
+        Method::Get if by_id => &[][..],
+        Method::Get => &["400", "422"][..],
+        Method::Post => &["400", "403", "413", "415", "422"][..],
+        Method::Put => &["400", "403", "412", "413", "415", "422", "428"][..],
+        Method::Delete => &["400", "403", "412"][..],
+    });
+    for status in statuses {
+        let Some((_, name, _)) = PROBLEMS.iter().find(|(code, _, _)| *code == status) else {
+            continue;
+        };
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| Ref::from_response_name(*name).into());
+    }
+}

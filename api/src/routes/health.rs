@@ -1,0 +1,42 @@
+//! Liveness (`/healthz`: the process answers) and readiness (`/readyz`: it can
+//! also reach its database), kept apart so an orchestrator restarts a wedged
+//! process but only stops routing to one whose database is away.
+
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::{app::AppState, error::ApiError};
+
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz));
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthStatus {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// Liveness
+#[utoipa::path(get, path = "/healthz", tag = "operations", operation_id = "healthz", security(),
+    responses((status = 200, description = "The process is up", body = HealthStatus)))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(HealthStatus { status: "ok" })
+}
+
+/// Readiness: the database answers
+#[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "readyz", security(),
+    responses((status = 200, description = "Ready to serve", body = HealthStatus),
+        (status = 503, description = "The database is unreachable", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
+        Ok(Ok(())) => Ok(HttpResponse::Ok().json(HealthStatus { status: "ready" })),
+        Ok(Err(error)) => Err(ApiError::Unavailable(error.to_string())),
+        Err(_) => Err(ApiError::Unavailable("database ping timed out".to_owned())),
+    }
+}
