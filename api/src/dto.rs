@@ -70,8 +70,9 @@ pub struct ScepCertificateProfileView {
     pub description: String,
     pub platform: Platform,
     pub certificate_type: CertificateType,
-    pub certificate_validity_period_value: u16,
-    pub certificate_validity_period_scale: ValidityScale,
+    /// `null`: the CA template's validity applies.
+    pub certificate_validity_period_value: Option<u16>,
+    pub certificate_validity_period_scale: Option<ValidityScale>,
     /// Set for Windows platforms only.
     pub key_storage_provider: Option<KeyStorageProvider>,
     pub subject_name_format: SubjectNameFormat,
@@ -103,8 +104,8 @@ impl From<&Record<ScepCertificateProfile>> for ScepCertificateProfileView {
             description: profile.description.as_str().to_owned(),
             platform: profile.platform,
             certificate_type: settings.certificate_type,
-            certificate_validity_period_value: settings.validity_period.value,
-            certificate_validity_period_scale: settings.validity_period.scale,
+            certificate_validity_period_value: settings.validity_period.map(|period| period.value),
+            certificate_validity_period_scale: settings.validity_period.map(|period| period.scale),
             key_storage_provider: settings.key_storage_provider,
             subject_name_format: settings.subject_name_format,
             subject_name_format_string: settings.subject_name_format_string.clone(),

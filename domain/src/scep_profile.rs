@@ -46,12 +46,6 @@ pub struct ValidityPeriod {
 }
 
 impl ValidityPeriod {
-    /// Intune's default when the admin sets nothing.
-    pub const DEFAULT: ValidityPeriod = ValidityPeriod {
-        value: 1,
-        scale: ValidityScale::Years,
-    };
-
     /// Intune allows at most 24 months in total.
     const MAX_DAYS: i64 = 730;
     const MAX_MONTHS: i64 = 24;
@@ -361,7 +355,7 @@ pub struct ScepCertificateProfileDraft {
     pub description: Option<String>,
     pub platform: Platform,
     pub certificate_type: CertificateType,
-    /// With `certificateValidityPeriodScale`; 24 months at most in total. Defaults to 1 year.
+    /// With `certificateValidityPeriodScale`; 24 months at most in total. Absent: the CA template's validity.
     #[serde(default)]
     pub certificate_validity_period_value: Option<i64>,
     #[serde(default)]
@@ -385,7 +379,7 @@ pub struct ScepCertificateProfileDraft {
     pub hash_algorithm: Option<HashAlgorithm>,
     /// A trusted certificate profile of a compatible platform.
     pub root_certificate_id: Uuid,
-    /// Defaults to Client Authentication (1.3.6.1.5.5.7.3.2).
+    /// 1–25 entries; absent: Client Authentication (1.3.6.1.5.5.7.3.2).
     #[serde(default)]
     pub extended_key_usages: Option<Vec<ExtendedKeyUsageDraft>>,
     /// 1–99, default 20.
@@ -409,7 +403,9 @@ pub struct ScepProfileContext {
 #[serde(rename_all = "camelCase")]
 pub struct ScepSettings {
     pub certificate_type: CertificateType,
-    pub validity_period: ValidityPeriod,
+    /// `None`: the CA template's validity applies (seed: "By default, Intune uses
+    /// the value configured in the template").
+    pub validity_period: Option<ValidityPeriod>,
     pub key_storage_provider: Option<KeyStorageProvider>,
     pub subject_name_format: SubjectNameFormat,
     pub subject_name_format_string: Option<String>,
@@ -519,7 +515,7 @@ impl ScepCertificateProfile {
     /// Settings that are accepted but will not take effect as written.
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
-        if self.platform.is_apple() {
+        if self.platform.is_apple() && self.settings.validity_period.is_some() {
             warnings.push(format!(
                 "{} ignores certificateValidityPeriod: the CA template's validity period is used",
                 self.platform
@@ -529,10 +525,13 @@ impl ScepCertificateProfile {
     }
 }
 
-fn parse_validity(value: Option<i64>, scale: Option<ValidityScale>) -> Result<ValidityPeriod, FieldError> {
+fn parse_validity(
+    value: Option<i64>,
+    scale: Option<ValidityScale>,
+) -> Result<Option<ValidityPeriod>, FieldError> {
     match (value, scale) {
-        (None, None) => Ok(ValidityPeriod::DEFAULT),
-        (Some(value), Some(scale)) => ValidityPeriod::parse(value, scale),
+        (None, None) => Ok(None),
+        (Some(value), Some(scale)) => ValidityPeriod::parse(value, scale).map(Some),
         (Some(_), None) => Err(FieldError::new(
             "certificateValidityPeriodScale",
             "requiredWith",
@@ -704,6 +703,16 @@ fn parse_extended_key_usages(
             object_identifier: Oid(Oid::CLIENT_AUTHENTICATION.to_owned()),
         }]);
     };
+    if drafts.is_empty() {
+        // Windows' EKUMapping is required and a SCEP certificate without an EKU
+        // is rarely what was meant: omit the list to get Client Authentication.
+        errors.push(
+            FIELD,
+            "minItems",
+            "must list at least one extended key usage; omit it for Client Authentication",
+        );
+        return None;
+    }
     if drafts.len() > MAX_EXTENDED_KEY_USAGES {
         errors.push(
             FIELD,

@@ -1,1 +1,273 @@
+//! Test harness: [`TestApp::spawn`] starts the real application on a random
+//! loopback port with a fresh database — a new SQLite file, or a new database
+//! in the PostgreSQL server named by `SCEPTER_TEST_POSTGRES_URL` — and tests
+//! talk to it over HTTP only. [`backend_tests!`] runs each test on both backends.
 
+use std::{net::TcpListener, path::PathBuf, sync::Arc, time::Duration};
+
+use actix_web::dev::ServerHandle;
+use reqwest::{header, Method, RequestBuilder, Response};
+use scepter_api::{
+    app::ServerSettings,
+    auth::{JwtSecret, Role, TokenAuthority},
+    AppState, Application, ProfilePolicy,
+};
+use scepter_storage::{DatabaseTarget, PoolSettings, Store};
+use serde_json::Value;
+use tempfile::TempDir;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The secret every test app signs tokens with (tests may forge tokens with it).
+pub const TEST_JWT_SECRET: &[u8] = b"scepter-test-secret-0123456789-abcdefghijklmnop";
+
+/// Runs each named `async fn(Backend)` as one test per backend.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::postgres_url().is_some() {
+                        super::$name($crate::Backend::Postgres).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// The PostgreSQL server for tests. Missing is a skip locally and a failure
+/// when `SCEPTER_REQUIRE_POSTGRES=1` (as `scripts/test.sh` sets it).
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("SCEPTER_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("SCEPTER_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
+            panic!("SCEPTER_REQUIRE_POSTGRES=1 but SCEPTER_TEST_POSTGRES_URL is not set")
+        }
+        _ => {
+            eprintln!("skipped: set SCEPTER_TEST_POSTGRES_URL to run the PostgreSQL variant");
+            None
+        }
+    }
+}
+
+/// A fresh, empty database that lives as long as this value.
+pub struct TestDatabase {
+    pub target: DatabaseTarget,
+    _dir: Option<TempDir>,
+}
+
+impl TestDatabase {
+    pub async fn fresh(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path: PathBuf = dir.path().join("scepter.db");
+                Self {
+                    target: DatabaseTarget::Sqlite { path },
+                    _dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_url().expect("PostgreSQL tests need SCEPTER_TEST_POSTGRES_URL");
+                let name = format!("scepter_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
+                    .await
+                    .expect("connect to the test PostgreSQL server");
+                sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .expect("create test database");
+                let mut url = url::Url::parse(&admin_url).expect("SCEPTER_TEST_POSTGRES_URL is a URL");
+                url.set_path(&name);
+                Self {
+                    target: DatabaseTarget::Postgres { url: url.to_string() },
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    pub async fn connect(&self) -> Arc<dyn Store> {
+        let store = scepter_storage::connect(&self.target, PoolSettings::default())
+            .await
+            .expect("connect to the test database");
+        store.migrate().await.expect("migrate the test database");
+        store
+    }
+}
+
+/// Options a test may change before spawning.
+#[derive(Debug, Clone, Copy)]
+pub struct TestOptions {
+    pub max_body_bytes: usize,
+    pub allow_http_scep_urls: bool,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: AppState::DEFAULT_MAX_BODY_BYTES,
+            allow_http_scep_urls: false,
+        }
+    }
+}
+
+/// A running application and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub admin_token: String,
+    pub reader_token: String,
+    pub database: TestDatabase,
+    options: TestOptions,
+    store: Arc<dyn Store>,
+    server: ServerHandle,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, TestOptions::default()).await
+    }
+
+    pub async fn spawn_with(backend: Backend, options: TestOptions) -> Self {
+        Self::start(TestDatabase::fresh(backend).await, options).await
+    }
+
+    async fn start(database: TestDatabase, options: TestOptions) -> Self {
+        let store = database.connect().await;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a random port");
+        let tokens = Self::authority();
+        let admin_token = tokens.issue("test-admin", Role::Admin, Duration::from_secs(600)).expect("token");
+        let reader_token = tokens.issue("test-reader", Role::Reader, Duration::from_secs(600)).expect("token");
+        let state = AppState {
+            store: store.clone(),
+            tokens,
+            policy: ProfilePolicy {
+                allow_http_scep_urls: options.allow_http_scep_urls,
+            },
+            max_body_bytes: options.max_body_bytes,
+        };
+        let settings = ServerSettings {
+            workers: 1,
+            shutdown_timeout_secs: 5,
+        };
+        let application = Application::build(listener, state, settings).expect("build the application");
+        let address = format!("http://127.0.0.1:{}", application.port());
+        let server = application.into_server();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Self {
+            address,
+            client: reqwest::Client::new(),
+            admin_token,
+            reader_token,
+            database,
+            options,
+            store,
+            server: handle,
+        }
+    }
+
+    /// The authority that signs this app's tokens.
+    pub fn authority() -> TokenAuthority {
+        TokenAuthority::new(&JwtSecret::new(TEST_JWT_SECRET.to_vec()).expect("test secret is long enough"))
+    }
+
+    /// Stops the server gracefully and starts a new one on the same database.
+    pub async fn restart(self) -> Self {
+        self.server.stop(true).await;
+        self.store.close().await;
+        Self::start(self.database, self.options).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// A request with the admin token.
+    pub fn admin(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path)).bearer_auth(&self.admin_token)
+    }
+
+    /// A request with the reader token.
+    pub fn reader(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path)).bearer_auth(&self.reader_token)
+    }
+
+    /// A request without credentials.
+    pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// POSTs `body` as admin and returns the response.
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.admin(Method::POST, path).json(body).send().await.expect("request")
+    }
+
+    /// GETs as admin and returns the response.
+    pub async fn get(&self, path: &str) -> Response {
+        self.admin(Method::GET, path).send().await.expect("request")
+    }
+
+    /// PUTs `body` as admin with `If-Match: "<version>"`.
+    pub async fn put(&self, path: &str, version: i64, body: &Value) -> Response {
+        self.admin(Method::PUT, path)
+            .header(header::IF_MATCH, format!("\"{version}\""))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.admin(Method::DELETE, path).send().await.expect("request")
+    }
+}
+
+/// Reads a JSON body, failing the test with the status and text otherwise.
+pub async fn json(response: Response) -> Value {
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("status {status}: body is not JSON: {text}"))
+}
+
+/// Asserts a problem+json response with `status` and returns the document.
+pub async fn problem(response: Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status, "unexpected status");
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let document = json(response).await;
+    assert_eq!(document["status"], status, "{document}");
+    assert!(document["type"].as_str().is_some_and(|t| t.starts_with("urn:scepter:problem:")), "{document}");
+    document
+}
+
+/// Asserts that a 422 problem lists an error for `field` with `rule`.
+pub async fn assert_validation_error(response: Response, field: &str, rule: &str) -> Value {
+    let document = problem(response, 422).await;
+    let errors = document["errors"].as_array().cloned().unwrap_or_default();
+    assert!(
+        errors.iter().any(|error| error["field"] == field && error["rule"] == rule),
+        "expected {field}/{rule} in {document}"
+    );
+    document
+}

@@ -136,14 +136,7 @@ fn minimal_draft_is_accepted_with_defaults_on_every_platform() {
         assert_eq!(profile.platform, platform);
         assert_eq!(profile.root_certificate_id, ROOT_ID);
         assert_eq!(settings.certificate_type, CertificateType::Device);
-        assert_eq!(
-            settings.validity_period,
-            ValidityPeriod {
-                value: 1,
-                scale: ValidityScale::Years
-            },
-            "{platform}"
-        );
+        assert_eq!(settings.validity_period, None, "{platform}");
         let expected_provider = platform
             .is_windows()
             .then_some(KeyStorageProvider::UseTpmKspOtherwiseUseSoftwareKsp);
@@ -201,10 +194,10 @@ fn fully_specified_windows_draft_keeps_every_value() {
     assert_eq!(settings.certificate_type, CertificateType::User);
     assert_eq!(
         settings.validity_period,
-        ValidityPeriod {
+        Some(ValidityPeriod {
             value: 6,
             scale: ValidityScale::Months
-        }
+        })
     );
     assert_eq!(
         settings.key_storage_provider,
@@ -334,7 +327,7 @@ fn validity_must_stay_within_24_months() {
             };
             assert_eq!(
                 accepted(draft).settings.validity_period,
-                expected,
+                Some(expected),
                 "{value} {scale:?}"
             );
         } else {
@@ -359,24 +352,23 @@ fn validity_range_message_names_the_bounds() {
 }
 
 #[test]
-fn validity_defaults_to_one_year() {
-    assert_eq!(
-        ValidityPeriod::DEFAULT,
-        ValidityPeriod {
-            value: 1,
-            scale: ValidityScale::Years
-        }
-    );
-    assert_eq!(
-        accepted(draft(Platform::Android)).settings.validity_period,
-        ValidityPeriod::DEFAULT
-    );
+fn validity_defaults_to_the_ca_template() {
+    assert_eq!(accepted(draft(Platform::Android)).settings.validity_period, None);
 }
 
 #[test]
 fn apple_profiles_warn_that_validity_is_ignored() {
     for platform in Platform::ALL {
-        let warnings = accepted(draft(platform)).warnings();
+        assert_eq!(
+            accepted(draft(platform)).warnings(),
+            Vec::<String>::new(),
+            "{platform} without validity"
+        );
+        let warnings = accepted(draft_with(platform, |draft| {
+            draft.certificate_validity_period_value = Some(6);
+            draft.certificate_validity_period_scale = Some(ValidityScale::Months);
+        }))
+        .warnings();
         if platform.is_apple() {
             assert_eq!(
                 warnings,
@@ -932,14 +924,12 @@ fn more_than_25_extended_key_usages_are_rejected() {
     assert_eq!(accepted(draft_25).settings.extended_key_usages.len(), 25);
 }
 
-/// Documents current behaviour: an explicit empty list is not replaced by the
-/// Client Authentication default (only an absent list is).
 #[test]
-fn extended_key_usages_explicit_empty_list_stays_empty() {
+fn extended_key_usages_explicit_empty_list_is_rejected() {
     let draft = draft_with(Platform::Android, |draft| {
         draft.extended_key_usages = Some(Vec::new())
     });
-    assert_eq!(accepted(draft).settings.extended_key_usages, []);
+    assert_eq!(errors(draft), one("extendedKeyUsages", "minItems"));
 }
 
 #[test]
@@ -1338,10 +1328,10 @@ fn draft_deserialises_from_camel_case_json() {
     assert_eq!(settings.subject_name_format, SubjectNameFormat::CommonNameAsImei);
     assert_eq!(
         settings.validity_period,
-        ValidityPeriod {
+        Some(ValidityPeriod {
             value: 90,
             scale: ValidityScale::Days
-        }
+        })
     );
     assert_eq!(
         settings.key_storage_provider,
@@ -1415,10 +1405,7 @@ fn settings_round_trip_through_json() {
     let json = serde_json::to_value(&settings).unwrap();
     assert_eq!(json["keySize"], 2048);
     assert_eq!(json["renewalThresholdPercentage"], 20);
-    assert_eq!(
-        json["validityPeriod"],
-        serde_json::json!({"value": 1, "scale": "years"})
-    );
+    assert_eq!(json["validityPeriod"], serde_json::Value::Null);
     assert_eq!(json["scepServerUrls"], serde_json::json!([NDES]));
     assert_eq!(serde_json::from_value::<ScepSettings>(json).unwrap(), settings);
 }
