@@ -11,6 +11,8 @@ mod postgres;
 mod rows;
 mod sql_store;
 mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 

@@ -3,7 +3,7 @@
 //! in the PostgreSQL server named by `SCEPTER_TEST_POSTGRES_URL` — and tests
 //! talk to it over HTTP only. [`backend_tests!`] runs each test on both backends.
 
-use std::{net::TcpListener, path::PathBuf, sync::Arc, time::Duration};
+use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use actix_web::dev::ServerHandle;
 use reqwest::{header, Method, RequestBuilder, Response};
@@ -12,15 +12,9 @@ use scepter_api::{
     auth::{JwtSecret, Role, TokenAuthority},
     AppState, Application, ProfilePolicy,
 };
-use scepter_storage::{DatabaseTarget, PoolSettings, Store};
+pub use scepter_storage::testing::{postgres_url, Backend, TestDatabase};
+use scepter_storage::Store;
 use serde_json::Value;
-use tempfile::TempDir;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
 
 /// The secret every test app signs tokens with (tests may forge tokens with it).
 pub const TEST_JWT_SECRET: &[u8] = b"scepter-test-secret-0123456789-abcdefghijklmnop";
@@ -48,66 +42,6 @@ macro_rules! backend_tests {
             )*
         }
     };
-}
-
-/// The PostgreSQL server for tests. Missing is a skip locally and a failure
-/// when `SCEPTER_REQUIRE_POSTGRES=1` (as `scripts/test.sh` sets it).
-pub fn postgres_url() -> Option<String> {
-    match std::env::var("SCEPTER_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("SCEPTER_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
-            panic!("SCEPTER_REQUIRE_POSTGRES=1 but SCEPTER_TEST_POSTGRES_URL is not set")
-        }
-        _ => {
-            eprintln!("skipped: set SCEPTER_TEST_POSTGRES_URL to run the PostgreSQL variant");
-            None
-        }
-    }
-}
-
-/// A fresh, empty database that lives as long as this value.
-pub struct TestDatabase {
-    pub target: DatabaseTarget,
-    _dir: Option<TempDir>,
-}
-
-impl TestDatabase {
-    pub async fn fresh(backend: Backend) -> Self {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let path: PathBuf = dir.path().join("scepter.db");
-                Self {
-                    target: DatabaseTarget::Sqlite { path },
-                    _dir: Some(dir),
-                }
-            }
-            Backend::Postgres => {
-                let admin_url = postgres_url().expect("PostgreSQL tests need SCEPTER_TEST_POSTGRES_URL");
-                let name = format!("scepter_test_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
-                    .await
-                    .expect("connect to the test PostgreSQL server");
-                sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
-                    .await
-                    .expect("create test database");
-                let mut url = url::Url::parse(&admin_url).expect("SCEPTER_TEST_POSTGRES_URL is a URL");
-                url.set_path(&name);
-                Self {
-                    target: DatabaseTarget::Postgres { url: url.to_string() },
-                    _dir: None,
-                }
-            }
-        }
-    }
-
-    pub async fn connect(&self) -> Arc<dyn Store> {
-        let store = scepter_storage::connect(&self.target, PoolSettings::default())
-            .await
-            .expect("connect to the test database");
-        store.migrate().await.expect("migrate the test database");
-        store
-    }
 }
 
 /// Options a test may change before spawning.
@@ -151,8 +85,12 @@ impl TestApp {
         let store = database.connect().await;
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a random port");
         let tokens = Self::authority();
-        let admin_token = tokens.issue("test-admin", Role::Admin, Duration::from_secs(600)).expect("token");
-        let reader_token = tokens.issue("test-reader", Role::Reader, Duration::from_secs(600)).expect("token");
+        let admin_token = tokens
+            .issue("test-admin", Role::Admin, Duration::from_secs(600))
+            .expect("token");
+        let reader_token = tokens
+            .issue("test-reader", Role::Reader, Duration::from_secs(600))
+            .expect("token");
         let state = AppState {
             store: store.clone(),
             tokens,
@@ -200,12 +138,16 @@ impl TestApp {
 
     /// A request with the admin token.
     pub fn admin(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client.request(method, self.url(path)).bearer_auth(&self.admin_token)
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(&self.admin_token)
     }
 
     /// A request with the reader token.
     pub fn reader(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client.request(method, self.url(path)).bearer_auth(&self.reader_token)
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(&self.reader_token)
     }
 
     /// A request without credentials.
@@ -215,7 +157,11 @@ impl TestApp {
 
     /// POSTs `body` as admin and returns the response.
     pub async fn post(&self, path: &str, body: &Value) -> Response {
-        self.admin(Method::POST, path).json(body).send().await.expect("request")
+        self.admin(Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     /// GETs as admin and returns the response.
@@ -257,7 +203,12 @@ pub async fn problem(response: Response, status: u16) -> Value {
     assert_eq!(content_type, "application/problem+json");
     let document = json(response).await;
     assert_eq!(document["status"], status, "{document}");
-    assert!(document["type"].as_str().is_some_and(|t| t.starts_with("urn:scepter:problem:")), "{document}");
+    assert!(
+        document["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("urn:scepter:problem:")),
+        "{document}"
+    );
     document
 }
 
@@ -266,7 +217,9 @@ pub async fn assert_validation_error(response: Response, field: &str, rule: &str
     let document = problem(response, 422).await;
     let errors = document["errors"].as_array().cloned().unwrap_or_default();
     assert!(
-        errors.iter().any(|error| error["field"] == field && error["rule"] == rule),
+        errors
+            .iter()
+            .any(|error| error["field"] == field && error["rule"] == rule),
         "expected {field}/{rule} in {document}"
     );
     document

@@ -1,0 +1,80 @@
+//! Throwaway databases for tests: a new SQLite file in a temp dir, or a new
+//! database in the PostgreSQL server named by `SCEPTER_TEST_POSTGRES_URL`.
+
+use std::sync::Arc;
+
+use sqlx::{Connection, Executor, PgConnection};
+use tempfile::TempDir;
+
+use crate::{connect, DatabaseTarget, PoolSettings, Store};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server for tests. Missing is a skip locally and a failure
+/// when `SCEPTER_REQUIRE_POSTGRES=1` (as `scripts/test.sh` sets it).
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("SCEPTER_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("SCEPTER_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
+            panic!("SCEPTER_REQUIRE_POSTGRES=1 but SCEPTER_TEST_POSTGRES_URL is not set")
+        }
+        _ => {
+            eprintln!("skipped: set SCEPTER_TEST_POSTGRES_URL to run the PostgreSQL variant");
+            None
+        }
+    }
+}
+
+/// A fresh, empty database that lives as long as this value. PostgreSQL test
+/// databases are left behind: the throwaway server they live in is removed whole.
+pub struct TestDatabase {
+    pub target: DatabaseTarget,
+    _dir: Option<TempDir>,
+}
+
+impl TestDatabase {
+    pub async fn fresh(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                Self {
+                    target: DatabaseTarget::Sqlite {
+                        path: dir.path().join("scepter.db"),
+                    },
+                    _dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_url().expect("PostgreSQL tests need SCEPTER_TEST_POSTGRES_URL");
+                let name = format!("scepter_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = PgConnection::connect(&admin_url)
+                    .await
+                    .expect("connect to the test PostgreSQL server");
+                admin
+                    .execute(format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .expect("create the test database");
+                admin.close().await.ok();
+                let mut url = url::Url::parse(&admin_url).expect("SCEPTER_TEST_POSTGRES_URL is a URL");
+                url.set_path(&name);
+                Self {
+                    target: DatabaseTarget::Postgres { url: url.to_string() },
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    /// Connects and applies the migrations.
+    pub async fn connect(&self) -> Arc<dyn Store> {
+        let store = connect(&self.target, PoolSettings::default())
+            .await
+            .expect("connect to the test database");
+        store.migrate().await.expect("migrate the test database");
+        store
+    }
+}
