@@ -244,7 +244,7 @@ impl From<Oid> for String {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ExtendedKeyUsage))]
 pub struct ExtendedKeyUsageDraft {
     pub name: String,
     pub object_identifier: String,
