@@ -36,6 +36,8 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("not found")]
     NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("precondition failed: the resource is at version {current}")]
@@ -92,6 +94,12 @@ impl ApiError {
                 "urn:scepter:problem:not-found",
                 "Not found",
                 "no such resource".to_owned(),
+                vec![],
+            ),
+            ApiError::MethodNotAllowed => (
+                "urn:scepter:problem:method-not-allowed",
+                "Method not allowed",
+                "this resource does not support the method".to_owned(),
                 vec![],
             ),
             ApiError::Conflict(detail) => {
@@ -153,6 +161,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,

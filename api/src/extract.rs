@@ -73,7 +73,8 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         let inner = error.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                let field = if path == "." { String::new() } else { path };
+                // A type error of the whole document has no field: name the body.
+                let field = if path == "." { "body".to_owned() } else { path };
                 // serde_json appends " at line 1 column 42"; the field path says more.
                 let message = inner.to_string();
                 let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
@@ -157,4 +158,104 @@ pub fn path_error(error: PathError, _: &HttpRequest) -> actix_web::Error {
 
 pub fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
     ApiError::Malformed(format!("invalid query string: {error}")).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+    use serde::Deserialize;
+
+    use super::*;
+
+    fn if_match(value: &str) -> Result<IfMatch, ApiError> {
+        IfMatch::parse(
+            &TestRequest::default()
+                .insert_header((header::IF_MATCH, value))
+                .to_http_request(),
+        )
+    }
+
+    #[test]
+    fn if_match_accepts_strong_tags_lists_and_star() {
+        assert_eq!(if_match("\"3\"").unwrap(), IfMatch::Versions(vec![3]));
+        assert_eq!(if_match("\"1\", \"2\"").unwrap(), IfMatch::Versions(vec![1, 2]));
+        assert_eq!(if_match("*").unwrap(), IfMatch::Any);
+        assert_eq!(
+            IfMatch::parse(&TestRequest::default().to_http_request()).unwrap(),
+            IfMatch::Absent
+        );
+    }
+
+    #[test]
+    fn weak_and_foreign_tags_never_match() {
+        assert_eq!(if_match("W/\"3\"").unwrap(), IfMatch::Versions(vec![]));
+        assert_eq!(if_match("\"abc\"").unwrap(), IfMatch::Versions(vec![]));
+        assert!(matches!(
+            if_match("W/\"3\"").unwrap().expect(3),
+            Err(ApiError::PreconditionFailed { current: 3 })
+        ));
+    }
+
+    #[test]
+    fn unquoted_tags_are_malformed() {
+        assert!(matches!(if_match("3"), Err(ApiError::Malformed(_))));
+    }
+
+    #[test]
+    fn expectation_follows_the_current_version() {
+        assert_eq!(IfMatch::Any.expect(4).unwrap(), 4);
+        assert_eq!(IfMatch::Versions(vec![2, 4]).expect(4).unwrap(), 4);
+        assert!(matches!(
+            IfMatch::Versions(vec![3]).expect(4),
+            Err(ApiError::PreconditionFailed { current: 4 })
+        ));
+        assert!(matches!(
+            IfMatch::Absent.expect(4),
+            Err(ApiError::PreconditionRequired)
+        ));
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    struct Body {
+        #[allow(dead_code)]
+        key_size: i64,
+        #[allow(dead_code)]
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Item {
+        #[allow(dead_code)]
+        name: String,
+    }
+
+    fn field_and_rule(error: ApiError) -> (String, &'static str) {
+        match error {
+            ApiError::Validation(errors) => (errors.errors()[0].field.clone(), errors.errors()[0].rule),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_syntax_errors_are_malformed_requests() {
+        assert!(matches!(
+            parse_json::<Body>(b"{\"keySize\": "),
+            Err(ApiError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_json::<Body>(b"not json"),
+            Err(ApiError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn json_data_errors_name_the_field() {
+        let wrong_type = parse_json::<Body>(br#"{"keySize": "big", "items": []}"#).unwrap_err();
+        assert_eq!(field_and_rule(wrong_type), ("keySize".to_owned(), "schema"));
+        let nested = parse_json::<Body>(br#"{"keySize": 1, "items": [{"name": 1}]}"#).unwrap_err();
+        assert_eq!(field_and_rule(nested), ("items[0].name".to_owned(), "schema"));
+        let whole = parse_json::<Body>(b"[]").unwrap_err();
+        assert_eq!(field_and_rule(whole), ("body".to_owned(), "schema"));
+    }
 }

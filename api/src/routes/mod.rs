@@ -74,6 +74,13 @@ pub fn page_request(limit: Option<i64>, cursor: Option<&str>) -> Result<PageRequ
     Ok(PageRequest { limit, cursor })
 }
 
+/// A resource at `path` whose unsupported methods get a 405 problem document.
+pub fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(|| async {
+        Err::<HttpResponse, _>(ApiError::MethodNotAllowed)
+    }))
+}
+
 /// 200 with the body and the version's `ETag`.
 pub fn ok_with_etag(version: i64, body: &impl Serialize) -> HttpResponse {
     HttpResponse::Ok()

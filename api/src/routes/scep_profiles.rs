@@ -5,7 +5,7 @@ use scepter_domain::{ScepCertificateProfile, ScepCertificateProfileDraft, ScepPr
 use scepter_storage::StorageError;
 use uuid::Uuid;
 
-use super::{created, ok_with_etag, ProfileListQuery};
+use super::{created, ok_with_etag, resource, ProfileListQuery};
 use crate::{
     app::AppState,
     auth::{Admin, Reader},
@@ -19,12 +19,12 @@ pub const PATH: &str = "/api/v1/scep-certificate-profiles";
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(
-            web::resource(PATH)
+            resource(PATH)
                 .route(web::post().to(create))
                 .route(web::get().to(list)),
         )
         .service(
-            web::resource(format!("{PATH}/{{id}}"))
+            resource(&format!("{PATH}/{{id}}"))
                 .route(web::get().to(get))
                 .route(web::put().to(replace))
                 .route(web::delete().to(delete)),
