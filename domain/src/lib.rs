@@ -7,9 +7,11 @@
 //! validated types.
 
 pub mod certificate;
+pub mod directory;
 pub mod platform;
 pub mod record;
 pub mod scep_profile;
+pub mod targeting;
 pub mod text;
 pub mod trusted_profile;
 pub mod validation;

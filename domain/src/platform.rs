@@ -54,11 +54,10 @@ impl Platform {
 
     /// Whether a SCEP profile of this platform may name a trusted root profile of
     /// `root` as its root certificate. The seed says certificate profiles install
-    /// only on the platform they were created for, so the root must be for the same
-    /// platform — except within the Windows family, whose CSPs are the same, so one
-    /// Windows root profile may serve any Windows SCEP profile.
+    /// only on the platform they were created for, and the root must install on
+    /// the same device as the SCEP profile, so the platforms must be equal.
     pub fn accepts_root_from(self, root: Platform) -> bool {
-        self == root || (self.is_windows() && root.is_windows())
+        self == root
     }
 }
 
@@ -163,27 +162,12 @@ mod tests {
     }
 
     #[test]
-    fn accepts_root_from_same_platform_or_within_the_windows_family() {
-        use Platform::*;
-        let accepted = [
-            (Android, Android),
-            (Ios, Ios),
-            (Macos, Macos),
-            (Windows10, Windows10),
-            (Windows10, Windows81),
-            (Windows10, WindowsPhone81),
-            (Windows81, Windows10),
-            (Windows81, Windows81),
-            (Windows81, WindowsPhone81),
-            (WindowsPhone81, Windows10),
-            (WindowsPhone81, Windows81),
-            (WindowsPhone81, WindowsPhone81),
-        ];
+    fn accepts_root_from_the_same_platform_only() {
         for profile in Platform::ALL {
             for root in Platform::ALL {
                 assert_eq!(
                     profile.accepts_root_from(root),
-                    accepted.contains(&(profile, root)),
+                    profile == root,
                     "{profile} profile with {root} root"
                 );
             }

@@ -26,6 +26,15 @@ pub enum CertificateType {
     Device,
 }
 
+impl CertificateType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CertificateType::User => "user",
+            CertificateType::Device => "device",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

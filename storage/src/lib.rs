@@ -1,28 +1,34 @@
 //! Scepter's repositories: where profiles live between requests.
 //!
-//! The API talks to one [`Store`] trait object. Two backends implement it with
-//! the same SQL ([`sql_store`] holds it once): PostgreSQL for production and
-//! SQLite as the embedded default, chosen by [`DatabaseTarget`]. Both pass
-//! the one conformance suite in `tests/conformance.rs`.
+//! The API talks to one [`Store`] trait object, composed of one repository
+//! trait per aggregate. Two backends implement it with the same SQL (`sql/`
+//! holds it once): PostgreSQL for production and SQLite as the embedded
+//! default, chosen by [`DatabaseTarget`]. Both pass the one conformance suite
+//! in `tests/conformance.rs`.
+//!
+//! PostgreSQL and SQLite accept the same statements here (`$n` parameters,
+//! `RETURNING`, `ON CONFLICT`, the same column names), and sqlx decodes the
+//! same Rust types from both. What differs — connection options, column types,
+//! migrations — lives in `postgres.rs`, `sqlite.rs` and `migrations/`. Macros
+//! instantiate the implementations per backend because sqlx's per-database
+//! traits make a generic `impl<DB>` unreadable.
 
 mod error;
 mod pagination;
 mod postgres;
+mod repositories;
 mod rows;
-mod sql_store;
+mod sql;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
-use async_trait::async_trait;
-use scepter_domain::{Platform, Record, ScepCertificateProfile, TrustedCertificateProfile};
-use uuid::Uuid;
-
 pub use error::StorageError;
 pub use pagination::{Cursor, InvalidCursor, Page, PageRequest};
 pub use postgres::PostgresStore;
+pub use repositories::*;
 pub use sqlite::SqliteStore;
 
 /// Which database to open.
@@ -63,89 +69,6 @@ impl Default for PoolSettings {
             acquire_timeout: Duration::from_secs(5),
         }
     }
-}
-
-/// Filter of the profile list endpoints.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ProfileFilter {
-    pub platform: Option<Platform>,
-}
-
-/// Trusted certificate profiles.
-#[async_trait]
-pub trait TrustedProfileRepository: Send + Sync {
-    async fn insert_trusted_profile(
-        &self,
-        profile: &TrustedCertificateProfile,
-    ) -> Result<Record<TrustedCertificateProfile>, StorageError>;
-
-    async fn trusted_profile(
-        &self,
-        id: Uuid,
-    ) -> Result<Option<Record<TrustedCertificateProfile>>, StorageError>;
-
-    async fn list_trusted_profiles(
-        &self,
-        filter: ProfileFilter,
-        page: PageRequest,
-    ) -> Result<Page<Record<TrustedCertificateProfile>>, StorageError>;
-
-    /// Replaces the profile if it is still at `expected_version`. Fails with
-    /// [`StorageError::Conflict`] when a new platform would no longer suit a
-    /// SCEP profile that uses this one as its root.
-    async fn update_trusted_profile(
-        &self,
-        id: Uuid,
-        expected_version: i64,
-        profile: &TrustedCertificateProfile,
-    ) -> Result<Record<TrustedCertificateProfile>, StorageError>;
-
-    /// Fails with [`StorageError::Conflict`] while a SCEP profile uses it as its root.
-    async fn delete_trusted_profile(
-        &self,
-        id: Uuid,
-        expected_version: Option<i64>,
-    ) -> Result<(), StorageError>;
-}
-
-/// SCEP certificate profiles.
-#[async_trait]
-pub trait ScepProfileRepository: Send + Sync {
-    /// Fails with [`StorageError::MissingReference`] when the root profile no longer exists.
-    async fn insert_scep_profile(
-        &self,
-        profile: &ScepCertificateProfile,
-    ) -> Result<Record<ScepCertificateProfile>, StorageError>;
-
-    async fn scep_profile(&self, id: Uuid) -> Result<Option<Record<ScepCertificateProfile>>, StorageError>;
-
-    async fn list_scep_profiles(
-        &self,
-        filter: ProfileFilter,
-        page: PageRequest,
-    ) -> Result<Page<Record<ScepCertificateProfile>>, StorageError>;
-
-    async fn update_scep_profile(
-        &self,
-        id: Uuid,
-        expected_version: i64,
-        profile: &ScepCertificateProfile,
-    ) -> Result<Record<ScepCertificateProfile>, StorageError>;
-
-    async fn delete_scep_profile(&self, id: Uuid, expected_version: Option<i64>) -> Result<(), StorageError>;
-}
-
-/// Everything the API needs from a database.
-#[async_trait]
-pub trait Store: TrustedProfileRepository + ScepProfileRepository {
-    /// Applies the embedded migrations that have not run yet.
-    async fn migrate(&self) -> Result<(), StorageError>;
-
-    /// Cheap round trip for readiness checks.
-    async fn ping(&self) -> Result<(), StorageError>;
-
-    /// Closes the pool, waiting for connections in use.
-    async fn close(&self);
 }
 
 /// Opens (and for SQLite creates) the database; does not migrate.

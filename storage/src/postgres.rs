@@ -2,7 +2,12 @@
 
 use sqlx::{postgres::PgPoolOptions, PgPool};
 
-use crate::{sql_store::impl_repositories, PoolSettings, Store};
+use async_trait::async_trait;
+
+use crate::{
+    sql::{impl_assignment_repository, impl_directory_repositories, impl_profile_repositories},
+    PoolSettings, StorageError, Store,
+};
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -36,4 +41,6 @@ impl Store for PostgresStore {
     }
 }
 
-impl_repositories!(PostgresStore, sqlx::Postgres);
+impl_profile_repositories!(PostgresStore, sqlx::Postgres);
+impl_directory_repositories!(PostgresStore, sqlx::Postgres);
+impl_assignment_repository!(PostgresStore, sqlx::Postgres);

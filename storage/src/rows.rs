@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use scepter_domain::{
-    scep_profile::ScepSettings,
+    directory::{Device, Group, User},
+    scep_profile::{CertificateType, ScepSettings},
+    targeting::{AssignmentFact, ProfileKind, TargetedProfile},
     text::{CertFileName, Description, DisplayName},
     trusted_profile::DestinationStore,
     CaCertificate, Platform, Record, ScepCertificateProfile, TrustedCertificateProfile,
@@ -13,7 +15,7 @@ use serde::de::{value::StrDeserializer, DeserializeOwned, IntoDeserializer};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::StorageError;
+use crate::{Assignment, StorageError, StoredDevice};
 
 /// Both backends keep microseconds (PostgreSQL's resolution), so a value
 /// reads back exactly as it was written on either.
@@ -113,4 +115,188 @@ impl TryFrom<ScepProfileRow> for Record<ScepCertificateProfile> {
             content,
         })
     }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    pub id: Uuid,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub modified_at: DateTime<Utc>,
+    pub user_principal_name: String,
+    pub display_name: String,
+    pub mail: Option<String>,
+    pub on_premises_distinguished_name: Option<String>,
+    pub on_premises_sam_account_name: Option<String>,
+    pub external_id: Option<String>,
+}
+
+impl From<UserRow> for Record<User> {
+    fn from(row: UserRow) -> Self {
+        Record {
+            id: row.id,
+            version: row.version,
+            created_at: row.created_at,
+            modified_at: row.modified_at,
+            content: User {
+                user_principal_name: row.user_principal_name,
+                display_name: row.display_name,
+                mail: row.mail,
+                on_premises_distinguished_name: row.on_premises_distinguished_name,
+                on_premises_sam_account_name: row.on_premises_sam_account_name,
+                external_id: row.external_id,
+            },
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DeviceRow {
+    pub id: Uuid,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub modified_at: DateTime<Utc>,
+    pub device_name: String,
+    pub platform: String,
+    pub os_version: Option<String>,
+    pub serial_number: Option<String>,
+    pub imei: Option<String>,
+    pub azure_ad_device_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
+    pub external_id: Option<String>,
+    pub last_check_in_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<DeviceRow> for Record<StoredDevice> {
+    type Error = StorageError;
+
+    fn try_from(row: DeviceRow) -> Result<Self, Self::Error> {
+        Ok(Record {
+            id: row.id,
+            version: row.version,
+            created_at: row.created_at,
+            modified_at: row.modified_at,
+            content: StoredDevice {
+                device: Device {
+                    device_name: row.device_name,
+                    platform: parse_platform(row.id, &row.platform)?,
+                    os_version: row.os_version,
+                    serial_number: row.serial_number,
+                    imei: row.imei,
+                    azure_ad_device_id: row.azure_ad_device_id,
+                    user_id: row.user_id,
+                    external_id: row.external_id,
+                },
+                last_check_in_at: row.last_check_in_at,
+            },
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct GroupRow {
+    pub id: Uuid,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub modified_at: DateTime<Utc>,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub group_type: String,
+    pub external_id: Option<String>,
+}
+
+impl TryFrom<GroupRow> for Record<Group> {
+    type Error = StorageError;
+
+    fn try_from(row: GroupRow) -> Result<Self, Self::Error> {
+        Ok(Record {
+            id: row.id,
+            version: row.version,
+            created_at: row.created_at,
+            modified_at: row.modified_at,
+            content: Group {
+                display_name: row.display_name,
+                description: row.description,
+                group_type: parse_enum(row.id, &row.group_type)?,
+                external_id: row.external_id,
+            },
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MemberRow {
+    pub id: Uuid,
+    pub display_name: String,
+    pub external_id: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AssignmentRow {
+    pub id: Uuid,
+    pub profile_id: Uuid,
+    pub group_id: Uuid,
+    pub intent: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl AssignmentRow {
+    pub fn into_assignment(self, profile_kind: ProfileKind) -> Result<Assignment, StorageError> {
+        Ok(Assignment {
+            id: self.id,
+            profile_kind,
+            profile_id: self.profile_id,
+            group_id: self.group_id,
+            intent: parse_enum(self.id, &self.intent)?,
+            created_at: self.created_at,
+        })
+    }
+}
+
+/// One row of `device_targeting_facts`: an assignment to one of the device's
+/// groups, with what targeting needs of its profile.
+#[derive(sqlx::FromRow)]
+pub(crate) struct TargetingRow {
+    pub assignment_id: Uuid,
+    pub group_id: Uuid,
+    pub group_type: String,
+    pub intent: String,
+    pub profile_kind: String,
+    pub profile_id: Uuid,
+    pub platform: String,
+    pub certificate_type: Option<String>,
+    pub root_profile_id: Option<Uuid>,
+}
+
+/// Groups assignment rows, which arrive ordered by profile, into profiles.
+pub(crate) fn targeted_profiles(rows: Vec<TargetingRow>) -> Result<Vec<TargetedProfile>, StorageError> {
+    let mut profiles: Vec<TargetedProfile> = Vec::new();
+    for row in rows {
+        let kind: ProfileKind = parse_enum(row.profile_id, &row.profile_kind)?;
+        let assignment = AssignmentFact {
+            assignment_id: row.assignment_id,
+            group_id: row.group_id,
+            group_type: parse_enum(row.group_id, &row.group_type)?,
+            intent: parse_enum(row.assignment_id, &row.intent)?,
+        };
+        match profiles
+            .last_mut()
+            .filter(|last| last.profile_id == row.profile_id && last.kind == kind)
+        {
+            Some(profile) => profile.assignments.push(assignment),
+            None => profiles.push(TargetedProfile {
+                profile_id: row.profile_id,
+                kind,
+                platform: parse_platform(row.profile_id, &row.platform)?,
+                certificate_type: row
+                    .certificate_type
+                    .as_deref()
+                    .map(|value| parse_enum::<CertificateType>(row.profile_id, value))
+                    .transpose()?,
+                root_profile_id: row.root_profile_id,
+                assignments: vec![assignment],
+            }),
+        }
+    }
+    Ok(profiles)
 }

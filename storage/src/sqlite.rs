@@ -7,7 +7,12 @@ use sqlx::{
     SqlitePool,
 };
 
-use crate::{sql_store::impl_repositories, PoolSettings, Store};
+use async_trait::async_trait;
+
+use crate::{
+    sql::{impl_assignment_repository, impl_directory_repositories, impl_profile_repositories},
+    PoolSettings, StorageError, Store,
+};
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -50,4 +55,6 @@ impl Store for SqliteStore {
     }
 }
 
-impl_repositories!(SqliteStore, sqlx::Sqlite);
+impl_profile_repositories!(SqliteStore, sqlx::Sqlite);
+impl_directory_repositories!(SqliteStore, sqlx::Sqlite);
+impl_assignment_repository!(SqliteStore, sqlx::Sqlite);

@@ -38,6 +38,10 @@ fn sign(claims: &Value, algorithm: Algorithm, secret: &[u8]) -> String {
         .expect("sign the token")
 }
 
+fn renamed(body: Value) -> Value {
+    with(body, json!({ "displayName": "Renamed by the admin" }))
+}
+
 fn forge(claims: &Value) -> String {
     sign(claims, Algorithm::HS256, TEST_JWT_SECRET)
 }
@@ -116,6 +120,15 @@ async fn bearer_without_token_is_401(backend: Backend) {
     assert_unauthenticated(response).await;
 }
 
+async fn authorization_scheme_is_case_insensitive(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+
+    // RFC 9110 §11.1: the authentication scheme is a case-insensitive token.
+    let response = list_with_authorization(&app, &format!("BEARER {}", app.reader_token)).await;
+
+    assert_eq!(response.status().as_u16(), 200);
+}
+
 async fn forged_token_with_valid_claims_is_accepted(backend: Backend) {
     let app = TestApp::spawn(backend).await;
 
@@ -161,6 +174,16 @@ async fn token_without_expiry_is_401(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let mut claims = valid_claims();
     claims.as_object_mut().expect("claims").remove("exp");
+
+    let token = forge(&claims);
+
+    assert_unauthenticated(list_with_token(&app, &token).await).await;
+}
+
+async fn token_without_subject_is_401(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut claims = valid_claims();
+    claims.as_object_mut().expect("claims").remove("sub");
 
     let token = forge(&claims);
 
@@ -295,11 +318,11 @@ async fn admin_can_create_read_update_and_delete_both_kinds_of_profile(backend: 
     let statuses = [
         app.get(TRUSTED).await.status().as_u16(),
         app.get(SCEP).await.status().as_u16(),
-        app.put(&trusted_path, 1, &trusted_body("windows81"))
+        app.put(&trusted_path, 1, &renamed(trusted_body("windows10")))
             .await
             .status()
             .as_u16(),
-        app.put(&scep_path, 1, &scep_body(&root, "windows81"))
+        app.put(&scep_path, 1, &renamed(scep_body(&root, "windows10")))
             .await
             .status()
             .as_u16(),
@@ -340,12 +363,14 @@ backend_tests!(
     garbage_token_is_401,
     non_bearer_authorization_scheme_is_401,
     bearer_without_token_is_401,
+    authorization_scheme_is_case_insensitive,
     forged_token_with_valid_claims_is_accepted,
     token_signed_with_another_secret_is_401,
     expired_token_is_401,
     token_for_another_audience_is_401,
     token_from_another_issuer_is_401,
     token_without_expiry_is_401,
+    token_without_subject_is_401,
     token_with_unknown_role_is_401,
     token_signed_with_hs512_and_the_right_secret_is_401,
     unsigned_alg_none_token_is_401,

@@ -77,11 +77,7 @@ async fn json_content_type_with_charset_is_accepted(backend: Backend) {
 }
 
 async fn body_over_the_limit_is_413_and_creates_nothing(backend: Backend) {
-    let options = TestOptions {
-        max_body_bytes: 1024,
-        ..TestOptions::default()
-    };
-    let app = TestApp::spawn_with(backend, options).await;
+    let app = TestApp::spawn_with(backend, limited_to(1024)).await;
     let body = with(
         trusted_body("android"),
         json!({ "description": "d".repeat(2048) }),
@@ -91,6 +87,37 @@ async fn body_over_the_limit_is_413_and_creates_nothing(backend: Backend) {
 
     let document = problem(response, 413).await;
     assert_eq!(document["type"], "urn:scepter:problem:payload-too-large");
+    assert_empty(&app, TRUSTED).await;
+}
+
+/// A valid trusted-profile body padded with trailing whitespace to exactly `size` bytes.
+fn padded_body(size: usize) -> String {
+    let body = trusted_body("android").to_string();
+    assert!(body.len() <= size, "the body alone is {} bytes", body.len());
+    format!("{body}{}", " ".repeat(size - body.len()))
+}
+
+fn limited_to(max_body_bytes: usize) -> TestOptions {
+    TestOptions {
+        max_body_bytes,
+        ..TestOptions::default()
+    }
+}
+
+async fn body_of_exactly_the_limit_is_accepted(backend: Backend) {
+    let app = TestApp::spawn_with(backend, limited_to(1024)).await;
+
+    let response = post_text(&app, "application/json", padded_body(1024)).await;
+
+    assert_eq!(response.status().as_u16(), 201);
+}
+
+async fn body_one_byte_over_the_limit_is_413(backend: Backend) {
+    let app = TestApp::spawn_with(backend, limited_to(1024)).await;
+
+    let response = post_text(&app, "application/json", padded_body(1025)).await;
+
+    problem(response, 413).await;
     assert_empty(&app, TRUSTED).await;
 }
 
@@ -120,7 +147,28 @@ async fn unsupported_method_on_a_collection_is_405_problem(backend: Backend) {
 
     let response = app.admin(Method::PATCH, TRUSTED).send().await.expect("request");
 
-    problem(response, 405).await;
+    let document = problem(response, 405).await;
+    assert_eq!(document["type"], "urn:scepter:problem:method-not-allowed");
+}
+
+async fn method_not_allowed_lists_the_allowed_methods(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let item = format!("{TRUSTED}/{}", uuid::Uuid::new_v4());
+
+    let collection = app.admin(Method::PATCH, TRUSTED).send().await.expect("request");
+    let single = app.admin(Method::POST, &item).send().await.expect("request");
+
+    // RFC 9110 §15.5.6: a 405 response must carry an Allow header.
+    let allowed = |response: &Response| {
+        let mut methods: Vec<String> = header_value(response, header::ALLOW.as_str())
+            .split(',')
+            .map(|method| method.trim().to_owned())
+            .collect();
+        methods.sort();
+        methods
+    };
+    assert_eq!(allowed(&collection), ["GET", "POST"]);
+    assert_eq!(allowed(&single), ["DELETE", "GET", "PUT"]);
 }
 
 async fn malformed_if_match_is_400(backend: Backend) {
@@ -215,9 +263,12 @@ backend_tests!(
     missing_content_type_is_415,
     json_content_type_with_charset_is_accepted,
     body_over_the_limit_is_413_and_creates_nothing,
+    body_of_exactly_the_limit_is_accepted,
+    body_one_byte_over_the_limit_is_413,
     unknown_route_is_404_problem,
     unknown_route_without_token_is_404_problem,
     unsupported_method_on_a_collection_is_405_problem,
+    method_not_allowed_lists_the_allowed_methods,
     malformed_if_match_is_400,
     every_response_carries_a_distinct_request_id,
     openapi_document_is_served_without_a_token,

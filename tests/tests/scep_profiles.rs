@@ -4,7 +4,6 @@
 
 mod common;
 
-use chrono::{DateTime, Utc};
 use common::*;
 use reqwest::{header, Method};
 use scepter_blackbox_tests::{
@@ -17,14 +16,6 @@ const CLIENT_AUTHENTICATION: &str = "1.3.6.1.5.5.7.3.2";
 
 fn item_path(id: &str) -> String {
     format!("{SCEP}/{id}")
-}
-
-fn timestamp(resource: &Value, field: &str) -> DateTime<Utc> {
-    resource[field]
-        .as_str()
-        .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
-        .unwrap_or_else(|| panic!("{field} is not an RFC 3339 timestamp: {resource}"))
-        .with_timezone(&Utc)
 }
 
 /// A root for `platform` and a SCEP profile body using it.
@@ -172,15 +163,6 @@ async fn key_size_4096_with_software_ksp_is_accepted_on_windows(backend: Backend
     assert_eq!(created["keyStorageProvider"], "useSoftwareKsp");
 }
 
-async fn windows_profile_may_use_a_root_of_another_windows_platform(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let root = create_trusted(&app, "windows81").await;
-
-    let created = create(&app, SCEP, &scep_body(&root, "windows10")).await;
-
-    assert_eq!(created["rootCertificateId"], root.as_str());
-}
-
 async fn ios_profile_with_validity_period_is_accepted_with_a_warning(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (_, body) = root_and_body(&app, "ios").await;
@@ -252,6 +234,101 @@ async fn http_scep_url_is_accepted_when_the_lab_flag_allows_it(backend: Backend)
     );
 }
 
+async fn settings_at_their_limits_are_accepted(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, body) = root_and_body(&app, "android").await;
+    let cases = [
+        (
+            "730 days",
+            json!({ "certificateValidityPeriodValue": 730, "certificateValidityPeriodScale": "days" }),
+        ),
+        (
+            "24 months",
+            json!({ "certificateValidityPeriodValue": 24, "certificateValidityPeriodScale": "months" }),
+        ),
+        (
+            "2 years",
+            json!({ "certificateValidityPeriodValue": 2, "certificateValidityPeriodScale": "years" }),
+        ),
+        (
+            "1 day",
+            json!({ "certificateValidityPeriodValue": 1, "certificateValidityPeriodScale": "days" }),
+        ),
+        ("renewal at 1 %", json!({ "renewalThresholdPercentage": 1 })),
+        ("renewal at 99 %", json!({ "renewalThresholdPercentage": 99 })),
+        ("10 SCEP server URLs", json!({ "scepServerUrls": https_urls(10) })),
+        ("1024-bit key", json!({ "keySize": 1024 })),
+        ("4096-bit key outside Windows", json!({ "keySize": 4096 })),
+    ];
+
+    for (case, changes) in cases {
+        let response = app.post(SCEP, &with(body.clone(), changes)).await;
+        let status = response.status().as_u16();
+        assert_eq!(status, 201, "{case}: {}", json(response).await);
+    }
+}
+
+async fn every_setting_sent_is_returned_as_sent(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let root = create_trusted(&app, "windows10").await;
+    let settings = json!({
+        "displayName": "Corporate VPN",
+        "description": "Device certificate for the VPN\nsecond line",
+        "platform": "windows10",
+        "certificateType": "device",
+        "certificateValidityPeriodValue": 6,
+        "certificateValidityPeriodScale": "months",
+        "keyStorageProvider": "usePassportForWorkKspOtherwiseFail",
+        "subjectNameFormat": "custom",
+        "subjectNameFormatString": "CN={{AAD_Device_ID}},OU=Devices,O=Contoso",
+        "customSubjectAlternativeNames": [
+            { "sanType": "domainNameService", "name": "{{DeviceName}}.contoso.example" },
+            { "sanType": "userPrincipalName", "name": "{{UserPrincipalName}}" },
+        ],
+        "keyUsage": ["keyEncipherment", "digitalSignature"],
+        "keySize": 2048,
+        "hashAlgorithm": "sha1",
+        "rootCertificateId": root,
+        "extendedKeyUsages": [
+            { "name": "Client Authentication", "objectIdentifier": "1.3.6.1.5.5.7.3.2" },
+            { "name": "IP security IKE intermediate", "objectIdentifier": "1.3.6.1.5.5.8.2.2" },
+        ],
+        "renewalThresholdPercentage": 35,
+        "scepServerUrls": https_urls(3),
+    });
+
+    let created = create(&app, SCEP, &settings).await;
+
+    let stored = read(&app, &item_path(&id_of(&created))).await;
+    for (field, sent) in settings.as_object().expect("settings") {
+        assert_eq!(&stored[field], sent, "{field}");
+    }
+    assert_eq!(stored["warnings"], json!([]));
+}
+
+async fn description_with_a_nul_character_is_never_a_server_error(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, body) = root_and_body(&app, "android").await;
+    let description = "before\u{0}after";
+
+    let response = app
+        .post(SCEP, &with(body, json!({ "description": description })))
+        .await;
+
+    // Descriptions allow control characters; accepted or refused, NUL is the
+    // client's input and must not fail the server.
+    let status = response.status().as_u16();
+    let created = json(response).await;
+    match status {
+        201 => assert_eq!(
+            read(&app, &item_path(&id_of(&created))).await["description"],
+            description
+        ),
+        422 => assert_empty(&app, SCEP).await,
+        other => panic!("expected 201 or 422, got {other}: {created}"),
+    }
+}
+
 // ---------------------------------------------------------------- validation
 
 async fn create_breaking_a_rule_is_rejected_with_422_naming_field_and_rule_and_stores_nothing(
@@ -262,6 +339,7 @@ async fn create_breaking_a_rule_is_rejected_with_422_naming_field_and_rule_and_s
     let ios = create_trusted(&app, "ios").await;
     let macos = create_trusted(&app, "macos").await;
     let windows = create_trusted(&app, "windows10").await;
+    let windows81 = create_trusted(&app, "windows81").await;
     let root_of = |platform: &str| match platform {
         "android" => android.clone(),
         "ios" => ios.clone(),
@@ -480,6 +558,13 @@ async fn create_breaking_a_rule_is_rejected_with_422_naming_field_and_rule_and_s
             "rootCertificateId",
             "compatiblePlatform",
         ),
+        (
+            "windows10 profile with a windows81 root",
+            "windows10",
+            json!({ "rootCertificateId": windows81 }),
+            "rootCertificateId",
+            "compatiblePlatform",
+        ),
     ];
 
     for (case, platform, changes, field, rule) in cases {
@@ -637,9 +722,10 @@ async fn list_filters_by_platform(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let windows = create_trusted(&app, "windows10").await;
     let android = create_trusted(&app, "android").await;
+    let windows81 = create_trusted(&app, "windows81").await;
     let first = create_scep(&app, &windows, "windows10").await;
     create_scep(&app, &android, "android").await;
-    let second = create_scep(&app, &windows, "windows81").await;
+    let second = create_scep(&app, &windows81, "windows81").await;
     let third = create_scep(&app, &windows, "windows10").await;
 
     let ids = list_ids(&app, &format!("{SCEP}?platform=windows10")).await;
@@ -663,11 +749,7 @@ async fn list_pages_with_a_cursor_in_creation_order(backend: Backend) {
     let cursor = first["nextCursor"].as_str().expect("a second page");
     let second = read(&app, &format!("{SCEP}?limit=2&cursor={cursor}")).await;
 
-    let ids: Vec<String> = [&first, &second]
-        .iter()
-        .flat_map(|page| page["items"].as_array().expect("items").iter().map(id_of))
-        .collect();
-    assert_eq!(ids, created);
+    assert_eq!([item_ids(&first), item_ids(&second)].concat(), created);
     assert_eq!(second["nextCursor"], Value::Null);
 }
 
@@ -841,6 +923,23 @@ async fn update_to_a_platform_the_root_does_not_suit_is_rejected_with_422(backen
     assert_eq!(read(&app, &path).await, before);
 }
 
+async fn concurrent_updates_with_the_same_etag_let_exactly_one_win(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (path, _, body) = existing_profile(&app).await;
+    let first = with(body.clone(), json!({ "renewalThresholdPercentage": 10 }));
+    let second = with(body, json!({ "renewalThresholdPercentage": 90 }));
+
+    let (a, b) = tokio::join!(app.put(&path, 1, &first), app.put(&path, 1, &second));
+
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 412]);
+    let winner = if a.status().as_u16() == 200 { 10 } else { 90 };
+    let stored = read(&app, &path).await;
+    assert_eq!(stored["version"], 2);
+    assert_eq!(stored["renewalThresholdPercentage"], winner);
+}
+
 async fn update_of_an_unknown_id_is_404(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (_, body) = root_and_body(&app, "android").await;
@@ -928,11 +1027,13 @@ backend_tests!(
     key_storage_provider_defaults_to_tpm_otherwise_software_on_windows,
     key_storage_provider_is_null_outside_windows,
     key_size_4096_with_software_ksp_is_accepted_on_windows,
-    windows_profile_may_use_a_root_of_another_windows_platform,
     ios_profile_with_validity_period_is_accepted_with_a_warning,
     android_profile_with_validity_period_keeps_it_without_warning,
     custom_subject_name_with_a_format_string_is_accepted,
     http_scep_url_is_accepted_when_the_lab_flag_allows_it,
+    settings_at_their_limits_are_accepted,
+    every_setting_sent_is_returned_as_sent,
+    description_with_a_nul_character_is_never_a_server_error,
     create_breaking_a_rule_is_rejected_with_422_naming_field_and_rule_and_stores_nothing,
     create_reports_every_broken_rule_at_once,
     unknown_json_member_is_rejected_with_422_schema,
@@ -958,6 +1059,7 @@ backend_tests!(
     update_breaking_a_rule_is_rejected_with_422_and_changes_nothing,
     update_to_an_unknown_root_is_rejected_with_422_and_changes_nothing,
     update_to_a_platform_the_root_does_not_suit_is_rejected_with_422,
+    concurrent_updates_with_the_same_etag_let_exactly_one_win,
     update_of_an_unknown_id_is_404,
     delete_returns_204_and_the_profile_is_gone,
     delete_with_current_etag_returns_204,

@@ -4,7 +4,6 @@
 
 mod common;
 
-use chrono::{DateTime, Utc};
 use common::*;
 use reqwest::{header, Method};
 use scepter_blackbox_tests::{assert_validation_error, backend_tests, json, problem, Backend, TestApp};
@@ -12,14 +11,6 @@ use serde_json::{json, Value};
 
 fn item_path(id: &str) -> String {
     format!("{TRUSTED}/{id}")
-}
-
-fn timestamp(resource: &Value, field: &str) -> DateTime<Utc> {
-    resource[field]
-        .as_str()
-        .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
-        .unwrap_or_else(|| panic!("{field} is not an RFC 3339 timestamp: {resource}"))
-        .with_timezone(&Utc)
 }
 
 fn with_certificate(platform: &str, certificate: &str) -> Value {
@@ -353,14 +344,7 @@ async fn list_pages_with_a_cursor_in_creation_order_without_duplicates(backend: 
     let mut path = format!("{TRUSTED}?limit=2");
     loop {
         let page = read(&app, &path).await;
-        pages.push(
-            page["items"]
-                .as_array()
-                .expect("items")
-                .iter()
-                .map(id_of)
-                .collect::<Vec<_>>(),
-        );
+        pages.push(item_ids(&page));
         match page["nextCursor"].as_str() {
             Some(cursor) => path = format!("{TRUSTED}?limit=2&cursor={cursor}"),
             None => break,
@@ -379,12 +363,7 @@ async fn list_page_that_ends_exactly_at_the_last_item_has_no_cursor(backend: Bac
 
     let page = read(&app, &format!("{TRUSTED}?limit=2")).await;
 
-    assert_eq!(
-        page["items"]
-            .as_array()
-            .map(|items| items.iter().map(id_of).collect::<Vec<_>>()),
-        Some(vec![first, second])
-    );
+    assert_eq!(item_ids(&page), [first, second]);
     assert_eq!(page["nextCursor"], Value::Null);
 }
 
@@ -398,9 +377,8 @@ async fn list_pagination_combines_with_the_platform_filter(backend: Backend) {
     let cursor = page1["nextCursor"].as_str().expect("a second page");
     let page2 = read(&app, &format!("{TRUSTED}?platform=macos&limit=1&cursor={cursor}")).await;
 
-    assert_eq!(page1["items"][0]["id"], first.as_str());
-    assert_eq!(page2["items"].as_array().map(Vec::len), Some(1));
-    assert_eq!(page2["items"][0]["id"], second.as_str());
+    assert_eq!(item_ids(&page1), [first]);
+    assert_eq!(item_ids(&page2), [second]);
     assert_eq!(page2["nextCursor"], Value::Null);
 }
 
@@ -490,6 +468,23 @@ async fn update_with_current_etag_returns_200_and_version_2(backend: Backend) {
         timestamp(&updated, "lastModifiedDateTime") > timestamp(&created, "lastModifiedDateTime"),
         "{created} -> {updated}"
     );
+}
+
+async fn update_can_replace_the_certificate(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let path = item_path(&create_trusted(&app, "android").await);
+
+    let response = app
+        .put(&path, 1, &with_certificate("android", INTERMEDIATE_CA))
+        .await;
+
+    let updated = expect_json(response, 200).await;
+    assert_eq!(
+        updated["trustedRootCertificate"],
+        pem_to_base64_der(INTERMEDIATE_CA)
+    );
+    assert_ne!(updated["certificateDetails"]["thumbprintSha1"], ROOT_CA_SHA1);
+    assert_eq!(updated["warnings"].as_array().map(Vec::len), Some(1));
 }
 
 async fn update_is_visible_to_later_reads(backend: Backend) {
@@ -635,17 +630,15 @@ async fn update_to_a_platform_a_referencing_scep_profile_cannot_use_is_409_and_c
     assert_eq!(read(&app, &path).await, before);
 }
 
-async fn update_to_another_windows_platform_while_referenced_by_windows_scep_profile_succeeds(
-    backend: Backend,
-) {
+async fn update_of_a_referenced_profile_that_keeps_its_platform_succeeds(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let root = create_trusted(&app, "windows10").await;
     create_scep(&app, &root, "windows10").await;
 
-    let response = app.put(&item_path(&root), 1, &trusted_body("windows81")).await;
+    let response = app.put(&item_path(&root), 1, &renamed("windows10")).await;
 
     let updated = expect_json(response, 200).await;
-    assert_eq!(updated["platform"], "windows81");
+    assert_eq!(updated["displayName"], "Renamed Root CA");
 }
 
 // ---------------------------------------------------------------- delete
@@ -774,6 +767,7 @@ backend_tests!(
     list_with_a_cursor_not_issued_by_the_api_is_rejected_with_422,
     list_with_unknown_platform_is_rejected_with_422,
     update_with_current_etag_returns_200_and_version_2,
+    update_can_replace_the_certificate,
     update_is_visible_to_later_reads,
     update_with_stale_etag_is_rejected_with_412_and_changes_nothing,
     update_without_if_match_is_rejected_with_428_and_changes_nothing,
@@ -783,7 +777,7 @@ backend_tests!(
     concurrent_updates_with_the_same_etag_let_exactly_one_win,
     update_of_an_unknown_id_is_404,
     update_to_a_platform_a_referencing_scep_profile_cannot_use_is_409_and_changes_nothing,
-    update_to_another_windows_platform_while_referenced_by_windows_scep_profile_succeeds,
+    update_of_a_referenced_profile_that_keeps_its_platform_succeeds,
     delete_returns_204_and_the_profile_is_gone,
     delete_with_current_etag_returns_204,
     delete_with_stale_etag_is_rejected_with_412_and_keeps_the_profile,

@@ -1203,14 +1203,15 @@ fn root_of_an_incompatible_platform_is_rejected() {
 }
 
 #[test]
-fn windows10_profile_accepts_a_windows81_root() {
+fn windows10_profile_rejects_a_windows81_root() {
     let context = ScepProfileContext {
         allow_http_scep_urls: false,
         root_platform: Some(Platform::Windows81),
     };
-    let profile =
-        ScepCertificateProfile::parse(draft(Platform::Windows10), &context).expect("same CSP family");
-    assert_eq!(profile.root_certificate_id, ROOT_ID);
+    assert_eq!(
+        errors_with(draft(Platform::Windows10), &context),
+        one("rootCertificateId", "compatiblePlatform")
+    );
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! Each test file uses only some of them.
 #![allow(dead_code)]
 
+use chrono::{DateTime, Utc};
 use reqwest::{header, Response};
 use scepter_blackbox_tests::{json, TestApp};
 use serde_json::{json, Value};
@@ -78,6 +79,15 @@ pub fn header_value(response: &Response, name: &str) -> String {
         .to_owned()
 }
 
+/// A timestamp member of a resource, e.g. `lastModifiedDateTime`.
+pub fn timestamp(resource: &Value, field: &str) -> DateTime<Utc> {
+    resource[field]
+        .as_str()
+        .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+        .unwrap_or_else(|| panic!("{field} is not an RFC 3339 timestamp: {resource}"))
+        .with_timezone(&Utc)
+}
+
 /// Asserts a response status and returns the JSON body.
 pub async fn expect_json(response: Response, status: u16) -> Value {
     assert_eq!(response.status().as_u16(), status, "unexpected status");
@@ -112,14 +122,19 @@ pub async fn read(app: &TestApp, path: &str) -> Value {
     expect_json(app.get(path).await, 200).await
 }
 
-/// The ids of one list page at `path` (which may carry a query string).
-pub async fn list_ids(app: &TestApp, path: &str) -> Vec<String> {
-    read(app, path).await["items"]
+/// The ids of the items of a list page.
+pub fn item_ids(page: &Value) -> Vec<String> {
+    page["items"]
         .as_array()
-        .expect("items is an array")
+        .unwrap_or_else(|| panic!("not a list page: {page}"))
         .iter()
         .map(id_of)
         .collect()
+}
+
+/// The ids of one list page at `path` (which may carry a query string).
+pub async fn list_ids(app: &TestApp, path: &str) -> Vec<String> {
+    item_ids(&read(app, path).await)
 }
 
 /// Asserts that the collection at `path` has no items.

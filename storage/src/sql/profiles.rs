@@ -1,14 +1,9 @@
-//! The repository SQL, written once for both backends.
-//!
-//! PostgreSQL and SQLite accept the same statements here (`$n` parameters,
-//! `RETURNING`, the same column names), and sqlx decodes the same Rust types
-//! from both. What differs — connection options, column types, migrations —
-//! lives in `postgres.rs`, `sqlite.rs` and `migrations/`. A macro instantiates
-//! the implementation per backend because sqlx's per-database traits make a
-//! generic `impl<DB>` unreadable.
+//! Trusted and SCEP certificate profiles.
 
-macro_rules! impl_repositories {
-    ($store:ty, $db:ty) => {
+macro_rules! impl_profile_repositories {
+    ($store:ident, $db:ty) => {
+      mod profile_repositories {
+        use super::$store;
         use async_trait::async_trait;
         use scepter_domain::{Record, ScepCertificateProfile, TrustedCertificateProfile};
         use sqlx::types::Json;
@@ -191,8 +186,8 @@ macro_rules! impl_repositories {
             ) -> Result<Record<ScepCertificateProfile>, StorageError> {
                 sqlx::query_as::<_, ScepProfileRow>(
                     "INSERT INTO scep_certificate_profiles (id, version, created_at, modified_at, \
-                     display_name, description, platform, root_certificate_id, settings) \
-                     VALUES ($1, 1, $2, $2, $3, $4, $5, $6, $7) RETURNING *",
+                     display_name, description, platform, root_certificate_id, settings, certificate_type) \
+                     VALUES ($1, 1, $2, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
                 )
                 .bind(Uuid::now_v7())
                 .bind(now())
@@ -201,6 +196,7 @@ macro_rules! impl_repositories {
                 .bind(profile.platform.as_str())
                 .bind(profile.root_certificate_id)
                 .bind(Json(&profile.settings))
+                .bind(profile.settings.certificate_type.as_str())
                 .fetch_one(&self.pool)
                 .await?
                 .try_into()
@@ -245,7 +241,7 @@ macro_rules! impl_repositories {
                 let updated = sqlx::query_as::<_, ScepProfileRow>(
                     "UPDATE scep_certificate_profiles SET version = version + 1, modified_at = $3, \
                      display_name = $4, description = $5, platform = $6, root_certificate_id = $7, \
-                     settings = $8 WHERE id = $1 AND version = $2 RETURNING *",
+                     settings = $8, certificate_type = $9 WHERE id = $1 AND version = $2 RETURNING *",
                 )
                 .bind(id)
                 .bind(expected_version)
@@ -255,6 +251,7 @@ macro_rules! impl_repositories {
                 .bind(profile.platform.as_str())
                 .bind(profile.root_certificate_id)
                 .bind(Json(&profile.settings))
+                .bind(profile.settings.certificate_type.as_str())
                 .fetch_optional(&mut *transaction)
                 .await?;
                 let Some(updated) = updated else {
@@ -280,7 +277,8 @@ macro_rules! impl_repositories {
                 Ok(())
             }
         }
+      }
     };
 }
 
-pub(crate) use impl_repositories;
+pub(crate) use impl_profile_repositories;

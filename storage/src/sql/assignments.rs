@@ -1,0 +1,237 @@
+//! Profile assignments, and the facts targeting decides on.
+
+macro_rules! impl_assignment_repository {
+    ($store:ident, $db:ty) => {
+      mod assignment_repository {
+        use async_trait::async_trait;
+        use scepter_domain::{
+            directory::GroupType,
+            targeting::{DeviceMemberships, Intent, ProfileKind, TargetedProfile},
+            Platform, Record,
+        };
+        use uuid::Uuid;
+
+        use super::$store;
+        use crate::{
+            rows::{now, targeted_profiles, AssignmentRow, DeviceRow, TargetingRow},
+            Assignment, AssignmentRepository, Page, PageRequest, StorageError, StoredDevice,
+        };
+
+        /// The statements of one profile kind. Table names are fixed strings,
+        /// never input, so building SQL from them is safe.
+        struct Tables {
+            profiles: &'static str,
+            assignments: &'static str,
+        }
+
+        fn tables(kind: ProfileKind) -> Tables {
+            match kind {
+                ProfileKind::TrustedCertificate => Tables {
+                    profiles: "trusted_certificate_profiles",
+                    assignments: "trusted_profile_assignments",
+                },
+                ProfileKind::ScepCertificate => Tables {
+                    profiles: "scep_certificate_profiles",
+                    assignments: "scep_profile_assignments",
+                },
+            }
+        }
+
+        #[async_trait]
+        impl AssignmentRepository for $store {
+            async fn insert_assignment(
+                &self,
+                kind: ProfileKind,
+                profile_id: Uuid,
+                group_id: Uuid,
+                intent: Intent,
+            ) -> Result<Assignment, StorageError> {
+                let tables = tables(kind);
+                let mut transaction = self.pool.begin().await?;
+                let profile_exists = sqlx::query_scalar::<_, i64>(&format!(
+                    "SELECT COUNT(*) FROM {} WHERE id = $1",
+                    tables.profiles
+                ))
+                .bind(profile_id)
+                .fetch_one(&mut *transaction)
+                .await?;
+                if profile_exists == 0 {
+                    return Err(StorageError::NotFound);
+                }
+                let row = sqlx::query_as::<_, AssignmentRow>(&format!(
+                    "INSERT INTO {} (id, profile_id, group_id, intent, created_at) VALUES ($1, $2, $3, $4, $5) \
+                     RETURNING id, profile_id, group_id, intent, created_at",
+                    tables.assignments
+                ))
+                .bind(Uuid::now_v7())
+                .bind(profile_id)
+                .bind(group_id)
+                .bind(intent.as_str())
+                .bind(now())
+                .fetch_one(&mut *transaction)
+                .await
+                .map_err(|error| match &error {
+                    sqlx::Error::Database(database_error) if database_error.is_unique_violation() => {
+                        StorageError::Conflict("the group is already assigned to this profile".to_owned())
+                    }
+                    _ => error.into(),
+                })?;
+                transaction.commit().await?;
+                row.into_assignment(kind)
+            }
+
+            async fn list_assignments(
+                &self,
+                kind: ProfileKind,
+                profile_id: Uuid,
+                page: PageRequest,
+            ) -> Result<Page<Assignment>, StorageError> {
+                let tables = tables(kind);
+                let profile_exists = sqlx::query_scalar::<_, i64>(&format!(
+                    "SELECT COUNT(*) FROM {} WHERE id = $1",
+                    tables.profiles
+                ))
+                .bind(profile_id)
+                .fetch_one(&self.pool)
+                .await?;
+                if profile_exists == 0 {
+                    return Err(StorageError::NotFound);
+                }
+                let rows = sqlx::query_as::<_, AssignmentRow>(&format!(
+                    "SELECT id, profile_id, group_id, intent, created_at FROM {} \
+                     WHERE profile_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3",
+                    tables.assignments
+                ))
+                .bind(profile_id)
+                .bind(page.cursor.map(|cursor| cursor.last_id()))
+                .bind(i64::from(page.limit) + 1)
+                .fetch_all(&self.pool)
+                .await?;
+                let assignments =
+                    rows.into_iter().map(|row| row.into_assignment(kind)).collect::<Result<Vec<_>, _>>()?;
+                Ok(Page::from_overfetched(assignments, page.limit, |assignment: &Assignment| assignment.id))
+            }
+
+            async fn delete_assignment(
+                &self,
+                kind: ProfileKind,
+                profile_id: Uuid,
+                assignment_id: Uuid,
+            ) -> Result<(), StorageError> {
+                let deleted = sqlx::query(&format!(
+                    "DELETE FROM {} WHERE id = $1 AND profile_id = $2",
+                    tables(kind).assignments
+                ))
+                .bind(assignment_id)
+                .bind(profile_id)
+                .execute(&self.pool)
+                .await?;
+                if deleted.rows_affected() == 0 {
+                    return Err(StorageError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn device_targeting_facts(
+                &self,
+                device_id: Uuid,
+            ) -> Result<Option<(DeviceMemberships, Vec<TargetedProfile>)>, StorageError> {
+                let device = sqlx::query_as::<_, (String, Option<Uuid>)>(
+                    "SELECT platform, user_id FROM devices WHERE id = $1",
+                )
+                .bind(device_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some((platform, user_id)) = device else {
+                    return Ok(None);
+                };
+                let platform: Platform =
+                    platform.parse().map_err(|error| StorageError::Corrupt(format!("device {device_id}: {error}")))?;
+                // Every assignment to a group the device or its primary user is in, with its
+                // profile's facts. Indexes: device_group_members_device, user_group_members_user,
+                // *_profile_assignments_group, and the primary keys.
+                let rows = sqlx::query_as::<_, TargetingRow>(
+                    "WITH member_groups AS ( \
+                         SELECT group_id FROM device_group_members WHERE device_id = $1 \
+                         UNION ALL \
+                         SELECT group_id FROM user_group_members WHERE user_id = $2) \
+                     SELECT a.id AS assignment_id, a.group_id, g.group_type, a.intent, \
+                            'trustedCertificate' AS profile_kind, p.id AS profile_id, p.platform, \
+                            NULL AS certificate_type, NULL AS root_profile_id \
+                     FROM member_groups mg \
+                     JOIN trusted_profile_assignments a ON a.group_id = mg.group_id \
+                     JOIN directory_groups g ON g.id = a.group_id \
+                     JOIN trusted_certificate_profiles p ON p.id = a.profile_id \
+                     UNION ALL \
+                     SELECT a.id, a.group_id, g.group_type, a.intent, \
+                            'scepCertificate', p.id, p.platform, p.certificate_type, p.root_certificate_id \
+                     FROM member_groups mg \
+                     JOIN scep_profile_assignments a ON a.group_id = mg.group_id \
+                     JOIN directory_groups g ON g.id = a.group_id \
+                     JOIN scep_certificate_profiles p ON p.id = a.profile_id \
+                     ORDER BY profile_kind, profile_id",
+                )
+                .bind(device_id)
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?;
+                let profiles = targeted_profiles(rows)?;
+                let groups_of = |group_type: GroupType| {
+                    profiles
+                        .iter()
+                        .flat_map(|profile| &profile.assignments)
+                        .filter(|assignment| assignment.group_type == group_type)
+                        .map(|assignment| assignment.group_id)
+                        .collect()
+                };
+                let memberships = DeviceMemberships {
+                    platform,
+                    has_primary_user: user_id.is_some(),
+                    device_groups: groups_of(GroupType::Device),
+                    user_groups: groups_of(GroupType::User),
+                };
+                Ok(Some((memberships, profiles)))
+            }
+
+            async fn targeted_devices(
+                &self,
+                kind: ProfileKind,
+                profile_id: Uuid,
+                platform: Platform,
+                page: PageRequest,
+            ) -> Result<Page<Record<StoredDevice>>, StorageError> {
+                let assignments = tables(kind).assignments;
+                let reached_through = |intent: &str| {
+                    format!(
+                        "(EXISTS (SELECT 1 FROM {assignments} a JOIN device_group_members m \
+                             ON m.group_id = a.group_id AND m.device_id = d.id \
+                             WHERE a.profile_id = $1 AND a.intent = '{intent}') \
+                          OR EXISTS (SELECT 1 FROM {assignments} a JOIN user_group_members m \
+                             ON m.group_id = a.group_id AND m.user_id = d.user_id \
+                             WHERE a.profile_id = $1 AND a.intent = '{intent}'))"
+                    )
+                };
+                // Rules 1–3 of scepter_domain::targeting: included, not excluded, same platform.
+                // Walks devices_platform_id in id order; each candidate is an index probe per assignment.
+                let sql = format!(
+                    "SELECT d.* FROM devices d WHERE d.platform = $2 AND ($3 IS NULL OR d.id > $3) \
+                     AND {} AND NOT {} ORDER BY d.id LIMIT $4",
+                    reached_through("include"),
+                    reached_through("exclude")
+                );
+                let rows = sqlx::query_as::<_, DeviceRow>(&sql)
+                    .bind(profile_id)
+                    .bind(platform.as_str())
+                    .bind(page.cursor.map(|cursor| cursor.last_id()))
+                    .bind(i64::from(page.limit) + 1)
+                    .fetch_all(&self.pool)
+                    .await?;
+                let records = rows.into_iter().map(TryInto::try_into).collect::<Result<Vec<_>, _>>()?;
+                Ok(Page::from_overfetched(records, page.limit, |record: &Record<StoredDevice>| record.id))
+            }
+        }
+      }
+    };
+}
+
+pub(crate) use impl_assignment_repository;

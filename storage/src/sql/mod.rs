@@ -1,0 +1,10 @@
+//! The repository SQL, written once for both backends (see the crate docs).
+//! Each macro implements one group of repository traits for a store type.
+
+mod assignments;
+mod directory;
+mod profiles;
+
+pub(crate) use assignments::impl_assignment_repository;
+pub(crate) use directory::impl_directory_repositories;
+pub(crate) use profiles::impl_profile_repositories;
