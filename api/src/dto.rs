@@ -3,14 +3,17 @@
 
 use chrono::{DateTime, Utc};
 use scepter_domain::{
+    directory::{Group, GroupType, User},
     scep_profile::{
         CertificateType, ExtendedKeyUsageDraft, HashAlgorithm, KeyStorageProvider, KeyUsage,
         SubjectAlternativeName, SubjectNameFormat, ValidityScale,
     },
+    targeting::{EffectiveProfile, Intent, ProfileKind, TargetReason, TargetState},
     trusted_profile::DestinationStore,
     CertificateDetails, Platform, Record, ScepCertificateProfile, TrustedCertificateProfile,
 };
-use serde::Serialize;
+use scepter_storage::{Assignment, GroupMember, StoredDevice};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -133,20 +136,242 @@ impl From<&Record<ScepCertificateProfile>> for ScepCertificateProfileView {
     }
 }
 
-/// One page of trusted certificate profiles.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TrustedCertificateProfileList {
-    pub items: Vec<TrustedCertificateProfileView>,
-    /// Pass as `cursor` to get the next page; `null` on the last page.
-    pub next_cursor: Option<String>,
+/// Named one-page list types (one schema per item type keeps generated clients simple).
+macro_rules! page_of {
+    ($($list:ident => $item:ty, $doc:literal;)*) => {$(
+        #[doc = $doc]
+        #[derive(Debug, Serialize, ToSchema)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $list {
+            pub items: Vec<$item>,
+            /// Pass as `cursor` to get the next page; `null` on the last page.
+            pub next_cursor: Option<String>,
+        }
+
+        impl $list {
+            pub fn new<T>(page: scepter_storage::Page<T>, view: impl FnMut(T) -> $item) -> Self {
+                Self {
+                    next_cursor: page.next_cursor.map(|cursor| cursor.encode()),
+                    items: page.items.into_iter().map(view).collect(),
+                }
+            }
+        }
+    )*};
 }
 
-/// One page of SCEP certificate profiles.
+page_of! {
+    TrustedCertificateProfileList => TrustedCertificateProfileView, "One page of trusted certificate profiles.";
+    ScepCertificateProfileList => ScepCertificateProfileView, "One page of SCEP certificate profiles.";
+    UserList => UserView, "One page of users.";
+    DeviceList => DeviceView, "One page of devices.";
+    GroupList => GroupView, "One page of groups.";
+    GroupMemberList => GroupMemberView, "One page of a group's members.";
+    AssignmentList => AssignmentView, "One page of a profile's assignments.";
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ScepCertificateProfileList {
-    pub items: Vec<ScepCertificateProfileView>,
-    /// Pass as `cursor` to get the next page; `null` on the last page.
-    pub next_cursor: Option<String>,
+pub struct UserView {
+    pub id: Uuid,
+    pub version: i64,
+    pub created_date_time: DateTime<Utc>,
+    pub last_modified_date_time: DateTime<Utc>,
+    pub user_principal_name: String,
+    pub display_name: String,
+    pub mail: Option<String>,
+    pub on_premises_distinguished_name: Option<String>,
+    pub on_premises_sam_account_name: Option<String>,
+    pub external_id: Option<String>,
+}
+
+impl From<Record<User>> for UserView {
+    fn from(record: Record<User>) -> Self {
+        let user = record.content;
+        Self {
+            id: record.id,
+            version: record.version,
+            created_date_time: record.created_at,
+            last_modified_date_time: record.modified_at,
+            user_principal_name: user.user_principal_name,
+            display_name: user.display_name,
+            mail: user.mail,
+            on_premises_distinguished_name: user.on_premises_distinguished_name,
+            on_premises_sam_account_name: user.on_premises_sam_account_name,
+            external_id: user.external_id,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceView {
+    pub id: Uuid,
+    pub version: i64,
+    /// When the device was added to Scepter.
+    pub enrolled_date_time: DateTime<Utc>,
+    pub last_modified_date_time: DateTime<Utc>,
+    /// `null` until the device first checks in.
+    pub last_check_in_date_time: Option<DateTime<Utc>>,
+    pub device_name: String,
+    pub platform: Platform,
+    pub os_version: Option<String>,
+    pub serial_number: Option<String>,
+    pub imei: Option<String>,
+    #[serde(rename = "azureADDeviceId")]
+    pub azure_ad_device_id: Option<Uuid>,
+    /// The primary user.
+    pub user_id: Option<Uuid>,
+    pub external_id: Option<String>,
+}
+
+impl From<Record<StoredDevice>> for DeviceView {
+    fn from(record: Record<StoredDevice>) -> Self {
+        let StoredDevice {
+            device,
+            last_check_in_at,
+        } = record.content;
+        Self {
+            id: record.id,
+            version: record.version,
+            enrolled_date_time: record.created_at,
+            last_modified_date_time: record.modified_at,
+            last_check_in_date_time: last_check_in_at,
+            device_name: device.device_name,
+            platform: device.platform,
+            os_version: device.os_version,
+            serial_number: device.serial_number,
+            imei: device.imei,
+            azure_ad_device_id: device.azure_ad_device_id,
+            user_id: device.user_id,
+            external_id: device.external_id,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupView {
+    pub id: Uuid,
+    pub version: i64,
+    pub created_date_time: DateTime<Utc>,
+    pub last_modified_date_time: DateTime<Utc>,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub group_type: GroupType,
+    pub external_id: Option<String>,
+}
+
+impl From<Record<Group>> for GroupView {
+    fn from(record: Record<Group>) -> Self {
+        let group = record.content;
+        Self {
+            id: record.id,
+            version: record.version,
+            created_date_time: record.created_at,
+            last_modified_date_time: record.modified_at,
+            display_name: group.display_name,
+            description: group.description,
+            group_type: group.group_type,
+            external_id: group.external_id,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupMemberView {
+    pub id: Uuid,
+    /// `user` in user groups, `device` in device groups.
+    pub member_type: GroupType,
+    /// The user's display name or the device's name.
+    pub display_name: String,
+    pub external_id: Option<String>,
+}
+
+impl From<GroupMember> for GroupMemberView {
+    fn from(member: GroupMember) -> Self {
+        Self {
+            id: member.id,
+            member_type: member.member_type,
+            display_name: member.display_name,
+            external_id: member.external_id,
+        }
+    }
+}
+
+/// Members to add: users for a user group, devices for a device group.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddMembersRequest {
+    /// Up to 10,000 ids, added in one transaction; ids that are already members are fine.
+    pub member_ids: Vec<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MembershipChangeView {
+    pub added: u64,
+    /// Ids that were already members.
+    pub unchanged: u64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AssignmentRequest {
+    pub group_id: Uuid,
+    pub intent: Intent,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssignmentView {
+    pub id: Uuid,
+    pub profile_id: Uuid,
+    pub profile_type: ProfileKind,
+    pub group_id: Uuid,
+    pub intent: Intent,
+    pub created_date_time: DateTime<Utc>,
+}
+
+impl From<Assignment> for AssignmentView {
+    fn from(assignment: Assignment) -> Self {
+        Self {
+            id: assignment.id,
+            profile_id: assignment.profile_id,
+            profile_type: assignment.profile_kind,
+            group_id: assignment.group_id,
+            intent: assignment.intent,
+            created_date_time: assignment.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EffectiveProfileView {
+    pub profile_id: Uuid,
+    pub profile_type: ProfileKind,
+    pub state: TargetState,
+    pub reason: Option<TargetReason>,
+    /// The assignments that brought the profile (for `excluded`: the excluding ones).
+    pub assignments: Vec<Uuid>,
+}
+
+impl From<EffectiveProfile> for EffectiveProfileView {
+    fn from(profile: EffectiveProfile) -> Self {
+        Self {
+            profile_id: profile.profile_id,
+            profile_type: profile.kind,
+            state: profile.state,
+            reason: profile.reason,
+            assignments: profile.assignment_ids,
+        }
+    }
+}
+
+/// Every profile that reaches the device, with its state.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EffectiveProfileList {
+    pub items: Vec<EffectiveProfileView>,
 }

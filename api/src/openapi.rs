@@ -7,20 +7,20 @@
 
 use utoipa::{
     openapi::{
-        path::Operation,
+        path::{Operation, ParameterIn},
         security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme},
         ContentBuilder, Ref, ResponseBuilder,
     },
     Modify, OpenApi,
 };
 
-use crate::routes::{health, scep_profiles, trusted_profiles};
+use crate::routes::{assignments, devices, groups, health, scep_profiles, trusted_profiles, users};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Scepter",
-        description = "Certificate-profile service for mobile-device management: trusted root and SCEP certificate profiles.",
+        description = "Certificate-profile service for mobile-device management: trusted root and SCEP certificate profiles, the directory they target, and assignments.",
         license(name = "Apache-2.0")
     ),
     paths(
@@ -36,12 +36,42 @@ use crate::routes::{health, scep_profiles, trusted_profiles};
         scep_profiles::get,
         scep_profiles::replace,
         scep_profiles::delete,
+        assignments::docs::create_trusted,
+        assignments::docs::list_trusted,
+        assignments::docs::delete_trusted,
+        assignments::docs::targeted_trusted,
+        assignments::docs::create_scep,
+        assignments::docs::list_scep,
+        assignments::docs::delete_scep,
+        assignments::docs::targeted_scep,
+        users::create,
+        users::list,
+        users::get,
+        users::replace,
+        users::delete,
+        devices::create,
+        devices::list,
+        devices::get,
+        devices::replace,
+        devices::delete,
+        devices::effective,
+        groups::create,
+        groups::list,
+        groups::get,
+        groups::replace,
+        groups::delete,
+        groups::add_members,
+        groups::list_members,
+        groups::remove_member,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&StandardResponses),
     tags(
         (name = "trusted-certificate-profiles", description = "CA certificates that devices must trust"),
         (name = "scep-certificate-profiles", description = "How devices enroll for certificates over SCEP"),
+        (name = "users", description = "The directory's users"),
+        (name = "devices", description = "Managed devices and the profiles that reach them"),
+        (name = "groups", description = "User and device groups that profiles are assigned to"),
         (name = "operations", description = "Health and readiness"),
     )
 )]
@@ -113,7 +143,7 @@ impl Modify for StandardResponses {
             if !path.starts_with("/api/") {
                 continue;
             }
-            let by_id = path.ends_with("}");
+            let by_id = path.contains('{');
             let operations = [
                 (&mut item.get, Method::Get),
                 (&mut item.post, Method::Post),
@@ -143,9 +173,14 @@ fn add_standard_responses(operation: &mut Operation, method: Method, by_id: bool
     if by_id {
         statuses.push("404");
     }
+    let has_query = operation
+        .parameters
+        .iter()
+        .flatten()
+        .any(|parameter| parameter.parameter_in == ParameterIn::Query);
     statuses.extend(match method {
-        Method::Get if by_id => &[][..],
-        Method::Get => &["400", "422"][..],
+        Method::Get if has_query => &["400", "422"][..],
+        Method::Get => &[][..],
         Method::Post => &["400", "403", "413", "415", "422"][..],
         Method::Put => &["400", "403", "412", "413", "415", "422", "428"][..],
         Method::Delete => &["400", "403", "412"][..],

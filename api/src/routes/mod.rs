@@ -1,24 +1,37 @@
 //! HTTP routes, one module per resource.
 
+pub mod assignments;
+pub mod devices;
 pub mod docs;
+pub mod groups;
 pub mod health;
 pub mod scep_profiles;
 pub mod trusted_profiles;
+pub mod users;
+
+use std::future::Future;
 
 use actix_web::{http::header, web, HttpResponse};
 use scepter_domain::Platform;
-use scepter_storage::{Cursor, PageRequest, ProfileFilter};
+use scepter_storage::{Cursor, PageRequest, ProfileFilter, StorageError};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
-use crate::{error::ApiError, extract::etag};
+use crate::{
+    error::ApiError,
+    extract::{etag, IfMatch},
+};
 
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .configure(health::configure)
         .configure(docs::configure)
         .configure(trusted_profiles::configure)
-        .configure(scep_profiles::configure);
+        .configure(scep_profiles::configure)
+        .configure(assignments::configure)
+        .configure(users::configure)
+        .configure(devices::configure)
+        .configure(groups::configure);
 }
 
 /// Query parameters of the profile list endpoints.
@@ -51,6 +64,48 @@ impl ProfileListQuery {
             page_request(self.limit, self.cursor.as_deref())?,
         ))
     }
+}
+
+/// Query parameters of list endpoints without filters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1–500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub fn page(&self) -> Result<PageRequest, ApiError> {
+        page_request(self.limit, self.cursor.as_deref())
+    }
+}
+
+/// The expected version of a write whose `If-Match` is optional (deletes):
+/// none without the header; otherwise the current version, which
+/// `current_version` reads only then.
+pub async fn optional_precondition(
+    if_match: IfMatch,
+    current_version: impl Future<Output = Result<Option<i64>, StorageError>>,
+) -> Result<Option<i64>, ApiError> {
+    match if_match {
+        IfMatch::Absent => Ok(None),
+        condition => {
+            let current = current_version.await?.ok_or(ApiError::NotFound)?;
+            Ok(Some(condition.expect(current)?))
+        }
+    }
+}
+
+/// The expected version of a write that needs `If-Match` (replacements).
+pub async fn required_precondition(
+    if_match: IfMatch,
+    current_version: impl Future<Output = Result<Option<i64>, StorageError>>,
+) -> Result<i64, ApiError> {
+    let current = current_version.await?.ok_or(ApiError::NotFound)?;
+    if_match.expect(current)
 }
 
 pub fn page_request(limit: Option<i64>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {

@@ -5,7 +5,9 @@ use scepter_domain::{ScepCertificateProfile, ScepCertificateProfileDraft, ScepPr
 use scepter_storage::StorageError;
 use uuid::Uuid;
 
-use super::{created, ok_with_etag, resource, ProfileListQuery};
+use super::{
+    created, ok_with_etag, optional_precondition, required_precondition, resource, ProfileListQuery,
+};
 use crate::{
     app::AppState,
     auth::{Admin, Reader},
@@ -94,10 +96,11 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let (filter, page) = query.parse()?;
     let page = state.store.list_scep_profiles(filter, page).await?;
-    Ok(HttpResponse::Ok().json(ScepCertificateProfileList {
-        next_cursor: page.next_cursor.map(|cursor| cursor.encode()),
-        items: page.items.iter().map(ScepCertificateProfileView::from).collect(),
-    }))
+    Ok(
+        HttpResponse::Ok().json(ScepCertificateProfileList::new(page, |record| {
+            ScepCertificateProfileView::from(&record)
+        })),
+    )
 }
 
 /// Get a SCEP certificate profile
@@ -135,8 +138,8 @@ pub async fn replace(
     if_match: IfMatch,
     body: ValidJson<ScepCertificateProfileDraft>,
 ) -> Result<HttpResponse, ApiError> {
-    let current = state.store.scep_profile(*id).await?.ok_or(ApiError::NotFound)?;
-    let expected_version = if_match.expect(current.version)?;
+    let current_version = async { Ok(state.store.scep_profile(*id).await?.map(|record| record.version)) };
+    let expected_version = required_precondition(if_match, current_version).await?;
     let profile = parse(&state, body.0).await?;
     let record = state
         .store
@@ -163,13 +166,8 @@ pub async fn delete(
     id: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let expected_version = match if_match {
-        IfMatch::Absent => None,
-        condition => {
-            let current = state.store.scep_profile(*id).await?.ok_or(ApiError::NotFound)?;
-            Some(condition.expect(current.version)?)
-        }
-    };
+    let current_version = async { Ok(state.store.scep_profile(*id).await?.map(|record| record.version)) };
+    let expected_version = optional_precondition(if_match, current_version).await?;
     state.store.delete_scep_profile(*id, expected_version).await?;
     Ok(HttpResponse::NoContent().finish())
 }

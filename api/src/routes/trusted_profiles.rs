@@ -5,7 +5,9 @@ use chrono::Utc;
 use scepter_domain::{TrustedCertificateProfile, TrustedCertificateProfileDraft};
 use uuid::Uuid;
 
-use super::{created, ok_with_etag, resource, ProfileListQuery};
+use super::{
+    created, ok_with_etag, optional_precondition, required_precondition, resource, ProfileListQuery,
+};
 use crate::{
     app::AppState,
     auth::{Admin, Reader},
@@ -64,14 +66,11 @@ pub async fn list(
     let (filter, page) = query.parse()?;
     let page = state.store.list_trusted_profiles(filter, page).await?;
     let now = Utc::now();
-    Ok(HttpResponse::Ok().json(TrustedCertificateProfileList {
-        next_cursor: page.next_cursor.map(|cursor| cursor.encode()),
-        items: page
-            .items
-            .iter()
-            .map(|record| TrustedCertificateProfileView::new(record, now))
-            .collect(),
-    }))
+    Ok(
+        HttpResponse::Ok().json(TrustedCertificateProfileList::new(page, |record| {
+            TrustedCertificateProfileView::new(&record, now)
+        })),
+    )
 }
 
 /// Get a trusted certificate profile
@@ -115,12 +114,14 @@ pub async fn replace(
     if_match: IfMatch,
     body: ValidJson<TrustedCertificateProfileDraft>,
 ) -> Result<HttpResponse, ApiError> {
-    let current = state
-        .store
-        .trusted_profile(*id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let expected_version = if_match.expect(current.version)?;
+    let current_version = async {
+        Ok(state
+            .store
+            .trusted_profile(*id)
+            .await?
+            .map(|record| record.version))
+    };
+    let expected_version = required_precondition(if_match, current_version).await?;
     let profile = TrustedCertificateProfile::parse(body.0)?;
     let record = state
         .store
@@ -148,17 +149,14 @@ pub async fn delete(
     id: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let expected_version = match if_match {
-        IfMatch::Absent => None,
-        condition => {
-            let current = state
-                .store
-                .trusted_profile(*id)
-                .await?
-                .ok_or(ApiError::NotFound)?;
-            Some(condition.expect(current.version)?)
-        }
+    let current_version = async {
+        Ok(state
+            .store
+            .trusted_profile(*id)
+            .await?
+            .map(|record| record.version))
     };
+    let expected_version = optional_precondition(if_match, current_version).await?;
     state.store.delete_trusted_profile(*id, expected_version).await?;
     Ok(HttpResponse::NoContent().finish())
 }

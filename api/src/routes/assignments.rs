@@ -1,0 +1,187 @@
+//! Assignments of profiles to groups, and the devices a profile reaches:
+//! `/api/v1/{trusted,scep}-certificate-profiles/{id}/assignments` and
+//! `/…/{id}/targeted-devices`. One implementation serves both profile kinds;
+//! the thin per-kind functions exist so each operation is documented.
+
+use actix_web::{web, HttpResponse};
+use scepter_domain::{targeting::ProfileKind, Platform};
+use scepter_storage::StorageError;
+use uuid::Uuid;
+
+use super::{resource, scep_profiles, trusted_profiles, PageQuery};
+use crate::{
+    app::AppState,
+    auth::{Admin, Reader},
+    dto::{AssignmentList, AssignmentRequest, AssignmentView, DeviceList, DeviceView},
+    error::ApiError,
+    extract::ValidJson,
+};
+
+pub fn configure(config: &mut web::ServiceConfig) {
+    for (base, kind) in [
+        (trusted_profiles::PATH, ProfileKind::TrustedCertificate),
+        (scep_profiles::PATH, ProfileKind::ScepCertificate),
+    ] {
+        let kind = web::Data::new(kind);
+        config
+            .service(
+                resource(&format!("{base}/{{id}}/assignments"))
+                    .app_data(kind.clone())
+                    .route(web::post().to(create))
+                    .route(web::get().to(list)),
+            )
+            .service(
+                resource(&format!("{base}/{{id}}/assignments/{{assignmentId}}"))
+                    .app_data(kind.clone())
+                    .route(web::delete().to(delete)),
+            )
+            .service(
+                resource(&format!("{base}/{{id}}/targeted-devices"))
+                    .app_data(kind)
+                    .route(web::get().to(targeted_devices)),
+            );
+    }
+}
+
+/// The group named in the body does not exist (or was deleted meanwhile).
+fn unknown_group(error: StorageError) -> ApiError {
+    match error {
+        StorageError::MissingReference => {
+            ApiError::field("groupId", "exists", "does not name an existing group")
+        }
+        other => other.into(),
+    }
+}
+
+async fn create(
+    _: Admin,
+    state: web::Data<AppState>,
+    kind: web::Data<ProfileKind>,
+    id: web::Path<Uuid>,
+    body: ValidJson<AssignmentRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let request = body.0;
+    let assignment = state
+        .store
+        .insert_assignment(**kind, *id, request.group_id, request.intent)
+        .await
+        .map_err(unknown_group)?;
+    Ok(HttpResponse::Created().json(AssignmentView::from(assignment)))
+}
+
+async fn list(
+    _: Reader,
+    state: web::Data<AppState>,
+    kind: web::Data<ProfileKind>,
+    id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = state.store.list_assignments(**kind, *id, query.page()?).await?;
+    Ok(HttpResponse::Ok().json(AssignmentList::new(page, AssignmentView::from)))
+}
+
+async fn delete(
+    _: Admin,
+    state: web::Data<AppState>,
+    kind: web::Data<ProfileKind>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (profile_id, assignment_id) = path.into_inner();
+    state
+        .store
+        .delete_assignment(**kind, profile_id, assignment_id)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn targeted_devices(
+    _: Reader,
+    state: web::Data<AppState>,
+    kind: web::Data<ProfileKind>,
+    id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = query.page()?;
+    let platform: Platform = match **kind {
+        ProfileKind::TrustedCertificate => state
+            .store
+            .trusted_profile(*id)
+            .await?
+            .map(|r| r.content.platform),
+        ProfileKind::ScepCertificate => state.store.scep_profile(*id).await?.map(|r| r.content.platform),
+    }
+    .ok_or(ApiError::NotFound)?;
+    let devices = state.store.targeted_devices(**kind, *id, platform, page).await?;
+    Ok(HttpResponse::Ok().json(DeviceList::new(devices, DeviceView::from)))
+}
+
+/// The operations as documented, one set per profile kind. They are not
+/// routed: [`configure`] routes the shared handlers above.
+pub mod docs {
+    use super::*;
+
+    macro_rules! documented {
+        ($tag:literal, $base:literal, $name:literal, $create:ident, $list:ident, $delete:ident, $targeted:ident) => {
+            /// Assign the profile to a group
+            ///
+            /// `include` or `exclude`; exclusion wins over inclusion across user and
+            /// device groups. A group can be assigned to a profile once (409).
+            #[utoipa::path(post, path = concat!($base, "/{id}/assignments"), tag = $tag,
+                operation_id = concat!("create", $name, "Assignment"),
+                params(("id" = Uuid, Path, description = "Profile id")),
+                request_body = AssignmentRequest,
+                responses((status = 201, description = "Assigned", body = AssignmentView),
+                    (status = 409, description = "The group is already assigned", body = crate::error::Problem, content_type = "application/problem+json")))]
+            #[allow(dead_code)]
+            pub fn $create() {}
+
+            /// List the profile's assignments
+            #[utoipa::path(get, path = concat!($base, "/{id}/assignments"), tag = $tag,
+                operation_id = concat!("list", $name, "Assignments"),
+                params(("id" = Uuid, Path, description = "Profile id"), PageQuery),
+                responses((status = 200, description = "One page of assignments", body = AssignmentList)))]
+            #[allow(dead_code)]
+            pub fn $list() {}
+
+            /// Remove an assignment
+            #[utoipa::path(delete, path = concat!($base, "/{id}/assignments/{assignmentId}"), tag = $tag,
+                operation_id = concat!("delete", $name, "Assignment"),
+                params(("id" = Uuid, Path, description = "Profile id"),
+                    ("assignmentId" = Uuid, Path, description = "Assignment id")),
+                responses((status = 204, description = "Removed")))]
+            #[allow(dead_code)]
+            pub fn $delete() {}
+
+            /// Devices the profile reaches
+            ///
+            /// Devices of the profile's platform in an included device group, or whose
+            /// primary user is in an included user group, and in no excluded one —
+            /// the impact of the assignments before any device checks in.
+            #[utoipa::path(get, path = concat!($base, "/{id}/targeted-devices"), tag = $tag,
+                operation_id = concat!("list", $name, "TargetedDevices"),
+                params(("id" = Uuid, Path, description = "Profile id"), PageQuery),
+                responses((status = 200, description = "One page of devices, in id order", body = DeviceList)))]
+            #[allow(dead_code)]
+            pub fn $targeted() {}
+        };
+    }
+
+    documented!(
+        "trusted-certificate-profiles",
+        "/api/v1/trusted-certificate-profiles",
+        "TrustedCertificateProfile",
+        create_trusted,
+        list_trusted,
+        delete_trusted,
+        targeted_trusted
+    );
+    documented!(
+        "scep-certificate-profiles",
+        "/api/v1/scep-certificate-profiles",
+        "ScepCertificateProfile",
+        create_scep,
+        list_scep,
+        delete_scep,
+        targeted_scep
+    );
+}
