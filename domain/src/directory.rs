@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     platform::Platform,
+    text::is_forbidden_char,
     validation::{FieldError, ValidationErrors},
 };
 
@@ -31,11 +32,11 @@ fn attribute(field: &str, value: String, max_chars: usize) -> Result<String, Fie
             format!("must be at most {max_chars} characters, got {length}"),
         ));
     }
-    if value.chars().any(char::is_control) {
+    if value.chars().any(is_forbidden_char) {
         return Err(FieldError::new(
             field,
             "noControlCharacters",
-            "must not contain control characters",
+            "must not contain control or invisible formatting characters",
         ));
     }
     Ok(value)

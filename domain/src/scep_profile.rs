@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::{
     platform::Platform,
-    text::{Description, DisplayName},
+    text::{is_forbidden_char, Description, DisplayName},
     validation::{FieldError, ValidationErrors},
 };
 
@@ -609,11 +609,11 @@ fn check_template_text(field: &str, template: &str) -> Result<(), FieldError> {
             format!("must be at most {MAX_TEMPLATE_CHARS} characters, got {length}"),
         ));
     }
-    if template.chars().any(char::is_control) {
+    if template.chars().any(is_forbidden_char) {
         return Err(FieldError::new(
             field,
             "noControlCharacters",
-            "must not contain control characters",
+            "must not contain control or invisible formatting characters",
         ));
     }
     Ok(())
@@ -746,12 +746,12 @@ fn parse_extended_key_usages(
                 "maxLength",
                 format!("must be at most {MAX_EKU_NAME_CHARS} characters, got {name_length}"),
             );
-        } else if draft.name.chars().any(char::is_control) {
+        } else if draft.name.chars().any(is_forbidden_char) {
             // Its own rule, as for every other name: a short name with a tab is not too long.
             errors.push(
                 format!("{FIELD}[{index}].name"),
                 "noControlCharacters",
-                "must not contain control characters",
+                "must not contain control or invisible formatting characters",
             );
         }
         match Oid::parse(&draft.object_identifier) {

@@ -4,6 +4,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::validation::FieldError;
 
+/// Characters no stored text may hold: C0/C1 controls (newlines, NUL, …) and
+/// the invisible Unicode formatting characters that can make a value look
+/// like something else — line/paragraph separators, zero-width characters,
+/// and bidirectional overrides. Any value may end up in a certificate subject
+/// or a payload an admin reads.
+pub fn is_forbidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
+        )
+}
+
 /// 1–200 characters (Graph's limit for `displayName`), not blank, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -24,11 +38,11 @@ impl DisplayName {
                 format!("must be at most {} characters, got {length}", Self::MAX_CHARS),
             ));
         }
-        if value.chars().any(char::is_control) {
+        if value.chars().any(is_forbidden_char) {
             return Err(FieldError::new(
                 field,
                 "noControlCharacters",
-                "must not contain control characters",
+                "must not contain control or invisible formatting characters",
             ));
         }
         Ok(Self(value))
@@ -87,7 +101,12 @@ impl CertFileName {
                 format!("must be at most {} characters, got {length}", Self::MAX_CHARS),
             ));
         }
-        if value.chars().any(|c| c.is_control() || c == '/' || c == '\\') || value == "." || value == ".." {
+        if value
+            .chars()
+            .any(|c| is_forbidden_char(c) || c == '/' || c == '\\')
+            || value == "."
+            || value == ".."
+        {
             return Err(FieldError::new(
                 field,
                 "fileName",
@@ -129,8 +148,27 @@ string_conversions! {
 
 #[cfg(test)]
 mod tests {
-    use super::{CertFileName, Description, DisplayName};
+    use super::{is_forbidden_char, CertFileName, Description, DisplayName};
     use crate::validation::FieldError;
+
+    #[test]
+    fn invisible_formatting_characters_are_forbidden_like_controls() {
+        for c in [
+            '\n', '\0', '\u{85}', '\u{2028}', '\u{2029}', '\u{200B}', '\u{200E}', '\u{202E}', '\u{2066}',
+            '\u{FEFF}',
+        ] {
+            assert!(is_forbidden_char(c), "{c:?}");
+            let value = format!("Jane{c}Doe");
+            assert_eq!(
+                rule_of(DisplayName::parse("displayName", value)),
+                ("displayName".to_owned(), "noControlCharacters"),
+                "{c:?}"
+            );
+        }
+        for c in ['a', ' ', 'ß', 'é', '中', '\u{00A0}', '-', ','] {
+            assert!(!is_forbidden_char(c), "{c:?}");
+        }
+    }
 
     fn rule_of<T: std::fmt::Debug>(result: Result<T, FieldError>) -> (String, &'static str) {
         let error = result.expect_err("value must be rejected");
