@@ -135,12 +135,10 @@ fn authenticate(request: &HttpRequest) -> Result<Principal, ApiError> {
     let token = header_value
         .to_str()
         .ok()
-        .and_then(|value| {
-            value
-                .strip_prefix("Bearer ")
-                .or_else(|| value.strip_prefix("bearer "))
-        })
-        .map(str::trim)
+        .and_then(|value| value.split_once(' '))
+        // RFC 9110 §11.1: the scheme is case-insensitive.
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .filter(|token| !token.is_empty())
         .ok_or(ApiError::Unauthenticated(
             "the Authorization header must be `Bearer <token>`",

@@ -37,7 +37,7 @@ pub enum ApiError {
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed { allow: &'static str },
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("precondition failed: the resource is at version {current}")]
@@ -96,7 +96,7 @@ impl ApiError {
                 "no such resource".to_owned(),
                 vec![],
             ),
-            ApiError::MethodNotAllowed => (
+            ApiError::MethodNotAllowed { .. } => (
                 "urn:scepter:problem:method-not-allowed",
                 "Method not allowed",
                 "this resource does not support the method".to_owned(),
@@ -161,7 +161,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
@@ -186,6 +186,9 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            ApiError::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, *allow));
             }
             _ => {}
         }

@@ -73,16 +73,30 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         let inner = error.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                // A type error of the whole document has no field: name the body.
-                let field = if path == "." { "body".to_owned() } else { path };
                 // serde_json appends " at line 1 column 42"; the field path says more.
                 let message = inner.to_string();
                 let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
-                ApiError::field(field, "schema", message)
+                ApiError::field(field_of(&path, &message), "schema", message)
             }
             _ => ApiError::Malformed(format!("the body is not valid JSON: {inner}")),
         }
     })
+}
+
+/// The field a data error is about. serde reports a missing field at the
+/// object that lacks it, so its name is taken from the message; a type error
+/// of the whole document has no field, so it names the body.
+fn field_of(path: &str, message: &str) -> String {
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name);
+    match (path, missing) {
+        (".", Some(name)) => name.to_owned(),
+        (parent, Some(name)) => format!("{parent}.{name}"),
+        (".", None) => "body".to_owned(),
+        (path, None) => path.to_owned(),
+    }
 }
 
 /// The `If-Match` precondition of a write.
@@ -255,6 +269,13 @@ mod tests {
         assert_eq!(field_and_rule(wrong_type), ("keySize".to_owned(), "schema"));
         let nested = parse_json::<Body>(br#"{"keySize": 1, "items": [{"name": 1}]}"#).unwrap_err();
         assert_eq!(field_and_rule(nested), ("items[0].name".to_owned(), "schema"));
+        let missing = parse_json::<Body>(br#"{"items": []}"#).unwrap_err();
+        assert_eq!(field_and_rule(missing), ("keySize".to_owned(), "schema"));
+        let nested_missing = parse_json::<Body>(br#"{"keySize": 1, "items": [{}]}"#).unwrap_err();
+        assert_eq!(
+            field_and_rule(nested_missing),
+            ("items[0].name".to_owned(), "schema")
+        );
         let whole = parse_json::<Body>(b"[]").unwrap_err();
         assert_eq!(field_and_rule(whole), ("body".to_owned(), "schema"));
     }

@@ -63,6 +63,18 @@ impl Description {
 
     pub fn parse(field: &str, value: Option<String>) -> Result<Self, FieldError> {
         let value = value.unwrap_or_default();
+        // Line breaks and tabs are fine in free text; NUL and other controls
+        // are not (PostgreSQL cannot even store NUL).
+        if value
+            .chars()
+            .any(|c| is_forbidden_char(c) && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(FieldError::new(
+                field,
+                "noControlCharacters",
+                "must not contain control characters other than line breaks and tabs",
+            ));
+        }
         let length = value.chars().count();
         if length > Self::MAX_CHARS {
             return Err(FieldError::new(

@@ -25,18 +25,18 @@ pub fn configure(config: &mut web::ServiceConfig) {
         let kind = web::Data::new(kind);
         config
             .service(
-                resource(&format!("{base}/{{id}}/assignments"))
+                resource(&format!("{base}/{{id}}/assignments"), "GET, POST")
                     .app_data(kind.clone())
                     .route(web::post().to(create))
                     .route(web::get().to(list)),
             )
             .service(
-                resource(&format!("{base}/{{id}}/assignments/{{assignmentId}}"))
+                resource(&format!("{base}/{{id}}/assignments/{{assignmentId}}"), "DELETE")
                     .app_data(kind.clone())
                     .route(web::delete().to(delete)),
             )
             .service(
-                resource(&format!("{base}/{{id}}/targeted-devices"))
+                resource(&format!("{base}/{{id}}/targeted-devices"), "GET")
                     .app_data(kind)
                     .route(web::get().to(targeted_devices)),
             );

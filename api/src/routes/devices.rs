@@ -24,17 +24,19 @@ pub const PATH: &str = "/api/v1/devices";
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(
-            resource(PATH)
+            resource(PATH, "GET, POST")
                 .route(web::post().to(create))
                 .route(web::get().to(list)),
         )
         .service(
-            resource(&format!("{PATH}/{{id}}"))
+            resource(&format!("{PATH}/{{id}}"), "GET, PUT, DELETE")
                 .route(web::get().to(get))
                 .route(web::put().to(replace))
                 .route(web::delete().to(delete)),
         )
-        .service(resource(&format!("{PATH}/{{id}}/effective-profiles")).route(web::get().to(effective)));
+        .service(
+            resource(&format!("{PATH}/{{id}}/effective-profiles"), "GET").route(web::get().to(effective)),
+        );
 }
 
 /// The primary user was not found (or deleted meanwhile).

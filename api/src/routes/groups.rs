@@ -21,23 +21,24 @@ pub const PATH: &str = "/api/v1/groups";
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(
-            resource(PATH)
+            resource(PATH, "GET, POST")
                 .route(web::post().to(create))
                 .route(web::get().to(list)),
         )
         .service(
-            resource(&format!("{PATH}/{{id}}"))
+            resource(&format!("{PATH}/{{id}}"), "GET, PUT, DELETE")
                 .route(web::get().to(get))
                 .route(web::put().to(replace))
                 .route(web::delete().to(delete)),
         )
         .service(
-            resource(&format!("{PATH}/{{id}}/members"))
+            resource(&format!("{PATH}/{{id}}/members"), "GET, POST")
                 .route(web::post().to(add_members))
                 .route(web::get().to(list_members)),
         )
         .service(
-            resource(&format!("{PATH}/{{id}}/members/{{memberId}}")).route(web::delete().to(remove_member)),
+            resource(&format!("{PATH}/{{id}}/members/{{memberId}}"), "DELETE")
+                .route(web::delete().to(remove_member)),
         );
 }
 

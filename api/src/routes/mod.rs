@@ -129,10 +129,11 @@ pub fn page_request(limit: Option<i64>, cursor: Option<&str>) -> Result<PageRequ
     Ok(PageRequest { limit, cursor })
 }
 
-/// A resource at `path` whose unsupported methods get a 405 problem document.
-pub fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(|| async {
-        Err::<HttpResponse, _>(ApiError::MethodNotAllowed)
+/// A resource at `path` serving the methods in `allow` (e.g. `"GET, POST"`);
+/// others get a 405 problem document with that `Allow` header.
+pub fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow })
     }))
 }
 

@@ -18,12 +18,12 @@ pub const PATH: &str = "/api/v1/users";
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(
-            resource(PATH)
+            resource(PATH, "GET, POST")
                 .route(web::post().to(create))
                 .route(web::get().to(list)),
         )
         .service(
-            resource(&format!("{PATH}/{{id}}"))
+            resource(&format!("{PATH}/{{id}}"), "GET, PUT, DELETE")
                 .route(web::get().to(get))
                 .route(web::put().to(replace))
                 .route(web::delete().to(delete)),
