@@ -64,9 +64,9 @@ SELECT g.id, d.id FROM devices d JOIN group_ids g ON g.group_type = 'device' AND
 -- 250 trusted profiles, platforms round-robin, all carrying the same CA certificate.
 INSERT INTO trusted_certificate_profiles (id, version, created_at, modified_at, display_name, description,
                                           platform, cert_file_name, certificate_der, destination_store)
-SELECT gen_random_uuid(), 1, now(), now(), 'Root ' || n, '', p.platform, 'root.cer', decode(:'root_der', 'hex'),
+SELECT gen_random_uuid(), 1, now(), now(), 'Root ' || s.i, '', p.platform, 'root.cer', decode(:'root_der', 'hex'),
        CASE WHEN p.platform = 'windows10' THEN 'computerCertStoreRoot' END
-FROM generate_series(0, 249) AS n JOIN platforms p ON p.n = n % 4;
+FROM generate_series(0, 249) AS s(i) JOIN platforms p ON p.n = s.i % 4;
 
 CREATE TEMP TABLE root_ids AS SELECT row_number() OVER (ORDER BY id) - 1 AS n, id, platform
     FROM trusted_certificate_profiles;

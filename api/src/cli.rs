@@ -17,6 +17,7 @@ use scepter_storage::{DatabaseTarget, PoolSettings};
 use crate::{
     app::{AppState, Application, ProfilePolicy, ServerSettings},
     auth::{JwtSecret, Role, TokenAuthority},
+    import::{self, ImportArgs},
     openapi,
     telemetry::{self, LogFormat},
 };
@@ -45,6 +46,8 @@ pub enum Command {
     },
     /// Print the OpenAPI document (the committed openapi/openapi.json).
     Openapi,
+    /// Bulk-import users, devices or group members from CSV or JSON lines (upsert by externalId).
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -61,7 +64,7 @@ pub struct DatabaseArgs {
     /// SQLite database file, used when no DATABASE_URL is set.
     #[arg(long, env = "SCEPTER_SQLITE_PATH", default_value = "scepter.db")]
     pub sqlite_path: PathBuf,
-    /// Largest number of pooled database connections.
+    /// Largest number of pooled PostgreSQL connections (SQLite uses one).
     #[arg(long, env = "SCEPTER_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
     /// How long a request waits for a database connection before failing with 503.
@@ -82,7 +85,7 @@ impl DatabaseArgs {
         }
     }
 
-    fn pool_settings(&self) -> PoolSettings {
+    pub(crate) fn pool_settings(&self) -> PoolSettings {
         PoolSettings {
             max_connections: self.db_max_connections.max(1),
             acquire_timeout: self.db_acquire_timeout,
@@ -212,6 +215,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", openapi::to_json());
             Ok(())
         }
+        Command::Import(args) => import::run(args).await,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod import;
 pub mod openapi;
 pub mod routes;
 pub mod telemetry;

@@ -71,7 +71,8 @@ pub struct TargetedProfile {
     pub assignments: Vec<AssignmentFact>,
 }
 
-/// The groups a device is in, directly and through its primary user.
+/// The groups a device is in, directly and through its primary user — at
+/// least those that profiles are assigned to, which are all the rules look at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceMemberships {
     pub platform: Platform,

@@ -14,6 +14,7 @@
 //! traits make a generic `impl<DB>` unreadable.
 
 mod error;
+mod import;
 mod pagination;
 mod postgres;
 mod repositories;
@@ -26,6 +27,7 @@ pub mod testing;
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 pub use error::StorageError;
+pub use import::{DeviceImport, ImportRepository, MembershipImport, RowOutcome};
 pub use pagination::{Cursor, InvalidCursor, Page, PageRequest};
 pub use postgres::PostgresStore;
 pub use repositories::*;
@@ -56,6 +58,7 @@ impl DatabaseTarget {
 /// Connection-pool settings shared by both backends.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolSettings {
+    /// PostgreSQL pool size; SQLite always uses one connection (see `sqlite.rs`).
     pub max_connections: u32,
     /// How long a request waits for a connection before failing (API: 503), so
     /// an unreachable database fails requests fast instead of hanging them.

@@ -5,7 +5,10 @@ use sqlx::{postgres::PgPoolOptions, PgPool};
 use async_trait::async_trait;
 
 use crate::{
-    sql::{impl_assignment_repository, impl_directory_repositories, impl_profile_repositories},
+    sql::{
+        impl_assignment_repository, impl_directory_repositories, impl_import_repository,
+        impl_profile_repositories,
+    },
     PoolSettings, StorageError, Store,
 };
 
@@ -44,3 +47,4 @@ impl Store for PostgresStore {
 impl_profile_repositories!(PostgresStore, sqlx::Postgres);
 impl_directory_repositories!(PostgresStore, sqlx::Postgres);
 impl_assignment_repository!(PostgresStore, sqlx::Postgres);
+impl_import_repository!(PostgresStore, sqlx::Postgres);

@@ -213,8 +213,9 @@ pub trait AssignmentRepository: Send + Sync {
         assignment_id: Uuid,
     ) -> Result<(), StorageError>;
 
-    /// The device's groups and every profile assigned to one of them, in one
-    /// round trip; `None` for an unknown device.
+    /// Every profile assigned to a group the device or its primary user is
+    /// in, and those groups (groups without assignments are left out: they
+    /// cannot change the outcome); `None` for an unknown device.
     async fn device_targeting_facts(
         &self,
         device_id: Uuid,
@@ -241,6 +242,7 @@ pub trait Store:
     + DeviceRepository
     + GroupRepository
     + AssignmentRepository
+    + crate::ImportRepository
 {
     /// Applies the embedded migrations that have not run yet.
     async fn migrate(&self) -> Result<(), StorageError>;

@@ -10,7 +10,10 @@ use sqlx::{
 use async_trait::async_trait;
 
 use crate::{
-    sql::{impl_assignment_repository, impl_directory_repositories, impl_profile_repositories},
+    sql::{
+        impl_assignment_repository, impl_directory_repositories, impl_import_repository,
+        impl_profile_repositories,
+    },
     PoolSettings, StorageError, Store,
 };
 
@@ -29,8 +32,14 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(settings.acquire_timeout);
+        // One connection: SQLite has one writer at a time anyway, and a second
+        // connection whose read transaction wants to become a write while the
+        // first still holds (or is rolling back) the write lock gets
+        // SQLITE_BUSY at once, without the busy timeout — seen as spurious
+        // "database is locked" errors. Serialising through one connection
+        // trades read parallelism, which the embedded default does not need.
         let pool = SqlitePoolOptions::new()
-            .max_connections(settings.max_connections)
+            .max_connections(1)
             .acquire_timeout(settings.acquire_timeout)
             .connect_with(options)
             .await?;
@@ -58,3 +67,4 @@ impl Store for SqliteStore {
 impl_profile_repositories!(SqliteStore, sqlx::Sqlite);
 impl_directory_repositories!(SqliteStore, sqlx::Sqlite);
 impl_assignment_repository!(SqliteStore, sqlx::Sqlite);
+impl_import_repository!(SqliteStore, sqlx::Sqlite);

@@ -1,5 +1,7 @@
 //! `/api/v1/groups`: user and device groups, and their members.
 
+use std::collections::HashSet;
+
 use actix_web::{web, HttpResponse};
 use scepter_domain::{
     directory::{Group, GroupDraft, MAX_MEMBERS_PER_REQUEST},
@@ -164,15 +166,17 @@ pub async fn add_members(
             unchanged: change.unchanged,
         })),
         Err(rejected) => {
+            let unknown: HashSet<Uuid> = rejected.unknown.into_iter().collect();
+            let wrong_kind: HashSet<Uuid> = rejected.wrong_kind.into_iter().collect();
             let mut errors = ValidationErrors::new();
             for (index, member_id) in member_ids.iter().enumerate() {
-                if rejected.unknown.contains(member_id) {
+                if unknown.contains(member_id) {
                     errors.push(
                         format!("memberIds[{index}]"),
                         "exists",
                         format!("{member_id} names no user or device"),
                     );
-                } else if rejected.wrong_kind.contains(member_id) {
+                } else if wrong_kind.contains(member_id) {
                     errors.push(
                         format!("memberIds[{index}]"),
                         "memberType",

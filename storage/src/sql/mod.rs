@@ -3,8 +3,10 @@
 
 mod assignments;
 mod directory;
+mod import;
 mod profiles;
 
 pub(crate) use assignments::impl_assignment_repository;
 pub(crate) use directory::impl_directory_repositories;
+pub(crate) use import::impl_import_repository;
 pub(crate) use profiles::impl_profile_repositories;
