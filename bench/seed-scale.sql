@@ -48,15 +48,20 @@ CREATE TEMP TABLE group_ids AS
 CREATE UNIQUE INDEX ON group_ids (group_type, n);
 
 -- ~10 user groups per user.
+-- (random() in the select list of a subquery is drawn per row; in a join condition it is not.)
 INSERT INTO user_group_members (group_id, user_id)
-SELECT g.id, u.id FROM users u CROSS JOIN generate_series(1, 10) AS k
-JOIN group_ids g ON g.group_type = 'user' AND g.n = 1 + floor(random() * 500)::INT
+SELECT g.id, x.user_id
+FROM (SELECT u.id AS user_id, 1 + floor(random() * 500)::INT AS group_n
+      FROM users u CROSS JOIN generate_series(1, 10) AS k) x
+JOIN group_ids g ON g.group_type = 'user' AND g.n = x.group_n
 ON CONFLICT DO NOTHING;
 
 -- ~9 random device groups per device, plus the all-devices group (n = 500 of the device groups).
 INSERT INTO device_group_members (group_id, device_id)
-SELECT g.id, d.id FROM devices d CROSS JOIN generate_series(1, 9) AS k
-JOIN group_ids g ON g.group_type = 'device' AND g.n = 1 + floor(random() * 499)::INT
+SELECT g.id, x.device_id
+FROM (SELECT d.id AS device_id, 1 + floor(random() * 499)::INT AS group_n
+      FROM devices d CROSS JOIN generate_series(1, 9) AS k) x
+JOIN group_ids g ON g.group_type = 'device' AND g.n = x.group_n
 ON CONFLICT DO NOTHING;
 INSERT INTO device_group_members (group_id, device_id)
 SELECT g.id, d.id FROM devices d JOIN group_ids g ON g.group_type = 'device' AND g.n = 500;
