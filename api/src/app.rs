@@ -20,6 +20,8 @@ pub struct AppState {
     pub tokens: TokenAuthority,
     pub policy: ProfilePolicy,
     pub max_body_bytes: usize,
+    /// Shown to device users as the payloads' organization (`PayloadOrganization`).
+    pub organization: String,
 }
 
 impl AppState {

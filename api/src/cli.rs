@@ -175,6 +175,9 @@ pub struct ServeArgs {
     /// Lab only: accept plain-http SCEP server URLs in profiles.
     #[arg(long, env = "SCEPTER_ALLOW_HTTP_SCEP_URLS")]
     pub allow_http_scep_urls: bool,
+    /// Organization name shown on devices in installed profiles.
+    #[arg(long, env = "SCEPTER_ORGANIZATION", default_value = "Scepter")]
+    pub organization: String,
     /// HTTP worker threads (default: one per CPU).
     #[arg(long, env = "SCEPTER_WORKERS")]
     pub workers: Option<usize>,
@@ -238,6 +241,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             allow_http_scep_urls: args.allow_http_scep_urls,
         },
         max_body_bytes: args.max_body_bytes,
+        organization: args.organization,
     };
     if args.allow_http_scep_urls {
         tracing::warn!("lab mode: plain-http SCEP server URLs are accepted");

@@ -181,6 +181,8 @@ pub struct UserView {
     pub mail: Option<String>,
     pub on_premises_distinguished_name: Option<String>,
     pub on_premises_sam_account_name: Option<String>,
+    /// The on-premises SID, `S-1-…` (for the KB5014754 strong mapping).
+    pub on_premises_security_identifier: Option<String>,
     pub external_id: Option<String>,
 }
 
@@ -197,6 +199,7 @@ impl From<Record<User>> for UserView {
             mail: user.mail,
             on_premises_distinguished_name: user.on_premises_distinguished_name,
             on_premises_sam_account_name: user.on_premises_sam_account_name,
+            on_premises_security_identifier: user.on_premises_security_identifier,
             external_id: user.external_id,
         }
     }
@@ -222,6 +225,10 @@ pub struct DeviceView {
     /// The primary user.
     pub user_id: Option<Uuid>,
     pub external_id: Option<String>,
+    pub meid: Option<String>,
+    #[serde(rename = "wiFiMacAddress")]
+    pub wifi_mac_address: Option<String>,
+    pub fully_qualified_domain_name: Option<String>,
 }
 
 impl From<Record<StoredDevice>> for DeviceView {
@@ -244,6 +251,9 @@ impl From<Record<StoredDevice>> for DeviceView {
             azure_ad_device_id: device.azure_ad_device_id,
             user_id: device.user_id,
             external_id: device.external_id,
+            meid: device.meid,
+            wifi_mac_address: device.wifi_mac_address,
+            fully_qualified_domain_name: device.fully_qualified_domain_name,
         }
     }
 }

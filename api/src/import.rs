@@ -386,6 +386,7 @@ struct UserColumns {
     mail: Option<String>,
     on_premises_distinguished_name: Option<String>,
     on_premises_sam_account_name: Option<String>,
+    on_premises_security_identifier: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -399,6 +400,10 @@ struct DeviceColumns {
     imei: Option<String>,
     #[serde(rename = "azureADDeviceId")]
     azure_ad_device_id: Option<String>,
+    meid: Option<String>,
+    #[serde(rename = "wiFiMacAddress")]
+    wifi_mac_address: Option<String>,
+    fully_qualified_domain_name: Option<String>,
     user_external_id: Option<String>,
 }
 
@@ -461,6 +466,7 @@ fn parse_user(fields: Map<String, Value>) -> Result<User, String> {
         mail: columns.mail,
         on_premises_distinguished_name: columns.on_premises_distinguished_name,
         on_premises_sam_account_name: columns.on_premises_sam_account_name,
+        on_premises_security_identifier: columns.on_premises_security_identifier,
         external_id: columns.external_id,
     });
     finish(errors, parsed)
@@ -507,6 +513,9 @@ fn parse_device(fields: Map<String, Value>) -> Result<DeviceImport, String> {
         azure_ad_device_id,
         user_id: None,
         external_id: columns.external_id,
+        meid: columns.meid,
+        wifi_mac_address: columns.wifi_mac_address,
+        fully_qualified_domain_name: columns.fully_qualified_domain_name,
     });
     finish(errors, parsed).map(|device| DeviceImport {
         device,

@@ -14,7 +14,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use crate::routes::{assignments, devices, groups, health, scep_profiles, trusted_profiles, users};
+use crate::routes::{assignments, devices, groups, health, preview, scep_profiles, trusted_profiles, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -63,6 +63,8 @@ use crate::routes::{assignments, devices, groups, health, scep_profiles, trusted
         groups::add_members,
         groups::list_members,
         groups::remove_member,
+        preview::scep,
+        preview::trusted,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&StandardResponses),

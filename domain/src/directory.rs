@@ -85,6 +85,10 @@ pub struct UserDraft {
     pub on_premises_distinguished_name: Option<String>,
     #[serde(default)]
     pub on_premises_sam_account_name: Option<String>,
+    /// The on-premises Active Directory SID synced by Entra Connect, `S-1-5-21-…`;
+    /// feeds `{{OnPremisesSecurityIdentifier}}` and the KB5014754 strong mapping.
+    #[serde(default)]
+    pub on_premises_security_identifier: Option<String>,
     /// The user's id in the source directory; unique. Bulk import upserts by it.
     #[serde(default)]
     pub external_id: Option<String>,
@@ -97,6 +101,7 @@ pub struct User {
     pub mail: Option<String>,
     pub on_premises_distinguished_name: Option<String>,
     pub on_premises_sam_account_name: Option<String>,
+    pub on_premises_security_identifier: Option<String>,
     pub external_id: Option<String>,
 }
 
@@ -116,6 +121,12 @@ impl User {
             draft.on_premises_sam_account_name,
             MAX_ATTRIBUTE_CHARS,
         ));
+        let on_premises_security_identifier = errors.collect(
+            draft
+                .on_premises_security_identifier
+                .map(parse_security_identifier)
+                .transpose(),
+        );
         let external_id = errors.collect(optional_attribute(
             "externalId",
             draft.external_id,
@@ -127,20 +138,26 @@ impl User {
             mail,
             on_premises_distinguished_name,
             on_premises_sam_account_name,
+            on_premises_security_identifier,
             external_id,
         ) {
-            (Some(upn), Some(display_name), Some(mail), Some(dn), Some(sam), Some(external_id))
-                if errors.is_empty() =>
-            {
-                Ok(Self {
-                    user_principal_name: upn,
-                    display_name,
-                    mail,
-                    on_premises_distinguished_name: dn,
-                    on_premises_sam_account_name: sam,
-                    external_id,
-                })
-            }
+            (
+                Some(upn),
+                Some(display_name),
+                Some(mail),
+                Some(dn),
+                Some(sam),
+                Some(sid),
+                Some(external_id),
+            ) if errors.is_empty() => Ok(Self {
+                user_principal_name: upn,
+                display_name,
+                mail,
+                on_premises_distinguished_name: dn,
+                on_premises_sam_account_name: sam,
+                on_premises_security_identifier: sid,
+                external_id,
+            }),
             _ => Err(errors),
         }
     }
@@ -148,6 +165,45 @@ impl User {
     /// The key UPN uniqueness is decided on: UPNs compare case-insensitively.
     pub fn principal_name_key(&self) -> String {
         self.user_principal_name.to_lowercase()
+    }
+}
+
+/// A Windows security identifier in its string form (MS-DTYP 2.4.2.1):
+/// `S-1-`, a 48-bit identifier authority, then up to 15 32-bit
+/// sub-authorities, all decimal. It ends up verbatim in a certificate's
+/// strong-mapping SAN, so nothing else may pass.
+fn parse_security_identifier(value: String) -> Result<String, FieldError> {
+    const FIELD: &str = "onPremisesSecurityIdentifier";
+    const MAX_SUB_AUTHORITIES: usize = 15;
+    let length = value.chars().count();
+    if length > MAX_ATTRIBUTE_CHARS {
+        return Err(FieldError::new(
+            FIELD,
+            "maxLength",
+            format!("must be at most {MAX_ATTRIBUTE_CHARS} characters, got {length}"),
+        ));
+    }
+    let decimal = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    let valid = value.strip_prefix("S-1-").is_some_and(|rest| {
+        let mut parts = rest.split('-');
+        let authority_ok = parts
+            .next()
+            .is_some_and(|part| decimal(part) && part.parse::<u64>().is_ok_and(|n| n < 1 << 48));
+        let subs: Vec<&str> = parts.collect();
+        authority_ok
+            && subs.len() <= MAX_SUB_AUTHORITIES
+            && subs
+                .iter()
+                .all(|part| decimal(part) && part.parse::<u32>().is_ok())
+    });
+    if valid {
+        Ok(value)
+    } else {
+        Err(FieldError::new(
+            FIELD,
+            "format",
+            "must be a security identifier such as S-1-5-21-3623811015-3361044348-30300820-1013",
+        ))
     }
 }
 
@@ -166,6 +222,15 @@ pub struct DeviceDraft {
     /// 14–16 digits.
     #[serde(default)]
     pub imei: Option<String>,
+    /// 14 hexadecimal digits (CDMA phones); stored in upper case.
+    #[serde(default)]
+    pub meid: Option<String>,
+    /// `AA:BB:CC:DD:EE:FF`, `AA-BB-CC-DD-EE-FF` or `AABBCCDDEEFF`; stored as `AA:BB:CC:DD:EE:FF`.
+    #[serde(default, rename = "wiFiMacAddress")]
+    pub wifi_mac_address: Option<String>,
+    /// The device's DNS name, e.g. `jane-laptop.corp.contoso.example`.
+    #[serde(default)]
+    pub fully_qualified_domain_name: Option<String>,
     #[serde(default, rename = "azureADDeviceId")]
     pub azure_ad_device_id: Option<Uuid>,
     /// The primary user; must exist.
@@ -183,6 +248,9 @@ pub struct Device {
     pub os_version: Option<String>,
     pub serial_number: Option<String>,
     pub imei: Option<String>,
+    pub meid: Option<String>,
+    pub wifi_mac_address: Option<String>,
+    pub fully_qualified_domain_name: Option<String>,
     pub azure_ad_device_id: Option<Uuid>,
     pub user_id: Option<Uuid>,
     pub external_id: Option<String>,
@@ -203,26 +271,51 @@ impl Device {
             MAX_ATTRIBUTE_CHARS,
         ));
         let imei = errors.collect(draft.imei.map(parse_imei).transpose());
+        let meid = errors.collect(draft.meid.map(parse_meid).transpose());
+        let wifi_mac_address = errors.collect(draft.wifi_mac_address.map(parse_mac_address).transpose());
+        let fully_qualified_domain_name = errors.collect(
+            draft
+                .fully_qualified_domain_name
+                .map(parse_domain_name)
+                .transpose(),
+        );
         let external_id = errors.collect(optional_attribute(
             "externalId",
             draft.external_id,
             MAX_ATTRIBUTE_CHARS,
         ));
-        match (device_name, os_version, serial_number, imei, external_id) {
-            (Some(device_name), Some(os_version), Some(serial_number), Some(imei), Some(external_id))
-                if errors.is_empty() =>
-            {
-                Ok(Self {
-                    device_name,
-                    platform: draft.platform,
-                    os_version,
-                    serial_number,
-                    imei,
-                    azure_ad_device_id: draft.azure_ad_device_id,
-                    user_id: draft.user_id,
-                    external_id,
-                })
-            }
+        match (
+            device_name,
+            os_version,
+            serial_number,
+            imei,
+            meid,
+            wifi_mac_address,
+            fully_qualified_domain_name,
+            external_id,
+        ) {
+            (
+                Some(device_name),
+                Some(os_version),
+                Some(serial_number),
+                Some(imei),
+                Some(meid),
+                Some(wifi_mac_address),
+                Some(fully_qualified_domain_name),
+                Some(external_id),
+            ) if errors.is_empty() => Ok(Self {
+                device_name,
+                platform: draft.platform,
+                os_version,
+                serial_number,
+                imei,
+                meid,
+                wifi_mac_address,
+                fully_qualified_domain_name,
+                azure_ad_device_id: draft.azure_ad_device_id,
+                user_id: draft.user_id,
+                external_id,
+            }),
             _ => Err(errors),
         }
     }
@@ -234,6 +327,77 @@ fn parse_imei(value: String) -> Result<String, FieldError> {
         Ok(value)
     } else {
         Err(FieldError::new("imei", "format", "must be 14 to 16 digits"))
+    }
+}
+
+/// Mobile Equipment Identifier (3GPP2 S.R0048): 14 hexadecimal digits,
+/// upper-cased so one device has one spelling in every subject.
+fn parse_meid(value: String) -> Result<String, FieldError> {
+    if value.len() == 14 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(value.to_ascii_uppercase())
+    } else {
+        Err(FieldError::new("meid", "format", "must be 14 hexadecimal digits"))
+    }
+}
+
+/// A 48-bit MAC address in any of the spellings inventories use (Graph
+/// writes `AABBCCDDEEFF`, Windows `AA-BB-…`, Apple `aa:bb:…`), stored in
+/// one canonical form, `AA:BB:CC:DD:EE:FF`.
+fn parse_mac_address(value: String) -> Result<String, FieldError> {
+    let hex_pair = |pair: &[u8]| pair.len() == 2 && pair.iter().all(u8::is_ascii_hexdigit);
+    let bytes = value.as_bytes();
+    let pairs: Option<Vec<&[u8]>> = match bytes.len() {
+        12 => Some(bytes.chunks(2).collect()),
+        17 => [b':', b'-'].into_iter().find_map(|separator| {
+            let pairs: Vec<&[u8]> = bytes.split(|&b| b == separator).collect();
+            (pairs.len() == 6).then_some(pairs)
+        }),
+        _ => None,
+    };
+    match pairs {
+        Some(pairs) if pairs.iter().all(|pair| hex_pair(pair)) => Ok(pairs
+            .iter()
+            .map(|pair| String::from_utf8_lossy(pair).to_ascii_uppercase())
+            .collect::<Vec<_>>()
+            .join(":")),
+        _ => Err(FieldError::new(
+            "wiFiMacAddress",
+            "format",
+            "must be six hexadecimal pairs: AA:BB:CC:DD:EE:FF, AA-BB-CC-DD-EE-FF or AABBCCDDEEFF",
+        )),
+    }
+}
+
+/// A DNS host name (RFC 1123 §2.1): dot-separated labels of 1–63 ASCII
+/// letters, digits and hyphens, not starting or ending with a hyphen, at
+/// most 253 characters in all, without a trailing dot. It may become a DNS
+/// subject alternative name, where anything else is invalid.
+fn parse_domain_name(value: String) -> Result<String, FieldError> {
+    const FIELD: &str = "fullyQualifiedDomainName";
+    const MAX_NAME_CHARS: usize = 253;
+    const MAX_LABEL_CHARS: usize = 63;
+    let length = value.chars().count();
+    if length > MAX_NAME_CHARS {
+        return Err(FieldError::new(
+            FIELD,
+            "maxLength",
+            format!("must be at most {MAX_NAME_CHARS} characters, got {length}"),
+        ));
+    }
+    let valid_label = |label: &str| {
+        (1..=MAX_LABEL_CHARS).contains(&label.len())
+            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    if value.split('.').all(valid_label) {
+        Ok(value)
+    } else {
+        Err(FieldError::new(
+            FIELD,
+            "format",
+            "must be a DNS name: labels of 1 to 63 letters, digits and inner hyphens, separated by dots",
+        ))
     }
 }
 

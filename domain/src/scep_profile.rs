@@ -13,6 +13,9 @@ use uuid::Uuid;
 
 use crate::{
     platform::Platform,
+    subject_name::{
+        user_variable_of_format, SubjectTemplate, TemplateError, TemplateErrorKind, ValueTemplate,
+    },
     text::{is_forbidden_char, Description, DisplayName},
     validation::{FieldError, ValidationErrors},
 };
@@ -462,12 +465,20 @@ impl ScepCertificateProfile {
         ));
         let key_storage_provider =
             errors.collect(parse_key_storage_provider(platform, draft.key_storage_provider));
+        let certificate_type = draft.certificate_type;
+        errors.collect(check_subject_name_format(
+            draft.subject_name_format,
+            certificate_type,
+        ));
         let subject_name_format_string = errors.collect(parse_subject_name(
             draft.subject_name_format,
             draft.subject_name_format_string,
+            certificate_type,
         ));
-        let custom_subject_alternative_names =
-            errors.collect(parse_sans(draft.custom_subject_alternative_names));
+        let custom_subject_alternative_names = errors.collect(parse_sans(
+            draft.custom_subject_alternative_names,
+            certificate_type,
+        ));
         let key_usage = errors.collect(parse_key_usage(draft.key_usage));
         let key_size = errors.collect(
             KeySize::try_from(draft.key_size).map_err(|message| FieldError::new("keySize", "oneOf", message)),
@@ -569,11 +580,33 @@ fn parse_key_storage_provider(
     }
 }
 
-/// The full template grammar arrives with rendering; here a custom format must
-/// be present, non-blank and bounded, and other formats must not carry one.
+/// A predefined format that reads the user (the email formats) has nothing
+/// to read in a device certificate (seed: "If the certificate is for a user,
+/// you can also include the user's email address").
+fn check_subject_name_format(
+    format: SubjectNameFormat,
+    certificate_type: CertificateType,
+) -> Result<(), FieldError> {
+    match user_variable_of_format(format, certificate_type) {
+        Some(variable) => Err(FieldError::new(
+            "subjectNameFormat",
+            "userVariableOnDeviceCertificate",
+            format!(
+                "puts the user variable {variable} in the subject, but a device certificate has no user; \
+                 use commonName, commonNameAsIMEI, commonNameAsSerialNumber or a custom format with device variables"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A custom format must be present, bounded and a valid template
+/// (`subject_name`'s grammar); other formats must not carry one. The string
+/// is stored as the admin wrote it and parsed again at expansion.
 fn parse_subject_name(
     format: SubjectNameFormat,
     template: Option<String>,
+    certificate_type: CertificateType,
 ) -> Result<Option<String>, FieldError> {
     const FIELD: &str = "subjectNameFormatString";
     match (format, template) {
@@ -589,6 +622,8 @@ fn parse_subject_name(
         )),
         (SubjectNameFormat::Custom, Some(template)) => {
             check_template_text(FIELD, &template)?;
+            SubjectTemplate::parse_for(&template, certificate_type)
+                .map_err(|error| template_field_error(FIELD, &error))?;
             Ok(Some(template))
         }
         (_, None) => Ok(None),
@@ -619,7 +654,21 @@ fn check_template_text(field: &str, template: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-fn parse_sans(sans: Vec<SubjectAlternativeName>) -> Result<Vec<SubjectAlternativeName>, FieldError> {
+/// A template error as a field error: its rule says which template rule
+/// broke, its message carries the position.
+fn template_field_error(field: &str, error: &TemplateError) -> FieldError {
+    let rule = match error.kind {
+        TemplateErrorKind::Syntax => "template",
+        TemplateErrorKind::UnknownVariable => "unknownVariable",
+        TemplateErrorKind::UserVariableOnDeviceCertificate => "userVariableOnDeviceCertificate",
+    };
+    FieldError::new(field, rule, error.to_string())
+}
+
+fn parse_sans(
+    sans: Vec<SubjectAlternativeName>,
+    certificate_type: CertificateType,
+) -> Result<Vec<SubjectAlternativeName>, FieldError> {
     const FIELD: &str = "customSubjectAlternativeNames";
     if sans.len() > MAX_SUBJECT_ALTERNATIVE_NAMES {
         return Err(FieldError::new(
@@ -638,6 +687,8 @@ fn parse_sans(sans: Vec<SubjectAlternativeName>) -> Result<Vec<SubjectAlternativ
             return Err(FieldError::new(field, "required", "must not be empty"));
         }
         check_template_text(&field, &san.name)?;
+        ValueTemplate::parse_for(&san.name, certificate_type)
+            .map_err(|error| template_field_error(&field, &error))?;
         if !seen.insert((san.san_type, san.name.as_str())) {
             return Err(FieldError::new(
                 field,

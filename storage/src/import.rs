@@ -344,6 +344,7 @@ mod tests {
             mail: None,
             on_premises_distinguished_name: None,
             on_premises_sam_account_name: None,
+            on_premises_security_identifier: None,
             external_id: external_id.map(str::to_owned),
         }
     }
@@ -365,6 +366,9 @@ mod tests {
             os_version: None,
             serial_number: None,
             imei: None,
+            meid: None,
+            wifi_mac_address: None,
+            fully_qualified_domain_name: None,
             azure_ad_device_id: None,
             user_id: None,
             external_id: Some(external_id.to_owned()),

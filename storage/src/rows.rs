@@ -128,6 +128,7 @@ pub(crate) struct UserRow {
     pub mail: Option<String>,
     pub on_premises_distinguished_name: Option<String>,
     pub on_premises_sam_account_name: Option<String>,
+    pub on_premises_security_identifier: Option<String>,
     pub external_id: Option<String>,
 }
 
@@ -144,6 +145,7 @@ impl From<UserRow> for Record<User> {
                 mail: row.mail,
                 on_premises_distinguished_name: row.on_premises_distinguished_name,
                 on_premises_sam_account_name: row.on_premises_sam_account_name,
+                on_premises_security_identifier: row.on_premises_security_identifier,
                 external_id: row.external_id,
             },
         }
@@ -164,6 +166,9 @@ pub(crate) struct DeviceRow {
     pub azure_ad_device_id: Option<Uuid>,
     pub user_id: Option<Uuid>,
     pub external_id: Option<String>,
+    pub meid: Option<String>,
+    pub wifi_mac_address: Option<String>,
+    pub fully_qualified_domain_name: Option<String>,
     pub last_check_in_at: Option<DateTime<Utc>>,
 }
 
@@ -186,6 +191,9 @@ impl TryFrom<DeviceRow> for Record<StoredDevice> {
                     azure_ad_device_id: row.azure_ad_device_id,
                     user_id: row.user_id,
                     external_id: row.external_id,
+                    meid: row.meid,
+                    wifi_mac_address: row.wifi_mac_address,
+                    fully_qualified_domain_name: row.fully_qualified_domain_name,
                 },
                 last_check_in_at: row.last_check_in_at,
             },

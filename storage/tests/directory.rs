@@ -89,6 +89,7 @@ fn user(upn: &str) -> User {
         on_premises_distinguished_name: None,
         on_premises_sam_account_name: None,
         external_id: None,
+        on_premises_security_identifier: None,
     }
 }
 
@@ -102,6 +103,9 @@ fn device(name: &str, platform: Platform, user_id: Option<Uuid>) -> Device {
         azure_ad_device_id: None,
         user_id,
         external_id: None,
+        meid: None,
+        wifi_mac_address: None,
+        fully_qualified_domain_name: None,
     }
 }
 
@@ -277,6 +281,7 @@ async fn user_round_trips(store: Arc<dyn Store>) {
         mail: Some("jane@contoso.com".to_owned()),
         on_premises_distinguished_name: Some("CN=Jane,DC=contoso,DC=com".to_owned()),
         on_premises_sam_account_name: Some("jdoe".to_owned()),
+        on_premises_security_identifier: Some("S-1-5-21-1004336348-1177238915-682003330-1104".to_owned()),
         external_id: Some("aad-jane".to_owned()),
     };
 
@@ -388,6 +393,9 @@ async fn device_round_trips(store: Arc<dyn Store>) {
         azure_ad_device_id: Some(Uuid::new_v4()),
         user_id: Some(jane),
         external_id: Some("intune-1".to_owned()),
+        meid: Some("A0000012345678".to_owned()),
+        wifi_mac_address: Some("AA:BB:CC:DD:EE:FF".to_owned()),
+        fully_qualified_domain_name: Some("jane-pixel.contoso.com".to_owned()),
     };
 
     let inserted = store.insert_device(&pixel).await.unwrap();

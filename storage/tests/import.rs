@@ -54,6 +54,7 @@ fn user(external_id: &str, upn: &str, display_name: &str) -> User {
         mail: Some(upn.to_owned()),
         on_premises_distinguished_name: None,
         on_premises_sam_account_name: None,
+        on_premises_security_identifier: None,
         external_id: Some(external_id.to_owned()),
     }
 }
@@ -66,6 +67,9 @@ fn device(external_id: &str, user_external_id: Option<&str>) -> DeviceImport {
             os_version: Some("10.0.22631".to_owned()),
             serial_number: Some(format!("SN-{external_id}")),
             imei: None,
+            meid: None,
+            wifi_mac_address: None,
+            fully_qualified_domain_name: None,
             azure_ad_device_id: None,
             user_id: None,
             external_id: Some(external_id.to_owned()),

@@ -98,6 +98,7 @@ impl TestApp {
                 allow_http_scep_urls: options.allow_http_scep_urls,
             },
             max_body_bytes: options.max_body_bytes,
+            organization: "Contoso".to_owned(),
         };
         let settings = ServerSettings {
             workers: 1,

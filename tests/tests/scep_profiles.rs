@@ -283,7 +283,7 @@ async fn every_setting_sent_is_returned_as_sent(backend: Backend) {
         "subjectNameFormatString": "CN={{AAD_Device_ID}},OU=Devices,O=Contoso",
         "customSubjectAlternativeNames": [
             { "sanType": "domainNameService", "name": "{{DeviceName}}.contoso.example" },
-            { "sanType": "userPrincipalName", "name": "{{UserPrincipalName}}" },
+            { "sanType": "universalResourceIdentifier", "name": "urn:device:{{DeviceId}}" },
         ],
         "keyUsage": ["keyEncipherment", "digitalSignature"],
         "keySize": 2048,

@@ -5,6 +5,7 @@ pub mod devices;
 pub mod docs;
 pub mod groups;
 pub mod health;
+pub mod preview;
 pub mod scep_profiles;
 pub mod trusted_profiles;
 pub mod users;
@@ -31,7 +32,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .configure(assignments::configure)
         .configure(users::configure)
         .configure(devices::configure)
-        .configure(groups::configure);
+        .configure(groups::configure)
+        .configure(preview::configure);
 }
 
 /// Query parameters of the profile list endpoints.

@@ -9,6 +9,7 @@ use crate::{platform::Platform, validation::ValidationErrors};
 
 const AZURE_AD_DEVICE_ID: Uuid = Uuid::from_u128(0x0193_4d2e_7c1a_7b3e_9f00_0000_0000_0aad);
 const PRIMARY_USER_ID: Uuid = Uuid::from_u128(0x0193_4d2e_7c1a_7b3e_9f00_0000_0000_0001);
+const SID: &str = "S-1-5-21-3623811015-3361044348-30300820-1013";
 
 type FieldRules = Vec<(String, &'static str)>;
 
@@ -141,6 +142,7 @@ fn user_draft() -> UserDraft {
         mail: None,
         on_premises_distinguished_name: None,
         on_premises_sam_account_name: None,
+        on_premises_security_identifier: None,
         external_id: None,
     }
 }
@@ -195,6 +197,7 @@ fn minimal_user_is_accepted() {
             mail: None,
             on_premises_distinguished_name: None,
             on_premises_sam_account_name: None,
+            on_premises_security_identifier: None,
             external_id: None,
         }
     );
@@ -208,6 +211,7 @@ fn fully_specified_user_keeps_every_value() {
         mail: Some("jane@contoso.example".to_owned()),
         on_premises_distinguished_name: Some("CN=Jane Doe,OU=Staff,DC=contoso,DC=example".to_owned()),
         on_premises_sam_account_name: Some("jdoe".to_owned()),
+        on_premises_security_identifier: Some(SID.to_owned()),
         external_id: Some("00aa00aa-bb11-cc22-dd33-44ee44ee44ee".to_owned()),
     });
     assert_eq!(
@@ -218,6 +222,7 @@ fn fully_specified_user_keeps_every_value() {
             mail: Some("jane@contoso.example".to_owned()),
             on_premises_distinguished_name: Some("CN=Jane Doe,OU=Staff,DC=contoso,DC=example".to_owned()),
             on_premises_sam_account_name: Some("jdoe".to_owned()),
+            on_premises_security_identifier: Some(SID.to_owned()),
             external_id: Some("00aa00aa-bb11-cc22-dd33-44ee44ee44ee".to_owned()),
         }
     );
@@ -274,6 +279,76 @@ fn on_premises_sam_account_name_rules() {
 }
 
 #[test]
+fn on_premises_security_identifier_rules() {
+    let max_sub_authorities = format!("S-1-5{}", "-4294967295".repeat(15));
+    let too_many_sub_authorities = format!("S-1-5{}", "-1".repeat(16));
+    let over_256 = format!("S-1-5-{}", "1".repeat(251));
+    let cases = [
+        ("domain user", SID, None),
+        ("well-known, authority only", "S-1-5", None),
+        ("local system", "S-1-5-18", None),
+        ("largest authority", "S-1-281474976710655-1", None),
+        ("15 largest sub-authorities", max_sub_authorities.as_str(), None),
+        (
+            "16 sub-authorities",
+            too_many_sub_authorities.as_str(),
+            Some("format"),
+        ),
+        (
+            "authority beyond 48 bits",
+            "S-1-281474976710656-1",
+            Some("format"),
+        ),
+        ("sub-authority beyond 32 bits", "S-1-5-4294967296", Some("format")),
+        ("257 characters", over_256.as_str(), Some("maxLength")),
+        ("empty", "", Some("format")),
+        ("no authority", "S-1-", Some("format")),
+        ("revision 2", "S-2-5-18", Some("format")),
+        ("lower-case s", "s-1-5-18", Some("format")),
+        ("empty sub-authority", "S-1-5--18", Some("format")),
+        ("trailing dash", "S-1-5-18-", Some("format")),
+        ("hexadecimal", "S-1-5-0x12", Some("format")),
+        ("sign", "S-1-5-+18", Some("format")),
+        ("space", "S-1-5- 18", Some("format")),
+        ("newline", "S-1-5-18\n", Some("format")),
+        ("full-width digits", "S-1-5-１８", Some("format")),
+        ("subject syntax", "S-1-5-18,CN=admin", Some("format")),
+    ];
+    for (case, value, rule) in cases {
+        let draft = user_draft_with(|draft| draft.on_premises_security_identifier = Some(value.to_owned()));
+        match rule {
+            Some(rule) => assert_eq!(
+                user_errors(draft),
+                one("onPremisesSecurityIdentifier", rule),
+                "{case}"
+            ),
+            None => assert_eq!(
+                accepted_user(draft).on_premises_security_identifier.as_deref(),
+                Some(value),
+                "{case}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn user_draft_reads_the_security_identifier_under_its_graph_name() {
+    let draft: UserDraft = serde_json::from_value(serde_json::json!({
+        "userPrincipalName": "jane@contoso.example",
+        "displayName": "Jane",
+        "onPremisesSecurityIdentifier": SID,
+    }))
+    .unwrap();
+    assert_eq!(draft.on_premises_security_identifier.as_deref(), Some(SID));
+    let without: UserDraft = serde_json::from_value(serde_json::json!({
+        "userPrincipalName": "jane@contoso.example",
+        "displayName": "Jane",
+    }))
+    .unwrap();
+    assert_eq!(without.on_premises_security_identifier, None);
+}
+
+#[test]
 fn user_external_id_rules() {
     check_user_field(
         "externalId",
@@ -291,6 +366,7 @@ fn user_reports_every_error_at_once_in_field_order() {
         mail: Some("a@b@c".to_owned()),
         on_premises_distinguished_name: Some("d".repeat(1025)),
         on_premises_sam_account_name: Some("j\tdoe".to_owned()),
+        on_premises_security_identifier: Some("S-1-5-x".to_owned()),
         external_id: Some(String::new()),
     };
     assert_eq!(
@@ -301,6 +377,7 @@ fn user_reports_every_error_at_once_in_field_order() {
             ("mail".to_owned(), "format"),
             ("onPremisesDistinguishedName".to_owned(), "maxLength"),
             ("onPremisesSamAccountName".to_owned(), "noControlCharacters"),
+            ("onPremisesSecurityIdentifier".to_owned(), "format"),
             ("externalId".to_owned(), "required"),
         ]
     );
@@ -362,6 +439,9 @@ fn device_draft() -> DeviceDraft {
         os_version: None,
         serial_number: None,
         imei: None,
+        meid: None,
+        wifi_mac_address: None,
+        fully_qualified_domain_name: None,
         azure_ad_device_id: None,
         user_id: None,
         external_id: None,
@@ -417,6 +497,9 @@ fn minimal_device_is_accepted_on_every_platform() {
                 os_version: None,
                 serial_number: None,
                 imei: None,
+                meid: None,
+                wifi_mac_address: None,
+                fully_qualified_domain_name: None,
                 azure_ad_device_id: None,
                 user_id: None,
                 external_id: None,
@@ -434,6 +517,9 @@ fn fully_specified_device_keeps_every_value() {
         os_version: Some("10.0.22631.3447".to_owned()),
         serial_number: Some("PF3ABCDE".to_owned()),
         imei: Some("490154203237518".to_owned()),
+        meid: Some("A10000009296F2".to_owned()),
+        wifi_mac_address: Some("00:1A:2B:3C:4D:5E".to_owned()),
+        fully_qualified_domain_name: Some("jane-laptop.corp.contoso.example".to_owned()),
         azure_ad_device_id: Some(AZURE_AD_DEVICE_ID),
         user_id: Some(PRIMARY_USER_ID),
         external_id: Some("intune-7f3e".to_owned()),
@@ -446,6 +532,9 @@ fn fully_specified_device_keeps_every_value() {
             os_version: Some("10.0.22631.3447".to_owned()),
             serial_number: Some("PF3ABCDE".to_owned()),
             imei: Some("490154203237518".to_owned()),
+            meid: Some("A10000009296F2".to_owned()),
+            wifi_mac_address: Some("00:1A:2B:3C:4D:5E".to_owned()),
+            fully_qualified_domain_name: Some("jane-laptop.corp.contoso.example".to_owned()),
             azure_ad_device_id: Some(AZURE_AD_DEVICE_ID),
             user_id: Some(PRIMARY_USER_ID),
             external_id: Some("intune-7f3e".to_owned()),
@@ -529,6 +618,129 @@ fn imei_rules() {
     }
 }
 
+/// `(case, value, Ok(what is stored) or Err(rule))`.
+type NormalisingCases<'a> = [(&'a str, &'a str, Result<&'a str, &'static str>)];
+
+fn check_normalised_device_field(
+    field: &str,
+    cases: &NormalisingCases<'_>,
+    set: impl Fn(&mut DeviceDraft, String),
+    get: impl Fn(&Device) -> Option<&str>,
+) {
+    for (case, value, expected) in cases {
+        let draft = device_draft_with(|draft| set(draft, (*value).to_owned()));
+        match expected {
+            Err(rule) => assert_eq!(device_errors(draft), one(field, rule), "{field}: {case}"),
+            Ok(stored) => assert_eq!(get(&accepted_device(draft)), Some(*stored), "{field}: {case}"),
+        }
+    }
+}
+
+#[test]
+fn meid_rules() {
+    check_normalised_device_field(
+        "meid",
+        &[
+            ("upper case", "A10000009296F2", Ok("A10000009296F2")),
+            (
+                "lower case is upper-cased",
+                "a10000009296f2",
+                Ok("A10000009296F2"),
+            ),
+            ("all digits", "99000000000000", Ok("99000000000000")),
+            ("13 digits", "A10000009296F", Err("format")),
+            ("15 digits", "A10000009296F20", Err("format")),
+            ("18-digit decimal form", "270113177609606352", Err("format")),
+            ("not hexadecimal", "G10000009296F2", Err("format")),
+            ("empty", "", Err("format")),
+            ("spaces", "A1000000 9296F2", Err("format")),
+            ("newline", "A10000009296F\n", Err("format")),
+            ("multi-byte", "A1000000929ü", Err("format")),
+        ],
+        |draft, value| draft.meid = Some(value),
+        |device| device.meid.as_deref(),
+    );
+}
+
+#[test]
+fn wifi_mac_address_rules() {
+    check_normalised_device_field(
+        "wiFiMacAddress",
+        &[
+            ("colons", "00:1A:2B:3C:4D:5E", Ok("00:1A:2B:3C:4D:5E")),
+            ("lower case", "00:1a:2b:3c:4d:5e", Ok("00:1A:2B:3C:4D:5E")),
+            ("dashes", "00-1A-2B-3C-4D-5E", Ok("00:1A:2B:3C:4D:5E")),
+            ("bare (Graph)", "001a2b3c4d5e", Ok("00:1A:2B:3C:4D:5E")),
+            ("mixed separators", "00:1A-2B:3C:4D:5E", Err("format")),
+            ("dots (Cisco)", "001A.2B3C.4D5E", Err("format")),
+            ("five pairs", "00:1A:2B:3C:4D", Err("format")),
+            ("seven pairs", "00:1A:2B:3C:4D:5E:6F", Err("format")),
+            ("single-digit groups", "0:1A:2B:3C:4D:5E:F", Err("format")),
+            ("not hexadecimal", "00:1A:2B:3C:4D:5G", Err("format")),
+            ("EUI-64", "00:1A:2B:FF:FE:3C:4D:5E", Err("format")),
+            ("empty", "", Err("format")),
+            ("twelve multi-byte bytes", "ääääää", Err("format")),
+            ("trailing newline", "001A2B3C4D5\n", Err("format")),
+        ],
+        |draft, value| draft.wifi_mac_address = Some(value),
+        |device| device.wifi_mac_address.as_deref(),
+    );
+}
+
+#[test]
+fn fully_qualified_domain_name_rules() {
+    let label63 = "a".repeat(63);
+    let longest = format!("{label63}.{label63}.{label63}.{}", "b".repeat(61));
+    let too_long = format!("{longest}c");
+    let long_label = format!("{}.example", "a".repeat(64));
+    check_normalised_device_field(
+        "fullyQualifiedDomainName",
+        &[
+            (
+                "typical",
+                "jane-laptop.corp.contoso.example",
+                Ok("jane-laptop.corp.contoso.example"),
+            ),
+            ("single label", "JANE-LAPTOP", Ok("JANE-LAPTOP")),
+            ("digits", "123.example", Ok("123.example")),
+            ("253 characters", &longest, Ok(&longest)),
+            ("254 characters", &too_long, Err("maxLength")),
+            ("64-character label", &long_label, Err("format")),
+            ("empty", "", Err("format")),
+            ("empty label", "jane..example", Err("format")),
+            ("trailing dot", "jane.example.", Err("format")),
+            ("leading hyphen", "-jane.example", Err("format")),
+            ("trailing hyphen", "jane-.example", Err("format")),
+            ("underscore", "jane_laptop.example", Err("format")),
+            ("space", "jane laptop.example", Err("format")),
+            ("comma", "jane,CN=x.example", Err("format")),
+            ("non-ASCII (not punycode)", "bücher.example", Err("format")),
+            ("newline", "jane.example\n", Err("format")),
+        ],
+        |draft, value| draft.fully_qualified_domain_name = Some(value),
+        |device| device.fully_qualified_domain_name.as_deref(),
+    );
+}
+
+#[test]
+fn device_draft_reads_new_attributes_under_their_json_names() {
+    let draft: DeviceDraft = serde_json::from_value(serde_json::json!({
+        "deviceName": "JANE-LAPTOP",
+        "platform": "windows10",
+        "meid": "A10000009296F2",
+        "wiFiMacAddress": "001A2B3C4D5E",
+        "fullyQualifiedDomainName": "jane-laptop.contoso.example",
+    }))
+    .unwrap();
+    let device = accepted_device(draft);
+    assert_eq!(device.meid.as_deref(), Some("A10000009296F2"));
+    assert_eq!(device.wifi_mac_address.as_deref(), Some("00:1A:2B:3C:4D:5E"));
+    assert_eq!(
+        device.fully_qualified_domain_name.as_deref(),
+        Some("jane-laptop.contoso.example")
+    );
+}
+
 #[test]
 fn device_reports_every_error_at_once_in_field_order() {
     let draft = DeviceDraft {
@@ -537,6 +749,9 @@ fn device_reports_every_error_at_once_in_field_order() {
         os_version: Some("14\n".to_owned()),
         serial_number: Some("s".repeat(257)),
         imei: Some("1234".to_owned()),
+        meid: Some("A1000000".to_owned()),
+        wifi_mac_address: Some("00:1A:2B".to_owned()),
+        fully_qualified_domain_name: Some("-bad-.example".to_owned()),
         azure_ad_device_id: Some(AZURE_AD_DEVICE_ID),
         user_id: Some(PRIMARY_USER_ID),
         external_id: Some("\t".to_owned()),
@@ -548,6 +763,9 @@ fn device_reports_every_error_at_once_in_field_order() {
             ("osVersion".to_owned(), "noControlCharacters"),
             ("serialNumber".to_owned(), "maxLength"),
             ("imei".to_owned(), "format"),
+            ("meid".to_owned(), "format"),
+            ("wiFiMacAddress".to_owned(), "format"),
+            ("fullyQualifiedDomainName".to_owned(), "format"),
             ("externalId".to_owned(), "required"),
         ]
     );

@@ -99,7 +99,9 @@ pub fn render_scep(input: &ScepPayloadInput<'_>) -> Result<Rendered, RenderError
 pub fn render_trusted(input: &TrustedPayloadInput<'_>) -> Result<Rendered, RenderError> {
     match input.profile.profile.platform {
         Platform::Ios | Platform::Macos => apple::render_trusted(input),
-        Platform::Windows10 | Platform::Windows81 | Platform::WindowsPhone81 => windows::render_trusted(input),
+        Platform::Windows10 | Platform::Windows81 | Platform::WindowsPhone81 => {
+            windows::render_trusted(input)
+        }
         Platform::Android => android::render_trusted(input),
     }
 }

@@ -578,9 +578,12 @@ fn custom_subject_name_format_keeps_its_format_string() {
     for template in [
         "CN={{DeviceId}}",
         "CN={{UserName}},E={{EmailAddress}},OU=Mobile",
-        &"x".repeat(1024),
+        // Stored as written, not in canonical form.
+        " cn = {{AzureADDeviceId}} ; st=\"Washington\" ",
+        &format!("CN={}", "x".repeat(1021)),
     ] {
         let draft = draft_with(Platform::Ios, |draft| {
+            draft.certificate_type = CertificateType::User;
             draft.subject_name_format = SubjectNameFormat::Custom;
             draft.subject_name_format_string = Some(template.to_owned());
         });
@@ -624,6 +627,7 @@ fn subject_name_format_string_is_rejected_unless_format_is_custom() {
     for format in formats {
         for template in ["CN={{DeviceId}}", ""] {
             let draft = draft_with(Platform::Android, |draft| {
+                draft.certificate_type = CertificateType::User;
                 draft.subject_name_format = format;
                 draft.subject_name_format_string = Some(template.to_owned());
             });
@@ -633,12 +637,223 @@ fn subject_name_format_string_is_rejected_unless_format_is_custom() {
                 "{format:?} {template:?}"
             );
         }
-        let draft = draft_with(Platform::Android, |draft| draft.subject_name_format = format);
+        let draft = draft_with(Platform::Android, |draft| {
+            draft.certificate_type = CertificateType::User;
+            draft.subject_name_format = format;
+        });
         assert_eq!(accepted(draft).settings.subject_name_format, format);
     }
 }
 
+#[test]
+fn custom_subject_name_format_string_must_be_a_valid_template() {
+    let cases = [
+        ("CN=a,XX=b", "template", "at position 5: unknown attribute `XX`"),
+        ("CN=\"Doe, Jane", "template", "at position 3: unterminated quoted value"),
+        ("CN=a,,O=b", "template", "at position 5: expected KEYWORD=value"),
+        ("C=USA", "template", "at position 2: C must be a two-letter country code"),
+        ("CN={{UserName", "template", "at position 3: `{{` without a matching `}}`"),
+        ("CN={{Foo}}", "unknownVariable", "at position 3: unknown variable {{Foo}}"),
+        (
+            "CN={{username}}",
+            "unknownVariable",
+            "at position 3: unknown variable {{username}}; names are case-sensitive: did you mean {{UserName}}?",
+        ),
+        ("   CN=a", "", ""),
+    ];
+    for (template, rule, message) in cases {
+        let draft = draft_with(Platform::Windows10, |draft| {
+            draft.certificate_type = CertificateType::User;
+            draft.subject_name_format = SubjectNameFormat::Custom;
+            draft.subject_name_format_string = Some(template.to_owned());
+        });
+        if rule.is_empty() {
+            accepted(draft);
+            continue;
+        }
+        let errors = parse(draft).expect_err(template);
+        assert_eq!(
+            field_rules(&errors),
+            one("subjectNameFormatString", rule),
+            "{template}"
+        );
+        assert!(
+            errors.errors()[0].message.starts_with(message),
+            "{template}: {}",
+            errors.errors()[0].message
+        );
+    }
+}
+
+#[test]
+fn device_certificate_subject_may_not_use_user_variables() {
+    let user_variables = [
+        "{{UserName}}",
+        "{{UserPrincipalName}}",
+        "{{EmailAddress}}",
+        "{{OnPrem_Distinguished_Name}}",
+        "{{onPremisesSamAccountName}}",
+        "{{OnPremisesSecurityIdentifier}}",
+    ];
+    for variable in user_variables {
+        let template = format!("CN={{{{DeviceName}}}},OU={variable}");
+        let device = draft_with(Platform::Windows10, |draft| {
+            draft.subject_name_format = SubjectNameFormat::Custom;
+            draft.subject_name_format_string = Some(template.clone());
+        });
+        let errors = parse(device).expect_err(&template);
+        assert_eq!(
+            field_rules(&errors),
+            one("subjectNameFormatString", "userVariableOnDeviceCertificate"),
+            "{template}"
+        );
+        assert!(
+            errors.errors()[0]
+                .message
+                .starts_with(&format!("at position 21: {variable} is a user variable")),
+            "{}",
+            errors.errors()[0].message
+        );
+        let user = draft_with(Platform::Windows10, |draft| {
+            draft.certificate_type = CertificateType::User;
+            draft.subject_name_format = SubjectNameFormat::Custom;
+            draft.subject_name_format_string = Some(template.clone());
+        });
+        accepted(user);
+    }
+}
+
+#[test]
+fn device_certificate_subject_may_use_device_variables() {
+    let template = "CN={{AAD_Device_ID}},OU={{DeviceId}}+OU={{DeviceName}},SERIALNUMBER={{SerialNumber}},\
+                    T={{IMEINumber}},I={{MEID}},UID={{WiFiMacAddress}},DC={{FullyQualifiedDomainName}}";
+    let draft = draft_with(Platform::Windows10, |draft| {
+        draft.subject_name_format = SubjectNameFormat::Custom;
+        draft.subject_name_format_string = Some(template.to_owned());
+    });
+    assert_eq!(
+        accepted(draft).settings.subject_name_format_string.as_deref(),
+        Some(template)
+    );
+}
+
+#[test]
+fn predefined_formats_that_read_the_user_are_refused_for_device_certificates() {
+    let cases = [
+        (SubjectNameFormat::NotConfigured, None),
+        (SubjectNameFormat::CommonName, None),
+        (SubjectNameFormat::CommonNameIncludingEmail, Some("{{UserName}}")),
+        (SubjectNameFormat::CommonNameAsEmail, Some("{{EmailAddress}}")),
+        (SubjectNameFormat::CommonNameAsImei, None),
+        (SubjectNameFormat::CommonNameAsSerialNumber, None),
+    ];
+    for (format, user_variable) in cases {
+        let device = draft_with(Platform::Android, |draft| draft.subject_name_format = format);
+        match user_variable {
+            None => assert_eq!(accepted(device).settings.subject_name_format, format),
+            Some(variable) => {
+                let errors = parse(device).expect_err("refused");
+                assert_eq!(
+                    field_rules(&errors),
+                    one("subjectNameFormat", "userVariableOnDeviceCertificate"),
+                    "{format:?}"
+                );
+                assert!(
+                    errors.errors()[0]
+                        .message
+                        .starts_with(&format!("puts the user variable {variable} in the subject")),
+                    "{}",
+                    errors.errors()[0].message
+                );
+            }
+        }
+        let user = draft_with(Platform::Android, |draft| {
+            draft.certificate_type = CertificateType::User;
+            draft.subject_name_format = format;
+        });
+        assert_eq!(accepted(user).settings.subject_name_format, format, "{format:?}");
+    }
+}
+
 // ---------------------------------------------------------------- subject alternative names
+
+#[test]
+fn subject_alternative_name_must_be_a_valid_value_template_at_its_index() {
+    let cases = [
+        (
+            "{{Mail}}",
+            "unknownVariable",
+            "at position 0: unknown variable {{Mail}}",
+        ),
+        (
+            "{{DeviceName}}.{{ DeviceName }}",
+            "template",
+            "at position 15: `{{` without a matching `}}`",
+        ),
+        (
+            "x{{UserName",
+            "template",
+            "at position 1: `{{` without a matching `}}`",
+        ),
+    ];
+    for (name, rule, message) in cases {
+        let draft = draft_with(Platform::Windows10, |draft| {
+            draft.certificate_type = CertificateType::User;
+            draft.custom_subject_alternative_names = vec![
+                san(SanType::DomainNameService, "{{DeviceName}}.contoso.example"),
+                san(SanType::UniversalResourceIdentifier, name),
+            ]
+        });
+        let errors = parse(draft).expect_err(name);
+        assert_eq!(
+            field_rules(&errors),
+            one("customSubjectAlternativeNames[1].name", rule),
+            "{name}"
+        );
+        assert!(
+            errors.errors()[0].message.starts_with(message),
+            "{name}: {}",
+            errors.errors()[0].message
+        );
+    }
+}
+
+#[test]
+fn subject_alternative_names_are_plain_text_around_variables() {
+    let sans = vec![
+        san(SanType::DomainNameService, "{{DeviceName}}.contoso.example"),
+        san(SanType::UniversalResourceIdentifier, "urn:a,b;c+d=e\"f\\{g}"),
+        san(
+            SanType::UniversalResourceIdentifier,
+            "{{FullyQualifiedDomainName}}",
+        ),
+    ];
+    let draft = draft_with(Platform::Windows10, |draft| {
+        draft.custom_subject_alternative_names = sans.clone()
+    });
+    assert_eq!(accepted(draft).settings.custom_subject_alternative_names, sans);
+}
+
+#[test]
+fn device_certificate_subject_alternative_names_may_not_use_user_variables() {
+    let draft = draft_with(Platform::Windows10, |draft| {
+        draft.custom_subject_alternative_names = vec![
+            san(SanType::DomainNameService, "{{DeviceName}}.contoso.example"),
+            san(SanType::UserPrincipalName, "{{UserPrincipalName}}"),
+        ]
+    });
+    let errors = parse(draft).expect_err("refused");
+    assert_eq!(
+        field_rules(&errors),
+        one(
+            "customSubjectAlternativeNames[1].name",
+            "userVariableOnDeviceCertificate"
+        )
+    );
+    assert!(errors.errors()[0]
+        .message
+        .starts_with("at position 0: {{UserPrincipalName}} is a user variable"));
+}
 
 #[test]
 fn subject_alternative_name_with_empty_name_is_rejected_at_its_index() {
@@ -649,6 +864,7 @@ fn subject_alternative_name_with_empty_name_is_rejected_at_its_index() {
         ];
         sans.insert(index, san(SanType::UserPrincipalName, name));
         let draft = draft_with(Platform::Android, |draft| {
+            draft.certificate_type = CertificateType::User;
             draft.custom_subject_alternative_names = sans
         });
         assert_eq!(
@@ -665,6 +881,7 @@ fn subject_alternative_name_with_empty_name_is_rejected_at_its_index() {
 #[test]
 fn duplicate_subject_alternative_name_is_rejected() {
     let draft = draft_with(Platform::Windows10, |draft| {
+        draft.certificate_type = CertificateType::User;
         draft.custom_subject_alternative_names = vec![
             san(SanType::UserPrincipalName, "{{UserPrincipalName}}"),
             san(SanType::UserPrincipalName, "{{UserPrincipalName}}"),
@@ -683,6 +900,7 @@ fn same_name_with_different_san_types_is_not_a_duplicate() {
         san(SanType::UserPrincipalName, "{{EmailAddress}}"),
     ];
     let draft = draft_with(Platform::Windows10, |draft| {
+        draft.certificate_type = CertificateType::User;
         draft.custom_subject_alternative_names = sans.clone()
     });
     assert_eq!(accepted(draft).settings.custom_subject_alternative_names, sans);

@@ -87,8 +87,8 @@ macro_rules! impl_directory_repositories {
                 let row = sqlx::query_as::<_, UserRow>(
                     "INSERT INTO users (id, version, created_at, modified_at, user_principal_name, \
                      user_principal_name_key, display_name, mail, on_premises_distinguished_name, \
-                     on_premises_sam_account_name, external_id) \
-                     VALUES ($1, 1, $2, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *",
+                     on_premises_sam_account_name, external_id, on_premises_security_identifier) \
+                     VALUES ($1, 1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *",
                 )
                 .bind(Uuid::now_v7())
                 .bind(now())
@@ -99,6 +99,7 @@ macro_rules! impl_directory_repositories {
                 .bind(&user.on_premises_distinguished_name)
                 .bind(&user.on_premises_sam_account_name)
                 .bind(&user.external_id)
+                .bind(&user.on_premises_security_identifier)
                 .fetch_one(&self.pool)
                 .await
                 .map_err(user_conflict)?;
@@ -130,8 +131,8 @@ macro_rules! impl_directory_repositories {
                 let row = sqlx::query_as::<_, UserRow>(
                     "UPDATE users SET version = version + 1, modified_at = $3, user_principal_name = $4, \
                      user_principal_name_key = $5, display_name = $6, mail = $7, \
-                     on_premises_distinguished_name = $8, on_premises_sam_account_name = $9, external_id = $10 \
-                     WHERE id = $1 AND version = $2 RETURNING *",
+                     on_premises_distinguished_name = $8, on_premises_sam_account_name = $9, external_id = $10, \
+                     on_premises_security_identifier = $11 WHERE id = $1 AND version = $2 RETURNING *",
                 )
                 .bind(id)
                 .bind(expected_version)
@@ -143,6 +144,7 @@ macro_rules! impl_directory_repositories {
                 .bind(&user.on_premises_distinguished_name)
                 .bind(&user.on_premises_sam_account_name)
                 .bind(&user.external_id)
+                .bind(&user.on_premises_security_identifier)
                 .fetch_optional(&mut *transaction)
                 .await
                 .map_err(user_conflict)?;
@@ -163,8 +165,9 @@ macro_rules! impl_directory_repositories {
             async fn insert_device(&self, device: &Device) -> Result<Record<StoredDevice>, StorageError> {
                 sqlx::query_as::<_, DeviceRow>(
                     "INSERT INTO devices (id, version, created_at, modified_at, device_name, platform, \
-                     os_version, serial_number, imei, azure_ad_device_id, user_id, external_id) \
-                     VALUES ($1, 1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *",
+                     os_version, serial_number, imei, azure_ad_device_id, user_id, external_id, meid, \
+                     wifi_mac_address, fully_qualified_domain_name) \
+                     VALUES ($1, 1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *",
                 )
                 .bind(Uuid::now_v7())
                 .bind(now())
@@ -176,6 +179,9 @@ macro_rules! impl_directory_repositories {
                 .bind(device.azure_ad_device_id)
                 .bind(device.user_id)
                 .bind(&device.external_id)
+                .bind(&device.meid)
+                .bind(&device.wifi_mac_address)
+                .bind(&device.fully_qualified_domain_name)
                 .fetch_one(&self.pool)
                 .await
                 .map_err(|error| unique_violation(error, "externalId"))?
@@ -213,7 +219,8 @@ macro_rules! impl_directory_repositories {
                 let row = sqlx::query_as::<_, DeviceRow>(
                     "UPDATE devices SET version = version + 1, modified_at = $3, device_name = $4, platform = $5, \
                      os_version = $6, serial_number = $7, imei = $8, azure_ad_device_id = $9, user_id = $10, \
-                     external_id = $11 WHERE id = $1 AND version = $2 RETURNING *",
+                     external_id = $11, meid = $12, wifi_mac_address = $13, fully_qualified_domain_name = $14 \
+                     WHERE id = $1 AND version = $2 RETURNING *",
                 )
                 .bind(id)
                 .bind(expected_version)
@@ -226,6 +233,9 @@ macro_rules! impl_directory_repositories {
                 .bind(device.azure_ad_device_id)
                 .bind(device.user_id)
                 .bind(&device.external_id)
+                .bind(&device.meid)
+                .bind(&device.wifi_mac_address)
+                .bind(&device.fully_qualified_domain_name)
                 .fetch_optional(&mut *transaction)
                 .await
                 .map_err(|error| unique_violation(error, "externalId"))?;

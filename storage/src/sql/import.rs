@@ -125,7 +125,7 @@ macro_rules! impl_import_repository {
                     let mut query = QueryBuilder::<$db>::new(
                         "INSERT INTO users (id, version, created_at, modified_at, user_principal_name, \
                          user_principal_name_key, display_name, mail, on_premises_distinguished_name, \
-                         on_premises_sam_account_name, external_id) ",
+                         on_premises_sam_account_name, external_id, on_premises_security_identifier) ",
                     );
                     query.push_values(chunk, |mut row, insert| {
                         let user = *insert;
@@ -139,7 +139,8 @@ macro_rules! impl_import_repository {
                             .push_bind(&user.mail)
                             .push_bind(&user.on_premises_distinguished_name)
                             .push_bind(&user.on_premises_sam_account_name)
-                            .push_bind(&user.external_id);
+                            .push_bind(&user.external_id)
+                            .push_bind(&user.on_premises_security_identifier);
                     });
                     query.build().execute(&mut *transaction).await?;
                 }
@@ -149,8 +150,8 @@ macro_rules! impl_import_repository {
                     let updated = sqlx::query(
                         "UPDATE users SET version = version + 1, modified_at = $3, user_principal_name = $4, \
                          user_principal_name_key = $5, display_name = $6, mail = $7, \
-                         on_premises_distinguished_name = $8, on_premises_sam_account_name = $9 \
-                         WHERE id = $1 AND version = $2",
+                         on_premises_distinguished_name = $8, on_premises_sam_account_name = $9, \
+                         on_premises_security_identifier = $10 WHERE id = $1 AND version = $2",
                     )
                     .bind(update.id)
                     .bind(update.version)
@@ -161,6 +162,7 @@ macro_rules! impl_import_repository {
                     .bind(&user.mail)
                     .bind(&user.on_premises_distinguished_name)
                     .bind(&user.on_premises_sam_account_name)
+                    .bind(&user.on_premises_security_identifier)
                     .execute(&mut *transaction)
                     .await?;
                     results.push((update.index, updated.rows_affected()));
@@ -198,7 +200,8 @@ macro_rules! impl_import_repository {
                 for chunk in plan.inserts.chunks(CHUNK) {
                     let mut query = QueryBuilder::<$db>::new(
                         "INSERT INTO devices (id, version, created_at, modified_at, device_name, platform, \
-                         os_version, serial_number, imei, azure_ad_device_id, user_id, external_id) ",
+                         os_version, serial_number, imei, azure_ad_device_id, user_id, external_id, meid, \
+                         wifi_mac_address, fully_qualified_domain_name) ",
                     );
                     query.push_values(chunk, |mut row, insert| {
                         let device = insert;
@@ -213,7 +216,10 @@ macro_rules! impl_import_repository {
                             .push_bind(&device.imei)
                             .push_bind(device.azure_ad_device_id)
                             .push_bind(device.user_id)
-                            .push_bind(&device.external_id);
+                            .push_bind(&device.external_id)
+                            .push_bind(&device.meid)
+                            .push_bind(&device.wifi_mac_address)
+                            .push_bind(&device.fully_qualified_domain_name);
                     });
                     query.build().execute(&mut *transaction).await?;
                 }
@@ -223,7 +229,8 @@ macro_rules! impl_import_repository {
                     let updated = sqlx::query(
                         "UPDATE devices SET version = version + 1, modified_at = $3, device_name = $4, \
                          platform = $5, os_version = $6, serial_number = $7, imei = $8, \
-                         azure_ad_device_id = $9, user_id = $10 WHERE id = $1 AND version = $2",
+                         azure_ad_device_id = $9, user_id = $10, meid = $11, wifi_mac_address = $12, \
+                         fully_qualified_domain_name = $13 WHERE id = $1 AND version = $2",
                     )
                     .bind(update.id)
                     .bind(update.version)
@@ -235,6 +242,9 @@ macro_rules! impl_import_repository {
                     .bind(&device.imei)
                     .bind(device.azure_ad_device_id)
                     .bind(device.user_id)
+                    .bind(&device.meid)
+                    .bind(&device.wifi_mac_address)
+                    .bind(&device.fully_qualified_domain_name)
                     .execute(&mut *transaction)
                     .await?;
                     results.push((update.index, updated.rows_affected()));

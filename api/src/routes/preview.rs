@@ -1,0 +1,189 @@
+//! Payload previews: exactly the bytes a device would get, so an admin can
+//! check a profile against a real device before assigning it. The challenge
+//! is a placeholder that can never verify.
+
+use actix_web::{http::header::ContentType, web, HttpResponse};
+use scepter_domain::{
+    render::{self, Rendered, ScepPayloadInput, TrustedPayloadInput, TrustedProfileRef},
+    subject_name::{expand_name, ExpansionError, NameContext},
+    Platform,
+};
+use scepter_storage::StoredDevice;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{resource, scep_profiles, trusted_profiles};
+use crate::{app::AppState, auth::Reader, error::ApiError, extract::ValidJson};
+
+/// Never a valid challenge: previews must not hand out enrollment rights.
+pub const PREVIEW_CHALLENGE: &str = "SCEPTER-PREVIEW-PLACEHOLDER-NOT-A-CHALLENGE";
+
+/// The response header carrying warnings, as a JSON array of strings.
+pub const WARNINGS_HEADER: &str = "Scepter-Warnings";
+
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .service(
+            resource(&format!("{}/{{id}}/preview", scep_profiles::PATH), "POST").route(web::post().to(scep)),
+        )
+        .service(
+            resource(&format!("{}/{{id}}/preview", trusted_profiles::PATH), "GET")
+                .route(web::get().to(trusted)),
+        );
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PreviewRequest {
+    /// The device to render the payload for.
+    pub device_id: Uuid,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewQuery {
+    /// The device to render the payload for.
+    pub device_id: Uuid,
+}
+
+/// The device, which must exist and run the profile's platform.
+async fn device_for(state: &AppState, device_id: Uuid, platform: Platform) -> Result<StoredDevice, ApiError> {
+    let device = state
+        .store
+        .device(device_id)
+        .await?
+        .ok_or_else(|| ApiError::field("deviceId", "exists", "does not name an existing device"))?
+        .content;
+    if device.device.platform != platform {
+        return Err(ApiError::field(
+            "deviceId",
+            "platform",
+            format!(
+                "the device runs {}, the profile is for {platform}",
+                device.device.platform
+            ),
+        ));
+    }
+    Ok(device)
+}
+
+fn payload_response(rendered: Rendered, mut warnings: Vec<String>) -> Result<HttpResponse, ApiError> {
+    warnings.extend(rendered.warnings);
+    let warnings = serde_json::to_string(&warnings).map_err(|error| ApiError::Internal(error.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .insert_header(ContentType(
+            rendered
+                .content_type
+                .parse()
+                .map_err(|_| ApiError::Internal("bad content type".to_owned()))?,
+        ))
+        .insert_header((WARNINGS_HEADER, warnings))
+        .body(rendered.body))
+}
+
+/// Preview a SCEP certificate profile's payload
+///
+/// The body is exactly what the device would get — a `.mobileconfig` for iOS
+/// and macOS, SyncML for Windows, JSON for Android — with a placeholder
+/// challenge. Settings the platform cannot express are listed in the
+/// `Scepter-Warnings` header. A device whose attributes cannot fill the
+/// subject or SAN templates gets 422 naming the missing variable.
+#[utoipa::path(post, path = "/api/v1/scep-certificate-profiles/{id}/preview", tag = "scep-certificate-profiles",
+    operation_id = "previewScepCertificateProfile",
+    params(("id" = Uuid, Path, description = "Profile id")),
+    request_body = PreviewRequest,
+    responses((status = 200, description = "The payload, in the platform's format",
+        content(
+            (String = "application/x-apple-aspen-config"),
+            (String = "application/vnd.syncml.dm+xml"),
+            (Object = "application/json")
+        ),
+        headers(("Scepter-Warnings" = String, description = "JSON array of warning strings")))))]
+pub async fn scep(
+    _: Reader,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: ValidJson<PreviewRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let profile = state.store.scep_profile(*id).await?.ok_or(ApiError::NotFound)?;
+    let device = device_for(&state, body.0.device_id, profile.content.platform).await?;
+    let user = match device.device.user_id {
+        Some(user_id) => state.store.user(user_id).await?.map(|record| record.content),
+        None => None,
+    };
+    let root = state
+        .store
+        .trusted_profile(profile.content.root_certificate_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal("a SCEP profile's root profile is missing".to_owned()))?;
+    let context = NameContext {
+        device_id: body.0.device_id,
+        device: &device.device,
+        user: user.as_ref(),
+    };
+    let name = expand_name(&profile.content.settings, &context).map_err(|error| match error {
+        ExpansionError::MissingValue { variable, reason } => ApiError::field(
+            "deviceId",
+            "missingValue",
+            format!("{{{{{variable}}}}}: {reason}"),
+        ),
+        other => ApiError::Internal(other.to_string()),
+    })?;
+    let input = ScepPayloadInput {
+        profile_id: profile.id,
+        profile_version: profile.version,
+        profile: &profile.content,
+        root: TrustedProfileRef {
+            id: root.id,
+            version: root.version,
+            profile: &root.content,
+        },
+        device_id: body.0.device_id,
+        name: &name,
+        challenge: PREVIEW_CHALLENGE,
+        organization: &state.organization,
+    };
+    let rendered = render::render_scep(&input)
+        .map_err(|error| ApiError::field("deviceId", "render", error.to_string()))?;
+    payload_response(rendered, profile.content.warnings())
+}
+
+/// Preview a trusted certificate profile's payload
+///
+/// The body is exactly what the device would get, in its platform's format.
+#[utoipa::path(get, path = "/api/v1/trusted-certificate-profiles/{id}/preview", tag = "trusted-certificate-profiles",
+    operation_id = "previewTrustedCertificateProfile",
+    params(("id" = Uuid, Path, description = "Profile id"), PreviewQuery),
+    responses((status = 200, description = "The payload, in the platform's format",
+        content(
+            (String = "application/x-apple-aspen-config"),
+            (String = "application/vnd.syncml.dm+xml"),
+            (Object = "application/json")
+        ),
+        headers(("Scepter-Warnings" = String, description = "JSON array of warning strings")))))]
+pub async fn trusted(
+    _: Reader,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    query: web::Query<PreviewQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let profile = state
+        .store
+        .trusted_profile(*id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    device_for(&state, query.device_id, profile.content.platform).await?;
+    let input = TrustedPayloadInput {
+        profile: TrustedProfileRef {
+            id: profile.id,
+            version: profile.version,
+            profile: &profile.content,
+        },
+        device_id: query.device_id,
+        organization: &state.organization,
+    };
+    let rendered = render::render_trusted(&input).map_err(|error| ApiError::Internal(error.to_string()))?;
+    payload_response(rendered, profile.content.warnings(chrono::Utc::now()))
+}
