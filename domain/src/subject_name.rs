@@ -195,6 +195,15 @@ impl NameAttribute {
         }
     }
 
+    /// The keyword templates and the API use: the Windows keyword, except `UID`,
+    /// for which Windows has none.
+    pub fn template_keyword(self) -> &'static str {
+        match self {
+            NameAttribute::UserId => "UID",
+            other => other.windows_keyword(),
+        }
+    }
+
     /// The keyword Windows writes (CertNameToStr): `CN`, `E`, `OU`, `O`, `L`, `S`, `C`, …
     pub fn windows_keyword(self) -> &'static str {
         match self {
@@ -833,7 +842,7 @@ impl Parser {
         } else {
             self.unquoted_value()?
         };
-        let keyword = attribute.windows_keyword();
+        let keyword = attribute.template_keyword();
         if parts_are_blank(&parts) {
             return Err(TemplateError::syntax(
                 value_start,

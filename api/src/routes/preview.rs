@@ -17,7 +17,9 @@ use super::{resource, scep_profiles, trusted_profiles};
 use crate::{app::AppState, auth::Reader, error::ApiError, extract::ValidJson};
 
 /// Never a valid challenge: previews must not hand out enrollment rights.
-pub const PREVIEW_CHALLENGE: &str = "SCEPTER-PREVIEW-PLACEHOLDER-NOT-A-CHALLENGE";
+/// Letters only, so it fits every platform's challenge alphabet (Windows puts
+/// it in a PrintableString and documents it as base64).
+pub const PREVIEW_CHALLENGE: &str = "SCEPTERPREVIEWPLACEHOLDERNOTACHALLENGE";
 
 /// The response header carrying warnings, as a JSON array of strings.
 pub const WARNINGS_HEADER: &str = "Scepter-Warnings";

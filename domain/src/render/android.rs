@@ -225,7 +225,7 @@ fn subject(subject: &Subject) -> Result<Vec<Vec<SubjectAttribute<'_>>>, RenderEr
                 .0
                 .iter()
                 .map(|attribute| SubjectAttribute {
-                    attribute_type: attribute.attribute.windows_keyword(),
+                    attribute_type: attribute.attribute.template_keyword(),
                     oid: attribute.attribute.oid(),
                     value: &attribute.value,
                 })
