@@ -105,3 +105,6 @@ pub fn render_trusted(input: &TrustedPayloadInput<'_>) -> Result<Rendered, Rende
         Platform::Android => android::render_trusted(input),
     }
 }
+
+#[cfg(test)]
+mod formats_tests;
