@@ -117,6 +117,8 @@ macro_rules! impl_profile_repositories {
                     return Err(Self::version_mismatch_or_missing(&mut *transaction, "trusted", id).await);
                 };
                 // The rule is the domain's; the SQL only gathers the facts. Index: scep_certificate_profiles_root.
+                // Known window: on PostgreSQL a SCEP profile inserted concurrently with another
+                // platform is not blocked by this row's lock (its foreign key takes KEY SHARE).
                 let dependent_platforms = sqlx::query_scalar::<_, String>(
                     "SELECT DISTINCT platform FROM scep_certificate_profiles WHERE root_certificate_id = $1",
                 )
