@@ -128,11 +128,23 @@ fn authenticate(request: &HttpRequest) -> Result<Principal, ApiError> {
     let state = request
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
-    let header_value = request
+    let token = bearer_token(request)?;
+    let claims = state.tokens.verify(token).map_err(|error| {
+        tracing::info!(reason = %error, "rejected bearer token");
+        ApiError::Unauthenticated("the bearer token is invalid or expired")
+    })?;
+    Ok(Principal {
+        subject: claims.sub,
+        role: claims.role,
+    })
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer_token(request: &HttpRequest) -> Result<&str, ApiError> {
+    request
         .headers()
         .get(header::AUTHORIZATION)
-        .ok_or(ApiError::Unauthenticated("send Authorization: Bearer <token>"))?;
-    let token = header_value
+        .ok_or(ApiError::Unauthenticated("send Authorization: Bearer <token>"))?
         .to_str()
         .ok()
         .and_then(|value| value.split_once(' '))
@@ -142,15 +154,7 @@ fn authenticate(request: &HttpRequest) -> Result<Principal, ApiError> {
         .filter(|token| !token.is_empty())
         .ok_or(ApiError::Unauthenticated(
             "the Authorization header must be `Bearer <token>`",
-        ))?;
-    let claims = state.tokens.verify(token).map_err(|error| {
-        tracing::info!(reason = %error, "rejected bearer token");
-        ApiError::Unauthenticated("the bearer token is invalid or expired")
-    })?;
-    Ok(Principal {
-        subject: claims.sub,
-        role: claims.role,
-    })
+        ))
 }
 
 fn authorize(
@@ -196,5 +200,45 @@ impl FromRequest for Reader {
             )
             .map(Reader),
         )
+    }
+}
+
+/// A device authenticated with its own credential (`/device/v1`). Handlers
+/// take the device id from here, never from the request, so a device can only
+/// ever act as itself.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceCaller {
+    pub device_id: uuid::Uuid,
+}
+
+impl FromRequest for DeviceCaller {
+    type Error = ApiError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = request.app_data::<web::Data<AppState>>().cloned();
+        let credential = bearer_token(request)
+            .ok()
+            .and_then(|token| scepter_domain::device_credential::DeviceCredential::parse(token).ok());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
+            let credential = credential.ok_or(ApiError::Unauthenticated(
+                "send Authorization: Bearer <device credential>",
+            ))?;
+            let stored = state.store.device_credential(credential.id()).await?;
+            match stored {
+                Some(stored) if !stored.revoked && credential.matches(&stored.secret_digest) => {
+                    Ok(DeviceCaller {
+                        device_id: stored.device_id,
+                    })
+                }
+                _ => {
+                    tracing::info!(credential_id = %credential.id(), "rejected device credential");
+                    Err(ApiError::Unauthenticated(
+                        "the device credential is invalid or revoked",
+                    ))
+                }
+            }
+        })
     }
 }

@@ -14,7 +14,9 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use crate::routes::{assignments, devices, groups, health, preview, scep_profiles, trusted_profiles, users};
+use crate::routes::{
+    assignments, credentials, devices, groups, health, preview, scep_profiles, trusted_profiles, users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -65,6 +67,9 @@ use crate::routes::{assignments, devices, groups, health, preview, scep_profiles
         groups::remove_member,
         preview::scep,
         preview::trusted,
+        credentials::issue,
+        credentials::revoke,
+        credentials::me,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&StandardResponses),
@@ -74,6 +79,7 @@ use crate::routes::{assignments, devices, groups, health, preview, scep_profiles
         (name = "users", description = "The directory's users"),
         (name = "devices", description = "Managed devices and the profiles that reach them"),
         (name = "groups", description = "User and device groups that profiles are assigned to"),
+        (name = "device", description = "The API devices call with their own credential"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

@@ -7,6 +7,9 @@
 //! validated types.
 
 pub mod certificate;
+pub mod challenge;
+pub mod device_credential;
+pub mod diagnostics;
 pub mod directory;
 pub mod platform;
 pub mod record;

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 
 use crate::{
     sql::{
-        impl_assignment_repository, impl_directory_repositories, impl_import_repository,
-        impl_profile_repositories,
+        impl_assignment_repository, impl_credential_repository, impl_directory_repositories,
+        impl_import_repository, impl_profile_repositories,
     },
     PoolSettings, StorageError, Store,
 };
@@ -47,4 +47,5 @@ impl Store for PostgresStore {
 impl_profile_repositories!(PostgresStore, sqlx::Postgres);
 impl_directory_repositories!(PostgresStore, sqlx::Postgres);
 impl_assignment_repository!(PostgresStore, sqlx::Postgres);
+impl_credential_repository!(PostgresStore, sqlx::Postgres);
 impl_import_repository!(PostgresStore, sqlx::Postgres);

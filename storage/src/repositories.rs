@@ -233,6 +233,30 @@ pub trait AssignmentRepository: Send + Sync {
     ) -> Result<Page<Record<StoredDevice>>, StorageError>;
 }
 
+/// A stored device credential: whose it is and the SHA-256 of its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCredential {
+    pub device_id: Uuid,
+    pub secret_digest: Vec<u8>,
+    pub revoked: bool,
+}
+
+/// Credentials devices authenticate with (only digests of their secrets).
+#[async_trait]
+pub trait DeviceCredentialRepository: Send + Sync {
+    /// Revokes the device's credentials and stores a new one, in one
+    /// transaction; [`StorageError::NotFound`] for an unknown device.
+    async fn replace_device_credential(
+        &self,
+        device_id: Uuid,
+        credential_id: Uuid,
+        secret_digest: &[u8],
+    ) -> Result<(), StorageError>;
+    /// Revokes every credential of the device; [`StorageError::NotFound`] for an unknown device.
+    async fn revoke_device_credentials(&self, device_id: Uuid) -> Result<(), StorageError>;
+    async fn device_credential(&self, credential_id: Uuid) -> Result<Option<StoredCredential>, StorageError>;
+}
+
 /// Everything the API needs from a database.
 #[async_trait]
 pub trait Store:
@@ -242,6 +266,7 @@ pub trait Store:
     + DeviceRepository
     + GroupRepository
     + AssignmentRepository
+    + DeviceCredentialRepository
     + crate::ImportRepository
 {
     /// Applies the embedded migrations that have not run yet.

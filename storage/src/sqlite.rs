@@ -11,8 +11,8 @@ use async_trait::async_trait;
 
 use crate::{
     sql::{
-        impl_assignment_repository, impl_directory_repositories, impl_import_repository,
-        impl_profile_repositories,
+        impl_assignment_repository, impl_credential_repository, impl_directory_repositories,
+        impl_import_repository, impl_profile_repositories,
     },
     PoolSettings, StorageError, Store,
 };
@@ -67,4 +67,5 @@ impl Store for SqliteStore {
 impl_profile_repositories!(SqliteStore, sqlx::Sqlite);
 impl_directory_repositories!(SqliteStore, sqlx::Sqlite);
 impl_assignment_repository!(SqliteStore, sqlx::Sqlite);
+impl_credential_repository!(SqliteStore, sqlx::Sqlite);
 impl_import_repository!(SqliteStore, sqlx::Sqlite);

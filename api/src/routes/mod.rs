@@ -1,6 +1,7 @@
 //! HTTP routes, one module per resource.
 
 pub mod assignments;
+pub mod credentials;
 pub mod devices;
 pub mod docs;
 pub mod groups;
@@ -33,7 +34,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .configure(users::configure)
         .configure(devices::configure)
         .configure(groups::configure)
-        .configure(preview::configure);
+        .configure(preview::configure)
+        .configure(credentials::configure);
 }
 
 /// Query parameters of the profile list endpoints.

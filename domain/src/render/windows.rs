@@ -24,7 +24,7 @@
 //! - `UniqueID` is `Scepter{profile id, 32 hex}v{version}`: deterministic, a new
 //!   version is a new enrollment, and only ASCII letters and digits, because
 //!   a LocURI must URL-escape everything else.
-//! - `Challenge` is sent as is, never base64-encoded (see [`challenge`]).
+//! - `Challenge` is sent as is, never base64-encoded (see `challenge`).
 //! - SubjectAlternativeNames values cannot contain `;`: the CSP separates
 //!   names with it and has no escape, so such a value is a [`RenderError`].
 //! - Windows Hello keys (`KeyProtection` 4) are 2048-bit and SHA-2 only: such a

@@ -2,11 +2,13 @@
 //! Each macro implements one group of repository traits for a store type.
 
 mod assignments;
+mod credentials;
 mod directory;
 mod import;
 mod profiles;
 
 pub(crate) use assignments::impl_assignment_repository;
+pub(crate) use credentials::impl_credential_repository;
 pub(crate) use directory::impl_directory_repositories;
 pub(crate) use import::impl_import_repository;
 pub(crate) use profiles::impl_profile_repositories;

@@ -1,0 +1,94 @@
+//! Device credentials: `POST /api/v1/devices/{id}/credentials` issues one
+//! (shown once; only its digest is stored), `DELETE` revokes them; and the
+//! device-facing `/device/v1` API those credentials open.
+
+use actix_web::{http::header, web, HttpResponse};
+use rand::RngCore;
+use scepter_domain::device_credential::DeviceCredential;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{devices, resource};
+use crate::{
+    app::AppState,
+    auth::{Admin, DeviceCaller},
+    dto::DeviceView,
+    error::ApiError,
+};
+
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .service(
+            resource(&format!("{}/{{id}}/credentials", devices::PATH), "POST, DELETE")
+                .route(web::post().to(issue))
+                .route(web::delete().to(revoke)),
+        )
+        .service(resource("/device/v1/me", "GET").route(web::get().to(me)));
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedCredential {
+    pub credential_id: Uuid,
+    /// The device's bearer credential for `/device/v1`. Shown once: Scepter keeps only its digest.
+    pub credential: String,
+}
+
+/// Issue a device credential
+///
+/// Revokes the device's earlier credentials and returns a new one, once. The
+/// device sends it as `Authorization: Bearer <credential>` to `/device/v1`.
+#[utoipa::path(post, path = "/api/v1/devices/{id}/credentials", tag = "devices", operation_id = "issueDeviceCredential",
+    params(("id" = Uuid, Path, description = "Device id")),
+    responses((status = 201, description = "Issued; store it now, it is not shown again", body = IssuedCredential)))]
+pub async fn issue(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mut secret = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    let credential = DeviceCredential::new(Uuid::now_v7(), secret);
+    state
+        .store
+        .replace_device_credential(*id, credential.id(), &credential.secret_digest())
+        .await?;
+    tracing::info!(device_id = %id, credential_id = %credential.id(), "issued a device credential");
+    Ok(HttpResponse::Created()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(IssuedCredential {
+            credential_id: credential.id(),
+            credential: credential.encode(),
+        }))
+}
+
+/// Revoke the device's credentials
+#[utoipa::path(delete, path = "/api/v1/devices/{id}/credentials", tag = "devices", operation_id = "revokeDeviceCredentials",
+    params(("id" = Uuid, Path, description = "Device id")),
+    responses((status = 204, description = "Revoked (also when none was active)")))]
+pub async fn revoke(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    state.store.revoke_device_credentials(*id).await?;
+    tracing::info!(device_id = %id, "revoked the device's credentials");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The calling device
+///
+/// Authenticated with the device's own credential: a device can read only itself.
+#[utoipa::path(get, path = "/device/v1/me", tag = "device", operation_id = "getOwnDevice",
+    responses((status = 200, description = "The device the credential belongs to", body = DeviceView),
+        (status = 401, description = "Missing, invalid or revoked device credential", body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("deviceCredential" = [])))]
+pub async fn me(caller: DeviceCaller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let device = state
+        .store
+        .device(caller.device_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(DeviceView::from(device)))
+}
