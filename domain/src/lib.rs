@@ -8,6 +8,7 @@
 
 pub mod certificate;
 pub mod challenge;
+pub mod csr;
 pub mod device_credential;
 pub mod diagnostics;
 pub mod directory;
