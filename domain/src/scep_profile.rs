@@ -475,6 +475,15 @@ impl ScepCertificateProfile {
             draft.subject_name_format_string,
             certificate_type,
         ));
+        if platform.is_windows() && draft.subject_name_format == SubjectNameFormat::NotConfigured {
+            // ClientCertificateInstall's SubjectName node is required: a Windows
+            // profile without a subject could never be delivered.
+            errors.push(
+                "subjectNameFormat",
+                "requiredOnWindows",
+                "Windows needs a subject name (ClientCertificateInstall SubjectName is required)",
+            );
+        }
         let custom_subject_alternative_names = errors.collect(parse_sans(
             draft.custom_subject_alternative_names,
             certificate_type,

@@ -117,10 +117,12 @@ async fn malformed_and_forged_credentials_are_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let device = create_device(&app, "Jane iPhone").await;
     let credential = issue(&app, &device).await;
-    // Same id, another secret of the right length.
-    let (id_part, secret) = credential.rsplit_once('_').expect("id and secret");
-    let forged_secret: String = secret.chars().rev().collect();
-    let forged = format!("{id_part}_{forged_secret}");
+    // Same id, another secret of the right length: `scd_` + 32 hex + `_` come first, and
+    // changing the secret's first character keeps it valid base64url.
+    let (id_part, secret) = credential.split_at("scd_".len() + 32 + 1);
+    let replacement = if secret.starts_with('A') { "B" } else { "A" };
+    let forged = format!("{id_part}{replacement}{}", &secret[1..]);
+    assert_ne!(forged, credential);
 
     for attempt in ["", "scd_", "garbage", forged.as_str(), &format!("{credential}x")] {
         let response = app
