@@ -23,7 +23,6 @@ use std::{
     collections::BTreeSet,
     fs,
     path::{Path, PathBuf},
-    process::Command,
 };
 
 use serde_json::json;
@@ -32,6 +31,7 @@ use uuid::Uuid;
 use crate::{
     directory::{Device, User},
     platform::Platform,
+    render::test_support,
     render::{
         self, RenderError, Rendered, ScepPayloadInput, TrustedProfileRef, APPLE_CONTENT_TYPE,
         JSON_CONTENT_TYPE, SYNCML_CONTENT_TYPE,
@@ -57,7 +57,6 @@ const ROOT_VERSION: i64 = 2;
 const CHALLENGE: &str = "R09MREVOLUNIQUxMRU5HRQ==";
 const ORGANIZATION: &str = "Contoso Ltd.";
 const NDES: &str = "https://ndes1.contoso.example/certsrv/mscep/mscep.dll";
-const UPDATE_GOLDEN: &str = "SCEPTER_UPDATE_GOLDEN";
 const SYNCML_NS: &str = "SYNCML:SYNCML1.2";
 
 /// The fixed user: mail and UPN differ, so every format shows which one it read.
@@ -437,70 +436,19 @@ impl Scenario {
 // ---------------------------------------------------------------- golden files
 
 fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/formats")
+    test_support::golden_dir("formats")
 }
 
-/// Byte-compares `body` with the golden file, or rewrites it when
-/// `SCEPTER_UPDATE_GOLDEN=1` (then review the change with `git diff`).
 fn assert_golden(file: &str, body: &[u8]) {
-    let path = golden_dir().join(file);
-    if std::env::var(UPDATE_GOLDEN).as_deref() == Ok("1") {
-        fs::create_dir_all(golden_dir()).expect("create the golden directory");
-        fs::write(&path, body).expect("write the golden file");
-        return;
-    }
-    let expected = fs::read(&path).unwrap_or_else(|error| {
-        panic!(
-            "cannot read {}: {error}; run with {UPDATE_GOLDEN}=1 to create it, then review it",
-            path.display()
-        )
-    });
-    if expected != body {
-        let expected = String::from_utf8_lossy(&expected);
-        let actual = String::from_utf8_lossy(body);
-        let line = expected
-            .lines()
-            .zip(actual.lines())
-            .position(|(left, right)| left != right)
-            .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
-        panic!(
-            "{} differs from the rendering from line {}:\n  golden:   {:?}\n  rendered: {:?}\n\
-             If the change is intended, run with {UPDATE_GOLDEN}=1 and review the diff.",
-            path.display(),
-            line + 1,
-            expected.lines().nth(line),
-            actual.lines().nth(line),
-        );
-    }
+    test_support::assert_golden("formats", file, body);
 }
 
-/// Runs `shared/tools/validate_payloads.py --strict [extra…]` on `files`; any problem fails.
 fn assert_validator_accepts(extra: &[&Path], files: &[PathBuf]) {
-    let validator = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/validate_payloads.py");
-    assert!(
-        validator.is_file(),
-        "the payload validator {} is missing: these tests need the shared tools next to the \
-         repository (CI provides them)",
-        validator.display()
-    );
-    let output = Command::new("python3")
-        .arg(&validator)
-        .arg("--strict")
-        .args(extra)
-        .args(files)
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run python3 {}: {error}", validator.display()));
-    assert!(
-        output.status.success(),
-        "the validator rejected the payloads ({}):\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    test_support::assert_validator_accepts(extra, files);
 }
 
 fn android_schema() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi/android-payload.schema.json")
+    test_support::android_schema()
 }
 
 /// Renders every allowed case for `platform`, byte-compares it with its

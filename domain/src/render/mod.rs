@@ -108,3 +108,5 @@ pub fn render_trusted(input: &TrustedPayloadInput<'_>) -> Result<Rendered, Rende
 
 #[cfg(test)]
 mod formats_tests;
+#[cfg(test)]
+mod test_support;

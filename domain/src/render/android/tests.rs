@@ -4,11 +4,7 @@
 //! `openapi/android-payload.schema.json` checked by the shared validator
 //! (`shared/tools/validate_payloads.py --strict --android-schema …`).
 
-use std::{
-    fs,
-    path::{Path, PathBuf},
-    process::Command,
-};
+use std::{ffi::OsStr, fs, path::PathBuf};
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use serde_json::{json, Value};
@@ -19,6 +15,7 @@ use uuid::Uuid;
 use super::{render_scep, render_trusted};
 use crate::{
     platform::Platform,
+    render::test_support,
     render::{
         self, urls_for_device, RenderError, Rendered, ScepPayloadInput, TrustedPayloadInput,
         TrustedProfileRef, JSON_CONTENT_TYPE,
@@ -243,71 +240,22 @@ fn render_trusted_for(root: &TrustedCertificateProfile) -> Rendered {
 // ---------------------------------------------------------------- helpers
 
 fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/android")
+    test_support::golden_dir("android")
 }
 
 fn schema_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi/android-payload.schema.json")
+    test_support::android_schema()
 }
 
-/// Byte-compares `body` with the golden file, or rewrites it when
-/// `SCEPTER_UPDATE_GOLDEN=1` (then review the change with `git diff`).
 fn assert_golden(file: &str, body: &[u8]) {
-    let path = golden_dir().join(file);
-    if std::env::var("SCEPTER_UPDATE_GOLDEN").as_deref() == Ok("1") {
-        fs::create_dir_all(golden_dir()).expect("create the golden directory");
-        fs::write(&path, body).expect("write the golden file");
-        return;
-    }
-    let expected = fs::read(&path).unwrap_or_else(|error| {
-        panic!(
-            "cannot read {}: {error}; run with SCEPTER_UPDATE_GOLDEN=1 to create it, then review it",
-            path.display()
-        )
-    });
-    if expected != body {
-        let expected = String::from_utf8_lossy(&expected);
-        let actual = String::from_utf8_lossy(body);
-        let line = expected
-            .lines()
-            .zip(actual.lines())
-            .position(|(left, right)| left != right)
-            .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
-        panic!(
-            "{} differs from the rendering from line {}:\n  golden:   {:?}\n  rendered: {:?}\n\
-             If the change is intended, run with SCEPTER_UPDATE_GOLDEN=1 and review the diff.",
-            path.display(),
-            line + 1,
-            expected.lines().nth(line),
-            actual.lines().nth(line),
-        );
-    }
+    test_support::assert_golden("android", file, body);
 }
 
-/// Runs `shared/tools/validate_payloads.py --strict --android-schema <schema>`
-/// on `files` and returns whether it accepted them, with its report.
 fn run_validator(files: &[PathBuf]) -> (bool, String) {
-    let validator = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/validate_payloads.py");
-    assert!(
-        validator.is_file(),
-        "the payload validator {} is missing: these tests need the shared tools next to the \
-         repository (CI provides them)",
-        validator.display()
-    );
-    let output = Command::new("python3")
-        .arg(&validator)
-        .arg("--strict")
-        .arg("--android-schema")
-        .arg(schema_path())
-        .args(files)
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run python3 {}: {error}", validator.display()));
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), report)
+    test_support::run_validator(
+        &[OsStr::new("--android-schema"), schema_path().as_os_str()],
+        files,
+    )
 }
 
 fn parse(rendered: &Rendered) -> Value {

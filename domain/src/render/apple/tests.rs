@@ -3,11 +3,7 @@
 //! read back with the plist crate, and Apple's schema checked by the shared
 //! validator (`shared/tools/validate_payloads.py --strict`).
 
-use std::{
-    fs,
-    path::{Path, PathBuf},
-    process::Command,
-};
+use std::{fs, path::PathBuf};
 
 use plist::{Dictionary, Value};
 use sha1::{Digest, Sha1};
@@ -16,6 +12,7 @@ use uuid::Uuid;
 use super::{render_scep, render_trusted};
 use crate::{
     platform::Platform,
+    render::test_support,
     render::{
         self, urls_for_device, RenderError, Rendered, ScepPayloadInput, TrustedPayloadInput,
         TrustedProfileRef, APPLE_CONTENT_TYPE,
@@ -297,65 +294,15 @@ fn macos_trusted() -> TrustedCertificateProfile {
 // ---------------------------------------------------------------- helpers
 
 fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/apple")
+    test_support::golden_dir("apple")
 }
 
-/// Byte-compares `body` with the golden file, or rewrites it when
-/// `SCEPTER_UPDATE_GOLDEN=1` (then review the change with `git diff`).
 fn assert_golden(file: &str, body: &[u8]) {
-    let path = golden_dir().join(file);
-    if std::env::var("SCEPTER_UPDATE_GOLDEN").as_deref() == Ok("1") {
-        fs::create_dir_all(golden_dir()).expect("create the golden directory");
-        fs::write(&path, body).expect("write the golden file");
-        return;
-    }
-    let expected = fs::read(&path).unwrap_or_else(|error| {
-        panic!(
-            "cannot read {}: {error}; run with SCEPTER_UPDATE_GOLDEN=1 to create it, then review it",
-            path.display()
-        )
-    });
-    if expected != body {
-        let expected = String::from_utf8_lossy(&expected);
-        let actual = String::from_utf8_lossy(body);
-        let line = expected
-            .lines()
-            .zip(actual.lines())
-            .position(|(left, right)| left != right)
-            .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
-        panic!(
-            "{} differs from the rendering from line {}:\n  golden:   {:?}\n  rendered: {:?}\n\
-             If the change is intended, run with SCEPTER_UPDATE_GOLDEN=1 and review the diff.",
-            path.display(),
-            line + 1,
-            expected.lines().nth(line),
-            actual.lines().nth(line),
-        );
-    }
+    test_support::assert_golden("apple", file, body);
 }
 
-/// Runs `shared/tools/validate_payloads.py --strict` on `files`; any problem fails.
 fn assert_validator_accepts(files: &[PathBuf]) {
-    let validator = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/validate_payloads.py");
-    assert!(
-        validator.is_file(),
-        "the payload validator {} is missing: these tests need the shared tools next to the \
-         repository (CI provides them)",
-        validator.display()
-    );
-    let output = Command::new("python3")
-        .arg(&validator)
-        .arg("--strict")
-        .args(files)
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run python3 {}: {error}", validator.display()));
-    assert!(
-        output.status.success(),
-        "the validator rejected the payloads ({}):\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    test_support::assert_validator_accepts::<&str>(&[], files);
 }
 
 fn parse(rendered: &Rendered) -> Dictionary {

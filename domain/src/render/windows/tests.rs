@@ -10,7 +10,6 @@ use std::{
     collections::{BTreeSet, HashSet},
     fs,
     path::{Path, PathBuf},
-    process::Command,
 };
 
 use base64::{engine::general_purpose::STANDARD, Engine};
@@ -21,6 +20,7 @@ use uuid::Uuid;
 use super::{escape_text, render_scep, render_trusted, unique_id};
 use crate::{
     platform::Platform,
+    render::test_support,
     render::{
         urls_for_device, RenderError, Rendered, ScepPayloadInput, TrustedPayloadInput, TrustedProfileRef,
         SYNCML_CONTENT_TYPE,
@@ -53,7 +53,6 @@ const NDES: [&str; 3] = [
     "https://ndes3.contoso.example/certsrv/mscep/mscep.dll",
 ];
 const SYNCML_NS: &str = "SYNCML:SYNCML1.2";
-const UPDATE_GOLDEN: &str = "SCEPTER_UPDATE_GOLDEN";
 
 // ---------------------------------------------------------------- inputs
 
@@ -422,7 +421,7 @@ fn assert_trusted_structure(profile: &TrustedCertificateProfile, text: &str, exp
 // ---------------------------------------------------------------- golden files
 
 fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/windows")
+    test_support::golden_dir("windows")
 }
 
 const GOLDEN_FILES: [&str; 7] = [
@@ -442,46 +441,17 @@ fn assert_golden(file: &str, body: &[u8]) {
         GOLDEN_FILES.contains(&file),
         "{file} must be listed in GOLDEN_FILES"
     );
-    let path = golden_dir().join(file);
-    if std::env::var(UPDATE_GOLDEN).is_ok_and(|value| value == "1") {
-        fs::create_dir_all(golden_dir()).expect("create the golden directory");
-        fs::write(&path, body).expect("write the golden file");
-    }
-    let expected = fs::read(&path).unwrap_or_else(|error| {
-        panic!(
-            "{}: {error}; run with {UPDATE_GOLDEN}=1 to create it",
-            path.display()
-        )
-    });
-    assert!(
-        expected == body,
-        "{} differs from the rendered payload; if the change is intended, rerun with {UPDATE_GOLDEN}=1 and review the diff\n--- rendered ---\n{}",
-        path.display(),
-        String::from_utf8_lossy(body)
-    );
-    assert_validator_accepts(&path);
+    test_support::assert_golden("windows", file, body);
+    assert_validator_accepts(&golden_dir().join(file));
 }
 
 /// `shared/tools/validate_payloads.py --strict`: no error and no warning.
 fn assert_validator_accepts(path: &Path) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/validate_payloads.py");
+    let (accepted, report) = test_support::run_validator::<&str>(&[], &[path.to_path_buf()]);
     assert!(
-        script.is_file(),
-        "the shared payload validator is missing: expected {} (the `shared/` checkout beside the project)",
-        script.display()
-    );
-    let output = Command::new("python3")
-        .arg(&script)
-        .arg("--strict")
-        .arg(path)
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run python3 {}: {error}", script.display()));
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && report.trim_end().ends_with("OK"),
-        "validator problems in {}:\n{report}{}",
-        path.display(),
-        String::from_utf8_lossy(&output.stderr)
+        accepted && report.trim_end().ends_with("OK"),
+        "validator problems in {}:\n{report}",
+        path.display()
     );
 }
 
