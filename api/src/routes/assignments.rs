@@ -132,7 +132,6 @@ pub mod docs {
                 request_body = AssignmentRequest,
                 responses((status = 201, description = "Assigned", body = AssignmentView),
                     (status = 409, description = "The group is already assigned", body = crate::error::Problem, content_type = "application/problem+json")))]
-            #[allow(dead_code)]
             pub fn $create() {}
 
             /// List the profile's assignments
@@ -140,7 +139,6 @@ pub mod docs {
                 operation_id = concat!("list", $name, "Assignments"),
                 params(("id" = Uuid, Path, description = "Profile id"), PageQuery),
                 responses((status = 200, description = "One page of assignments", body = AssignmentList)))]
-            #[allow(dead_code)]
             pub fn $list() {}
 
             /// Remove an assignment
@@ -149,7 +147,6 @@ pub mod docs {
                 params(("id" = Uuid, Path, description = "Profile id"),
                     ("assignmentId" = Uuid, Path, description = "Assignment id")),
                 responses((status = 204, description = "Removed")))]
-            #[allow(dead_code)]
             pub fn $delete() {}
 
             /// Devices the profile reaches
@@ -161,7 +158,6 @@ pub mod docs {
                 operation_id = concat!("list", $name, "TargetedDevices"),
                 params(("id" = Uuid, Path, description = "Profile id"), PageQuery),
                 responses((status = 200, description = "One page of devices, in id order", body = DeviceList)))]
-            #[allow(dead_code)]
             pub fn $targeted() {}
         };
     }
