@@ -10,7 +10,9 @@
 # started on a free loopback port in a temporary directory and removed again
 # when the script exits (also on failure or Ctrl-C). PostgreSQL is installed
 # with apt-get if its server binaries cannot be found. The tests create one
-# fresh database per test from that URL. Exit code = exit code of the failing
+# fresh database per test from that URL. Debian's `scep` package (micromdm's
+# scepserver and scepclient, for the SCEP round-trip test) is installed with
+# apt-get if scepserver cannot be found. Exit code = exit code of the failing
 # step (0 if everything passed).
 set -euo pipefail
 
@@ -56,18 +58,30 @@ find_pg_bin() {
     return 1
 }
 
-install_postgres() {
-    local sudo=""
+APT_UPDATED=0 # apt-get update runs at most once per script run
+
+# apt_install WHAT ADVICE PACKAGE...: install Debian packages as root or through
+# sudo; WHAT (what is missing) and ADVICE (what to do instead) word the errors.
+apt_install() {
+    local what=$1 advice=$2 sudo=""
+    shift 2
     if [[ $(id -u) -ne 0 ]]; then
         command -v sudo >/dev/null 2>&1 \
-            || die "PostgreSQL server binaries not found and not root (no sudo): install PostgreSQL or set SCEPTER_TEST_POSTGRES_URL"
+            || die "$what not found and not root (no sudo): $advice"
         sudo="sudo"
     fi
     command -v apt-get >/dev/null 2>&1 \
-        || die "PostgreSQL server binaries not found and apt-get is unavailable: install PostgreSQL or set SCEPTER_TEST_POSTGRES_URL"
-    log "Installing PostgreSQL (apt-get)"
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql
+        || die "$what not found and apt-get is unavailable: $advice"
+    log "Installing $* (apt-get)"
+    if [[ $APT_UPDATED -eq 0 ]]; then
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get update
+        APT_UPDATED=1
+    fi
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "$@"
+}
+
+install_postgres() {
+    apt_install "PostgreSQL server binaries" "install PostgreSQL or set SCEPTER_TEST_POSTGRES_URL" postgresql
 }
 
 # Run a command as the cluster owner, from a directory it can access.
@@ -186,6 +200,18 @@ else
 fi
 export SCEPTER_TEST_POSTGRES_URL
 export SCEPTER_REQUIRE_POSTGRES=1
+
+# --------------------------------------------------------------------------
+# SCEP server and client (Debian's scep package: micromdm's scepserver and
+# scepclient) for tests/tests/scep_roundtrip.rs
+# --------------------------------------------------------------------------
+
+if ! command -v scepserver >/dev/null 2>&1 || ! command -v scepclient >/dev/null 2>&1; then
+    apt_install "scepserver" "install Debian's scep package (micromdm's scepserver and scepclient)" scep
+    command -v scepserver >/dev/null 2>&1 && command -v scepclient >/dev/null 2>&1 \
+        || die "scepserver and scepclient still not found after installing the scep package"
+fi
+export SCEPTER_REQUIRE_SCEP=1
 
 # --------------------------------------------------------------------------
 # Lint and tests (fail fast; `set -e` makes the failing step's code ours)

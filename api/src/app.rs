@@ -3,15 +3,40 @@
 use std::{net::TcpListener, sync::Arc};
 
 use actix_web::{dev::Server, middleware, web, App, HttpServer};
+use scepter_domain::challenge::{self, ChallengeKey};
 use scepter_storage::Store;
 
-use crate::{auth::TokenAuthority, error::ApiError, extract, routes, telemetry};
+use crate::{auth::TokenAuthority, error::ApiError, extract, profile_cache::ProfileCache, routes, telemetry};
 
 /// Deployment policies that shape validation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ProfilePolicy {
     /// Lab flag: accept plain-http SCEP server URLs.
     pub allow_http_scep_urls: bool,
+}
+
+/// Secrets and limits of the enrollment flow.
+pub struct EnrollmentSettings {
+    /// Signs challenges; separate from the admin JWT secret.
+    pub challenge_key: ChallengeKey,
+    /// Seconds a challenge stays valid.
+    pub challenge_lifetime_secs: i64,
+    /// HMAC secret of step-ca's `SCEPCHALLENGE` webhook (the base64-decoded
+    /// "signing secret" step-ca printed); the webhook answers 404 without one.
+    pub step_ca_challenge_secret: Option<Vec<u8>>,
+    /// Same for the `NOTIFYING` webhook.
+    pub step_ca_notify_secret: Option<Vec<u8>>,
+}
+
+impl EnrollmentSettings {
+    pub fn new(challenge_key: ChallengeKey) -> Self {
+        Self {
+            challenge_key,
+            challenge_lifetime_secs: challenge::DEFAULT_LIFETIME_SECONDS,
+            step_ca_challenge_secret: None,
+            step_ca_notify_secret: None,
+        }
+    }
 }
 
 /// What every handler can reach.
@@ -22,6 +47,9 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Shown to device users as the payloads' organization (`PayloadOrganization`).
     pub organization: String,
+    pub enrollment: EnrollmentSettings,
+    /// Profiles by version, for check-in and verification.
+    pub profiles: ProfileCache,
 }
 
 impl AppState {

@@ -3,7 +3,7 @@
 //! Tokens are HS256 JWTs signed with a per-installation secret: the algorithm
 //! is pinned (a token claiming another `alg` is rejected), and `iss`, `aud`
 //! and `exp` are required and checked. Handlers state the role they need by
-//! taking an [`Admin`] or [`Reader`] argument.
+//! taking an [`Admin`], [`Reader`] or [`Connector`] argument.
 
 use std::{
     fmt,
@@ -29,6 +29,9 @@ pub enum Role {
     Admin,
     /// Reads every admin resource; writes are forbidden.
     Reader,
+    /// The SCEP server's policy module: verifies challenges, reports issued
+    /// certificates and revocations (`/connector/v1`); no admin access.
+    Connector,
 }
 
 impl Role {
@@ -38,6 +41,10 @@ impl Role {
 
     fn can_write(self) -> bool {
         self == Role::Admin
+    }
+
+    fn can_connect(self) -> bool {
+        self == Role::Connector
     }
 }
 
@@ -199,6 +206,26 @@ impl FromRequest for Reader {
                 "this operation needs the reader or admin role",
             )
             .map(Reader),
+        )
+    }
+}
+
+/// The SCEP server's policy module (role `connector`).
+#[derive(Debug, Clone)]
+pub struct Connector(pub Principal);
+
+impl FromRequest for Connector {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            authorize(
+                request,
+                Role::can_connect,
+                "this operation needs the connector role",
+            )
+            .map(Connector),
         )
     }
 }

@@ -6,19 +6,23 @@ use std::{
     io::Write,
     net::TcpListener,
     path::{Path, PathBuf},
+    sync::Arc,
     time::Duration,
 };
 
 use anyhow::{bail, Context};
+use base64::{engine::general_purpose::STANDARD, Engine as _};
 use clap::{Args, Parser, Subcommand};
 use rand::RngCore;
-use scepter_storage::{DatabaseTarget, PoolSettings};
+use scepter_domain::challenge::{self, ChallengeKey};
+use scepter_storage::{DatabaseTarget, PoolSettings, RevocationScope, Store};
 
 use crate::{
-    app::{AppState, Application, ProfilePolicy, ServerSettings},
+    app::{AppState, Application, EnrollmentSettings, ProfilePolicy, ServerSettings},
     auth::{JwtSecret, Role, TokenAuthority},
     import::{self, ImportArgs},
     openapi,
+    profile_cache::ProfileCache,
     telemetry::{self, LogFormat},
 };
 
@@ -125,11 +129,13 @@ impl SecretArgs {
 }
 
 fn read_secret_file(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let text = fs::read_to_string(path)
-        .with_context(|| format!("reading the JWT secret file {}", path.display()))?;
+    let text =
+        fs::read_to_string(path).with_context(|| format!("reading the secret file {}", path.display()))?;
     Ok(text.trim().as_bytes().to_vec())
 }
 
+/// Reads the secret at `path`, creating it (mode 0600) with 32 random bytes
+/// in hex when missing — only for the single-machine SQLite default.
 fn read_or_create_secret_file(path: &Path) -> anyhow::Result<Vec<u8>> {
     if path.exists() {
         return read_secret_file(path);
@@ -144,18 +150,86 @@ fn read_or_create_secret_file(path: &Path) -> anyhow::Result<Vec<u8>> {
     match options.open(path) {
         Ok(mut file) => {
             file.write_all(secret.as_bytes())
-                .with_context(|| format!("writing the JWT secret file {}", path.display()))?;
-            tracing::info!(path = %path.display(), "generated a new JWT signing secret");
+                .with_context(|| format!("writing the secret file {}", path.display()))?;
+            tracing::info!(path = %path.display(), "generated a new secret");
             Ok(secret.into_bytes())
         }
         // Another process created it first: use theirs.
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => read_secret_file(path),
-        Err(error) => Err(error).with_context(|| format!("creating the JWT secret file {}", path.display())),
+        Err(error) => Err(error).with_context(|| format!("creating the secret file {}", path.display())),
     }
 }
 
 fn hex_encode(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[derive(Debug, Args)]
+pub struct EnrollmentArgs {
+    /// HMAC key that signs SCEP challenges, at least 32 bytes; separate from
+    /// the JWT secret. Every instance on one database needs the same key.
+    #[arg(long, env = "SCEPTER_CHALLENGE_KEY", hide_env_values = true)]
+    pub challenge_key: Option<String>,
+    /// File holding the challenge key. With SQLite and neither option set,
+    /// `<database file stem>.challenge-key` is used, created when missing.
+    #[arg(long, env = "SCEPTER_CHALLENGE_KEY_FILE", conflicts_with = "challenge_key")]
+    pub challenge_key_file: Option<PathBuf>,
+    /// Seconds a challenge stays valid (60 s – 7 days).
+    #[arg(long, env = "SCEPTER_CHALLENGE_TTL", default_value_t = challenge::DEFAULT_LIFETIME_SECONDS,
+        value_parser = clap::value_parser!(i64).range(60..=7 * 24 * 3600))]
+    pub challenge_ttl: i64,
+    /// Signing secret of step-ca's SCEPCHALLENGE webhook, base64 as step-ca prints it.
+    #[arg(long, env = "SCEPTER_STEP_CA_CHALLENGE_SECRET", hide_env_values = true)]
+    pub step_ca_challenge_secret: Option<String>,
+    /// Signing secret of step-ca's NOTIFYING webhook, base64 as step-ca prints it.
+    #[arg(long, env = "SCEPTER_STEP_CA_NOTIFY_SECRET", hide_env_values = true)]
+    pub step_ca_notify_secret: Option<String>,
+    /// Seconds between sweeps that queue revocations for certificates whose
+    /// profile no longer reaches their device (0 disables; writes also queue them).
+    #[arg(long, env = "SCEPTER_REVOCATION_SWEEP_SECS", default_value_t = 600)]
+    pub revocation_sweep_secs: u64,
+}
+
+impl EnrollmentArgs {
+    pub fn resolve(&self, target: &DatabaseTarget) -> anyhow::Result<EnrollmentSettings> {
+        let key = match (&self.challenge_key, &self.challenge_key_file, target) {
+            (Some(key), _, _) => key.trim().as_bytes().to_vec(),
+            (None, Some(path), _) => read_secret_file(path)?,
+            (None, None, DatabaseTarget::Sqlite { path }) => {
+                read_or_create_secret_file(&path.with_extension("challenge-key"))?
+            }
+            (None, None, DatabaseTarget::Postgres { .. }) => bail!(
+                "set SCEPTER_CHALLENGE_KEY or --challenge-key-file: a PostgreSQL deployment needs an explicit key"
+            ),
+        };
+        let challenge_key = ChallengeKey::new(&key).map_err(anyhow::Error::msg)?;
+        let webhook_secret = |name: &str, value: &Option<String>| -> anyhow::Result<Option<Vec<u8>>> {
+            value
+                .as_deref()
+                .map(|text| {
+                    let secret = STANDARD
+                        .decode(text.trim())
+                        .with_context(|| format!("{name} must be base64, as step-ca prints it"))?;
+                    if secret.len() < 16 {
+                        bail!("{name} is too short ({} bytes)", secret.len());
+                    }
+                    Ok(secret)
+                })
+                .transpose()
+        };
+        Ok(EnrollmentSettings {
+            challenge_key,
+            challenge_lifetime_secs: self.challenge_ttl,
+            step_ca_challenge_secret: webhook_secret(
+                "SCEPTER_STEP_CA_CHALLENGE_SECRET",
+                &self.step_ca_challenge_secret,
+            )?,
+            step_ca_notify_secret: webhook_secret(
+                "SCEPTER_STEP_CA_NOTIFY_SECRET",
+                &self.step_ca_notify_secret,
+            )?,
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +241,8 @@ pub struct ServeArgs {
     pub database: DatabaseArgs,
     #[command(flatten)]
     pub secret: SecretArgs,
+    #[command(flatten)]
+    pub enrollment: EnrollmentArgs,
     #[arg(long, env = "SCEPTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// Largest accepted request body in bytes (larger ones get 413).
@@ -226,6 +302,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     telemetry::init(args.log_format);
     let target = args.database.target()?;
     let secret = args.secret.resolve(&target)?;
+    let enrollment = args.enrollment.resolve(&target)?;
     tracing::info!(database = %target.redacted(), "opening database");
     let store = scepter_storage::connect(&target, args.database.pool_settings())
         .await
@@ -242,7 +319,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         max_body_bytes: args.max_body_bytes,
         organization: args.organization,
+        enrollment,
+        profiles: ProfileCache::default(),
     };
+    let sweeper = (args.enrollment.revocation_sweep_secs > 0).then(|| {
+        tokio::spawn(sweep_periodically(
+            store.clone(),
+            Duration::from_secs(args.enrollment.revocation_sweep_secs),
+        ))
+    });
     if args.allow_http_scep_urls {
         tracing::warn!("lab mode: plain-http SCEP server URLs are accepted");
     }
@@ -253,9 +338,31 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ..ServerSettings::default()
     };
     Application::build(listener, state, settings)?.run().await?;
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Queues revocations that admin writes missed (e.g. after a crash between a
+/// write and its queueing) and purges expired used-challenge ids.
+async fn sweep_periodically(store: Arc<dyn Store>, period: Duration) {
+    let mut ticker = tokio::time::interval(period);
+    loop {
+        ticker.tick().await;
+        match store.queue_revocations(&RevocationScope::All).await {
+            Ok(0) => {}
+            Ok(queued) => tracing::info!(queued, "sweep queued certificates for revocation"),
+            Err(error) => tracing::warn!(%error, "revocation sweep failed"),
+        }
+        match store.purge_used_challenges(chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::debug!(purged, "purged expired used-challenge ids"),
+            Err(error) => tracing::warn!(%error, "purging used challenges failed"),
+        }
+    }
 }
 
 async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {

@@ -26,6 +26,21 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = JsonBytes::from_request(request, payload);
+        Box::pin(async move { parse_json(&body.await?.0).map(ValidJson) })
+    }
+}
+
+/// The raw bytes of a JSON body, with the same content-type and size checks
+/// as [`ValidJson`]: for handlers that must authenticate the exact bytes
+/// (webhook signatures) before parsing them with [`parse_json`].
+pub struct JsonBytes(pub web::Bytes);
+
+impl FromRequest for JsonBytes {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let limit = request
             .app_data::<web::Data<AppState>>()
             .map_or(AppState::DEFAULT_MAX_BODY_BYTES, |state| state.max_body_bytes);
@@ -61,12 +76,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
                 }
                 body.extend_from_slice(&chunk);
             }
-            parse_json(&body).map(ValidJson)
+            Ok(JsonBytes(body.freeze()))
         })
     }
 }
 
-fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+/// Parses a JSON body: syntax errors are 400, schema errors 422 naming the field.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();

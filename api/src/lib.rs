@@ -6,11 +6,13 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod dto;
+pub mod enrollment;
 pub mod error;
 pub mod extract;
 pub mod import;
 pub mod openapi;
+pub mod profile_cache;
 pub mod routes;
 pub mod telemetry;
 
-pub use app::{AppState, Application, ProfilePolicy};
+pub use app::{AppState, Application, EnrollmentSettings, ProfilePolicy};

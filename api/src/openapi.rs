@@ -15,7 +15,8 @@ use utoipa::{
 };
 
 use crate::routes::{
-    assignments, credentials, devices, groups, health, preview, scep_profiles, trusted_profiles, users,
+    assignments, certificates, checkin, connector, credentials, devices, groups, health, preview,
+    scep_profiles, step_ca, trusted_profiles, users,
 };
 
 #[derive(OpenApi)]
@@ -70,6 +71,16 @@ use crate::routes::{
         credentials::issue,
         credentials::revoke,
         credentials::me,
+        checkin::check_in,
+        connector::verify,
+        connector::notify,
+        connector::revocations,
+        connector::revocation_result,
+        step_ca::scep_challenge,
+        step_ca::notifying,
+        certificates::device_certificates,
+        certificates::device_statuses,
+        certificates::events,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&StandardResponses),
@@ -80,6 +91,8 @@ use crate::routes::{
         (name = "devices", description = "Managed devices and the profiles that reach them"),
         (name = "groups", description = "User and device groups that profiles are assigned to"),
         (name = "device", description = "The API devices call with their own credential"),
+        (name = "connector", description = "What the SCEP server's policy module calls: challenge verification, issued certificates, revocations (role `connector`), and step-ca webhooks"),
+        (name = "events", description = "Connector events with the seed's event ids and diagnostic codes"),
         (name = "operations", description = "Health and readiness"),
     )
 )]
@@ -147,10 +160,27 @@ impl Modify for StandardResponses {
             components.responses.insert((*name).to_owned(), response.into());
         }
 
+        components.add_security_scheme(
+            "deviceCredential",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("device credential (POST /api/v1/devices/{id}/credentials)")
+                    .build(),
+            ),
+        );
+
         for (path, item) in openapi.paths.paths.iter_mut() {
-            if !path.starts_with("/api/") {
+            let security = if path.starts_with("/connector/v1/step-ca/") {
+                // Authenticated by the X-Smallstep-Signature HMAC, not a bearer token.
+                None
+            } else if path.starts_with("/api/") || path.starts_with("/connector/") {
+                Some("bearer")
+            } else if path.starts_with("/device/") {
+                Some("deviceCredential")
+            } else {
                 continue;
-            }
+            };
             let by_id = path.contains('{');
             let operations = [
                 (&mut item.get, Method::Get),
@@ -160,7 +190,7 @@ impl Modify for StandardResponses {
             ];
             for (operation, method) in operations {
                 if let Some(operation) = operation {
-                    add_standard_responses(operation, method, by_id);
+                    add_standard_responses(operation, method, by_id, security);
                 }
             }
         }
@@ -175,8 +205,11 @@ enum Method {
     Delete,
 }
 
-fn add_standard_responses(operation: &mut Operation, method: Method, by_id: bool) {
-    operation.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+fn add_standard_responses(operation: &mut Operation, method: Method, by_id: bool, security: Option<&str>) {
+    operation.security = Some(match security {
+        Some(scheme) => vec![SecurityRequirement::new(scheme, Vec::<String>::new())],
+        None => vec![SecurityRequirement::default()],
+    });
     let mut statuses = vec!["401", "500", "503"];
     if by_id {
         statuses.push("404");

@@ -65,13 +65,7 @@ impl CaCertificate {
     /// JSON strings with `\n`), so line width and line endings inside the base64 do not
     /// matter; what must hold is that the input is exactly one certificate.
     pub fn parse(input: &str) -> Result<Self, CertificateError> {
-        let input = input.trim();
-        let der = if input.starts_with(PEM_BEGIN) {
-            decode_base64(pem_body(input)?)?
-        } else {
-            decode_base64(input)?
-        };
-        Self::from_der(&der)
+        Self::from_der(&decode_input(input)?)
     }
 
     /// Parses exact DER bytes; anything after the certificate is an error.
@@ -94,15 +88,7 @@ impl CaCertificate {
             }
         }
 
-        let details = CertificateDetails {
-            subject: tbs.subject.to_string(),
-            issuer: tbs.issuer.to_string(),
-            serial_number: hex::encode_upper(tbs.serial_number.as_bytes()),
-            not_before: to_chrono(tbs.validity.not_before)?,
-            not_after: to_chrono(tbs.validity.not_after)?,
-            thumbprint_sha1: hex::encode_upper(Sha1::digest(der)),
-            thumbprint_sha256: hex::encode_upper(Sha256::digest(der)),
-        };
+        let details = CertificateDetails::of(tbs, der)?;
         let self_signed = is_self_signed(tbs)?;
         Ok(Self {
             der: der.to_vec(),
@@ -153,6 +139,31 @@ impl CaCertificate {
             ));
         }
         warnings
+    }
+}
+
+impl CertificateDetails {
+    /// The details of `tbs`, whose certificate encodes to `der`.
+    pub(crate) fn of(tbs: &TbsCertificate, der: &[u8]) -> Result<Self, CertificateError> {
+        Ok(Self {
+            subject: tbs.subject.to_string(),
+            issuer: tbs.issuer.to_string(),
+            serial_number: hex::encode_upper(tbs.serial_number.as_bytes()),
+            not_before: to_chrono(tbs.validity.not_before)?,
+            not_after: to_chrono(tbs.validity.not_after)?,
+            thumbprint_sha1: hex::encode_upper(Sha1::digest(der)),
+            thumbprint_sha256: hex::encode_upper(Sha256::digest(der)),
+        })
+    }
+}
+
+/// The DER of one PEM `CERTIFICATE` block or of base64 DER (line breaks allowed).
+pub(crate) fn decode_input(input: &str) -> Result<Vec<u8>, CertificateError> {
+    let input = input.trim();
+    if input.starts_with(PEM_BEGIN) {
+        decode_base64(pem_body(input)?)
+    } else {
+        decode_base64(input)
     }
 }
 

@@ -152,23 +152,38 @@ impl ChallengeError {
 /// Every RDN, attribute and SAN is counted and every string is
 /// length-prefixed, so two different names never encode alike — unlike the
 /// printed `CN=a,OU=b` form, where a comma inside a value and a comma between
-/// RDNs can coincide. Order is kept: the request must carry the name exactly
-/// as the profile expands it.
+/// RDNs can coincide. The RDN order is kept: the request must carry the name
+/// exactly as the profile expands it. What DER and the platforms treat as a
+/// set is compared as one: the attributes inside a multi-valued RDN (a DER
+/// `SET OF`, which encoders sort) and the list of SANs (Apple keeps them in a
+/// dictionary by kind), so both are sorted before hashing.
 pub fn name_digest(name: &ExpandedName) -> [u8; 32] {
     let mut hasher = Sha256::new();
     put_bytes(&mut hasher, NAME_DIGEST_DOMAIN);
     put_len(&mut hasher, name.subject.0.len());
     for rdn in &name.subject.0 {
-        put_len(&mut hasher, rdn.0.len());
-        for attribute in &rdn.0 {
-            put_bytes(&mut hasher, attribute.attribute.oid().as_bytes());
-            put_bytes(&mut hasher, attribute.value.as_bytes());
+        let mut attributes: Vec<(&str, &str)> = rdn
+            .0
+            .iter()
+            .map(|attribute| (attribute.attribute.oid(), attribute.value.as_str()))
+            .collect();
+        attributes.sort_unstable();
+        put_len(&mut hasher, attributes.len());
+        for (oid, value) in attributes {
+            put_bytes(&mut hasher, oid.as_bytes());
+            put_bytes(&mut hasher, value.as_bytes());
         }
     }
-    put_len(&mut hasher, name.subject_alternative_names.len());
-    for san in &name.subject_alternative_names {
-        hasher.update([san_tag(san.san_type)]);
-        put_bytes(&mut hasher, san.value.as_bytes());
+    let mut sans: Vec<(u8, &str)> = name
+        .subject_alternative_names
+        .iter()
+        .map(|san| (san_tag(san.san_type), san.value.as_str()))
+        .collect();
+    sans.sort_unstable();
+    put_len(&mut hasher, sans.len());
+    for (tag, value) in sans {
+        hasher.update([tag]);
+        put_bytes(&mut hasher, value.as_bytes());
     }
     hasher.finalize().into()
 }

@@ -135,6 +135,7 @@ pub struct CertificateRequest {
     challenge_password: Option<String>,
     key_algorithm: KeyAlgorithm,
     public_key_bits: u32,
+    public_key_sha256: [u8; 32],
     signature_algorithm: SignatureAlgorithm,
 }
 
@@ -204,6 +205,7 @@ impl CertificateRequest {
             SignatureAlgorithm::RsaSha512 => verify_rsa::<sha2::Sha512>(key_id, key_bytes, info, signature)?,
         };
 
+        let public_key_sha256 = spki_sha256(&request.info.public_key)?;
         let subject = subject(&request.info.subject)?;
         let mut challenge_password = None;
         let mut subject_alternative_names = None;
@@ -229,6 +231,7 @@ impl CertificateRequest {
             challenge_password,
             key_algorithm,
             public_key_bits,
+            public_key_sha256,
             signature_algorithm,
         })
     }
@@ -258,6 +261,12 @@ impl CertificateRequest {
         self.public_key_bits
     }
 
+    /// SHA-256 of the DER `SubjectPublicKeyInfo`: what ties the issued
+    /// certificate to this request (a CA may rewrite everything else).
+    pub fn public_key_sha256(&self) -> [u8; 32] {
+        self.public_key_sha256
+    }
+
     pub fn signature_algorithm(&self) -> SignatureAlgorithm {
         self.signature_algorithm
     }
@@ -266,6 +275,12 @@ impl CertificateRequest {
     pub fn der(&self) -> &[u8] {
         &self.der
     }
+}
+
+/// SHA-256 over the DER `SubjectPublicKeyInfo`.
+pub(crate) fn spki_sha256(key: &x509_cert::spki::SubjectPublicKeyInfoOwned) -> Result<[u8; 32], CsrError> {
+    let der = der::Encode::to_der(key).map_err(malformed)?;
+    Ok(sha2::Sha256::digest(der).into())
 }
 
 fn malformed(error: der::Error) -> CsrError {
@@ -373,7 +388,7 @@ fn verify_ecdsa_p256(
     Ok((KeyAlgorithm::EcP256, 256))
 }
 
-fn subject(name: &x509_cert::name::Name) -> Result<Subject, CsrError> {
+pub(crate) fn subject(name: &x509_cert::name::Name) -> Result<Subject, CsrError> {
     let mut rdns = Vec::with_capacity(name.0.len());
     for rdn in &name.0 {
         if rdn.0.is_empty() {
@@ -442,7 +457,7 @@ fn single_value<'a, T>(
     }
 }
 
-fn sans(extensions: &[Extension]) -> Result<Vec<ExpandedSan>, CsrError> {
+pub(crate) fn sans(extensions: &[Extension]) -> Result<Vec<ExpandedSan>, CsrError> {
     let mut found = None;
     for extension in extensions.iter().filter(|e| e.extn_id == SUBJECT_ALT_NAME) {
         if found.is_some() {

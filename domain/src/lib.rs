@@ -8,10 +8,12 @@
 
 pub mod certificate;
 pub mod challenge;
+pub mod checkin;
 pub mod csr;
 pub mod device_credential;
 pub mod diagnostics;
 pub mod directory;
+pub mod issued_certificate;
 pub mod platform;
 pub mod record;
 pub mod render;

@@ -63,6 +63,8 @@ pub struct AssignmentFact {
 pub struct TargetedProfile {
     pub profile_id: Uuid,
     pub kind: ProfileKind,
+    /// The profile's `Record::version` (check-in's state tag covers it).
+    pub version: i64,
     pub platform: Platform,
     /// SCEP profiles only.
     pub certificate_type: Option<CertificateType>,

@@ -31,6 +31,7 @@ pub use import::{DeviceImport, ImportRepository, MembershipImport, RowOutcome};
 pub use pagination::{Cursor, InvalidCursor, Page, PageRequest};
 pub use postgres::PostgresStore;
 pub use repositories::*;
+pub use rows::now;
 pub use sqlite::SqliteStore;
 
 /// Which database to open.

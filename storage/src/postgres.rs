@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use crate::{
     sql::{
         impl_assignment_repository, impl_credential_repository, impl_directory_repositories,
-        impl_import_repository, impl_profile_repositories,
+        impl_import_repository, impl_lifecycle_repository, impl_profile_repositories,
     },
     PoolSettings, StorageError, Store,
 };
@@ -48,4 +48,5 @@ impl_profile_repositories!(PostgresStore, sqlx::Postgres);
 impl_directory_repositories!(PostgresStore, sqlx::Postgres);
 impl_assignment_repository!(PostgresStore, sqlx::Postgres);
 impl_credential_repository!(PostgresStore, sqlx::Postgres);
+impl_lifecycle_repository!(PostgresStore, sqlx::Postgres);
 impl_import_repository!(PostgresStore, sqlx::Postgres);

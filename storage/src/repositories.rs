@@ -3,6 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use scepter_domain::{
+    checkin::RevokeStatus,
+    diagnostics::{DiagnosticCode, EventId},
     directory::{Device, Group, GroupType, User},
     targeting::{DeviceMemberships, Intent, ProfileKind, TargetedProfile},
     Platform, Record, ScepCertificateProfile, TrustedCertificateProfile,
@@ -257,6 +259,217 @@ pub trait DeviceCredentialRepository: Send + Sync {
     async fn device_credential(&self, credential_id: Uuid) -> Result<Option<StoredCredential>, StorageError>;
 }
 
+/// A certificate in the ledger of issued certificates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCertificate {
+    pub id: Uuid,
+    pub device_id: Uuid,
+    pub profile_id: Uuid,
+    pub profile_version: i64,
+    pub transaction_id: String,
+    /// Upper-case hex.
+    pub serial_number: String,
+    /// Upper-case hex SHA-1 of the DER.
+    pub thumbprint_sha1: String,
+    /// RFC 4514.
+    pub issuer: String,
+    /// RFC 4514.
+    pub subject: String,
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+    pub issued_at: DateTime<Utc>,
+    pub revoke_status: RevokeStatus,
+    pub revoke_requested_at: Option<DateTime<Utc>>,
+    pub revoke_diagnostic_code: Option<u32>,
+    pub revoke_message: Option<String>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Everything a check-in decides on, read together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckInFacts {
+    pub device: Record<StoredDevice>,
+    pub user: Option<Record<User>>,
+    pub memberships: DeviceMemberships,
+    pub profiles: Vec<TargetedProfile>,
+    /// The device's certificates, newest first.
+    pub certificates: Vec<StoredCertificate>,
+}
+
+/// A certificate request the policy module allowed, awaiting its certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScepTransaction {
+    pub transaction_id: String,
+    pub device_id: Uuid,
+    pub profile_id: Uuid,
+    pub profile_version: i64,
+    pub challenge_id: Uuid,
+    pub public_key_sha256: Vec<u8>,
+    pub name_digest: Vec<u8>,
+    pub verified_at: DateTime<Utc>,
+    pub certificate_id: Option<Uuid>,
+}
+
+/// An event to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub event: EventId,
+    pub diagnostic: DiagnosticCode,
+    pub device_id: Option<Uuid>,
+    pub profile_id: Option<Uuid>,
+    pub certificate_id: Option<Uuid>,
+    pub transaction_id: Option<String>,
+    /// For operators: why, without secrets.
+    pub message: String,
+}
+
+/// A recorded event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub id: Uuid,
+    pub event_id: u32,
+    pub diagnostic_code: u32,
+    pub device_id: Option<Uuid>,
+    pub profile_id: Option<Uuid>,
+    pub certificate_id: Option<Uuid>,
+    pub transaction_id: Option<String>,
+    pub message: String,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// Filter of the event list; every field narrows it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    pub device_id: Option<Uuid>,
+    pub profile_id: Option<Uuid>,
+    pub event_id: Option<u32>,
+    /// Inclusive.
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// The last enrollment step of a device for a profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnrollmentStep {
+    /// A payload with a challenge was handed out.
+    ChallengeIssued,
+    /// The policy module denied the request (see the diagnostic code).
+    Failed(DiagnosticCode),
+}
+
+/// [`EnrollmentStep`] of one device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceProfileState {
+    pub device_id: Uuid,
+    pub profile_version: i64,
+    pub step: EnrollmentStep,
+    /// Why it failed (a stable reason code), for `Failed`.
+    pub reason: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Which certificates to check when queueing revocations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevocationScope {
+    All,
+    Profile(Uuid),
+    Devices(Vec<Uuid>),
+}
+
+/// What the connector reports for one revocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationOutcome {
+    pub revoked: bool,
+    pub diagnostic: DiagnosticCode,
+    pub message: Option<String>,
+}
+
+/// Check-ins, challenge verification, the certificate ledger, revocations and events.
+#[async_trait]
+pub trait LifecycleRepository: Send + Sync {
+    /// The device, its primary user, its targeting facts and its certificates; `None` for an unknown device.
+    async fn check_in_facts(&self, device_id: Uuid) -> Result<Option<CheckInFacts>, StorageError>;
+
+    /// Sets `lastCheckInDateTime` (without a new version: it is an observation,
+    /// not an admin change) and records `challengeIssued` for the offered
+    /// `(profile, version)` pairs whose state says otherwise.
+    async fn record_check_in(
+        &self,
+        device_id: Uuid,
+        at: DateTime<Utc>,
+        offered: &[(Uuid, i64)],
+    ) -> Result<(), StorageError>;
+
+    /// In one transaction: marks the challenge used, records the allowed
+    /// request and the event. `Ok(false)` — and nothing written — when the
+    /// challenge was already used.
+    async fn record_allowed_request(
+        &self,
+        request: &ScepTransaction,
+        challenge_expires_at: DateTime<Utc>,
+        event: &NewEvent,
+    ) -> Result<bool, StorageError>;
+
+    /// Records a denial: the event, and when the request named a device and
+    /// profile, a `failed` state with `reason`.
+    async fn record_denied_request(
+        &self,
+        failed: Option<(Uuid, Uuid, i64, &str)>,
+        event: &NewEvent,
+    ) -> Result<(), StorageError>;
+
+    async fn scep_transaction(&self, transaction_id: &str) -> Result<Option<ScepTransaction>, StorageError>;
+
+    /// In one transaction: stores the certificate, links it to its request
+    /// and records the event. [`StorageError::Conflict`] when the serial or
+    /// thumbprint is already in the ledger for another request.
+    async fn record_issued_certificate(
+        &self,
+        certificate: &StoredCertificate,
+        event: &NewEvent,
+    ) -> Result<StoredCertificate, StorageError>;
+
+    /// Records an event on its own.
+    async fn record_event(&self, event: &NewEvent) -> Result<(), StorageError>;
+
+    /// The device's certificates, newest first.
+    async fn device_certificates(&self, device_id: Uuid) -> Result<Vec<StoredCertificate>, StorageError>;
+
+    /// The profile's certificates, by device then newest first.
+    async fn profile_certificates(&self, profile_id: Uuid) -> Result<Vec<StoredCertificate>, StorageError>;
+
+    /// The enrollment states recorded for the profile.
+    async fn profile_states(&self, profile_id: Uuid) -> Result<Vec<DeviceProfileState>, StorageError>;
+
+    /// Queues (`pending`) every certificate in scope whose profile no longer
+    /// reaches its device (targeting rules 1–4, or the device or profile is
+    /// gone). Returns how many were queued.
+    async fn queue_revocations(&self, scope: &RevocationScope) -> Result<u64, StorageError>;
+
+    /// Up to `limit` certificates awaiting revocation (`pending` or `issued`),
+    /// oldest first; those `pending` become `issued` (handed to the connector).
+    async fn revocation_queue(&self, limit: u32) -> Result<Vec<StoredCertificate>, StorageError>;
+
+    /// Records the connector's result and its event. [`StorageError::NotFound`]
+    /// for an unknown id, [`StorageError::Conflict`] when the certificate is not awaiting revocation.
+    async fn record_revocation_result(
+        &self,
+        certificate_id: Uuid,
+        outcome: &RevocationOutcome,
+        event: &NewEvent,
+    ) -> Result<StoredCertificate, StorageError>;
+
+    async fn list_events(
+        &self,
+        filter: EventFilter,
+        page: PageRequest,
+    ) -> Result<Page<StoredEvent>, StorageError>;
+
+    /// Deletes used-challenge ids that expired before `before`; returns how many.
+    async fn purge_used_challenges(&self, before: DateTime<Utc>) -> Result<u64, StorageError>;
+}
+
 /// Everything the API needs from a database.
 #[async_trait]
 pub trait Store:
@@ -267,6 +480,7 @@ pub trait Store:
     + GroupRepository
     + AssignmentRepository
     + DeviceCredentialRepository
+    + LifecycleRepository
     + crate::ImportRepository
 {
     /// Applies the embedded migrations that have not run yet.

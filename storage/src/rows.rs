@@ -15,11 +15,16 @@ use serde::de::{value::StrDeserializer, DeserializeOwned, IntoDeserializer};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::{Assignment, StorageError, StoredDevice};
+use scepter_domain::diagnostics::DiagnosticCode;
+
+use crate::{
+    Assignment, DeviceProfileState, EnrollmentStep, ScepTransaction, StorageError, StoredCertificate,
+    StoredDevice, StoredEvent,
+};
 
 /// Both backends keep microseconds (PostgreSQL's resolution), so a value
 /// reads back exactly as it was written on either.
-pub(crate) fn now() -> DateTime<Utc> {
+pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
@@ -271,6 +276,7 @@ pub(crate) struct TargetingRow {
     pub intent: String,
     pub profile_kind: String,
     pub profile_id: Uuid,
+    pub profile_version: i64,
     pub platform: String,
     pub certificate_type: Option<String>,
     pub root_profile_id: Option<Uuid>,
@@ -295,6 +301,7 @@ pub(crate) fn targeted_profiles(rows: Vec<TargetingRow>) -> Result<Vec<TargetedP
             None => profiles.push(TargetedProfile {
                 profile_id: row.profile_id,
                 kind,
+                version: row.profile_version,
                 platform: parse_platform(row.profile_id, &row.platform)?,
                 certificate_type: row
                     .certificate_type
@@ -307,4 +314,151 @@ pub(crate) fn targeted_profiles(rows: Vec<TargetingRow>) -> Result<Vec<TargetedP
         }
     }
     Ok(profiles)
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CertificateRow {
+    pub id: Uuid,
+    pub device_id: Uuid,
+    pub profile_id: Uuid,
+    pub profile_version: i64,
+    pub transaction_id: String,
+    pub serial_number: String,
+    pub thumbprint_sha1: String,
+    pub issuer: String,
+    pub subject: String,
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+    pub issued_at: DateTime<Utc>,
+    pub revoke_status: String,
+    pub revoke_requested_at: Option<DateTime<Utc>>,
+    pub revoke_diagnostic_code: Option<i64>,
+    pub revoke_message: Option<String>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+fn diagnostic_code(id: Uuid, code: i64) -> Result<u32, StorageError> {
+    u32::try_from(code).map_err(|_| corrupt(id, format!("diagnostic code {code} out of range")))
+}
+
+impl TryFrom<CertificateRow> for StoredCertificate {
+    type Error = StorageError;
+
+    fn try_from(row: CertificateRow) -> Result<Self, Self::Error> {
+        Ok(StoredCertificate {
+            revoke_status: parse_enum(row.id, &row.revoke_status)?,
+            revoke_diagnostic_code: row
+                .revoke_diagnostic_code
+                .map(|code| diagnostic_code(row.id, code))
+                .transpose()?,
+            id: row.id,
+            device_id: row.device_id,
+            profile_id: row.profile_id,
+            profile_version: row.profile_version,
+            transaction_id: row.transaction_id,
+            serial_number: row.serial_number,
+            thumbprint_sha1: row.thumbprint_sha1,
+            issuer: row.issuer,
+            subject: row.subject,
+            not_before: row.not_before,
+            not_after: row.not_after,
+            issued_at: row.issued_at,
+            revoke_requested_at: row.revoke_requested_at,
+            revoke_message: row.revoke_message,
+            revoked_at: row.revoked_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TransactionRow {
+    pub transaction_id: String,
+    pub device_id: Uuid,
+    pub profile_id: Uuid,
+    pub profile_version: i64,
+    pub challenge_id: Uuid,
+    pub public_key_sha256: Vec<u8>,
+    pub name_digest: Vec<u8>,
+    pub verified_at: DateTime<Utc>,
+    pub certificate_id: Option<Uuid>,
+}
+
+impl From<TransactionRow> for ScepTransaction {
+    fn from(row: TransactionRow) -> Self {
+        ScepTransaction {
+            transaction_id: row.transaction_id,
+            device_id: row.device_id,
+            profile_id: row.profile_id,
+            profile_version: row.profile_version,
+            challenge_id: row.challenge_id,
+            public_key_sha256: row.public_key_sha256,
+            name_digest: row.name_digest,
+            verified_at: row.verified_at,
+            certificate_id: row.certificate_id,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct StateRow {
+    pub device_id: Uuid,
+    pub profile_version: i64,
+    pub state: String,
+    pub diagnostic_code: Option<i64>,
+    pub reason: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<StateRow> for DeviceProfileState {
+    type Error = StorageError;
+
+    fn try_from(row: StateRow) -> Result<Self, Self::Error> {
+        let step = match (row.state.as_str(), row.diagnostic_code) {
+            ("challengeIssued", _) => EnrollmentStep::ChallengeIssued,
+            ("failed", Some(code)) => EnrollmentStep::Failed(
+                DiagnosticCode::from_code(diagnostic_code(row.device_id, code)?)
+                    .unwrap_or(DiagnosticCode::UnknownError),
+            ),
+            (other, _) => return Err(corrupt(row.device_id, format!("enrollment state {other:?}"))),
+        };
+        Ok(DeviceProfileState {
+            device_id: row.device_id,
+            profile_version: row.profile_version,
+            step,
+            reason: row.reason,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EventRow {
+    pub id: Uuid,
+    pub event_id: i64,
+    pub device_id: Option<Uuid>,
+    pub profile_id: Option<Uuid>,
+    pub certificate_id: Option<Uuid>,
+    pub transaction_id: Option<String>,
+    pub diagnostic_code: i64,
+    pub message: String,
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl TryFrom<EventRow> for StoredEvent {
+    type Error = StorageError;
+
+    fn try_from(row: EventRow) -> Result<Self, Self::Error> {
+        Ok(StoredEvent {
+            event_id: u32::try_from(row.event_id)
+                .map_err(|_| corrupt(row.id, format!("event id {} out of range", row.event_id)))?,
+            diagnostic_code: diagnostic_code(row.id, row.diagnostic_code)?,
+            id: row.id,
+            device_id: row.device_id,
+            profile_id: row.profile_id,
+            certificate_id: row.certificate_id,
+            transaction_id: row.transaction_id,
+            message: row.message,
+            occurred_at: row.occurred_at,
+        })
+    }
 }

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use crate::{
     sql::{
         impl_assignment_repository, impl_credential_repository, impl_directory_repositories,
-        impl_import_repository, impl_profile_repositories,
+        impl_import_repository, impl_lifecycle_repository, impl_profile_repositories,
     },
     PoolSettings, StorageError, Store,
 };
@@ -68,4 +68,5 @@ impl_profile_repositories!(SqliteStore, sqlx::Sqlite);
 impl_directory_repositories!(SqliteStore, sqlx::Sqlite);
 impl_assignment_repository!(SqliteStore, sqlx::Sqlite);
 impl_credential_repository!(SqliteStore, sqlx::Sqlite);
+impl_lifecycle_repository!(SqliteStore, sqlx::Sqlite);
 impl_import_repository!(SqliteStore, sqlx::Sqlite);

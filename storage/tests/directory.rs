@@ -1121,6 +1121,7 @@ async fn device_targeting_facts_report_platform_user_groups_and_profiles(store: 
             TargetedProfile {
                 profile_id: root,
                 kind: ProfileKind::TrustedCertificate,
+                version: 1,
                 platform: Platform::Android,
                 certificate_type: None,
                 root_profile_id: None,
@@ -1135,6 +1136,7 @@ async fn device_targeting_facts_report_platform_user_groups_and_profiles(store: 
             TargetedProfile {
                 profile_id: scep,
                 kind: ProfileKind::ScepCertificate,
+                version: 1,
                 platform: Platform::Android,
                 certificate_type: Some(CertificateType::User),
                 root_profile_id: Some(root),

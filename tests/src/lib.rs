@@ -3,6 +3,8 @@
 //! in the PostgreSQL server named by `SCEPTER_TEST_POSTGRES_URL` — and tests
 //! talk to it over HTTP only. [`backend_tests!`] runs each test on both backends.
 
+pub mod pki;
+
 use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use actix_web::dev::ServerHandle;
@@ -10,14 +12,22 @@ use reqwest::{header, Method, RequestBuilder, Response};
 use scepter_api::{
     app::ServerSettings,
     auth::{JwtSecret, Role, TokenAuthority},
-    AppState, Application, ProfilePolicy,
+    profile_cache::ProfileCache,
+    AppState, Application, EnrollmentSettings, ProfilePolicy,
 };
+use scepter_domain::challenge::ChallengeKey;
 pub use scepter_storage::testing::{postgres_url, Backend, TestDatabase};
 use scepter_storage::Store;
 use serde_json::Value;
 
 /// The secret every test app signs tokens with (tests may forge tokens with it).
 pub const TEST_JWT_SECRET: &[u8] = b"scepter-test-secret-0123456789-abcdefghijklmnop";
+
+/// The key every test app signs challenges with (tests may mint challenges with it).
+pub const TEST_CHALLENGE_KEY: &[u8] = b"scepter-test-challenge-key-0123456789-abcdefgh";
+
+/// step-ca's webhook signing secret in test apps (raw bytes; step-ca prints them base64).
+pub const TEST_STEP_CA_SECRET: &[u8] = b"scepter-test-step-ca-webhook-secret-0123456789";
 
 /// Runs each named `async fn(Backend)` as one test per backend.
 #[macro_export]
@@ -49,6 +59,7 @@ macro_rules! backend_tests {
 pub struct TestOptions {
     pub max_body_bytes: usize,
     pub allow_http_scep_urls: bool,
+    pub challenge_lifetime_secs: i64,
 }
 
 impl Default for TestOptions {
@@ -56,6 +67,7 @@ impl Default for TestOptions {
         Self {
             max_body_bytes: AppState::DEFAULT_MAX_BODY_BYTES,
             allow_http_scep_urls: false,
+            challenge_lifetime_secs: 3600,
         }
     }
 }
@@ -99,6 +111,13 @@ impl TestApp {
             },
             max_body_bytes: options.max_body_bytes,
             organization: "Contoso".to_owned(),
+            enrollment: EnrollmentSettings {
+                challenge_lifetime_secs: options.challenge_lifetime_secs,
+                step_ca_challenge_secret: Some(TEST_STEP_CA_SECRET.to_vec()),
+                step_ca_notify_secret: Some(TEST_STEP_CA_SECRET.to_vec()),
+                ..EnrollmentSettings::new(Self::challenge_key())
+            },
+            profiles: ProfileCache::default(),
         };
         let settings = ServerSettings {
             workers: 1,
@@ -119,6 +138,18 @@ impl TestApp {
             store,
             server: handle,
         }
+    }
+
+    /// The key this app signs challenges with.
+    pub fn challenge_key() -> ChallengeKey {
+        ChallengeKey::new(TEST_CHALLENGE_KEY).expect("test challenge key is long enough")
+    }
+
+    /// A token with role `connector` for this app.
+    pub fn connector_token() -> String {
+        Self::authority()
+            .issue("test-connector", Role::Connector, Duration::from_secs(600))
+            .expect("token")
     }
 
     /// The authority that signs this app's tokens.

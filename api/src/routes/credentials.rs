@@ -82,8 +82,7 @@ pub async fn revoke(
 /// Authenticated with the device's own credential: a device can read only itself.
 #[utoipa::path(get, path = "/device/v1/me", tag = "device", operation_id = "getOwnDevice",
     responses((status = 200, description = "The device the credential belongs to", body = DeviceView),
-        (status = 401, description = "Missing, invalid or revoked device credential", body = crate::error::Problem, content_type = "application/problem+json")),
-    security(("deviceCredential" = [])))]
+        (status = 401, description = "Missing, invalid or revoked device credential", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn me(caller: DeviceCaller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let device = state
         .store

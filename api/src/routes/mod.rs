@@ -1,6 +1,9 @@
 //! HTTP routes, one module per resource.
 
 pub mod assignments;
+pub mod certificates;
+pub mod checkin;
+pub mod connector;
 pub mod credentials;
 pub mod devices;
 pub mod docs;
@@ -8,6 +11,7 @@ pub mod groups;
 pub mod health;
 pub mod preview;
 pub mod scep_profiles;
+pub mod step_ca;
 pub mod trusted_profiles;
 pub mod users;
 
@@ -35,7 +39,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .configure(devices::configure)
         .configure(groups::configure)
         .configure(preview::configure)
-        .configure(credentials::configure);
+        .configure(credentials::configure)
+        .configure(checkin::configure)
+        .configure(connector::configure)
+        .configure(step_ca::configure)
+        .configure(certificates::configure);
 }
 
 /// Query parameters of the profile list endpoints.

@@ -73,6 +73,7 @@ fn trusted(profile_id: Uuid, platform: Platform, assignments: Vec<AssignmentFact
     TargetedProfile {
         profile_id,
         kind: ProfileKind::TrustedCertificate,
+        version: 1,
         platform,
         certificate_type: None,
         root_profile_id: None,
@@ -90,6 +91,7 @@ fn scep(
     TargetedProfile {
         profile_id,
         kind: ProfileKind::ScepCertificate,
+        version: 1,
         platform,
         certificate_type: Some(certificate_type),
         root_profile_id: Some(root_profile_id),
@@ -1178,6 +1180,7 @@ fn build_universe(
         let profile = TargetedProfile {
             profile_id: scep_id(slot),
             kind: ProfileKind::ScepCertificate,
+            version: 1,
             platform: raw.platform,
             certificate_type: Some(raw.certificate_type),
             root_profile_id,

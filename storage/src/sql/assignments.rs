@@ -37,6 +37,59 @@ macro_rules! impl_assignment_repository {
             }
         }
 
+        /// The targeting facts of a device whose platform and primary user are known.
+        pub(super) async fn targeting_facts(
+            executor: impl sqlx::Executor<'_, Database = $db>,
+            device_id: Uuid,
+            platform: Platform,
+            user_id: Option<Uuid>,
+        ) -> Result<(DeviceMemberships, Vec<TargetedProfile>), StorageError> {
+            // Every assignment to a group the device or its primary user is in, with its
+            // profile's facts. Indexes: device_group_members_device, user_group_members_user,
+            // *_profile_assignments_group, and the primary keys.
+            let rows = sqlx::query_as::<_, TargetingRow>(
+                "WITH member_groups AS ( \
+                     SELECT group_id FROM device_group_members WHERE device_id = $1 \
+                     UNION ALL \
+                     SELECT group_id FROM user_group_members WHERE user_id = $2) \
+                 SELECT a.id AS assignment_id, a.group_id, g.group_type, a.intent, \
+                        'trustedCertificate' AS profile_kind, p.id AS profile_id, p.version AS profile_version, \
+                        p.platform, NULL AS certificate_type, NULL AS root_profile_id \
+                 FROM member_groups mg \
+                 JOIN trusted_profile_assignments a ON a.group_id = mg.group_id \
+                 JOIN directory_groups g ON g.id = a.group_id \
+                 JOIN trusted_certificate_profiles p ON p.id = a.profile_id \
+                 UNION ALL \
+                 SELECT a.id, a.group_id, g.group_type, a.intent, \
+                        'scepCertificate', p.id, p.version, p.platform, p.certificate_type, p.root_certificate_id \
+                 FROM member_groups mg \
+                 JOIN scep_profile_assignments a ON a.group_id = mg.group_id \
+                 JOIN directory_groups g ON g.id = a.group_id \
+                 JOIN scep_certificate_profiles p ON p.id = a.profile_id \
+                 ORDER BY profile_kind, profile_id",
+            )
+            .bind(device_id)
+            .bind(user_id)
+            .fetch_all(executor)
+            .await?;
+            let profiles = targeted_profiles(rows)?;
+            let groups_of = |group_type: GroupType| {
+                profiles
+                    .iter()
+                    .flat_map(|profile| &profile.assignments)
+                    .filter(|assignment| assignment.group_type == group_type)
+                    .map(|assignment| assignment.group_id)
+                    .collect()
+            };
+            let memberships = DeviceMemberships {
+                platform,
+                has_primary_user: user_id.is_some(),
+                device_groups: groups_of(GroupType::Device),
+                user_groups: groups_of(GroupType::User),
+            };
+            Ok((memberships, profiles))
+        }
+
         #[async_trait]
         impl AssignmentRepository for $store {
             async fn insert_assignment(
@@ -147,50 +200,7 @@ macro_rules! impl_assignment_repository {
                 };
                 let platform: Platform =
                     platform.parse().map_err(|error| StorageError::Corrupt(format!("device {device_id}: {error}")))?;
-                // Every assignment to a group the device or its primary user is in, with its
-                // profile's facts. Indexes: device_group_members_device, user_group_members_user,
-                // *_profile_assignments_group, and the primary keys.
-                let rows = sqlx::query_as::<_, TargetingRow>(
-                    "WITH member_groups AS ( \
-                         SELECT group_id FROM device_group_members WHERE device_id = $1 \
-                         UNION ALL \
-                         SELECT group_id FROM user_group_members WHERE user_id = $2) \
-                     SELECT a.id AS assignment_id, a.group_id, g.group_type, a.intent, \
-                            'trustedCertificate' AS profile_kind, p.id AS profile_id, p.platform, \
-                            NULL AS certificate_type, NULL AS root_profile_id \
-                     FROM member_groups mg \
-                     JOIN trusted_profile_assignments a ON a.group_id = mg.group_id \
-                     JOIN directory_groups g ON g.id = a.group_id \
-                     JOIN trusted_certificate_profiles p ON p.id = a.profile_id \
-                     UNION ALL \
-                     SELECT a.id, a.group_id, g.group_type, a.intent, \
-                            'scepCertificate', p.id, p.platform, p.certificate_type, p.root_certificate_id \
-                     FROM member_groups mg \
-                     JOIN scep_profile_assignments a ON a.group_id = mg.group_id \
-                     JOIN directory_groups g ON g.id = a.group_id \
-                     JOIN scep_certificate_profiles p ON p.id = a.profile_id \
-                     ORDER BY profile_kind, profile_id",
-                )
-                .bind(device_id)
-                .bind(user_id)
-                .fetch_all(&self.pool)
-                .await?;
-                let profiles = targeted_profiles(rows)?;
-                let groups_of = |group_type: GroupType| {
-                    profiles
-                        .iter()
-                        .flat_map(|profile| &profile.assignments)
-                        .filter(|assignment| assignment.group_type == group_type)
-                        .map(|assignment| assignment.group_id)
-                        .collect()
-                };
-                let memberships = DeviceMemberships {
-                    platform,
-                    has_primary_user: user_id.is_some(),
-                    device_groups: groups_of(GroupType::Device),
-                    user_groups: groups_of(GroupType::User),
-                };
-                Ok(Some((memberships, profiles)))
+                targeting_facts(&self.pool, device_id, platform, user_id).await.map(Some)
             }
 
             async fn targeted_devices(

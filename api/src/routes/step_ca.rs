@@ -1,0 +1,245 @@
+//! step-ca webhooks: Scepter as the Intune-style validator of a step-ca SCEP
+//! provisioner (smallstep/certificates #608).
+//!
+//! step-ca signs each webhook body with HMAC-SHA256 under the webhook's
+//! signing secret (`step ca provisioner webhook add` prints it base64) and
+//! sends the hex digest in `X-Smallstep-Signature`; the body is
+//! `webhook.RequestBody` of smallstep/certificates' `webhook/types.go`, the
+//! answer `webhook.ResponseBody` (`{"allow": …}`).
+//! - `SCEPCHALLENGE` (`/connector/v1/step-ca/scepchallenge`): carries
+//!   `scepChallenge`, `scepTransactionID` and the request's DER in
+//!   `x509CertificateRequest.raw`; answered with the same decision as
+//!   `/connector/v1/scep/verify`.
+//! - `NOTIFYING` (`/connector/v1/step-ca/notify`): after issuance it carries
+//!   the certificate's DER in `x509Certificate.raw` and feeds the same ledger
+//!   as `/connector/v1/scep/notify`; after a failure, `scepErrorCode` and
+//!   `scepErrorDescription`, recorded as a `CRPNotifyMetric_Failure` event.
+//!
+//! A webhook without a configured secret answers 404: an unauthenticated
+//! validator must not exist at all.
+
+use actix_web::{http::header::HeaderMap, web, HttpRequest, HttpResponse};
+use base64::{engine::general_purpose::STANDARD, Engine as _};
+use chrono::{DateTime, Duration, Utc};
+use hmac::{Hmac, Mac};
+use scepter_domain::{
+    diagnostics::{DiagnosticCode, EventId},
+    issued_certificate::IssuedCertificate,
+};
+use scepter_storage::NewEvent;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use utoipa::ToSchema;
+
+use super::{connector::transaction_id, resource};
+use crate::{
+    app::AppState,
+    enrollment::{self, CsrInput},
+    error::ApiError,
+    extract::{parse_json, JsonBytes},
+};
+
+pub const SIGNATURE_HEADER: &str = "X-Smallstep-Signature";
+
+/// How far a webhook's `timestamp` may be from now: a captured request
+/// cannot be replayed later.
+const MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
+
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .service(
+            resource("/connector/v1/step-ca/scepchallenge", "POST").route(web::post().to(scep_challenge)),
+        )
+        .service(resource("/connector/v1/step-ca/notify", "POST").route(web::post().to(notifying)));
+}
+
+/// A DER structure as step-ca sends it (Go `[]byte`: standard base64).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RawDer {
+    /// Standard base64 of the DER.
+    pub raw: String,
+}
+
+/// The fields of step-ca's `webhook.RequestBody` Scepter reads; others are ignored.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StepCaWebhookRequest {
+    pub timestamp: DateTime<Utc>,
+    #[serde(rename = "x509CertificateRequest")]
+    pub x509_certificate_request: Option<RawDer>,
+    #[serde(rename = "x509Certificate")]
+    pub x509_certificate: Option<RawDer>,
+    pub scep_challenge: Option<String>,
+    #[serde(rename = "scepTransactionID")]
+    pub scep_transaction_id: Option<String>,
+    pub scep_error_code: Option<i64>,
+    pub scep_error_description: Option<String>,
+}
+
+/// step-ca's `webhook.ResponseBody`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StepCaWebhookResponse {
+    pub allow: bool,
+    /// Data for certificate templates; Scepter sends none.
+    pub data: serde_json::Map<String, serde_json::Value>,
+}
+
+impl StepCaWebhookResponse {
+    fn new(allow: bool) -> Self {
+        Self {
+            allow,
+            data: serde_json::Map::new(),
+        }
+    }
+}
+
+/// Checks the signature over the exact body and the timestamp, then parses it.
+fn authenticate(
+    secret: Option<&[u8]>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<StepCaWebhookRequest, ApiError> {
+    let secret = secret.ok_or(ApiError::NotFound)?;
+    let signature = headers
+        .get(SIGNATURE_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| hex::decode(value.trim()).ok())
+        .ok_or(ApiError::Unauthenticated(
+            "send X-Smallstep-Signature: hex HMAC-SHA256 of the body",
+        ))?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret)
+        .map_err(|_| ApiError::Internal("webhook secret rejected by HMAC".to_owned()))?;
+    mac.update(body);
+    // Constant-time comparison (hmac's verify_slice).
+    mac.verify_slice(&signature).map_err(|_| {
+        tracing::info!("rejected a step-ca webhook with a bad signature");
+        ApiError::Unauthenticated("the X-Smallstep-Signature does not match the body")
+    })?;
+    let request: StepCaWebhookRequest = parse_json(body)?;
+    if (Utc::now() - request.timestamp).abs() > MAX_CLOCK_SKEW {
+        return Err(ApiError::Unauthenticated(
+            "the webhook's timestamp is more than five minutes from now",
+        ));
+    }
+    Ok(request)
+}
+
+fn decode_raw(field: &'static str, raw: &RawDer) -> Result<Vec<u8>, ApiError> {
+    STANDARD
+        .decode(raw.raw.as_bytes())
+        .map_err(|_| ApiError::field(field, "base64", "must be standard base64 DER"))
+}
+
+/// step-ca SCEPCHALLENGE webhook
+///
+/// Same decision as `/connector/v1/scep/verify`, answered in step-ca's shape.
+#[utoipa::path(post, path = "/connector/v1/step-ca/scepchallenge", tag = "connector", operation_id = "stepCaScepChallenge",
+    request_body = StepCaWebhookRequest,
+    params(("X-Smallstep-Signature" = String, Header, description = "Hex HMAC-SHA256 of the body under the webhook's signing secret")),
+    responses(
+        (status = 200, description = "The decision", body = StepCaWebhookResponse),
+        (status = 401, description = "Missing or wrong signature, or a stale timestamp", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No webhook secret is configured", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn scep_challenge(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: JsonBytes,
+) -> Result<HttpResponse, ApiError> {
+    let webhook = authenticate(
+        state.enrollment.step_ca_challenge_secret.as_deref(),
+        request.headers(),
+        &body.0,
+    )?;
+    let transaction = webhook
+        .scep_transaction_id
+        .as_deref()
+        .ok_or_else(|| ApiError::field("scepTransactionID", "required", "is required"))?;
+    let transaction = transaction_id(transaction)?;
+    let csr = webhook
+        .x509_certificate_request
+        .as_ref()
+        .ok_or_else(|| ApiError::field("x509CertificateRequest", "required", "is required"))?;
+    let der = decode_raw("x509CertificateRequest.raw", csr)?;
+    let verdict = enrollment::verify(
+        &state,
+        transaction,
+        webhook
+            .scep_challenge
+            .as_deref()
+            .filter(|challenge| !challenge.is_empty()),
+        CsrInput::Der(&der),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(StepCaWebhookResponse::new(verdict.allowed)))
+}
+
+/// step-ca NOTIFYING webhook
+///
+/// After issuance, records the certificate like `/connector/v1/scep/notify`;
+/// after a failure, records the failure as an event.
+#[utoipa::path(post, path = "/connector/v1/step-ca/notify", tag = "connector", operation_id = "stepCaNotify",
+    request_body = StepCaWebhookRequest,
+    params(("X-Smallstep-Signature" = String, Header, description = "Hex HMAC-SHA256 of the body under the webhook's signing secret")),
+    responses(
+        (status = 200, description = "Recorded", body = StepCaWebhookResponse),
+        (status = 401, description = "Missing or wrong signature, or a stale timestamp", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No webhook secret is configured", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn notifying(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: JsonBytes,
+) -> Result<HttpResponse, ApiError> {
+    let webhook = authenticate(
+        state.enrollment.step_ca_notify_secret.as_deref(),
+        request.headers(),
+        &body.0,
+    )?;
+    let transaction = webhook
+        .scep_transaction_id
+        .as_deref()
+        .ok_or_else(|| ApiError::field("scepTransactionID", "required", "is required"))?;
+    let transaction = transaction_id(transaction)?;
+    match (&webhook.x509_certificate, webhook.scep_error_code) {
+        (Some(certificate), _) => {
+            let der = decode_raw("x509Certificate.raw", certificate)?;
+            let certificate = IssuedCertificate::from_der(&der).map_err(|error| {
+                ApiError::field(
+                    "x509Certificate.raw",
+                    error.rule(),
+                    format!("the certificate {error}"),
+                )
+            })?;
+            enrollment::notify(&state, transaction, &certificate).await?;
+        }
+        (None, Some(code)) => {
+            let known = state.store.scep_transaction(transaction).await?;
+            let description: String = webhook
+                .scep_error_description
+                .unwrap_or_default()
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(500)
+                .collect();
+            state
+                .store
+                .record_event(&NewEvent {
+                    event: EventId::CrpNotifyMetricFailure,
+                    diagnostic: DiagnosticCode::UnknownError,
+                    device_id: known.as_ref().map(|transaction| transaction.device_id),
+                    profile_id: known.as_ref().map(|transaction| transaction.profile_id),
+                    certificate_id: None,
+                    transaction_id: Some(transaction.to_owned()),
+                    message: format!("step-ca reported SCEP failure {code}: {description}"),
+                })
+                .await?;
+        }
+        (None, None) => {
+            return Err(ApiError::field(
+                "x509Certificate",
+                "required",
+                "either x509Certificate or scepErrorCode is required",
+            ))
+        }
+    }
+    Ok(HttpResponse::Ok().json(StepCaWebhookResponse::new(true)))
+}
