@@ -175,6 +175,13 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     let mut importer = Importer::new(kind, args.batch_size as usize, progress.clone());
     let result = importer.import(store.as_ref(), &mut source, path).await;
     progress.finish_and_clear();
+    // Re-imported devices may have changed user or platform: queue what no longer applies.
+    if result.is_ok() {
+        store
+            .queue_revocations(&scepter_storage::RevocationScope::All)
+            .await
+            .context("queueing revocations after the import")?;
+    }
     store.close().await;
     if let Err(error) = result {
         return Err(error.context(format!("import stopped; so far {}", importer.summary.counts())));

@@ -4,13 +4,14 @@
 //! the thin per-kind functions exist so each operation is documented.
 
 use actix_web::{web, HttpResponse};
-use scepter_domain::{targeting::ProfileKind, Platform};
-use scepter_storage::StorageError;
+use scepter_domain::{targeting::{Intent, ProfileKind}, Platform};
+use scepter_storage::{RevocationScope, StorageError};
 use uuid::Uuid;
 
 use super::{resource, scep_profiles, trusted_profiles, PageQuery};
 use crate::{
     app::AppState,
+    enrollment,
     auth::{Admin, Reader},
     dto::{AssignmentList, AssignmentRequest, AssignmentView, DeviceList, DeviceView},
     error::ApiError,
@@ -66,6 +67,9 @@ async fn create(
         .insert_assignment(**kind, *id, request.group_id, request.intent)
         .await
         .map_err(unknown_group)?;
+    if **kind == ProfileKind::ScepCertificate && request.intent == Intent::Exclude {
+        enrollment::queue_revocations(&state, RevocationScope::Profile(*id)).await;
+    }
     Ok(HttpResponse::Created().json(AssignmentView::from(assignment)))
 }
 
@@ -91,6 +95,9 @@ async fn delete(
         .store
         .delete_assignment(**kind, profile_id, assignment_id)
         .await?;
+    if **kind == ProfileKind::ScepCertificate {
+        enrollment::queue_revocations(&state, RevocationScope::Profile(profile_id)).await;
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 

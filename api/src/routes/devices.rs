@@ -5,7 +5,7 @@ use scepter_domain::{
     directory::{Device, DeviceDraft},
     targeting::{effective_profiles, Explain},
 };
-use scepter_storage::StorageError;
+use scepter_storage::{RevocationScope, StorageError};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::{created, ok_with_etag, optional_precondition, required_precondition, resource, PageQuery};
 use crate::{
     app::AppState,
+    enrollment,
     auth::{Admin, Reader},
     dto::{DeviceList, DeviceView, EffectiveProfileList, EffectiveProfileView},
     error::ApiError,
@@ -118,6 +119,8 @@ pub async fn replace(
         .update_device(*id, expected_version, &device)
         .await
         .map_err(unknown_user)?;
+    // A new primary user or platform can stop profiles reaching the device.
+    enrollment::queue_revocations(&state, RevocationScope::Devices(vec![*id])).await;
     Ok(ok_with_etag(record.version, &DeviceView::from(record)))
 }
 
@@ -137,6 +140,8 @@ pub async fn delete(
     let current_version = async { Ok(state.store.device(*id).await?.map(|record| record.version)) };
     let expected_version = optional_precondition(if_match, current_version).await?;
     state.store.delete_device(*id, expected_version).await?;
+    // A retired device's certificates are revoked.
+    enrollment::queue_revocations(&state, RevocationScope::Devices(vec![*id])).await;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -10,8 +10,11 @@ use scepter_domain::{
 use uuid::Uuid;
 
 use super::{created, ok_with_etag, optional_precondition, resource, PageQuery};
+use scepter_storage::RevocationScope;
+
 use crate::{
     app::AppState,
+    enrollment,
     auth::{Admin, Reader},
     dto::{AddMembersRequest, GroupList, GroupMemberList, GroupMemberView, GroupView, MembershipChangeView},
     error::ApiError,
@@ -131,6 +134,7 @@ pub async fn delete(
     let current_version = async { Ok(state.store.group(*id).await?.map(|record| record.version)) };
     let expected_version = optional_precondition(if_match, current_version).await?;
     state.store.delete_group(*id, expected_version).await?;
+    enrollment::queue_revocations(&state, RevocationScope::All).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -215,5 +219,11 @@ pub async fn remove_member(
 ) -> Result<HttpResponse, ApiError> {
     let (group_id, member_id) = path.into_inner();
     state.store.remove_member(group_id, member_id).await?;
+    // A device member is checked alone; a user member stands for all their devices.
+    let scope = match state.store.device(member_id).await? {
+        Some(_) => RevocationScope::Devices(vec![member_id]),
+        None => RevocationScope::All,
+    };
+    enrollment::queue_revocations(&state, scope).await;
     Ok(HttpResponse::NoContent().finish())
 }

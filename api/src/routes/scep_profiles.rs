@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use scepter_domain::{ScepCertificateProfile, ScepCertificateProfileDraft, ScepProfileContext};
-use scepter_storage::StorageError;
+use scepter_storage::{RevocationScope, StorageError};
 use uuid::Uuid;
 
 use super::{
@@ -10,6 +10,7 @@ use super::{
 };
 use crate::{
     app::AppState,
+    enrollment,
     auth::{Admin, Reader},
     dto::{ScepCertificateProfileList, ScepCertificateProfileView},
     error::ApiError,
@@ -146,6 +147,8 @@ pub async fn replace(
         .update_scep_profile(*id, expected_version, &profile)
         .await
         .map_err(root_vanished)?;
+    // A new platform or certificate type can stop the profile reaching devices.
+    enrollment::queue_revocations(&state, RevocationScope::Profile(*id)).await;
     Ok(ok_with_etag(
         record.version,
         &ScepCertificateProfileView::from(&record),
@@ -169,5 +172,6 @@ pub async fn delete(
     let current_version = async { Ok(state.store.scep_profile(*id).await?.map(|record| record.version)) };
     let expected_version = optional_precondition(if_match, current_version).await?;
     state.store.delete_scep_profile(*id, expected_version).await?;
+    enrollment::queue_revocations(&state, RevocationScope::Profile(*id)).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -5,8 +5,11 @@ use scepter_domain::directory::{User, UserDraft};
 use uuid::Uuid;
 
 use super::{created, ok_with_etag, optional_precondition, required_precondition, resource, PageQuery};
+use scepter_storage::RevocationScope;
+
 use crate::{
     app::AppState,
+    enrollment,
     auth::{Admin, Reader},
     dto::{UserList, UserView},
     error::ApiError,
@@ -116,5 +119,7 @@ pub async fn delete(
     let current_version = async { Ok(state.store.user(*id).await?.map(|record| record.version)) };
     let expected_version = optional_precondition(if_match, current_version).await?;
     state.store.delete_user(*id, expected_version).await?;
+    // Its devices lose their primary user, and with it user-group profiles.
+    enrollment::queue_revocations(&state, RevocationScope::All).await;
     Ok(HttpResponse::NoContent().finish())
 }
