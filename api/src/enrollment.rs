@@ -537,6 +537,35 @@ pub async fn notify(
     Ok((recorded, Notified::Created))
 }
 
+/// Records a notification whose certificate does not parse (event 20602) and
+/// returns the 422 naming `field`.
+pub async fn refuse_unreadable_certificate(
+    state: &AppState,
+    transaction_id: &str,
+    field: &str,
+    error: &scepter_domain::CertificateError,
+) -> Result<ApiError, StorageError> {
+    let known = state.store.scep_transaction(transaction_id).await?;
+    tracing::info!(transaction_id, %error, "refused an unreadable notified certificate");
+    state
+        .store
+        .record_event(&NewEvent {
+            event: EventId::CrpNotifyMetricFailure,
+            diagnostic: DiagnosticCode::UnknownError,
+            device_id: known.as_ref().map(|transaction| transaction.device_id),
+            profile_id: known.as_ref().map(|transaction| transaction.profile_id),
+            certificate_id: None,
+            transaction_id: Some(transaction_id.to_owned()),
+            message: format!("refused the notified certificate (unreadable: {error})"),
+        })
+        .await?;
+    Ok(ApiError::field(
+        field,
+        error.rule(),
+        format!("the certificate {error}"),
+    ))
+}
+
 async fn refuse_notification(
     state: &AppState,
     transaction: Option<&ScepTransaction>,

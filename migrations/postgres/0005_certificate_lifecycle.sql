@@ -73,7 +73,7 @@ CREATE INDEX device_profile_states_profile ON device_profile_states (profile_id,
 -- so id order is time order.
 CREATE TABLE events (
     id              UUID PRIMARY KEY,
-    event_id        INTEGER     NOT NULL,
+    event_id        BIGINT      NOT NULL,
     device_id       UUID,
     profile_id      UUID,
     certificate_id  UUID,

@@ -199,23 +199,20 @@ async fn scepclient_enrolls_through_scepserver_only_with_what_scepter_rendered(b
     let transaction_id = spki_sha256(&["x509", "-in", path_str(&cert_path)]);
     assert_eq!(issued.transaction_id.as_deref(), Some(transaction_id.as_str()));
 
-    let notified = app
-        .client
-        .post(app.url(NOTIFY))
-        .bearer_auth(&connector_token)
-        .json(&json!({ "transactionId": transaction_id, "certificate": certificate }))
-        .send()
-        .await
-        .expect("request");
-    let status = notified.status().as_u16();
-    let body = notified.text().await.expect("body");
-    assert_eq!(status, 201, "notify answered {status}: {body}");
+    let notify = json!({ "transactionId": transaction_id, "certificate": certificate });
+    let (status, recorded) = connector_post(&app, &connector_token, NOTIFY, &notify).await;
+    assert_eq!(status, 201, "notify: {recorded}");
+    // Reporting the same certificate again is harmless.
+    let (status, again) = connector_post(&app, &connector_token, NOTIFY, &notify).await;
+    assert_eq!(status, 200, "notify again: {again}");
+    assert_eq!(again["id"], recorded["id"], "{again}");
 
     let listed = read(&app, &format!("{DEVICES}/{device}/certificates")).await;
     let items = listed["items"]
         .as_array()
         .unwrap_or_else(|| panic!("not a list page: {listed}"));
     assert_eq!(items.len(), 1, "{listed}");
+    let listed_certificate = &items[0];
     let serial = openssl(&["x509", "-in", path_str(&cert_path), "-noout", "-serial"]);
     let sha1 = openssl(&[
         "x509",
@@ -225,16 +222,28 @@ async fn scepclient_enrolls_through_scepserver_only_with_what_scepter_rendered(b
         "-fingerprint",
         "-sha1",
     ]);
+    let sha1 = normalise_hex(sha1.split_once('=').expect("fingerprint").1);
+    assert_eq!(listed_certificate["id"], recorded["id"], "{listed}");
+    assert_eq!(listed_certificate["deviceId"], device.as_str(), "{listed}");
+    assert_eq!(listed_certificate["profileId"], scep.as_str(), "{listed}");
     assert_eq!(
-        hex_field(&items[0], "serialNumber").trim_start_matches('0'),
+        listed_certificate["transactionId"],
+        transaction_id.as_str(),
+        "{listed}"
+    );
+    assert_eq!(listed_certificate["thumbprintSha1"], sha1.as_str(), "{listed}");
+    // openssl prints at least two hex digits ("02"); compare the number.
+    assert_eq!(
+        hex_field(listed_certificate, "serialNumber").trim_start_matches('0'),
         normalise_hex(serial.trim_start_matches("serial=")).trim_start_matches('0'),
         "{listed}"
     );
     assert_eq!(
-        hex_field(&items[0], "thumbprintSha1"),
-        normalise_hex(sha1.split_once('=').expect("fingerprint").1),
+        listed_certificate["subject"],
+        "CN=Scepter Pixel 8,OU=Devices,O=Scepter Tests,L=Delft,ST=Zuid-Holland,C=NL",
         "{listed}"
     );
+    assert_eq!(listed_certificate["certificateRevokeStatus"], "none", "{listed}");
 
     // ------------------------------------------------------------ what gets nothing
     let second = checkin_scep_payload(&app, &credential, &root, &scep).await;
@@ -249,15 +258,15 @@ async fn scepclient_enrolls_through_scepserver_only_with_what_scepter_rendered(b
         challenge: change_one_character(&fresh.challenge),
         ..fresh.clone()
     };
-    enroll(&ca, "wrong-challenge", &wrong_challenge).assert_refused_by_scepter();
+    enroll(&ca, "wrong-challenge", &wrong_challenge).assert_refused_by_scepter("challengeInvalid");
 
     let mut other_subject = fresh.clone();
     other_subject.set_flag("-cn", "Someone Else");
-    enroll(&ca, "wrong-subject", &other_subject).assert_refused_by_scepter();
+    enroll(&ca, "wrong-subject", &other_subject).assert_refused_by_scepter("subjectMismatch");
 
     // The first challenge was used for the certificate above; the same subject and a
     // fresh key do not make it good again.
-    enroll(&ca, "replayed-challenge", &enrollment).assert_refused_by_scepter();
+    enroll(&ca, "replayed-challenge", &enrollment).assert_refused_by_scepter("challengeReplayed");
 
     let listed = read(&app, &format!("{DEVICES}/{device}/certificates")).await;
     assert_eq!(listed["items"].as_array().map(Vec::len), Some(1), "{listed}");
@@ -277,7 +286,7 @@ async fn scepclient_enrolls_through_scepserver_only_with_what_scepter_rendered(b
         ],
         "installedCertificates": [{
             "profileId": scep,
-            "thumbprintSha1": normalise_hex(sha1.split_once('=').expect("fingerprint").1),
+            "thumbprintSha1": sha1,
             "notBefore": certificate_date(&cert_path, "-startdate"),
             "notAfter": certificate_date(&cert_path, "-enddate"),
         }],
@@ -351,6 +360,19 @@ async fn checkin_scep_payload(app: &TestApp, credential: &str, root: &str, scep:
         }
         other => panic!("payload is not the Android JSON text: {other}"),
     }
+}
+
+/// POSTs `body` to a `/connector/v1` path with the connector token: status and JSON body.
+async fn connector_post(app: &TestApp, token: &str, path: &str, body: &Value) -> (u16, Value) {
+    let response = app
+        .anonymous(Method::POST, path)
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    (status, json(response).await)
 }
 
 /// The root certificate the payload tells the device to trust, as PEM.
@@ -446,7 +468,13 @@ impl Enrollment {
         let rdns = scep["subject"]
             .as_array()
             .unwrap_or_else(|| panic!("no subject in the payload: {payload}"));
-        let mut values: Vec<(&str, String)> = Vec::new();
+        // scepclient's flag for each RDN, by position in SCEPCLIENT_RDNS; the positions
+        // must rise, or scepclient would write the RDNs in another order (or once only).
+        let mut flags: Vec<(&'static str, String)> = SCEPCLIENT_RDNS
+            .iter()
+            .map(|(_, flag)| (*flag, String::new()))
+            .collect();
+        let mut last = None;
         for rdn in rdns {
             let attributes = rdn.as_array().expect("an RDN is an array");
             assert_eq!(
@@ -455,44 +483,18 @@ impl Enrollment {
                 "scepclient writes single-valued RDNs only: {rdn}"
             );
             let oid = text(&attributes[0]["oid"], "RDN oid");
+            let position = SCEPCLIENT_RDNS
+                .iter()
+                .position(|(known, _)| *known == oid)
+                .unwrap_or_else(|| panic!("scepclient cannot write subject attribute {oid}"));
             assert!(
-                SCEPCLIENT_RDNS.iter().any(|(known, _)| *known == oid),
-                "scepclient cannot write subject attribute {oid}"
+                last < Some(position),
+                "the rendered subject is not in the order Go's pkix.Name writes \
+                 (C, ST, L, O, OU, CN, each once): {rdns:?}"
             );
-            assert!(
-                values.iter().all(|(seen, _)| *seen != oid),
-                "scepclient writes {oid} at most once"
-            );
-            values.push((
-                SCEPCLIENT_RDNS
-                    .iter()
-                    .find(|(known, _)| *known == oid)
-                    .expect("known")
-                    .0,
-                text(&attributes[0]["value"], "RDN value"),
-            ));
+            last = Some(position);
+            flags[position].1 = text(&attributes[0]["value"], "RDN value");
         }
-        let written_order: Vec<&str> = SCEPCLIENT_RDNS
-            .iter()
-            .map(|(oid, _)| *oid)
-            .filter(|oid| values.iter().any(|(seen, _)| seen == oid))
-            .collect();
-        let rendered_order: Vec<&str> = values.iter().map(|(oid, _)| *oid).collect();
-        assert_eq!(
-            rendered_order, written_order,
-            "the rendered subject is not in the order Go's pkix.Name writes (C, ST, L, O, OU, CN)"
-        );
-        let flags = SCEPCLIENT_RDNS
-            .iter()
-            .map(|(oid, flag)| {
-                let value = values
-                    .iter()
-                    .find(|(seen, _)| seen == oid)
-                    .map(|(_, value)| value.clone())
-                    .unwrap_or_default();
-                (*flag, value)
-            })
-            .collect();
         Self {
             url,
             challenge,
@@ -532,8 +534,8 @@ struct Attempt {
 }
 
 impl Attempt {
-    /// No certificate, and the reason is Scepter's `allowed: false`.
-    fn assert_refused_by_scepter(&self) {
+    /// No certificate, and the reason is Scepter's `allowed: false` for `reason`.
+    fn assert_refused_by_scepter(&self, reason: &str) {
         assert!(
             self.certificate.is_none(),
             "{}: scepclient got a certificate:\n{}",
@@ -547,6 +549,7 @@ impl Attempt {
             )
         });
         assert_eq!(verdict["allowed"], false, "{}: {verdict}", self.name);
+        assert_eq!(verdict["reason"], reason, "{}: {verdict}", self.name);
         assert!(
             verdict["diagnosticCode"]
                 .as_str()
@@ -619,7 +622,13 @@ impl ScepCa {
                     eprintln!("scepserver on port {port} exited with {status} (attempt {attempt})");
                     break;
                 }
+                // Someone else may have taken the port since free_port(): then scepserver
+                // exits right after the connect succeeds.
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    thread::sleep(Duration::from_millis(100));
+                    if server.try_wait().expect("poll scepserver").is_some() {
+                        continue;
+                    }
                     return Self {
                         dir,
                         port,

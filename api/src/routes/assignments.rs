@@ -4,16 +4,19 @@
 //! the thin per-kind functions exist so each operation is documented.
 
 use actix_web::{web, HttpResponse};
-use scepter_domain::{targeting::{Intent, ProfileKind}, Platform};
+use scepter_domain::{
+    targeting::{Intent, ProfileKind},
+    Platform,
+};
 use scepter_storage::{RevocationScope, StorageError};
 use uuid::Uuid;
 
 use super::{resource, scep_profiles, trusted_profiles, PageQuery};
 use crate::{
     app::AppState,
-    enrollment,
     auth::{Admin, Reader},
     dto::{AssignmentList, AssignmentRequest, AssignmentView, DeviceList, DeviceView},
+    enrollment,
     error::ApiError,
     extract::ValidJson,
 };

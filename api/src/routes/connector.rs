@@ -138,8 +138,18 @@ pub async fn notify(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
     let transaction_id = transaction_id(&body.transaction_id)?;
-    let certificate = IssuedCertificate::parse(&body.certificate)
-        .map_err(|error| ApiError::field("certificate", error.rule(), format!("the certificate {error}")))?;
+    let certificate = match IssuedCertificate::parse(&body.certificate) {
+        Ok(certificate) => certificate,
+        Err(error) => {
+            return Err(enrollment::refuse_unreadable_certificate(
+                &state,
+                transaction_id,
+                "certificate",
+                &error,
+            )
+            .await?)
+        }
+    };
     let (stored, notified) = enrollment::notify(&state, transaction_id, &certificate).await?;
     let view = CertificateView::from(stored);
     Ok(match notified {

@@ -13,9 +13,9 @@ use uuid::Uuid;
 use super::{created, ok_with_etag, optional_precondition, required_precondition, resource, PageQuery};
 use crate::{
     app::AppState,
-    enrollment,
     auth::{Admin, Reader},
     dto::{DeviceList, DeviceView, EffectiveProfileList, EffectiveProfileView},
+    enrollment,
     error::ApiError,
     extract::{IfMatch, ValidJson},
 };

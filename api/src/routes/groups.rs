@@ -14,9 +14,9 @@ use scepter_storage::RevocationScope;
 
 use crate::{
     app::AppState,
-    enrollment,
     auth::{Admin, Reader},
     dto::{AddMembersRequest, GroupList, GroupMemberList, GroupMemberView, GroupView, MembershipChangeView},
+    enrollment,
     error::ApiError,
     extract::{IfMatch, ValidJson},
 };

@@ -10,9 +10,9 @@ use super::{
 };
 use crate::{
     app::AppState,
-    enrollment,
     auth::{Admin, Reader},
     dto::{ScepCertificateProfileList, ScepCertificateProfileView},
+    enrollment,
     error::ApiError,
     extract::{IfMatch, ValidJson},
 };

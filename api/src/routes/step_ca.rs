@@ -202,13 +202,18 @@ pub async fn notifying(
     match (&webhook.x509_certificate, webhook.scep_error_code) {
         (Some(certificate), _) => {
             let der = decode_raw("x509Certificate.raw", certificate)?;
-            let certificate = IssuedCertificate::from_der(&der).map_err(|error| {
-                ApiError::field(
-                    "x509Certificate.raw",
-                    error.rule(),
-                    format!("the certificate {error}"),
-                )
-            })?;
+            let certificate = match IssuedCertificate::from_der(&der) {
+                Ok(certificate) => certificate,
+                Err(error) => {
+                    return Err(enrollment::refuse_unreadable_certificate(
+                        &state,
+                        transaction,
+                        "x509Certificate.raw",
+                        &error,
+                    )
+                    .await?)
+                }
+            };
             enrollment::notify(&state, transaction, &certificate).await?;
         }
         (None, Some(code)) => {

@@ -9,9 +9,9 @@ use scepter_storage::RevocationScope;
 
 use crate::{
     app::AppState,
-    enrollment,
     auth::{Admin, Reader},
     dto::{UserList, UserView},
+    enrollment,
     error::ApiError,
     extract::{IfMatch, ValidJson},
 };

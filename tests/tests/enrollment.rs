@@ -1,0 +1,1187 @@
+//! The enrollment loop over HTTP with real cryptography: a device checks in
+//! and gets a payload with a challenge, a CSR built from that payload (with
+//! openssl) is verified at `/connector/v1/scep/verify`, a test CA issues the
+//! certificate, `/connector/v1/scep/notify` records it, and renewal,
+//! revocation, events and device statuses follow from the ledger.
+
+mod common;
+
+use std::time::Duration;
+
+use base64::{engine::general_purpose::STANDARD, Engine as _};
+use common::*;
+use hmac::{Hmac, Mac};
+use reqwest::{header, Method, Response};
+use scepter_blackbox_tests::{
+    backend_tests,
+    pki::{tamper_signature, CsrSpec, GeneratedCsr, IssuedCert, KeySpec, NameAttribute, San, TestCa},
+    problem, Backend, TestApp, TestOptions, TEST_STEP_CA_SECRET,
+};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use uuid::Uuid;
+
+const USERS: &str = "/api/v1/users";
+const DEVICES: &str = "/api/v1/devices";
+const GROUPS: &str = "/api/v1/groups";
+const CHECKIN: &str = "/device/v1/checkin";
+const VERIFY: &str = "/connector/v1/scep/verify";
+const NOTIFY: &str = "/connector/v1/scep/notify";
+const REVOCATIONS: &str = "/connector/v1/revocations";
+
+/// One user with two Android devices in one device group, a root and a SCEP
+/// profile (user certificate, `CN={{DeviceName}},O=Contoso`, UPN SAN, 2048
+/// bits, renewal at 20 %) assigned to the group, and a credential per device.
+struct Scenario {
+    app: TestApp,
+    device: String,
+    other_device: String,
+    group: String,
+    profile: String,
+    profile_assignment: String,
+    credential: String,
+    other_credential: String,
+    ca: TestCa,
+}
+
+async fn scenario_with(backend: Backend, options: TestOptions) -> Scenario {
+    let app = TestApp::spawn_with(backend, options).await;
+    let user = id_of(
+        &create(
+            &app,
+            USERS,
+            &json!({ "userPrincipalName": "jane@contoso.com", "displayName": "Jane Doe", "mail": "jane@contoso.com" }),
+        )
+        .await,
+    );
+    let device = id_of(
+        &create(
+            &app,
+            DEVICES,
+            &json!({ "deviceName": "pixel-jane", "platform": "android", "userId": user }),
+        )
+        .await,
+    );
+    let other_device = id_of(
+        &create(
+            &app,
+            DEVICES,
+            &json!({ "deviceName": "pixel-other", "platform": "android", "userId": user }),
+        )
+        .await,
+    );
+    let group = id_of(
+        &create(
+            &app,
+            GROUPS,
+            &json!({ "displayName": "Phones", "groupType": "device" }),
+        )
+        .await,
+    );
+    let added = app
+        .post(
+            &format!("{GROUPS}/{group}/members"),
+            &json!({ "memberIds": [device, other_device] }),
+        )
+        .await;
+    assert_eq!(added.status(), 200);
+    let root = create_trusted(&app, "android").await;
+    let profile = id_of(
+        &create(
+            &app,
+            SCEP,
+            &with(
+                scep_body(&root, "android"),
+                json!({
+                    "subjectNameFormat": "custom",
+                    "subjectNameFormatString": "CN={{DeviceName}},O=Contoso",
+                    "customSubjectAlternativeNames": [{ "sanType": "userPrincipalName", "name": "{{UserPrincipalName}}" }],
+                    "renewalThresholdPercentage": 20,
+                }),
+            ),
+        )
+        .await,
+    );
+    assign(&app, TRUSTED, &root, &group).await;
+    let profile_assignment = assign(&app, SCEP, &profile, &group).await;
+    let credential = credential_for(&app, &device).await;
+    let other_credential = credential_for(&app, &other_device).await;
+    Scenario {
+        app,
+        device,
+        other_device,
+        group,
+        profile,
+        profile_assignment,
+        credential,
+        other_credential,
+        ca: TestCa::new("Scepter Test Issuing CA"),
+    }
+}
+
+async fn scenario(backend: Backend) -> Scenario {
+    scenario_with(backend, TestOptions::default()).await
+}
+
+async fn assign(app: &TestApp, base: &str, profile: &str, group: &str) -> String {
+    let created = create(
+        app,
+        &format!("{base}/{profile}/assignments"),
+        &json!({ "groupId": group, "intent": "include" }),
+    )
+    .await;
+    id_of(&created)
+}
+
+async fn credential_for(app: &TestApp, device: &str) -> String {
+    let response = app
+        .admin(Method::POST, &format!("{DEVICES}/{device}/credentials"))
+        .send()
+        .await
+        .expect("request");
+    expect_json(response, 201).await["credential"]
+        .as_str()
+        .expect("credential")
+        .to_owned()
+}
+
+async fn check_in_raw(
+    app: &TestApp,
+    credential: &str,
+    body: &Value,
+    if_none_match: Option<&str>,
+) -> Response {
+    let mut request = app
+        .anonymous(Method::POST, CHECKIN)
+        .bearer_auth(credential)
+        .json(body);
+    if let Some(tag) = if_none_match {
+        request = request.header(header::IF_NONE_MATCH, tag);
+    }
+    request.send().await.expect("request")
+}
+
+async fn check_in(app: &TestApp, credential: &str, body: &Value) -> Value {
+    expect_json(check_in_raw(app, credential, body, None).await, 200).await
+}
+
+fn nothing_installed() -> Value {
+    json!({ "installedProfiles": [], "installedCertificates": [] })
+}
+
+/// The item of `profile` in a check-in response.
+fn item<'a>(response: &'a Value, profile: &str) -> &'a Value {
+    response["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|item| item["profileId"] == profile)
+        .unwrap_or_else(|| panic!("no item for {profile} in {response}"))
+}
+
+/// What the Android payload asks the device to enroll with.
+struct Enrollment {
+    challenge: String,
+    subject: Vec<Vec<NameAttribute>>,
+    sans: Vec<San>,
+}
+
+fn enrollment_of(item: &Value) -> Enrollment {
+    assert_eq!(item["contentType"], "application/json", "{item}");
+    let payload: Value =
+        serde_json::from_str(item["payload"].as_str().expect("payload")).expect("JSON payload");
+    let scep = &payload["scep"];
+    let subject = scep["subject"]
+        .as_array()
+        .expect("subject")
+        .iter()
+        .map(|rdn| {
+            rdn.as_array()
+                .expect("rdn")
+                .iter()
+                .map(|attribute| {
+                    NameAttribute::new(
+                        attribute["oid"].as_str().expect("oid"),
+                        attribute["value"].as_str().expect("value"),
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let sans = scep["subjectAlternativeNames"]
+        .as_array()
+        .expect("sans")
+        .iter()
+        .map(|san| {
+            let value = san["value"].as_str().expect("value").to_owned();
+            match san["sanType"].as_str().expect("sanType") {
+                "userPrincipalName" => San::Upn(value),
+                "emailAddress" => San::Email(value),
+                "domainNameService" => San::Dns(value),
+                "universalResourceIdentifier" => San::Uri(value),
+                other => panic!("unexpected SAN type {other}"),
+            }
+        })
+        .collect();
+    Enrollment {
+        challenge: scep["challenge"].as_str().expect("challenge").to_owned(),
+        subject,
+        sans,
+    }
+}
+
+impl Enrollment {
+    /// A CSR exactly as the payload asks, with the challenge in challengePassword.
+    fn csr(&self) -> CsrSpec {
+        CsrSpec {
+            subject: self.subject.clone(),
+            sans: self.sans.clone(),
+            key: KeySpec::Rsa(2048),
+            challenge_password: Some(self.challenge.clone()),
+            ..CsrSpec::default()
+        }
+    }
+}
+
+/// Checks the device in with nothing installed and returns its SCEP enrollment.
+async fn fresh_enrollment(s: &Scenario, credential: &str) -> Enrollment {
+    let response = check_in(&s.app, credential, &nothing_installed()).await;
+    let scep = item(&response, &s.profile);
+    assert_eq!(scep["action"], "install", "{response}");
+    enrollment_of(scep)
+}
+
+fn transaction() -> String {
+    Uuid::new_v4().simple().to_string()
+}
+
+async fn verify(app: &TestApp, transaction_id: &str, csr: &str, challenge: Option<&str>) -> Value {
+    let mut body = json!({ "transactionId": transaction_id, "csr": csr });
+    if let Some(challenge) = challenge {
+        body["challenge"] = json!(challenge);
+    }
+    let response = app
+        .anonymous(Method::POST, VERIFY)
+        .bearer_auth(TestApp::connector_token())
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    expect_json(response, 200).await
+}
+
+async fn notify(app: &TestApp, transaction_id: &str, certificate_pem: &str) -> Response {
+    app.anonymous(Method::POST, NOTIFY)
+        .bearer_auth(TestApp::connector_token())
+        .json(&json!({ "transactionId": transaction_id, "certificate": certificate_pem }))
+        .send()
+        .await
+        .expect("request")
+}
+
+fn assert_denied(verdict: &Value, reason: &str, code: &str) {
+    assert_eq!(verdict["allowed"], false, "{verdict}");
+    assert_eq!(verdict["reason"], reason, "{verdict}");
+    assert_eq!(verdict["diagnosticCode"], code, "{verdict}");
+    let name = match code {
+        "0x00000410" => "CRPSCEPDeserialize_Failed",
+        "0x00000411" => "CRPSCEPChallenge_Expired",
+        other => panic!("unexpected code {other}"),
+    };
+    assert_eq!(verdict["diagnosticName"], name, "{verdict}");
+}
+
+fn assert_allowed(verdict: &Value) {
+    assert_eq!(verdict["allowed"], true, "{verdict}");
+    assert_eq!(verdict["diagnosticCode"], "0x00000000", "{verdict}");
+    assert_eq!(verdict["diagnosticName"], "Success", "{verdict}");
+    assert!(verdict.get("reason").is_none(), "{verdict}");
+}
+
+/// Verifies a CSR for `enrollment`, has the CA issue it over `validity` (seconds from now) and notifies it.
+async fn enroll(s: &Scenario, enrollment: &Enrollment, validity: (i64, i64)) -> (GeneratedCsr, IssuedCert) {
+    let csr = enrollment.csr().generate();
+    let transaction_id = transaction();
+    assert_allowed(&verify(&s.app, &transaction_id, &csr.pem, None).await);
+    let issued = s.ca.issue(&csr.pem, validity.0, validity.1);
+    let recorded = expect_json(notify(&s.app, &transaction_id, &issued.pem).await, 201).await;
+    assert_eq!(recorded["serialNumber"], issued.serial_hex);
+    (csr, issued)
+}
+
+const DAY: i64 = 24 * 3600;
+
+async fn events(app: &TestApp, query: &str) -> Vec<Value> {
+    read(app, &format!("/api/v1/events?{query}")).await["items"]
+        .as_array()
+        .expect("items")
+        .clone()
+}
+
+fn event_ids(events: &[Value]) -> Vec<u64> {
+    events
+        .iter()
+        .map(|event| event["eventId"].as_u64().expect("eventId"))
+        .collect()
+}
+
+// ------------------------------------------------------------------ the happy path
+
+async fn a_device_enrolls_and_then_checks_in_idle(backend: Backend) {
+    let s = scenario(backend).await;
+    let first = check_in(&s.app, &s.credential, &nothing_installed()).await;
+    let items = first["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2, "{first}");
+    let root_item = items
+        .iter()
+        .find(|item| item["profileType"] == "trustedCertificate")
+        .expect("root");
+    assert_eq!(root_item["action"], "install");
+    assert_eq!(root_item["reason"], "notInstalled");
+    let scep = item(&first, &s.profile);
+    assert_eq!(scep["profileType"], "scepCertificate");
+    assert_eq!(
+        (scep["state"].as_str(), scep["reason"].as_str()),
+        (Some("applicable"), Some("notInstalled"))
+    );
+    let enrollment = enrollment_of(scep);
+    assert_eq!(
+        enrollment.subject,
+        vec![
+            vec![NameAttribute::new("2.5.4.3", "pixel-jane")],
+            vec![NameAttribute::new("2.5.4.10", "Contoso")]
+        ]
+    );
+    assert_eq!(enrollment.sans, vec![San::Upn("jane@contoso.com".to_owned())]);
+
+    let statuses = read(&s.app, &format!("{SCEP}/{}/device-statuses", s.profile)).await;
+    assert_eq!(statuses["summary"]["challengeIssued"], 1, "{statuses}");
+    assert_eq!(statuses["summary"]["pending"], 1, "{statuses}");
+
+    let (_, issued) = enroll(&s, &enrollment, (-60, 365 * DAY)).await;
+
+    let certificates = read(&s.app, &format!("{DEVICES}/{}/certificates", s.device)).await;
+    let listed = &certificates["items"][0];
+    assert_eq!(listed["serialNumber"], issued.serial_hex);
+    assert_eq!(listed["thumbprintSha1"], issued.thumbprint_sha1_hex);
+    assert_eq!(listed["issuer"], "CN=Scepter Test Issuing CA");
+    assert_eq!(listed["subject"], "O=Contoso,CN=pixel-jane");
+    assert_eq!(listed["certificateRevokeStatus"], "none");
+    assert_eq!(listed["profileId"], s.profile);
+
+    let statuses = read(&s.app, &format!("{SCEP}/{}/device-statuses", s.profile)).await;
+    assert_eq!(statuses["summary"]["succeeded"], 1, "{statuses}");
+    let mine = statuses["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["deviceId"] == s.device)
+        .unwrap();
+    assert_eq!(mine["state"], "succeeded");
+    assert_eq!(mine["deviceName"], "pixel-jane");
+
+    let logged = events(&s.app, &format!("deviceId={}", s.device)).await;
+    assert_eq!(event_ids(&logged), vec![20500, 20600], "{logged:?}");
+    assert_eq!(logged[0]["eventName"], "CRPVerifyMetric_Success");
+    assert_eq!(logged[1]["eventName"], "CRPNotifyMetric_Success");
+
+    // The device now reports what it installed: nothing to do.
+    let root_id = root_item["profileId"].as_str().unwrap();
+    let installed = json!({
+        "installedProfiles": [
+            { "profileId": root_id, "version": root_item["version"] },
+            { "profileId": s.profile, "version": scep["version"] },
+        ],
+        "installedCertificates": [{
+            "profileId": s.profile,
+            "thumbprintSha1": issued.thumbprint_sha1_hex.to_lowercase(),
+            "notBefore": issued.not_before,
+            "notAfter": issued.not_after,
+        }],
+    });
+    let response = check_in_raw(&s.app, &s.credential, &installed, None).await;
+    assert_eq!(response.status(), 200);
+    let tag = etag(&response);
+    let idle: Value = response.json().await.unwrap();
+    for item in idle["items"].as_array().unwrap() {
+        assert_eq!(
+            (item["action"].as_str(), item["reason"].as_str()),
+            (Some("none"), Some("upToDate")),
+            "{idle}"
+        );
+        assert!(item.get("payload").is_none(), "{idle}");
+    }
+    let unchanged = check_in_raw(&s.app, &s.credential, &installed, Some(&tag)).await;
+    assert_eq!(unchanged.status(), 304);
+    assert_eq!(etag(&unchanged), tag);
+    assert!(unchanged.bytes().await.unwrap().is_empty());
+
+    // Any change to what the response depends on changes the tag.
+    let device = read(&s.app, &format!("{DEVICES}/{}", s.device)).await;
+    assert!(device["lastCheckInDateTime"].is_string(), "{device}");
+    let renamed = with(
+        json!({ "deviceName": "pixel-jane-2", "platform": "android", "userId": device["userId"] }),
+        json!({}),
+    );
+    let response = s
+        .app
+        .put(
+            &format!("{DEVICES}/{}", s.device),
+            device["version"].as_i64().unwrap(),
+            &renamed,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let changed = check_in_raw(&s.app, &s.credential, &installed, Some(&tag)).await;
+    assert_eq!(changed.status(), 200);
+    assert_ne!(etag(&changed), tag);
+}
+
+async fn a_device_gets_only_its_own_payloads(backend: Backend) {
+    let s = scenario(backend).await;
+    let mine = fresh_enrollment(&s, &s.credential).await;
+    let theirs = fresh_enrollment(&s, &s.other_credential).await;
+    assert_eq!(mine.subject[0][0].value, "pixel-jane");
+    assert_eq!(theirs.subject[0][0].value, "pixel-other");
+    // Another device's challenge with this device's name is refused.
+    let csr = CsrSpec {
+        challenge_password: Some(theirs.challenge.clone()),
+        ..mine.csr()
+    }
+    .generate();
+    assert_denied(
+        &verify(&s.app, &transaction(), &csr.pem, None).await,
+        "subjectMismatch",
+        "0x00000410",
+    );
+    // Without a credential, or with a revoked one, there is no check-in.
+    problem(
+        check_in_raw(&s.app, "scd_bogus", &nothing_installed(), None).await,
+        401,
+    )
+    .await;
+    let revoked = s
+        .app
+        .admin(
+            Method::DELETE,
+            &format!("{DEVICES}/{}/credentials", s.other_device),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    problem(
+        check_in_raw(&s.app, &s.other_credential, &nothing_installed(), None).await,
+        401,
+    )
+    .await;
+}
+
+// ------------------------------------------------------------------ denials
+
+async fn a_challenge_is_single_use(backend: Backend) {
+    let s = scenario(backend).await;
+    let enrollment = fresh_enrollment(&s, &s.credential).await;
+    let csr = enrollment.csr().generate();
+    assert_allowed(&verify(&s.app, &transaction(), &csr.pem, None).await);
+    let replay = verify(&s.app, &transaction(), &csr.pem, None).await;
+    assert_denied(&replay, "challengeReplayed", "0x00000411");
+    let another_key = enrollment.csr().generate();
+    assert_denied(
+        &verify(&s.app, &transaction(), &another_key.pem, None).await,
+        "challengeReplayed",
+        "0x00000411",
+    );
+    let warnings = events(&s.app, "eventId=20501").await;
+    assert_eq!(warnings.len(), 2);
+    assert_eq!(warnings[0]["diagnosticCode"], "0x00000411");
+    assert_eq!(warnings[0]["deviceId"], s.device);
+    assert!(warnings[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("challengeReplayed"));
+    assert!(
+        !warnings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&enrollment.challenge),
+        "no secrets in events"
+    );
+}
+
+async fn expired_challenges_are_refused(backend: Backend) {
+    let s = scenario_with(
+        backend,
+        TestOptions {
+            challenge_lifetime_secs: 1,
+            ..TestOptions::default()
+        },
+    )
+    .await;
+    let enrollment = fresh_enrollment(&s, &s.credential).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let verdict = verify(&s.app, &transaction(), &enrollment.csr().generate().pem, None).await;
+    assert_denied(&verdict, "challengeExpired", "0x00000411");
+    assert_eq!(event_ids(&events(&s.app, "").await), vec![20501]);
+}
+
+async fn forged_missing_or_garbage_challenges_are_refused(backend: Backend) {
+    let s = scenario(backend).await;
+    let enrollment = fresh_enrollment(&s, &s.credential).await;
+    let mut forged = enrollment.challenge.clone().into_bytes();
+    forged[10] = if forged[10] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    let csr = CsrSpec {
+        challenge_password: Some(forged.clone()),
+        ..enrollment.csr()
+    }
+    .generate();
+    assert_denied(
+        &verify(&s.app, &transaction(), &csr.pem, None).await,
+        "challengeInvalid",
+        "0x00000410",
+    );
+    // An explicit challenge field takes precedence over the CSR's.
+    assert_denied(
+        &verify(
+            &s.app,
+            &transaction(),
+            &enrollment.csr().generate().pem,
+            Some("not-a-challenge"),
+        )
+        .await,
+        "challengeInvalid",
+        "0x00000410",
+    );
+    let without = CsrSpec {
+        challenge_password: None,
+        ..enrollment.csr()
+    }
+    .generate();
+    assert_denied(
+        &verify(&s.app, &transaction(), &without.pem, None).await,
+        "challengeMissing",
+        "0x00000410",
+    );
+    // None of that used the real challenge up.
+    assert_allowed(&verify(&s.app, &transaction(), &enrollment.csr().generate().pem, None).await);
+    let failures = events(&s.app, "eventId=20502").await;
+    assert_eq!(failures.len(), 3);
+    assert!(failures
+        .iter()
+        .all(|event| event["diagnosticCode"] == "0x00000410"));
+}
+
+async fn requests_must_carry_exactly_the_rendered_name_and_key(backend: Backend) {
+    let s = scenario(backend).await;
+    let enrollment = fresh_enrollment(&s, &s.credential).await;
+    let tampered_subject = CsrSpec {
+        subject: vec![
+            vec![NameAttribute::new("CN", "pixel-jane")],
+            vec![NameAttribute::new("O", "Contoso Admins")],
+        ],
+        ..enrollment.csr()
+    };
+    assert_denied(
+        &verify(&s.app, &transaction(), &tampered_subject.generate().pem, None).await,
+        "subjectMismatch",
+        "0x00000410",
+    );
+    let reordered = CsrSpec {
+        subject: enrollment.subject.iter().rev().cloned().collect(),
+        ..enrollment.csr()
+    };
+    assert_denied(
+        &verify(&s.app, &transaction(), &reordered.generate().pem, None).await,
+        "subjectMismatch",
+        "0x00000410",
+    );
+    let tampered_san = CsrSpec {
+        sans: vec![San::Upn("admin@contoso.com".to_owned())],
+        ..enrollment.csr()
+    };
+    assert_denied(
+        &verify(&s.app, &transaction(), &tampered_san.generate().pem, None).await,
+        "sanMismatch",
+        "0x00000410",
+    );
+    let extra_san = CsrSpec {
+        sans: vec![
+            San::Upn("jane@contoso.com".to_owned()),
+            San::Dns("evil.example".to_owned()),
+        ],
+        ..enrollment.csr()
+    };
+    assert_denied(
+        &verify(&s.app, &transaction(), &extra_san.generate().pem, None).await,
+        "sanMismatch",
+        "0x00000410",
+    );
+    let small_key = CsrSpec {
+        key: KeySpec::Rsa(1024),
+        ..enrollment.csr()
+    };
+    assert_denied(
+        &verify(&s.app, &transaction(), &small_key.generate().pem, None).await,
+        "keyTooSmall",
+        "0x00000410",
+    );
+    let bad_signature = STANDARD.encode(tamper_signature(&enrollment.csr().generate().der));
+    assert_denied(
+        &verify(
+            &s.app,
+            &transaction(),
+            &bad_signature,
+            Some(&enrollment.challenge),
+        )
+        .await,
+        "csrInvalid",
+        "0x00000410",
+    );
+    let statuses = read(
+        &s.app,
+        &format!("{SCEP}/{}/device-statuses?state=failed", s.profile),
+    )
+    .await;
+    let failed = &statuses["items"][0];
+    assert_eq!(failed["deviceId"], s.device, "{statuses}");
+    assert_eq!(failed["reason"], "csrInvalid");
+    assert_eq!(failed["diagnosticCode"], "0x00000410");
+    assert_eq!(failed["diagnosticName"], "CRPSCEPDeserialize_Failed");
+    // A 4096-bit key exceeds the profile's 2048 and is fine; the challenge was never burnt.
+    let big_key = CsrSpec {
+        key: KeySpec::Rsa(4096),
+        ..enrollment.csr()
+    };
+    assert_allowed(&verify(&s.app, &transaction(), &big_key.generate().pem, None).await);
+}
+
+async fn a_profile_unassigned_or_changed_meanwhile_is_refused(backend: Backend) {
+    let s = scenario(backend).await;
+    let enrollment = fresh_enrollment(&s, &s.credential).await;
+    let other = fresh_enrollment(&s, &s.other_credential).await;
+    // The device leaves the group between check-in and enrollment.
+    let removed = s
+        .app
+        .delete(&format!("{GROUPS}/{}/members/{}", s.group, s.device))
+        .await;
+    assert_eq!(removed.status(), 204);
+    assert_denied(
+        &verify(&s.app, &transaction(), &enrollment.csr().generate().pem, None).await,
+        "notAssigned",
+        "0x00000411",
+    );
+    // The profile changes: the other device's challenge names the old version.
+    let profile = read(&s.app, &format!("{SCEP}/{}", s.profile)).await;
+    let mut body = profile.clone();
+    for key in [
+        "id",
+        "version",
+        "createdDateTime",
+        "lastModifiedDateTime",
+        "warnings",
+    ] {
+        body.as_object_mut().unwrap().remove(key);
+    }
+    body["renewalThresholdPercentage"] = json!(30);
+    let updated = s
+        .app
+        .put(
+            &format!("{SCEP}/{}", s.profile),
+            profile["version"].as_i64().unwrap(),
+            &body,
+        )
+        .await;
+    assert_eq!(updated.status(), 200, "{}", updated.text().await.unwrap());
+    assert_denied(
+        &verify(&s.app, &transaction(), &other.csr().generate().pem, None).await,
+        "profileChanged",
+        "0x00000411",
+    );
+    // A fresh check-in brings a challenge for the new version.
+    let fresh = fresh_enrollment(&s, &s.other_credential).await;
+    assert_allowed(&verify(&s.app, &transaction(), &fresh.csr().generate().pem, None).await);
+}
+
+// ------------------------------------------------------------------ notify
+
+async fn notifications_must_match_the_verified_request(backend: Backend) {
+    let s = scenario(backend).await;
+    let enrollment = fresh_enrollment(&s, &s.credential).await;
+    let csr = enrollment.csr().generate();
+    let transaction_id = transaction();
+    assert_allowed(&verify(&s.app, &transaction_id, &csr.pem, None).await);
+
+    let issued = s.ca.issue(&csr.pem, -60, 30 * DAY);
+    let unknown = problem(notify(&s.app, "no-such-transaction", &issued.pem).await, 422).await;
+    assert_eq!(rules_for(&unknown, "transactionId"), vec!["verified"]);
+    // A certificate for another key (same subject and SANs) is not this request's.
+    let impostor = s.ca.issue(&enrollment.csr().generate().pem, -60, 30 * DAY);
+    let mismatch = problem(notify(&s.app, &transaction_id, &impostor.pem).await, 422).await;
+    assert_eq!(rules_for(&mismatch, "certificate"), vec!["publicKey"]);
+    let garbage = problem(notify(&s.app, &transaction_id, "not a certificate").await, 422).await;
+    assert_eq!(rules_for(&garbage, "certificate"), vec!["certificateEncoding"]);
+
+    let created = expect_json(notify(&s.app, &transaction_id, &issued.pem).await, 201).await;
+    // Reporting the same certificate again is harmless; another one for the request is a conflict.
+    let again = expect_json(notify(&s.app, &transaction_id, &issued.pem).await, 200).await;
+    assert_eq!(again["id"], created["id"]);
+    let reissued = s.ca.issue(&csr.pem, -60, 30 * DAY);
+    problem(notify(&s.app, &transaction_id, &reissued.pem).await, 409).await;
+    assert_eq!(
+        read(&s.app, &format!("{DEVICES}/{}/certificates", s.device)).await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let failures = events(&s.app, "eventId=20602").await;
+    assert_eq!(failures.len(), 4, "{failures:?}");
+}
+
+// ------------------------------------------------------------------ renewal
+
+async fn renewal_follows_the_ledger(backend: Backend) {
+    let s = scenario(backend).await;
+    let enrollment = fresh_enrollment(&s, &s.credential).await;
+    // 100 days of validity with 10 left: past the 20 % threshold.
+    let (_, issued) = enroll(&s, &enrollment, (-90 * DAY, 10 * DAY)).await;
+    let report = |thumbprint: &str, not_before: Value, not_after: Value| {
+        json!({
+            "installedProfiles": [{ "profileId": s.profile, "version": 1 }],
+            "installedCertificates": [{
+                "profileId": s.profile, "thumbprintSha1": thumbprint, "notBefore": not_before, "notAfter": not_after,
+            }],
+        })
+    };
+    // The device claims a far later expiry; the ledger's dates decide.
+    let due = check_in(
+        &s.app,
+        &s.credential,
+        &report(
+            &issued.thumbprint_sha1_hex,
+            json!(issued.not_before),
+            json!("2099-01-01T00:00:00Z"),
+        ),
+    )
+    .await;
+    let scep = item(&due, &s.profile);
+    assert_eq!(
+        (scep["action"].as_str(), scep["reason"].as_str()),
+        (Some("renew"), Some("renewalDue")),
+        "{due}"
+    );
+    let renewal = enrollment_of(scep);
+    assert_ne!(renewal.challenge, enrollment.challenge);
+    let statuses = read(&s.app, &format!("{SCEP}/{}/device-statuses", s.profile)).await;
+    assert_eq!(statuses["summary"]["renewalDue"], 1, "{statuses}");
+
+    // The renewed certificate is fresh: nothing to do.
+    let (_, renewed) = enroll(&s, &renewal, (-60, 100 * DAY)).await;
+    let fresh = check_in(
+        &s.app,
+        &s.credential,
+        &report(
+            &renewed.thumbprint_sha1_hex,
+            json!(renewed.not_before),
+            json!(renewed.not_after),
+        ),
+    )
+    .await;
+    assert_eq!(item(&fresh, &s.profile)["action"], "none", "{fresh}");
+    // A missing or expired certificate means installing again.
+    let missing = check_in(
+        &s.app,
+        &s.credential,
+        &json!({ "installedProfiles": [{ "profileId": s.profile, "version": 1 }], "installedCertificates": [] }),
+    )
+    .await;
+    assert_eq!(item(&missing, &s.profile)["reason"], "certificateMissing");
+    let expired = check_in(
+        &s.app,
+        &s.credential,
+        &report(
+            &"AB".repeat(20),
+            json!("2020-01-01T00:00:00Z"),
+            json!("2021-01-01T00:00:00Z"),
+        ),
+    )
+    .await;
+    let expired = item(&expired, &s.profile);
+    assert_eq!(
+        (expired["action"].as_str(), expired["reason"].as_str()),
+        (Some("install"), Some("certificateExpired"))
+    );
+    assert!(expired["payload"].is_string());
+}
+
+// ------------------------------------------------------------------ revocation
+
+async fn unassignment_queues_revocation_and_removal(backend: Backend) {
+    let s = scenario(backend).await;
+    let enrollment = fresh_enrollment(&s, &s.credential).await;
+    let (_, issued) = enroll(&s, &enrollment, (-60, 365 * DAY)).await;
+    let queue = connector_get(&s.app, REVOCATIONS).await;
+    assert_eq!(
+        queue["items"].as_array().unwrap().len(),
+        0,
+        "nothing to revoke yet"
+    );
+
+    let deleted = s
+        .app
+        .delete(&format!(
+            "{SCEP}/{}/assignments/{}",
+            s.profile, s.profile_assignment
+        ))
+        .await;
+    assert_eq!(deleted.status(), 204);
+    let queue = connector_get(&s.app, REVOCATIONS).await;
+    let queued = queue["items"].as_array().unwrap();
+    assert_eq!(queued.len(), 1, "{queue}");
+    assert_eq!(queued[0]["serialNumber"], issued.serial_hex);
+    assert_eq!(queued[0]["certificateRevokeStatus"], "issued");
+    let statuses = read(&s.app, &format!("{SCEP}/{}/device-statuses", s.profile)).await;
+    assert_eq!(statuses["summary"]["revocationPending"], 1, "{statuses}");
+
+    // The device is told to remove the profile.
+    let report = json!({
+        "installedProfiles": [{ "profileId": s.profile, "version": 1 }],
+        "installedCertificates": [],
+    });
+    let removal = check_in(&s.app, &s.credential, &report).await;
+    let scep = item(&removal, &s.profile);
+    assert_eq!(
+        (scep["action"].as_str(), scep["state"].as_str()),
+        (Some("remove"), Some("notTargeted")),
+        "{removal}"
+    );
+    assert!(scep.get("payload").is_none());
+
+    let certificate_id = queued[0]["id"].as_str().unwrap();
+    let result = connector_post(
+        &s.app,
+        &format!("{REVOCATIONS}/{certificate_id}/result"),
+        &json!({ "succeeded": true }),
+    )
+    .await;
+    assert_eq!(result.status(), 200);
+    let revoked: Value = result.json().await.unwrap();
+    assert_eq!(revoked["certificateRevokeStatus"], "revoked");
+    assert!(revoked["revokedDateTime"].is_string());
+    assert_eq!(
+        connector_get(&s.app, REVOCATIONS).await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    // A second result for the same certificate is a conflict.
+    problem(
+        connector_post(
+            &s.app,
+            &format!("{REVOCATIONS}/{certificate_id}/result"),
+            &json!({ "succeeded": true }),
+        )
+        .await,
+        409,
+    )
+    .await;
+    let statuses = read(&s.app, &format!("{SCEP}/{}/device-statuses", s.profile)).await;
+    assert_eq!(statuses["summary"]["revoked"], 1, "{statuses}");
+    let revocation_events = events(&s.app, &format!("eventId=20200&deviceId={}", s.device)).await;
+    assert_eq!(revocation_events.len(), 1);
+    assert_eq!(revocation_events[0]["eventName"], "RevokeCert_Success");
+}
+
+async fn retired_devices_are_revoked_and_failures_recorded(backend: Backend) {
+    let s = scenario(backend).await;
+    let enrollment = fresh_enrollment(&s, &s.credential).await;
+    enroll(&s, &enrollment, (-60, 365 * DAY)).await;
+    let deleted = s.app.delete(&format!("{DEVICES}/{}", s.device)).await;
+    assert_eq!(deleted.status(), 204);
+    let queue = connector_get(&s.app, REVOCATIONS).await;
+    let id = queue["items"][0]["id"].as_str().expect("queued").to_owned();
+    assert_eq!(queue["items"][0]["deviceId"], s.device);
+    let bad_code = connector_post(
+        &s.app,
+        &format!("{REVOCATIONS}/{id}/result"),
+        &json!({ "succeeded": false, "diagnosticCode": "0x12345678" }),
+    )
+    .await;
+    assert_eq!(
+        rules_for(&problem(bad_code, 422).await, "diagnosticCode"),
+        vec!["diagnosticCode"]
+    );
+    let failed = connector_post(
+        &s.app,
+        &format!("{REVOCATIONS}/{id}/result"),
+        &json!({ "succeeded": false, "diagnosticCode": "0x00000402", "message": "access denied at the CA" }),
+    )
+    .await;
+    let failed: Value = expect_json(failed, 200).await;
+    assert_eq!(failed["certificateRevokeStatus"], "failed");
+    assert_eq!(failed["revokeDiagnosticCode"], "0x00000402");
+    assert_eq!(failed["revokeDiagnosticName"], "RevokeCert_AccessDenied");
+    let logged = events(&s.app, "eventId=20202").await;
+    assert_eq!(logged[0]["diagnosticName"], "RevokeCert_AccessDenied");
+    assert_eq!(logged[0]["deviceId"], s.device);
+    // The retired device's certificates stay readable.
+    let certificates = read(&s.app, &format!("{DEVICES}/{}/certificates", s.device)).await;
+    assert_eq!(certificates["items"][0]["certificateRevokeStatus"], "failed");
+}
+
+// ------------------------------------------------------------------ access and events
+
+async fn connector_get(app: &TestApp, path: &str) -> Value {
+    let response = app
+        .anonymous(Method::GET, path)
+        .bearer_auth(TestApp::connector_token())
+        .send()
+        .await
+        .expect("request");
+    expect_json(response, 200).await
+}
+
+async fn connector_post(app: &TestApp, path: &str, body: &Value) -> Response {
+    app.anonymous(Method::POST, path)
+        .bearer_auth(TestApp::connector_token())
+        .json(body)
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn roles_are_kept_apart(backend: Backend) {
+    let s = scenario(backend).await;
+    let body = json!({ "transactionId": "t", "csr": "x" });
+    let as_admin = s
+        .app
+        .admin(Method::POST, VERIFY)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    problem(as_admin, 403).await;
+    problem(
+        s.app
+            .anonymous(Method::POST, VERIFY)
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+        401,
+    )
+    .await;
+    let as_device = s
+        .app
+        .anonymous(Method::POST, VERIFY)
+        .bearer_auth(&s.credential)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    problem(as_device, 401).await;
+    let connector_on_admin = s
+        .app
+        .anonymous(Method::GET, DEVICES)
+        .bearer_auth(TestApp::connector_token())
+        .send()
+        .await
+        .unwrap();
+    problem(connector_on_admin, 403).await;
+    let admin_on_checkin = s
+        .app
+        .admin(Method::POST, CHECKIN)
+        .json(&nothing_installed())
+        .send()
+        .await
+        .unwrap();
+    problem(admin_on_checkin, 401).await;
+    let reader_on_queue = s.app.reader(Method::GET, REVOCATIONS).send().await.unwrap();
+    problem(reader_on_queue, 403).await;
+}
+
+async fn bad_check_in_reports_are_refused(backend: Backend) {
+    let s = scenario(backend).await;
+    let bad = json!({
+        "installedProfiles": [],
+        "installedCertificates": [{
+            "profileId": s.profile, "thumbprintSha1": "xyz", "notBefore": "2026-01-01T00:00:00Z", "notAfter": "2025-01-01T00:00:00Z",
+        }],
+    });
+    let refused = problem(check_in_raw(&s.app, &s.credential, &bad, None).await, 422).await;
+    assert_eq!(
+        rules_for(&refused, "installedCertificates[0].thumbprintSha1"),
+        vec!["thumbprint"]
+    );
+    assert_eq!(
+        rules_for(&refused, "installedCertificates[0].notAfter"),
+        vec!["validity"]
+    );
+    let unknown = problem(
+        check_in_raw(&s.app, &s.credential, &json!({ "installed": [] }), None).await,
+        422,
+    )
+    .await;
+    assert!(unknown["errors"]
+        .as_array()
+        .is_some_and(|errors| !errors.is_empty()));
+    let device = read(&s.app, &format!("{DEVICES}/{}", s.device)).await;
+    assert!(
+        device["lastCheckInDateTime"].is_null(),
+        "a refused check-in changes nothing"
+    );
+}
+
+async fn events_filter_and_paginate(backend: Backend) {
+    let s = scenario(backend).await;
+    let enrollment = fresh_enrollment(&s, &s.credential).await;
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    verify(
+        &s.app,
+        &transaction(),
+        &CsrSpec {
+            challenge_password: Some("x".into()),
+            ..enrollment.csr()
+        }
+        .generate()
+        .pem,
+        None,
+    )
+    .await;
+    enroll(&s, &enrollment, (-60, 365 * DAY)).await;
+    let all = events(&s.app, "").await;
+    assert_eq!(event_ids(&all), vec![20502, 20500, 20600]);
+    assert_eq!(
+        event_ids(&events(&s.app, &format!("profileId={}&eventId=20500", s.profile)).await),
+        vec![20500]
+    );
+    assert_eq!(
+        events(&s.app, &format!("deviceId={}", s.other_device))
+            .await
+            .len(),
+        0
+    );
+    let from = before.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert_eq!(events(&s.app, &format!("from={from}")).await.len(), 3);
+    assert_eq!(events(&s.app, &format!("to={from}")).await.len(), 0);
+    let first = read(&s.app, "/api/v1/events?limit=2").await;
+    assert_eq!(first["items"].as_array().unwrap().len(), 2);
+    let cursor = first["nextCursor"].as_str().expect("a second page");
+    let second = read(&s.app, &format!("/api/v1/events?limit=2&cursor={cursor}")).await;
+    assert_eq!(event_ids(second["items"].as_array().unwrap()), vec![20600]);
+    assert!(second["nextCursor"].is_null());
+    let bad_range = s.app.get(&format!("/api/v1/events?from={from}&to={from}")).await;
+    problem(bad_range, 422).await;
+}
+
+// ------------------------------------------------------------------ step-ca
+
+fn sign(body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(TEST_STEP_CA_SECRET).unwrap();
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+async fn webhook(app: &TestApp, path: &str, body: &Value, signature: Option<String>) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let signature = signature.unwrap_or_else(|| sign(&bytes));
+    app.anonymous(Method::POST, path)
+        .header("X-Smallstep-Signature", signature)
+        .header("X-Smallstep-Webhook-ID", "test-webhook")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(bytes)
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn step_ca_webhooks_decide_and_feed_the_ledger(backend: Backend) {
+    let s = scenario(backend).await;
+    let enrollment = fresh_enrollment(&s, &s.credential).await;
+    let csr = enrollment.csr().generate();
+    let challenge_body = |challenge: &str| {
+        json!({
+            "timestamp": chrono::Utc::now(),
+            "x509CertificateRequest": { "raw": STANDARD.encode(&csr.der), "publicKeyAlgorithm": "RSA" },
+            "scepChallenge": challenge,
+            "scepTransactionID": "step-ca-transaction-1",
+        })
+    };
+    let path = "/connector/v1/step-ca/scepchallenge";
+    problem(
+        webhook(
+            &s.app,
+            path,
+            &challenge_body(&enrollment.challenge),
+            Some("00".repeat(32)),
+        )
+        .await,
+        401,
+    )
+    .await;
+    let stale = with(
+        challenge_body(&enrollment.challenge),
+        json!({ "timestamp": "2020-01-01T00:00:00Z" }),
+    );
+    problem(webhook(&s.app, path, &stale, None).await, 401).await;
+    let denied = expect_json(webhook(&s.app, path, &challenge_body("wrong"), None).await, 200).await;
+    assert_eq!(denied["allow"], false);
+    let allowed = expect_json(
+        webhook(&s.app, path, &challenge_body(&enrollment.challenge), None).await,
+        200,
+    )
+    .await;
+    assert_eq!(allowed["allow"], true);
+
+    let issued = s.ca.issue(&csr.pem, -60, 365 * DAY);
+    let notifying = json!({
+        "timestamp": chrono::Utc::now(),
+        "x509Certificate": { "raw": STANDARD.encode(&issued.der), "notBefore": issued.not_before, "notAfter": issued.not_after },
+        "scepTransactionID": "step-ca-transaction-1",
+    });
+    let notified = expect_json(
+        webhook(&s.app, "/connector/v1/step-ca/notify", &notifying, None).await,
+        200,
+    )
+    .await;
+    assert_eq!(notified["allow"], true);
+    let certificates = read(&s.app, &format!("{DEVICES}/{}/certificates", s.device)).await;
+    assert_eq!(
+        certificates["items"][0]["thumbprintSha1"],
+        issued.thumbprint_sha1_hex
+    );
+    assert_eq!(certificates["items"][0]["transactionId"], "step-ca-transaction-1");
+    let failure = json!({
+        "timestamp": chrono::Utc::now(),
+        "scepTransactionID": "step-ca-transaction-2",
+        "scepErrorCode": 2,
+        "scepErrorDescription": "badRequest",
+    });
+    expect_json(
+        webhook(&s.app, "/connector/v1/step-ca/notify", &failure, None).await,
+        200,
+    )
+    .await;
+    let logged = events(&s.app, "eventId=20602").await;
+    assert!(logged[0]["message"].as_str().unwrap().contains("badRequest"));
+}
+
+backend_tests!(
+    a_device_enrolls_and_then_checks_in_idle,
+    a_device_gets_only_its_own_payloads,
+    a_challenge_is_single_use,
+    expired_challenges_are_refused,
+    forged_missing_or_garbage_challenges_are_refused,
+    requests_must_carry_exactly_the_rendered_name_and_key,
+    a_profile_unassigned_or_changed_meanwhile_is_refused,
+    notifications_must_match_the_verified_request,
+    renewal_follows_the_ledger,
+    unassignment_queues_revocation_and_removal,
+    retired_devices_are_revoked_and_failures_recorded,
+    roles_are_kept_apart,
+    bad_check_in_reports_are_refused,
+    events_filter_and_paginate,
+    step_ca_webhooks_decide_and_feed_the_ledger,
+);
