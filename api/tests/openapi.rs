@@ -45,5 +45,41 @@ fn document_is_openapi_3_1_with_bearer_security_on_every_api_operation() {
             }
         }
     }
-    assert_eq!(api_operations, 41);
+    assert_eq!(api_operations, 44);
+}
+
+#[test]
+fn device_and_connector_operations_name_their_own_security_schemes() {
+    let document: serde_json::Value = serde_json::from_str(&scepter_api::openapi::to_json()).unwrap();
+    let schemes = &document["components"]["securitySchemes"];
+    assert_eq!(schemes["deviceCredential"]["scheme"], "bearer");
+    let paths = document["paths"].as_object().unwrap();
+    let expect = |prefix: &str, security: serde_json::Value| {
+        let mut seen = 0;
+        for (path, item) in paths.iter().filter(|(path, _)| path.starts_with(prefix)) {
+            for (method, operation) in item.as_object().unwrap() {
+                seen += 1;
+                assert_eq!(operation["security"], security, "{method} {path}");
+                assert!(
+                    operation["responses"]["500"].is_object(),
+                    "{method} {path} documents 500"
+                );
+            }
+        }
+        seen
+    };
+    assert_eq!(
+        expect("/device/", serde_json::json!([{"deviceCredential": []}])),
+        2
+    );
+    assert_eq!(
+        expect("/connector/v1/scep/", serde_json::json!([{"bearer": []}])),
+        2
+    );
+    assert_eq!(
+        expect("/connector/v1/revocations", serde_json::json!([{"bearer": []}])),
+        2
+    );
+    // step-ca authenticates by the X-Smallstep-Signature HMAC instead.
+    assert_eq!(expect("/connector/v1/step-ca/", serde_json::json!([{}])), 2);
 }
