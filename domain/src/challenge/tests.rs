@@ -297,7 +297,40 @@ fn names_differing_only_in_where_a_comma_sits_have_different_digests() {
 }
 
 #[test]
-fn san_type_and_order_are_part_of_the_digest() {
+fn attributes_of_a_multi_valued_rdn_are_a_set_but_rdn_order_counts() {
+    let attribute = |attribute, value: &str| AttributeValue {
+        attribute,
+        value: value.to_owned(),
+    };
+    let subject = |rdns| ExpandedName {
+        subject: Subject(rdns),
+        subject_alternative_names: vec![],
+    };
+    // DER sorts a SET OF, so encoders may reorder a multi-valued RDN.
+    let as_written = subject(vec![Rdn(vec![
+        attribute(NameAttribute::OrganizationalUnit, "b"),
+        attribute(NameAttribute::CommonName, "a"),
+    ])]);
+    let as_encoded = subject(vec![Rdn(vec![
+        attribute(NameAttribute::CommonName, "a"),
+        attribute(NameAttribute::OrganizationalUnit, "b"),
+    ])]);
+    assert_eq!(name_digest(&as_written), name_digest(&as_encoded));
+    let forward = subject(vec![
+        rdn(NameAttribute::CommonName, "a"),
+        rdn(NameAttribute::OrganizationalUnit, "b"),
+    ]);
+    let backward = subject(vec![
+        rdn(NameAttribute::OrganizationalUnit, "b"),
+        rdn(NameAttribute::CommonName, "a"),
+    ]);
+    assert_ne!(name_digest(&forward), name_digest(&backward));
+}
+
+#[test]
+/// SAN kinds and values count; their order does not (Apple keeps SANs in a
+/// dictionary by kind, so a device cannot reproduce the profile's order).
+fn san_type_counts_but_san_order_does_not() {
     let san = |san_type, value: &str| ExpandedSan {
         san_type,
         value: value.to_owned(),
@@ -317,7 +350,9 @@ fn san_type_and_order_are_part_of_the_digest() {
         san(SanType::DomainNameService, "a"),
     ]);
     assert_ne!(name_digest(&upn), name_digest(&email));
-    assert_ne!(name_digest(&forward), name_digest(&backward));
+    assert_eq!(name_digest(&forward), name_digest(&backward));
+    let fewer = with_sans(vec![san(SanType::DomainNameService, "a")]);
+    assert_ne!(name_digest(&forward), name_digest(&fewer));
     assert_eq!(name_digest(&name()), name_digest(&name()));
 }
 

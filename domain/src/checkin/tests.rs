@@ -223,7 +223,9 @@ fn profiles_that_stop_reaching_the_device_are_removed() {
 fn renewal_due_is_exact_at_the_boundary() {
     assert!(!renewal_due(at(0), at(10), 20, at(7)));
     assert!(renewal_due(at(0), at(10), 20, at(8)));
-    assert!(renewal_due(at(0), at(10), 99, at(0) + Duration::seconds(1)));
+    // 99 %: due once 1 % of the ten days (8,640 s) has passed.
+    assert!(!renewal_due(at(0), at(10), 99, at(0) + Duration::seconds(8_639)));
+    assert!(renewal_due(at(0), at(10), 99, at(0) + Duration::seconds(8_640)));
 }
 
 fn inputs(now: i64) -> TagInputs {
