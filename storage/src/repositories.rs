@@ -451,7 +451,8 @@ pub trait LifecycleRepository: Send + Sync {
     /// oldest first; those `pending` become `issued` (handed to the connector).
     async fn revocation_queue(&self, limit: u32) -> Result<Vec<StoredCertificate>, StorageError>;
 
-    /// Records the connector's result and its event. [`StorageError::NotFound`]
+    /// Records the connector's result and its event (which gets the
+    /// certificate's device and profile, and the outcome's diagnostic code). [`StorageError::NotFound`]
     /// for an unknown id, [`StorageError::Conflict`] when the certificate is not awaiting revocation.
     async fn record_revocation_result(
         &self,

@@ -451,6 +451,7 @@ macro_rules! impl_lifecycle_repository {
                 let event = NewEvent {
                     device_id: event.device_id.or(Some(stored.device_id)),
                     profile_id: event.profile_id.or(Some(stored.profile_id)),
+                    diagnostic: outcome.diagnostic,
                     ..event.clone()
                 };
                 insert_event(&mut *transaction, &event, at).await?;

@@ -1,0 +1,531 @@
+//! The lifecycle repository on SQLite and PostgreSQL alike: single-use
+//! challenges (also under concurrency), the certificate ledger, revocation
+//! queueing by scope, revocation results, and events.
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use scepter_domain::{
+    checkin::RevokeStatus,
+    diagnostics::{DiagnosticCode, EventId},
+    directory::GroupType,
+    scep_profile::CertificateType,
+    targeting::{Intent, ProfileKind},
+    Platform,
+};
+use scepter_storage::{
+    now, EnrollmentStep, EventFilter, NewEvent, PageRequest, RevocationOutcome, RevocationScope,
+    ScepTransaction, StorageError, Store, StoredCertificate,
+};
+use uuid::Uuid;
+
+#[macro_use]
+mod support;
+
+use support::*;
+
+conformance!(
+    a_challenge_is_accepted_once_even_when_raced,
+    certificates_round_trip_and_duplicates_conflict,
+    revocations_are_queued_only_for_certificates_no_longer_reached,
+    revocation_results_are_recorded_once,
+    enrollment_steps_are_recorded_per_device_and_profile,
+    expired_used_challenges_are_purged,
+    events_filter_by_device_profile_event_and_time,
+);
+
+/// A device in a device group that a SCEP profile (device certificate) is assigned to.
+struct Setup {
+    store: Arc<dyn Store>,
+    device: Uuid,
+    other_device: Uuid,
+    group: Uuid,
+    profile: Uuid,
+}
+
+async fn setup(store: Arc<dyn Store>) -> Setup {
+    let first = store
+        .insert_device(&device("one", Platform::Android, None))
+        .await
+        .unwrap()
+        .id;
+    let second = store
+        .insert_device(&device("two", Platform::Android, None))
+        .await
+        .unwrap()
+        .id;
+    let group = store
+        .insert_group(&group("phones", GroupType::Device))
+        .await
+        .unwrap()
+        .id;
+    store.add_members(group, &[first, second]).await.unwrap().unwrap();
+    let root = store
+        .insert_trusted_profile(&trusted(Platform::Android))
+        .await
+        .unwrap()
+        .id;
+    let profile = store
+        .insert_scep_profile(&scep(Platform::Android, root, CertificateType::Device))
+        .await
+        .unwrap()
+        .id;
+    store
+        .insert_assignment(ProfileKind::ScepCertificate, profile, group, Intent::Include)
+        .await
+        .unwrap();
+    Setup {
+        store,
+        device: first,
+        other_device: second,
+        group,
+        profile,
+    }
+}
+
+fn transaction(setup: &Setup, device: Uuid, transaction_id: &str, challenge_id: Uuid) -> ScepTransaction {
+    ScepTransaction {
+        transaction_id: transaction_id.to_owned(),
+        device_id: device,
+        profile_id: setup.profile,
+        profile_version: 1,
+        challenge_id,
+        public_key_sha256: vec![7; 32],
+        name_digest: vec![9; 32],
+        verified_at: now(),
+        certificate_id: None,
+    }
+}
+
+fn event(event: EventId, device: Option<Uuid>, profile: Option<Uuid>) -> NewEvent {
+    NewEvent {
+        event,
+        diagnostic: DiagnosticCode::Success,
+        device_id: device,
+        profile_id: profile,
+        certificate_id: None,
+        transaction_id: None,
+        message: "test".to_owned(),
+    }
+}
+
+fn certificate(setup: &Setup, device: Uuid, serial: &str) -> StoredCertificate {
+    let now = now();
+    StoredCertificate {
+        id: Uuid::now_v7(),
+        device_id: device,
+        profile_id: setup.profile,
+        profile_version: 1,
+        transaction_id: format!("tx-{serial}"),
+        serial_number: serial.to_owned(),
+        thumbprint_sha1: format!("{serial:0>40}"),
+        issuer: "CN=Issuing CA".to_owned(),
+        subject: format!("CN={device}"),
+        not_before: now - Duration::days(1),
+        not_after: now + Duration::days(364),
+        issued_at: now,
+        revoke_status: RevokeStatus::None,
+        revoke_requested_at: None,
+        revoke_diagnostic_code: None,
+        revoke_message: None,
+        revoked_at: None,
+    }
+}
+
+async fn a_challenge_is_accepted_once_even_when_raced(store: Arc<dyn Store>) {
+    let setup = setup(store).await;
+    let challenge = Uuid::new_v4();
+    let expires = Utc::now() + Duration::hours(1);
+    let attempts = (0..8).map(|n| {
+        let store = Arc::clone(&setup.store);
+        let request = transaction(&setup, setup.device, &format!("race-{n}"), challenge);
+        let event = event(
+            EventId::CrpVerifyMetricSuccess,
+            Some(setup.device),
+            Some(setup.profile),
+        );
+        tokio::spawn(async move { store.record_allowed_request(&request, expires, &event).await })
+    });
+    let mut accepted = 0;
+    for attempt in attempts {
+        if attempt.await.unwrap().unwrap() {
+            accepted += 1;
+        }
+    }
+    assert_eq!(accepted, 1);
+    // Only the winner's transaction and event were written.
+    let mut recorded = 0;
+    for n in 0..8 {
+        recorded += usize::from(
+            setup
+                .store
+                .scep_transaction(&format!("race-{n}"))
+                .await
+                .unwrap()
+                .is_some(),
+        );
+    }
+    assert_eq!(recorded, 1);
+    let events = setup
+        .store
+        .list_events(EventFilter::default(), PageRequest::first(100))
+        .await
+        .unwrap();
+    assert_eq!(events.items.len(), 1);
+}
+
+async fn certificates_round_trip_and_duplicates_conflict(store: Arc<dyn Store>) {
+    let setup = setup(store).await;
+    let request = transaction(&setup, setup.device, "tx-01", Uuid::new_v4());
+    let expires = Utc::now() + Duration::hours(1);
+    let verified = event(
+        EventId::CrpVerifyMetricSuccess,
+        Some(setup.device),
+        Some(setup.profile),
+    );
+    assert!(setup
+        .store
+        .record_allowed_request(&request, expires, &verified)
+        .await
+        .unwrap());
+    let stored_request = setup.store.scep_transaction("tx-01").await.unwrap().unwrap();
+    assert_eq!(stored_request, request);
+
+    let issued = certificate(&setup, setup.device, "01");
+    let notified = event(
+        EventId::CrpNotifyMetricSuccess,
+        Some(setup.device),
+        Some(setup.profile),
+    );
+    let stored = setup
+        .store
+        .record_issued_certificate(&issued, &notified)
+        .await
+        .unwrap();
+    assert_eq!(stored, issued);
+    assert_eq!(
+        setup
+            .store
+            .scep_transaction("tx-01")
+            .await
+            .unwrap()
+            .unwrap()
+            .certificate_id,
+        Some(issued.id)
+    );
+    assert_eq!(
+        setup.store.device_certificates(setup.device).await.unwrap(),
+        vec![issued.clone()]
+    );
+    assert_eq!(
+        setup.store.profile_certificates(setup.profile).await.unwrap(),
+        vec![issued.clone()]
+    );
+    let facts = setup.store.check_in_facts(setup.device).await.unwrap().unwrap();
+    assert_eq!(facts.certificates, vec![issued.clone()]);
+
+    let same_serial = StoredCertificate {
+        id: Uuid::now_v7(),
+        thumbprint_sha1: "F".repeat(40),
+        ..issued.clone()
+    };
+    let conflict = setup
+        .store
+        .record_issued_certificate(&same_serial, &notified)
+        .await;
+    assert!(matches!(conflict, Err(StorageError::Conflict(_))), "{conflict:?}");
+    // The failed insert left nothing behind, not even its event.
+    assert_eq!(
+        setup.store.device_certificates(setup.device).await.unwrap().len(),
+        1
+    );
+    let events = setup
+        .store
+        .list_events(EventFilter::default(), PageRequest::first(100))
+        .await
+        .unwrap();
+    assert_eq!(events.items.len(), 2);
+}
+
+async fn revocations_are_queued_only_for_certificates_no_longer_reached(store: Arc<dyn Store>) {
+    let setup = setup(store).await;
+    let notified = event(EventId::CrpNotifyMetricSuccess, None, None);
+    let mine = certificate(&setup, setup.device, "0A");
+    let theirs = certificate(&setup, setup.other_device, "0B");
+    for issued in [&mine, &theirs] {
+        setup
+            .store
+            .record_issued_certificate(issued, &notified)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        setup
+            .store
+            .queue_revocations(&RevocationScope::All)
+            .await
+            .unwrap(),
+        0
+    );
+
+    setup
+        .store
+        .remove_member(setup.group, setup.device)
+        .await
+        .unwrap();
+    // Out of scope: nothing happens.
+    let other_scope = RevocationScope::Devices(vec![setup.other_device]);
+    assert_eq!(setup.store.queue_revocations(&other_scope).await.unwrap(), 0);
+    let scope = RevocationScope::Devices(vec![setup.device]);
+    assert_eq!(setup.store.queue_revocations(&scope).await.unwrap(), 1);
+    // Idempotent.
+    assert_eq!(
+        setup
+            .store
+            .queue_revocations(&RevocationScope::All)
+            .await
+            .unwrap(),
+        0
+    );
+    let queued = setup.store.device_certificates(setup.device).await.unwrap();
+    assert_eq!(queued[0].revoke_status, RevokeStatus::Pending);
+    assert!(queued[0].revoke_requested_at.is_some());
+
+    // Deleting the profile reaches every remaining certificate of it.
+    setup
+        .store
+        .delete_scep_profile(setup.profile, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        setup
+            .store
+            .queue_revocations(&RevocationScope::Profile(setup.profile))
+            .await
+            .unwrap(),
+        1
+    );
+    let handed_out = setup.store.revocation_queue(10).await.unwrap();
+    assert_eq!(handed_out.len(), 2);
+    assert!(handed_out.iter().all(|c| c.revoke_status == RevokeStatus::Issued));
+    // Listing again returns the same, still awaiting a result.
+    assert_eq!(setup.store.revocation_queue(10).await.unwrap(), handed_out);
+    assert_eq!(setup.store.revocation_queue(1).await.unwrap().len(), 1);
+}
+
+async fn revocation_results_are_recorded_once(store: Arc<dyn Store>) {
+    let setup = setup(store).await;
+    let issued = certificate(&setup, setup.device, "0C");
+    setup
+        .store
+        .record_issued_certificate(&issued, &event(EventId::CrpNotifyMetricSuccess, None, None))
+        .await
+        .unwrap();
+    let outcome = RevocationOutcome {
+        revoked: true,
+        diagnostic: DiagnosticCode::Success,
+        message: None,
+    };
+    let revoked_event = event(EventId::RevokeCertSuccess, None, None);
+    let not_queued = setup
+        .store
+        .record_revocation_result(issued.id, &outcome, &revoked_event)
+        .await;
+    assert!(
+        matches!(not_queued, Err(StorageError::Conflict(_))),
+        "{not_queued:?}"
+    );
+    let unknown = setup
+        .store
+        .record_revocation_result(Uuid::now_v7(), &outcome, &revoked_event)
+        .await;
+    assert!(matches!(unknown, Err(StorageError::NotFound)), "{unknown:?}");
+
+    setup.store.delete_device(setup.device, None).await.unwrap();
+    assert_eq!(
+        setup
+            .store
+            .queue_revocations(&RevocationScope::All)
+            .await
+            .unwrap(),
+        1
+    );
+    let failed = RevocationOutcome {
+        revoked: false,
+        diagnostic: DiagnosticCode::RevokeCertAccessDenied,
+        message: Some("denied".to_owned()),
+    };
+    let recorded = setup
+        .store
+        .record_revocation_result(issued.id, &failed, &event(EventId::RevokeCertFailure, None, None))
+        .await
+        .unwrap();
+    assert_eq!(recorded.revoke_status, RevokeStatus::Failed);
+    assert_eq!(recorded.revoke_diagnostic_code, Some(0x402));
+    assert_eq!(recorded.revoke_message.as_deref(), Some("denied"));
+    assert!(recorded.revoked_at.is_none());
+    // The event names the certificate's device and profile.
+    let filter = EventFilter {
+        device_id: Some(setup.device),
+        event_id: Some(20202),
+        ..EventFilter::default()
+    };
+    let events = setup
+        .store
+        .list_events(filter, PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(events.items.len(), 1);
+    assert_eq!(events.items[0].profile_id, Some(setup.profile));
+    assert_eq!(events.items[0].diagnostic_code, 0x402);
+}
+
+async fn enrollment_steps_are_recorded_per_device_and_profile(store: Arc<dyn Store>) {
+    let setup = setup(store).await;
+    let at = now();
+    setup
+        .store
+        .record_check_in(setup.device, at, &[(setup.profile, 1)])
+        .await
+        .unwrap();
+    let device = setup.store.device(setup.device).await.unwrap().unwrap();
+    assert_eq!(device.content.last_check_in_at, Some(at));
+    assert_eq!(device.version, 1, "a check-in is not an admin change");
+    let steps = setup.store.profile_states(setup.profile).await.unwrap();
+    assert_eq!(steps.len(), 1);
+    assert_eq!(steps[0].step, EnrollmentStep::ChallengeIssued);
+
+    let failed = NewEvent {
+        diagnostic: DiagnosticCode::CrpScepDeserializeFailed,
+        ..event(
+            EventId::CrpVerifyMetricFailure,
+            Some(setup.device),
+            Some(setup.profile),
+        )
+    };
+    setup
+        .store
+        .record_denied_request(Some((setup.device, setup.profile, 1, "subjectMismatch")), &failed)
+        .await
+        .unwrap();
+    let steps = setup.store.profile_states(setup.profile).await.unwrap();
+    assert_eq!(
+        steps[0].step,
+        EnrollmentStep::Failed(DiagnosticCode::CrpScepDeserializeFailed)
+    );
+    assert_eq!(steps[0].reason.as_deref(), Some("subjectMismatch"));
+    // A new check-in offering a challenge starts over.
+    setup
+        .store
+        .record_check_in(setup.device, now(), &[(setup.profile, 1)])
+        .await
+        .unwrap();
+    assert_eq!(
+        setup.store.profile_states(setup.profile).await.unwrap()[0].step,
+        EnrollmentStep::ChallengeIssued
+    );
+}
+
+async fn expired_used_challenges_are_purged(store: Arc<dyn Store>) {
+    let setup = setup(store).await;
+    let verified = event(EventId::CrpVerifyMetricSuccess, None, None);
+    let old = transaction(&setup, setup.device, "old", Uuid::new_v4());
+    let fresh = transaction(&setup, setup.device, "fresh", Uuid::new_v4());
+    let past = Utc::now() - Duration::minutes(5);
+    let future = Utc::now() + Duration::minutes(5);
+    assert!(setup
+        .store
+        .record_allowed_request(&old, past, &verified)
+        .await
+        .unwrap());
+    assert!(setup
+        .store
+        .record_allowed_request(&fresh, future, &verified)
+        .await
+        .unwrap());
+    assert_eq!(setup.store.purge_used_challenges(Utc::now()).await.unwrap(), 1);
+    // The unexpired id is still remembered.
+    assert!(!setup
+        .store
+        .record_allowed_request(&fresh, future, &verified)
+        .await
+        .unwrap());
+}
+
+async fn events_filter_by_device_profile_event_and_time(store: Arc<dyn Store>) {
+    let setup = setup(store).await;
+    let start = now();
+    let written = [
+        event(
+            EventId::CrpVerifyMetricSuccess,
+            Some(setup.device),
+            Some(setup.profile),
+        ),
+        event(
+            EventId::CrpVerifyMetricFailure,
+            Some(setup.other_device),
+            Some(setup.profile),
+        ),
+        event(EventId::CrpNotifyMetricSuccess, Some(setup.device), None),
+    ];
+    for event in &written {
+        setup.store.record_event(event).await.unwrap();
+    }
+    let ids = |filter: EventFilter| {
+        let store = Arc::clone(&setup.store);
+        async move {
+            store
+                .list_events(filter, PageRequest::first(100))
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|event| event.event_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(ids(EventFilter::default()).await, vec![20500, 20502, 20600]);
+    let by_device = EventFilter {
+        device_id: Some(setup.device),
+        ..EventFilter::default()
+    };
+    assert_eq!(ids(by_device).await, vec![20500, 20600]);
+    let by_profile_and_id = EventFilter {
+        profile_id: Some(setup.profile),
+        event_id: Some(20502),
+        ..EventFilter::default()
+    };
+    assert_eq!(ids(by_profile_and_id).await, vec![20502]);
+    let later = EventFilter {
+        from: Some(now() + Duration::seconds(1)),
+        ..EventFilter::default()
+    };
+    assert!(ids(later).await.is_empty());
+    let window = EventFilter {
+        from: Some(start),
+        to: Some(now() + Duration::seconds(1)),
+        ..EventFilter::default()
+    };
+    assert_eq!(ids(window).await.len(), 3);
+    let page = setup
+        .store
+        .list_events(EventFilter::default(), PageRequest::first(2))
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 2);
+    let rest = setup
+        .store
+        .list_events(
+            EventFilter::default(),
+            PageRequest {
+                limit: 2,
+                cursor: page.next_cursor,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.items.iter().map(|e| e.event_id).collect::<Vec<_>>(),
+        vec![20600]
+    );
+}
