@@ -11,7 +11,8 @@
 # - idle: the device reports both profiles and a valid certificate and sends
 #   the ETag of its previous response (304, nothing rendered).
 # Needs psql, openssl, wrk, curl, python3. BENCH_CONNECTIONS (default 32).
-admin_url=${1:?usage: bench/checkin.sh POSTGRES_ADMIN_URL}
+admin_url=${1:?usage: bench/checkin.sh POSTGRES_ADMIN_URL [SERVE OPTIONS...]}
+shift
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 connections=${BENCH_CONNECTIONS:-32}
 

@@ -7,7 +7,7 @@
 -- psql variable `root_der`: the DER of a CA certificate as hex.
 
 \set ON_ERROR_STOP on
-SELECT setseed(0.7);
+SELECT setseed(0.7) \gset
 
 BEGIN;
 
@@ -64,6 +64,11 @@ SELECT id, device_id, sha256(secret), now() FROM bench_credentials;
 
 COMMIT;
 
-\copy (SELECT 'scd_' || replace(id::TEXT, '-', '') || '_' || rtrim(translate(encode(secret, 'base64'), E'+/\n', '-_'), '=') FROM bench_credentials ORDER BY id) TO :'credentials'
+\pset tuples_only on
+\pset format unaligned
+\o :credentials
+SELECT 'scd_' || replace(id::TEXT, '-', '') || '_' || rtrim(translate(encode(secret, 'base64'), E'+/\n', '-_'), '=')
+FROM bench_credentials ORDER BY id;
+\o
 
 VACUUM ANALYZE;

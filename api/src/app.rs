@@ -6,7 +6,10 @@ use actix_web::{dev::Server, middleware, web, App, HttpServer};
 use scepter_domain::challenge::{self, ChallengeKey};
 use scepter_storage::Store;
 
-use crate::{auth::TokenAuthority, error::ApiError, extract, profile_cache::ProfileCache, routes, telemetry};
+use crate::{
+    auth::TokenAuthority, error::ApiError, extract, facts_cache::FactsCache, profile_cache::ProfileCache,
+    routes, telemetry,
+};
 
 /// Deployment policies that shape validation.
 #[derive(Debug, Clone, Copy, Default)]
@@ -50,6 +53,8 @@ pub struct AppState {
     pub enrollment: EnrollmentSettings,
     /// Profiles by version, for check-in and verification.
     pub profiles: ProfileCache,
+    /// Check-in facts by device and state generation.
+    pub check_in_facts: FactsCache,
 }
 
 impl AppState {

@@ -236,6 +236,8 @@ impl FromRequest for Connector {
 #[derive(Debug, Clone, Copy)]
 pub struct DeviceCaller {
     pub device_id: uuid::Uuid,
+    /// The database's state generation read with the credential (see `facts_cache`).
+    pub state_generation: i64,
 }
 
 impl FromRequest for DeviceCaller {
@@ -257,6 +259,7 @@ impl FromRequest for DeviceCaller {
                 Some(stored) if !stored.revoked && credential.matches(&stored.secret_digest) => {
                     Ok(DeviceCaller {
                         device_id: stored.device_id,
+                        state_generation: stored.state_generation,
                     })
                 }
                 _ => {

@@ -20,6 +20,7 @@ use scepter_storage::{DatabaseTarget, PoolSettings, RevocationScope, Store};
 use crate::{
     app::{AppState, Application, EnrollmentSettings, ProfilePolicy, ServerSettings},
     auth::{JwtSecret, Role, TokenAuthority},
+    facts_cache::FactsCache,
     import::{self, ImportArgs},
     openapi,
     profile_cache::ProfileCache,
@@ -321,6 +322,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         organization: args.organization,
         enrollment,
         profiles: ProfileCache::default(),
+        check_in_facts: FactsCache::default(),
     };
     let sweeper = (args.enrollment.revocation_sweep_secs > 0).then(|| {
         tokio::spawn(sweep_periodically(

@@ -9,6 +9,7 @@ pub mod dto;
 pub mod enrollment;
 pub mod error;
 pub mod extract;
+pub mod facts_cache;
 pub mod import;
 pub mod openapi;
 pub mod profile_cache;

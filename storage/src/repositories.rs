@@ -241,6 +241,10 @@ pub struct StoredCredential {
     pub device_id: Uuid,
     pub secret_digest: Vec<u8>,
     pub revoked: bool,
+    /// The database's state generation when the credential was read: it
+    /// moves on every change a check-in depends on (migration 0006), so a
+    /// check-in may reuse facts it cached at the same generation.
+    pub state_generation: i64,
 }
 
 /// Credentials devices authenticate with (only digests of their secrets).
@@ -294,6 +298,16 @@ pub struct CheckInFacts {
     pub profiles: Vec<TargetedProfile>,
     /// The device's certificates, newest first.
     pub certificates: Vec<StoredCertificate>,
+    /// The device's last enrollment step per profile.
+    pub steps: Vec<DeviceStep>,
+}
+
+/// [`EnrollmentStep`] of one device for one profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceStep {
+    pub profile_id: Uuid,
+    pub profile_version: i64,
+    pub step: EnrollmentStep,
 }
 
 /// A certificate request the policy module allowed, awaiting its certificate.
@@ -391,13 +405,15 @@ pub trait LifecycleRepository: Send + Sync {
     /// The device, its primary user, its targeting facts and its certificates; `None` for an unknown device.
     async fn check_in_facts(&self, device_id: Uuid) -> Result<Option<CheckInFacts>, StorageError>;
 
-    /// Sets `lastCheckInDateTime` (without a new version: it is an observation,
-    /// not an admin change) and records `challengeIssued` for the offered
-    /// `(profile, version)` pairs whose state says otherwise.
+    /// Sets `lastCheckInDateTime` when `touch` (without a new version: it is
+    /// an observation, not an admin change) and records `challengeIssued` for
+    /// the offered `(profile, version)` pairs. Independent observations, so
+    /// written without a transaction; each statement is atomic.
     async fn record_check_in(
         &self,
         device_id: Uuid,
         at: DateTime<Utc>,
+        touch: bool,
         offered: &[(Uuid, i64)],
     ) -> Result<(), StorageError>;
 
@@ -412,7 +428,8 @@ pub trait LifecycleRepository: Send + Sync {
     ) -> Result<bool, StorageError>;
 
     /// Records a denial: the event, and when the request named a device and
-    /// profile, a `failed` state with `reason`.
+    /// profile, a `failed` state with `reason` (which moves the state
+    /// generation, so cached check-in facts see it).
     async fn record_denied_request(
         &self,
         failed: Option<(Uuid, Uuid, i64, &str)>,

@@ -18,8 +18,8 @@ use uuid::Uuid;
 use scepter_domain::diagnostics::DiagnosticCode;
 
 use crate::{
-    Assignment, DeviceProfileState, EnrollmentStep, ScepTransaction, StorageError, StoredCertificate,
-    StoredDevice, StoredEvent,
+    Assignment, DeviceProfileState, DeviceStep, EnrollmentStep, ScepTransaction, StorageError,
+    StoredCertificate, StoredDevice, StoredEvent,
 };
 
 /// Both backends keep microseconds (PostgreSQL's resolution), so a value
@@ -409,18 +409,41 @@ pub(crate) struct StateRow {
     pub updated_at: DateTime<Utc>,
 }
 
+fn enrollment_step(id: Uuid, state: &str, code: Option<i64>) -> Result<EnrollmentStep, StorageError> {
+    match (state, code) {
+        ("challengeIssued", _) => Ok(EnrollmentStep::ChallengeIssued),
+        ("failed", Some(code)) => Ok(EnrollmentStep::Failed(
+            DiagnosticCode::from_code(diagnostic_code(id, code)?).unwrap_or(DiagnosticCode::UnknownError),
+        )),
+        (other, _) => Err(corrupt(id, format!("enrollment state {other:?}"))),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct StepRow {
+    pub profile_id: Uuid,
+    pub profile_version: i64,
+    pub state: String,
+    pub diagnostic_code: Option<i64>,
+}
+
+impl TryFrom<StepRow> for DeviceStep {
+    type Error = StorageError;
+
+    fn try_from(row: StepRow) -> Result<Self, Self::Error> {
+        Ok(DeviceStep {
+            step: enrollment_step(row.profile_id, &row.state, row.diagnostic_code)?,
+            profile_id: row.profile_id,
+            profile_version: row.profile_version,
+        })
+    }
+}
+
 impl TryFrom<StateRow> for DeviceProfileState {
     type Error = StorageError;
 
     fn try_from(row: StateRow) -> Result<Self, Self::Error> {
-        let step = match (row.state.as_str(), row.diagnostic_code) {
-            ("challengeIssued", _) => EnrollmentStep::ChallengeIssued,
-            ("failed", Some(code)) => EnrollmentStep::Failed(
-                DiagnosticCode::from_code(diagnostic_code(row.device_id, code)?)
-                    .unwrap_or(DiagnosticCode::UnknownError),
-            ),
-            (other, _) => return Err(corrupt(row.device_id, format!("enrollment state {other:?}"))),
-        };
+        let step = enrollment_step(row.device_id, &row.state, row.diagnostic_code)?;
         Ok(DeviceProfileState {
             device_id: row.device_id,
             profile_version: row.profile_version,

@@ -32,6 +32,7 @@ conformance!(
     enrollment_steps_are_recorded_per_device_and_profile,
     expired_used_challenges_are_purged,
     events_filter_by_device_profile_event_and_time,
+    the_state_generation_moves_with_what_check_in_depends_on,
 );
 
 /// A device in a device group that a SCEP profile (device certificate) is assigned to.
@@ -385,7 +386,7 @@ async fn enrollment_steps_are_recorded_per_device_and_profile(store: Arc<dyn Sto
     let at = now();
     setup
         .store
-        .record_check_in(setup.device, at, &[(setup.profile, 1)])
+        .record_check_in(setup.device, at, true, &[(setup.profile, 1)])
         .await
         .unwrap();
     let device = setup.store.device(setup.device).await.unwrap().unwrap();
@@ -417,7 +418,7 @@ async fn enrollment_steps_are_recorded_per_device_and_profile(store: Arc<dyn Sto
     // A new check-in offering a challenge starts over.
     setup
         .store
-        .record_check_in(setup.device, now(), &[(setup.profile, 1)])
+        .record_check_in(setup.device, now(), true, &[(setup.profile, 1)])
         .await
         .unwrap();
     assert_eq!(
@@ -528,4 +529,72 @@ async fn events_filter_by_device_profile_event_and_time(store: Arc<dyn Store>) {
         rest.items.iter().map(|e| e.event_id).collect::<Vec<_>>(),
         vec![20600]
     );
+}
+
+async fn generation(store: &Arc<dyn Store>, credential: Uuid) -> i64 {
+    store
+        .device_credential(credential)
+        .await
+        .unwrap()
+        .unwrap()
+        .state_generation
+}
+
+async fn the_state_generation_moves_with_what_check_in_depends_on(store: Arc<dyn Store>) {
+    let setup = setup(store).await;
+    let credential = Uuid::now_v7();
+    setup
+        .store
+        .replace_device_credential(setup.device, credential, &[1; 32])
+        .await
+        .unwrap();
+    let start = generation(&setup.store, credential).await;
+    // Observations do not move it.
+    setup
+        .store
+        .record_check_in(setup.device, now(), true, &[(setup.profile, 1)])
+        .await
+        .unwrap();
+    assert_eq!(generation(&setup.store, credential).await, start);
+
+    // Membership, device, assignment and ledger changes do.
+    setup
+        .store
+        .remove_member(setup.group, setup.other_device)
+        .await
+        .unwrap();
+    let after_membership = generation(&setup.store, credential).await;
+    assert!(after_membership > start);
+    let record = setup.store.device(setup.device).await.unwrap().unwrap();
+    setup
+        .store
+        .update_device(setup.device, record.version, &record.content.device)
+        .await
+        .unwrap();
+    let after_device = generation(&setup.store, credential).await;
+    assert!(after_device > after_membership);
+    setup
+        .store
+        .record_issued_certificate(
+            &certificate(&setup, setup.device, "0D"),
+            &event(EventId::CrpNotifyMetricSuccess, None, None),
+        )
+        .await
+        .unwrap();
+    let after_certificate = generation(&setup.store, credential).await;
+    assert!(after_certificate > after_device);
+    // A denial changes the device's enrollment state.
+    setup
+        .store
+        .record_denied_request(
+            Some((setup.device, setup.profile, 1, "keyTooSmall")),
+            &event(
+                EventId::CrpVerifyMetricFailure,
+                Some(setup.device),
+                Some(setup.profile),
+            ),
+        )
+        .await
+        .unwrap();
+    assert!(generation(&setup.store, credential).await > after_certificate);
 }

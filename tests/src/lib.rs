@@ -12,6 +12,7 @@ use reqwest::{header, Method, RequestBuilder, Response};
 use scepter_api::{
     app::ServerSettings,
     auth::{JwtSecret, Role, TokenAuthority},
+    facts_cache::FactsCache,
     profile_cache::ProfileCache,
     AppState, Application, EnrollmentSettings, ProfilePolicy,
 };
@@ -118,6 +119,7 @@ impl TestApp {
                 ..EnrollmentSettings::new(Self::challenge_key())
             },
             profiles: ProfileCache::default(),
+            check_in_facts: FactsCache::default(),
         };
         let settings = ServerSettings {
             workers: 1,

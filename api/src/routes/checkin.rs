@@ -4,7 +4,7 @@
 //! gathers the facts, answers 304 when the device's state tag is unchanged,
 //! and renders otherwise.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use actix_web::{
     http::header::{self, HeaderValue},
@@ -21,7 +21,7 @@ use scepter_domain::{
     subject_name::{expand_name, NameContext},
     targeting::{effective_profiles, Explain, ProfileKind},
 };
-use scepter_storage::CheckInFacts;
+use scepter_storage::{CheckInFacts, DeviceStep, EnrollmentStep};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -92,11 +92,7 @@ pub async fn check_in(
 ) -> Result<HttpResponse, ApiError> {
     let report = body.0.validate()?;
     let now = Utc::now();
-    let facts = state
-        .store
-        .check_in_facts(caller.device_id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let facts = facts_of(&state, caller).await?;
     let decisions = decide(&state, &facts, &report, now).await?;
     let tag = checkin::state_tag(
         &TagInputs {
@@ -109,16 +105,14 @@ pub async fn check_in(
         },
         &decisions,
     );
+    let touch = facts
+        .device
+        .content
+        .last_check_in_at
+        .is_none_or(|last| now - last >= LAST_CHECK_IN_RESOLUTION);
 
     if if_none_match(&request, &tag) {
-        let stale = facts
-            .device
-            .content
-            .last_check_in_at
-            .is_none_or(|last| now - last >= LAST_CHECK_IN_RESOLUTION);
-        if stale {
-            state.store.record_check_in(caller.device_id, now, &[]).await?;
-        }
+        record(&state, caller, &facts, touch, &[]).await?;
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, tag))
             .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -134,15 +128,80 @@ pub async fn check_in(
         }
         items.push(item);
     }
-    state
-        .store
-        .record_check_in(caller.device_id, now, &offered)
-        .await?;
+    record(&state, caller, &facts, touch, &offered).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, tag))
         // Payloads carry one-time challenges: no cache may keep them.
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(CheckInResponse { items }))
+}
+
+/// The device's facts: cached at the caller's state generation, or read.
+async fn facts_of(state: &AppState, caller: DeviceCaller) -> Result<Arc<CheckInFacts>, ApiError> {
+    if let Some(facts) = state
+        .check_in_facts
+        .get(caller.device_id, caller.state_generation)
+    {
+        return Ok(facts);
+    }
+    let facts = Arc::new(
+        state
+            .store
+            .check_in_facts(caller.device_id)
+            .await?
+            .ok_or(ApiError::NotFound)?,
+    );
+    state
+        .check_in_facts
+        .put(caller.device_id, caller.state_generation, Arc::clone(&facts));
+    Ok(facts)
+}
+
+/// Writes what changed — a stale `lastCheckInDateTime`, `challengeIssued`
+/// for offered profiles not yet in that state — and keeps the cached facts
+/// in step. An unchanged device writes nothing.
+async fn record(
+    state: &AppState,
+    caller: DeviceCaller,
+    facts: &CheckInFacts,
+    touch: bool,
+    offered: &[(Uuid, i64)],
+) -> Result<(), ApiError> {
+    let new_steps: Vec<(Uuid, i64)> = offered
+        .iter()
+        .copied()
+        .filter(|(profile_id, version)| {
+            !facts.steps.iter().any(|step| {
+                step.profile_id == *profile_id
+                    && step.profile_version == *version
+                    && step.step == EnrollmentStep::ChallengeIssued
+            })
+        })
+        .collect();
+    if !touch && new_steps.is_empty() {
+        return Ok(());
+    }
+    let at = scepter_storage::now();
+    state
+        .store
+        .record_check_in(caller.device_id, at, touch, &new_steps)
+        .await?;
+    let mut updated = facts.clone();
+    if touch {
+        updated.device.content.last_check_in_at = Some(at);
+    }
+    for (profile_id, profile_version) in new_steps {
+        updated.steps.retain(|step| step.profile_id != profile_id);
+        updated.steps.push(DeviceStep {
+            profile_id,
+            profile_version,
+            step: EnrollmentStep::ChallengeIssued,
+        });
+    }
+    state
+        .check_in_facts
+        .put(caller.device_id, caller.state_generation, Arc::new(updated));
+    Ok(())
 }
 
 /// The decisions for this device, reading SCEP profiles' renewal thresholds from the cache.

@@ -71,16 +71,19 @@ macro_rules! impl_credential_repository {
             }
 
             async fn device_credential(&self, credential_id: Uuid) -> Result<Option<StoredCredential>, StorageError> {
-                let row = sqlx::query_as::<_, (Uuid, Vec<u8>, bool)>(
-                    "SELECT device_id, secret_sha256, revoked_at IS NOT NULL FROM device_credentials WHERE id = $1",
+                // One round trip: the generation comes along for check-in's cache.
+                let row = sqlx::query_as::<_, (Uuid, Vec<u8>, bool, i64)>(
+                    "SELECT c.device_id, c.secret_sha256, c.revoked_at IS NOT NULL, g.value \
+                     FROM device_credentials c CROSS JOIN state_generation g WHERE c.id = $1 AND g.id = 1",
                 )
                 .bind(credential_id)
                 .fetch_optional(&self.pool)
                 .await?;
-                Ok(row.map(|(device_id, secret_digest, revoked)| StoredCredential {
+                Ok(row.map(|(device_id, secret_digest, revoked, state_generation)| StoredCredential {
                     device_id,
                     secret_digest,
                     revoked,
+                    state_generation,
                 }))
             }
         }

@@ -10,7 +10,7 @@ macro_rules! impl_lifecycle_repository {
 
         use super::{assignment_repository::targeting_facts, $store};
         use crate::{
-            rows::{now, CertificateRow, DeviceRow, EventRow, StateRow, TransactionRow, UserRow},
+            rows::{now, CertificateRow, DeviceRow, EventRow, StateRow, StepRow, TransactionRow, UserRow},
             CheckInFacts, DeviceProfileState, EventFilter, LifecycleRepository, NewEvent, Page,
             PageRequest, RevocationOutcome, RevocationScope, ScepTransaction, StorageError,
             StoredCertificate, StoredDevice, StoredEvent,
@@ -124,12 +124,23 @@ macro_rules! impl_lifecycle_repository {
                 .into_iter()
                 .map(TryInto::try_into)
                 .collect::<Result<Vec<_>, _>>()?;
+                let steps = sqlx::query_as::<_, StepRow>(
+                    "SELECT profile_id, profile_version, state, diagnostic_code \
+                     FROM device_profile_states WHERE device_id = $1",
+                )
+                .bind(device_id)
+                .fetch_all(&mut *connection)
+                .await?
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect::<Result<Vec<_>, _>>()?;
                 Ok(Some(CheckInFacts {
                     device,
                     user,
                     memberships,
                     profiles,
                     certificates,
+                    steps,
                 }))
             }
 
@@ -137,32 +148,30 @@ macro_rules! impl_lifecycle_repository {
                 &self,
                 device_id: Uuid,
                 at: DateTime<Utc>,
+                touch: bool,
                 offered: &[(Uuid, i64)],
             ) -> Result<(), StorageError> {
-                let mut transaction = self.pool.begin().await?;
-                sqlx::query("UPDATE devices SET last_check_in_at = $2 WHERE id = $1")
-                    .bind(device_id)
-                    .bind(at)
-                    .execute(&mut *transaction)
-                    .await?;
+                if touch {
+                    sqlx::query("UPDATE devices SET last_check_in_at = $2 WHERE id = $1")
+                        .bind(device_id)
+                        .bind(at)
+                        .execute(&self.pool)
+                        .await?;
+                }
                 for (profile_id, version) in offered {
-                    // Writes only on a change: repeated check-ins of an unchanged device cost no row update.
                     sqlx::query(
                         "INSERT INTO device_profile_states (device_id, profile_id, profile_version, state, updated_at) \
                          VALUES ($1, $2, $3, 'challengeIssued', $4) \
                          ON CONFLICT (device_id, profile_id) DO UPDATE SET profile_version = excluded.profile_version, \
-                         state = 'challengeIssued', diagnostic_code = NULL, reason = NULL, updated_at = excluded.updated_at \
-                         WHERE device_profile_states.state <> 'challengeIssued' \
-                         OR device_profile_states.profile_version <> excluded.profile_version",
+                         state = 'challengeIssued', diagnostic_code = NULL, reason = NULL, updated_at = excluded.updated_at",
                     )
                     .bind(device_id)
                     .bind(profile_id)
                     .bind(version)
                     .bind(at)
-                    .execute(&mut *transaction)
+                    .execute(&self.pool)
                     .await?;
                 }
-                transaction.commit().await?;
                 Ok(())
             }
 
@@ -235,6 +244,12 @@ macro_rules! impl_lifecycle_repository {
                     .await?;
                 }
                 insert_event(&mut *transaction, event, at).await?;
+                if failed.is_some() {
+                    // Last, so the counter's row lock is the transaction's last lock.
+                    sqlx::query("UPDATE state_generation SET value = value + 1 WHERE id = 1")
+                        .execute(&mut *transaction)
+                        .await?;
+                }
                 transaction.commit().await?;
                 Ok(())
             }
