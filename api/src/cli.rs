@@ -255,6 +255,9 @@ pub struct ServeArgs {
     /// Organization name shown on devices in installed profiles.
     #[arg(long, env = "SCEPTER_ORGANIZATION", default_value = "Scepter")]
     pub organization: String,
+    /// Devices whose check-in facts are cached per instance (0 disables the cache).
+    #[arg(long, env = "SCEPTER_CHECK_IN_CACHE_DEVICES", default_value_t = crate::facts_cache::DEFAULT_CAPACITY)]
+    pub check_in_cache_devices: usize,
     /// HTTP worker threads (default: one per CPU).
     #[arg(long, env = "SCEPTER_WORKERS")]
     pub workers: Option<usize>,
@@ -322,7 +325,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         organization: args.organization,
         enrollment,
         profiles: ProfileCache::default(),
-        check_in_facts: FactsCache::default(),
+        check_in_facts: FactsCache::with_capacity(args.check_in_cache_devices),
     };
     let sweeper = (args.enrollment.revocation_sweep_secs > 0).then(|| {
         tokio::spawn(sweep_periodically(
