@@ -7,8 +7,8 @@ use scepter_domain::challenge::{self, ChallengeKey};
 use scepter_storage::Store;
 
 use crate::{
-    auth::TokenAuthority, error::ApiError, extract, facts_cache::FactsCache, profile_cache::ProfileCache,
-    routes, telemetry,
+    auth::TokenAuthority, error::ApiError, extract, facts_cache::FactsCache, metrics::Metrics,
+    profile_cache::ProfileCache, routes, telemetry,
 };
 
 /// Deployment policies that shape validation.
@@ -55,6 +55,7 @@ pub struct AppState {
     pub profiles: ProfileCache,
     /// Check-in facts by device and state generation.
     pub check_in_facts: FactsCache,
+    pub metrics: Metrics,
 }
 
 impl AppState {

@@ -22,6 +22,7 @@ use crate::{
     auth::{JwtSecret, Role, TokenAuthority},
     facts_cache::FactsCache,
     import::{self, ImportArgs},
+    metrics::Metrics,
     openapi,
     profile_cache::ProfileCache,
     telemetry::{self, LogFormat},
@@ -326,6 +327,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         enrollment,
         profiles: ProfileCache::default(),
         check_in_facts: FactsCache::with_capacity(args.check_in_cache_devices),
+        metrics: Metrics::new(),
     };
     let sweeper = (args.enrollment.revocation_sweep_secs > 0).then(|| {
         tokio::spawn(sweep_periodically(

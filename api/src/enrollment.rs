@@ -168,6 +168,18 @@ pub async fn verify(
     csr: CsrInput<'_>,
 ) -> Result<Verdict, ApiError> {
     let outcome = decide(state, transaction_id, challenge, csr).await?;
+    let verdict = record_verdict(state, transaction_id, outcome).await?;
+    state
+        .metrics
+        .observe_verification(&verdict.diagnostic.hex(), verdict.allowed);
+    Ok(verdict)
+}
+
+async fn record_verdict(
+    state: &AppState,
+    transaction_id: &str,
+    outcome: Result<ChallengeClaims, Denial>,
+) -> Result<Verdict, ApiError> {
     match outcome {
         Ok(claims) => {
             tracing::info!(transaction_id, device_id = %claims.device_id, profile_id = %claims.profile_id,

@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod facts_cache;
 pub mod import;
+pub mod metrics;
 pub mod openapi;
 pub mod profile_cache;
 pub mod routes;

@@ -29,6 +29,7 @@ use crate::routes::{
     paths(
         health::healthz,
         health::readyz,
+        health::metrics,
         trusted_profiles::create,
         trusted_profiles::list,
         trusted_profiles::get,

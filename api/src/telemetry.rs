@@ -40,6 +40,11 @@ pub async fn request_span(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let request_id = Uuid::new_v4();
+    let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().clone();
+    let state = request
+        .app_data::<actix_web::web::Data<crate::app::AppState>>()
+        .cloned();
     let span = tracing::info_span!(
         "request",
         %request_id,
@@ -52,7 +57,13 @@ pub async fn request_span(
     match result {
         Ok(mut response) => {
             let status = response.status().as_u16();
-            let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let elapsed = started.elapsed().as_secs_f64();
+            if let Some(state) = &state {
+                state
+                    .metrics
+                    .observe_request(&route, method.as_str(), status, elapsed);
+            }
+            let elapsed_ms = elapsed * 1000.0;
             if status >= 500 {
                 tracing::warn!(status, elapsed_ms, "request finished");
             } else {

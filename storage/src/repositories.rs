@@ -488,6 +488,17 @@ pub trait LifecycleRepository: Send + Sync {
     async fn purge_used_challenges(&self, before: DateTime<Utc>) -> Result<u64, StorageError>;
 }
 
+/// Connections of the pool, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolStatus {
+    /// Open connections.
+    pub size: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// The most connections the pool opens.
+    pub max: u32,
+}
+
 /// Everything the API needs from a database.
 #[async_trait]
 pub trait Store:
@@ -509,4 +520,7 @@ pub trait Store:
 
     /// Closes the pool, waiting for connections in use.
     async fn close(&self);
+
+    /// How many connections are open and idle.
+    fn pool_status(&self) -> PoolStatus;
 }

@@ -14,7 +14,7 @@ use crate::{
         impl_assignment_repository, impl_credential_repository, impl_directory_repositories,
         impl_import_repository, impl_lifecycle_repository, impl_profile_repositories,
     },
-    PoolSettings, StorageError, Store,
+    PoolSettings, PoolStatus, StorageError, Store,
 };
 
 pub struct SqliteStore {
@@ -61,6 +61,14 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        PoolStatus {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
     }
 }
 

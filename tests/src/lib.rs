@@ -13,6 +13,7 @@ use scepter_api::{
     app::ServerSettings,
     auth::{JwtSecret, Role, TokenAuthority},
     facts_cache::FactsCache,
+    metrics::Metrics,
     profile_cache::ProfileCache,
     AppState, Application, EnrollmentSettings, ProfilePolicy,
 };
@@ -120,6 +121,7 @@ impl TestApp {
             },
             profiles: ProfileCache::default(),
             check_in_facts: FactsCache::default(),
+            metrics: Metrics::new(),
         };
         let settings = ServerSettings {
             workers: 1,

@@ -1168,7 +1168,53 @@ async fn step_ca_webhooks_decide_and_feed_the_ledger(backend: Backend) {
     assert!(logged[0]["message"].as_str().unwrap().contains("badRequest"));
 }
 
+// ------------------------------------------------------------------ metrics
+
+async fn metrics_count_requests_check_ins_and_verifications(backend: Backend) {
+    let s = scenario(backend).await;
+    let enrollment = fresh_enrollment(&s, &s.credential).await;
+    assert_allowed(&verify(&s.app, &transaction(), &enrollment.csr().generate().pem, None).await);
+    let denied = verify(&s.app, &transaction(), &enrollment.csr().generate().pem, None).await;
+    assert_denied(&denied, "challengeReplayed", "0x00000411");
+    let response = check_in_raw(&s.app, &s.credential, &nothing_installed(), None).await;
+    let tag = etag(&response);
+    let unchanged = check_in_raw(&s.app, &s.credential, &nothing_installed(), Some(&tag)).await;
+    assert_eq!(unchanged.status(), 304);
+
+    problem(
+        s.app.anonymous(Method::GET, "/metrics").send().await.unwrap(),
+        401,
+    )
+    .await;
+    let connector = s
+        .app
+        .anonymous(Method::GET, "/metrics")
+        .bearer_auth(TestApp::connector_token())
+        .send()
+        .await;
+    problem(connector.unwrap(), 403).await;
+    let response = s.app.reader(Method::GET, "/metrics").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(header_value(&response, "content-type").starts_with("text/plain; version=0.0.4"));
+    let text = response.text().await.unwrap();
+    for expected in [
+        r#"scepter_check_ins_total{outcome="200"} 2"#,
+        r#"scepter_check_ins_total{outcome="304"} 1"#,
+        r#"scepter_challenge_verifications_total{allowed="true",diagnostic_code="0x00000000"} 1"#,
+        r#"scepter_challenge_verifications_total{allowed="false",diagnostic_code="0x00000411"} 1"#,
+        r#"scepter_http_requests_total{method="POST",route="/device/v1/checkin",status="304"} 1"#,
+        r#"scepter_http_requests_total{method="GET",route="/metrics",status="401"} 1"#,
+        r#"scepter_http_request_duration_seconds_count{method="POST",route="/connector/v1/scep/verify"} 2"#,
+        r#"scepter_db_pool_connections{state="max"}"#,
+    ] {
+        assert!(text.contains(expected), "missing {expected} in\n{text}");
+    }
+    // Concrete ids never become labels.
+    assert!(!text.contains(&s.device), "{text}");
+}
+
 backend_tests!(
+    metrics_count_requests_check_ins_and_verifications,
     a_device_enrolls_and_then_checks_in_idle,
     a_device_gets_only_its_own_payloads,
     a_challenge_is_single_use,

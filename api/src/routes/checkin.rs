@@ -113,6 +113,7 @@ pub async fn check_in(
 
     if if_none_match(&request, &tag) {
         record(&state, caller, &facts, touch, &[]).await?;
+        state.metrics.observe_check_in("304");
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, tag))
             .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -129,6 +130,7 @@ pub async fn check_in(
         items.push(item);
     }
     record(&state, caller, &facts, touch, &offered).await?;
+    state.metrics.observe_check_in("200");
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, tag))
         // Payloads carry one-time challenges: no cache may keep them.

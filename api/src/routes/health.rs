@@ -8,12 +8,13 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::{app::AppState, error::ApiError};
+use crate::{app::AppState, auth::Reader, error::ApiError};
 
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz));
+        .route("/readyz", web::get().to(readyz))
+        .service(super::resource("/metrics", "GET").route(web::get().to(metrics)));
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -39,4 +40,22 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         Ok(Err(error)) => Err(ApiError::Unavailable(error.to_string())),
         Err(_) => Err(ApiError::Unavailable("database ping timed out".to_owned())),
     }
+}
+
+/// Prometheus metrics
+///
+/// Requests by route pattern and status with latency histograms, check-ins by
+/// outcome, challenge verifications by diagnostic code, and database pool use,
+/// in the Prometheus text format. Needs a token of role `reader` or `admin`
+/// (Prometheus: `authorization: {credentials: …}` in the scrape config).
+#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics",
+    responses((status = 200, description = "Metrics in the Prometheus text exposition format",
+        content_type = "text/plain; version=0.0.4", body = String),
+        (status = 401, description = "Missing or invalid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's role may not read metrics", body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn metrics(_: Reader, state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render(state.store.pool_status()))
 }

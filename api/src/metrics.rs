@@ -1,0 +1,216 @@
+//! Prometheus metrics (the `prometheus` crate), served at `GET /metrics` in
+//! the text exposition format.
+//!
+//! Labels are bounded on purpose: requests are labelled with the *route
+//! pattern* (`/api/v1/devices/{id}`), never the concrete path, and unmatched
+//! paths share one label, so a scanner cannot blow up the series count.
+
+use prometheus::{
+    exponential_buckets, Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+
+/// Every metric of one process.
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    request_duration: HistogramVec,
+    check_ins: IntCounterVec,
+    verifications: IntCounterVec,
+    pool_connections: IntGaugeVec,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new_custom(Some("scepter".to_owned()), None)
+            .unwrap_or_else(|error| panic!("a static metric prefix is valid: {error}"));
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests by route pattern, method and status",
+            ),
+            &["route", "method", "status"],
+        );
+        let request_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by route pattern and method",
+            )
+            // 0.25 ms … ~4 s.
+            .buckets(exponential_buckets(0.000_25, 2.0, 15).unwrap_or_default()),
+            &["route", "method"],
+        );
+        let check_ins = IntCounterVec::new(
+            Opts::new(
+                "check_ins_total",
+                "Device check-ins by outcome (200 with items, 304 unchanged)",
+            ),
+            &["outcome"],
+        );
+        let verifications = IntCounterVec::new(
+            Opts::new(
+                "challenge_verifications_total",
+                "SCEP challenge verifications by diagnostic code and decision",
+            ),
+            &["diagnostic_code", "allowed"],
+        );
+        let pool_connections = IntGaugeVec::new(
+            Opts::new(
+                "db_pool_connections",
+                "Database pool connections by state (idle, in_use) and the maximum (max)",
+            ),
+            &["state"],
+        );
+        let (requests, request_duration, check_ins, verifications, pool_connections) = match (
+            requests,
+            request_duration,
+            check_ins,
+            verifications,
+            pool_connections,
+        ) {
+            (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e)) => (a, b, c, d, e),
+            _ => panic!("static metric definitions are valid"),
+        };
+        for collector in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(request_duration.clone()),
+            Box::new(check_ins.clone()),
+            Box::new(verifications.clone()),
+            Box::new(pool_connections.clone()),
+        ] {
+            registry
+                .register(collector)
+                .unwrap_or_else(|error| panic!("metric names are unique: {error}"));
+        }
+        Self {
+            registry,
+            requests,
+            request_duration,
+            check_ins,
+            verifications,
+            pool_connections,
+        }
+    }
+
+    pub fn observe_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        self.requests
+            .with_label_values(&[route, method, status_label(status)])
+            .inc();
+        self.request_duration
+            .with_label_values(&[route, method])
+            .observe(seconds);
+    }
+
+    /// `outcome`: `"200"` or `"304"`.
+    pub fn observe_check_in(&self, outcome: &str) {
+        self.check_ins.with_label_values(&[outcome]).inc();
+    }
+
+    pub fn observe_verification(&self, diagnostic_code: &str, allowed: bool) {
+        self.verifications
+            .with_label_values(&[diagnostic_code, if allowed { "true" } else { "false" }])
+            .inc();
+    }
+
+    /// The text exposition of every metric, with the pool gauges refreshed.
+    pub fn render(&self, pool: scepter_storage::PoolStatus) -> String {
+        self.pool_connections
+            .with_label_values(&["idle"])
+            .set(gauge(pool.idle));
+        self.pool_connections
+            .with_label_values(&["in_use"])
+            .set(gauge(pool.size.saturating_sub(pool.idle)));
+        self.pool_connections
+            .with_label_values(&["max"])
+            .set(gauge(pool.max));
+        let mut buffer = Vec::new();
+        if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
+            tracing::warn!(%error, "encoding metrics failed");
+        }
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}
+
+fn gauge(value: u32) -> i64 {
+    i64::from(value)
+}
+
+/// Status codes as static labels (no allocation per request).
+fn status_label(status: u16) -> &'static str {
+    const KNOWN: [(u16, &str); 17] = [
+        (200, "200"),
+        (201, "201"),
+        (204, "204"),
+        (304, "304"),
+        (400, "400"),
+        (401, "401"),
+        (403, "403"),
+        (404, "404"),
+        (405, "405"),
+        (409, "409"),
+        (412, "412"),
+        (413, "413"),
+        (415, "415"),
+        (422, "422"),
+        (428, "428"),
+        (500, "500"),
+        (503, "503"),
+    ];
+    if let Some((_, label)) = KNOWN.iter().find(|(code, _)| *code == status) {
+        return label;
+    }
+    match status / 100 {
+        1 => "1xx",
+        2 => "2xx",
+        3 => "3xx",
+        4 => "4xx",
+        _ => "5xx",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_requests_check_ins_verifications_and_pool_use() {
+        let metrics = Metrics::new();
+        metrics.observe_request("/api/v1/devices/{id}", "GET", 200, 0.002);
+        metrics.observe_request("/api/v1/devices/{id}", "GET", 200, 0.003);
+        metrics.observe_check_in("304");
+        metrics.observe_verification("0x00000411", false);
+        let text = metrics.render(scepter_storage::PoolStatus {
+            size: 5,
+            idle: 3,
+            max: 16,
+        });
+        assert!(
+            text.contains(
+                r#"scepter_http_requests_total{method="GET",route="/api/v1/devices/{id}",status="200"} 2"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains(
+            r#"scepter_http_request_duration_seconds_count{method="GET",route="/api/v1/devices/{id}"} 2"#
+        ));
+        assert!(text.contains(r#"scepter_check_ins_total{outcome="304"} 1"#));
+        assert!(text.contains(
+            r#"scepter_challenge_verifications_total{allowed="false",diagnostic_code="0x00000411"} 1"#
+        ));
+        assert!(text.contains(r#"scepter_db_pool_connections{state="in_use"} 2"#));
+        assert!(text.contains(r#"scepter_db_pool_connections{state="max"} 16"#));
+    }
+
+    #[test]
+    fn unusual_statuses_share_a_class_label() {
+        assert_eq!(status_label(418), "4xx");
+        assert_eq!(status_label(502), "5xx");
+        assert_eq!(status_label(206), "2xx");
+    }
+}
