@@ -69,9 +69,24 @@ impl TestDatabase {
         }
     }
 
+    /// An existing database this value does not own (e.g. reached through a proxy).
+    pub fn at(target: DatabaseTarget) -> Self {
+        Self { target, _dir: None }
+    }
+
+    /// The same database for a second instance; the original must outlive it.
+    pub fn share(&self) -> Self {
+        Self::at(self.target.clone())
+    }
+
     /// Connects and applies the migrations.
     pub async fn connect(&self) -> Arc<dyn Store> {
-        let store = connect(&self.target, PoolSettings::default())
+        self.connect_with(PoolSettings::default()).await
+    }
+
+    /// [`TestDatabase::connect`] with other pool settings.
+    pub async fn connect_with(&self, settings: PoolSettings) -> Arc<dyn Store> {
+        let store = connect(&self.target, settings)
             .await
             .expect("connect to the test database");
         store.migrate().await.expect("migrate the test database");

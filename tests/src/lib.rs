@@ -19,7 +19,7 @@ use scepter_api::{
 };
 use scepter_domain::challenge::ChallengeKey;
 pub use scepter_storage::testing::{postgres_url, Backend, TestDatabase};
-use scepter_storage::Store;
+use scepter_storage::{PoolSettings, Store};
 use serde_json::Value;
 
 /// The secret every test app signs tokens with (tests may forge tokens with it).
@@ -62,6 +62,8 @@ pub struct TestOptions {
     pub max_body_bytes: usize,
     pub allow_http_scep_urls: bool,
     pub challenge_lifetime_secs: i64,
+    /// How long a request waits for a database connection before 503.
+    pub db_acquire_timeout: Duration,
 }
 
 impl Default for TestOptions {
@@ -70,6 +72,7 @@ impl Default for TestOptions {
             max_body_bytes: AppState::DEFAULT_MAX_BODY_BYTES,
             allow_http_scep_urls: false,
             challenge_lifetime_secs: 3600,
+            db_acquire_timeout: PoolSettings::default().acquire_timeout,
         }
     }
 }
@@ -95,8 +98,24 @@ impl TestApp {
         Self::start(TestDatabase::fresh(backend).await, options).await
     }
 
+    /// Starts an app on `database` (e.g. [`TestDatabase::share`] of another app's, or [`TestDatabase::at`]).
+    pub async fn spawn_on(database: TestDatabase, options: TestOptions) -> Self {
+        Self::start(database, options).await
+    }
+
+    /// A second instance on this app's database, with its own pool and caches
+    /// (as a second process behind a load balancer would have).
+    pub async fn another_instance(&self) -> Self {
+        Self::start(self.database.share(), self.options).await
+    }
+
     async fn start(database: TestDatabase, options: TestOptions) -> Self {
-        let store = database.connect().await;
+        let store = database
+            .connect_with(PoolSettings {
+                acquire_timeout: options.db_acquire_timeout,
+                ..PoolSettings::default()
+            })
+            .await;
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a random port");
         let tokens = Self::authority();
         let admin_token = tokens

@@ -2,6 +2,8 @@
 //! Each test file uses only some of them.
 #![allow(dead_code)]
 
+pub mod enrollment;
+
 use chrono::{DateTime, Utc};
 use reqwest::{header, Response};
 use scepter_blackbox_tests::{json, TestApp};
