@@ -4,6 +4,7 @@
 //! talk to it over HTTP only. [`backend_tests!`] runs each test on both backends.
 
 pub mod pki;
+pub mod proxy;
 
 use std::{net::TcpListener, sync::Arc, time::Duration};
 

@@ -24,13 +24,21 @@ async fn two_instances() -> Option<(Scenario, TestApp)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_if_match_updates_at_two_instances_let_exactly_one_win() {
-    let Some((s, other)) = two_instances().await else { return };
+    let Some((s, other)) = two_instances().await else {
+        return;
+    };
     let path = format!("{SCEP}/{}", s.profile);
     for round in 0..10 {
         let current = read(&s.app, &path).await;
         let version = current["version"].as_i64().unwrap();
         let mut body = current.clone();
-        for key in ["id", "version", "createdDateTime", "lastModifiedDateTime", "warnings"] {
+        for key in [
+            "id",
+            "version",
+            "createdDateTime",
+            "lastModifiedDateTime",
+            "warnings",
+        ] {
             body.as_object_mut().unwrap().remove(key);
         }
         let rename = |name: &str| {
@@ -38,7 +46,10 @@ async fn concurrent_if_match_updates_at_two_instances_let_exactly_one_win() {
             body["displayName"] = json!(name);
             body
         };
-        let (first_body, second_body) = (rename(&format!("first {round}")), rename(&format!("second {round}")));
+        let (first_body, second_body) = (
+            rename(&format!("first {round}")),
+            rename(&format!("second {round}")),
+        );
         let (first, second) = tokio::join!(
             s.app.put(&path, version, &first_body),
             other.put(&path, version, &second_body),
@@ -52,7 +63,9 @@ async fn concurrent_if_match_updates_at_two_instances_let_exactly_one_win() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_challenge_verified_at_both_instances_at_once_is_allowed_once() {
-    let Some((s, other)) = two_instances().await else { return };
+    let Some((s, other)) = two_instances().await else {
+        return;
+    };
     for round in 0..10 {
         let enrollment = fresh_enrollment(&s, &s.credential).await;
         let csr = enrollment.csr().generate();
@@ -88,7 +101,9 @@ fn summary(response: &Value) -> Vec<(String, String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn check_ins_at_one_instance_follow_membership_changes_at_the_other() {
-    let Some((s, other)) = two_instances().await else { return };
+    let Some((s, other)) = two_instances().await else {
+        return;
+    };
     let nothing = nothing_installed();
     let members = format!("/api/v1/groups/{}/members", s.group);
     let mut previous_tag = None;
@@ -96,7 +111,10 @@ async fn check_ins_at_one_instance_follow_membership_changes_at_the_other() {
         // Membership flips at instance A while instance B serves check-ins concurrently.
         let change = async {
             if round % 2 == 0 {
-                assert_eq!(s.app.delete(&format!("{members}/{}", s.device)).await.status(), 204);
+                assert_eq!(
+                    s.app.delete(&format!("{members}/{}", s.device)).await.status(),
+                    204
+                );
             } else {
                 let added = s.app.post(&members, &json!({ "memberIds": [s.device] })).await;
                 assert_eq!(added.status(), 200);
@@ -113,9 +131,16 @@ async fn check_ins_at_one_instance_follow_membership_changes_at_the_other() {
         let at_b = check_in(&other, &s.credential, &nothing).await;
         let at_a = check_in(&s.app, &s.credential, &nothing).await;
         assert_eq!(summary(&at_b), summary(&at_a), "round {round}");
-        let effective = read(&s.app, &format!("/api/v1/devices/{}/effective-profiles", s.device)).await;
+        let effective = read(
+            &s.app,
+            &format!("/api/v1/devices/{}/effective-profiles", s.device),
+        )
+        .await;
         let reaching = effective["items"].as_array().unwrap().len();
-        let installs = summary(&at_b).iter().filter(|(_, action, _)| action == "install").count();
+        let installs = summary(&at_b)
+            .iter()
+            .filter(|(_, action, _)| action == "install")
+            .count();
         assert_eq!(installs, reaching, "round {round}: {at_b} vs {effective}");
         assert_eq!(reaching, if round % 2 == 0 { 0 } else { 2 }, "round {round}");
         let tag = etag(
@@ -127,7 +152,11 @@ async fn check_ins_at_one_instance_follow_membership_changes_at_the_other() {
                 .await
                 .unwrap(),
         );
-        assert_ne!(Some(&tag), previous_tag.as_ref(), "round {round}: the state tag follows the change");
+        assert_ne!(
+            Some(&tag),
+            previous_tag.as_ref(),
+            "round {round}: the state tag follows the change"
+        );
         previous_tag = Some(tag);
     }
 }

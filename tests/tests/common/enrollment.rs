@@ -291,7 +291,11 @@ pub fn assert_allowed(verdict: &Value) {
 }
 
 /// Verifies a CSR for `enrollment`, has the CA issue it over `validity` (seconds from now) and notifies it.
-pub async fn enroll(s: &Scenario, enrollment: &Enrollment, validity: (i64, i64)) -> (GeneratedCsr, IssuedCert) {
+pub async fn enroll(
+    s: &Scenario,
+    enrollment: &Enrollment,
+    validity: (i64, i64),
+) -> (GeneratedCsr, IssuedCert) {
     let csr = enrollment.csr().generate();
     let transaction_id = transaction();
     assert_allowed(&verify(&s.app, &transaction_id, &csr.pem, None).await);
@@ -335,4 +339,3 @@ pub async fn connector_post(app: &TestApp, path: &str, body: &Value) -> Response
         .await
         .expect("request")
 }
-
