@@ -253,3 +253,76 @@ fn problems_with_the_whole_file_stop_before_writing() {
         "nothing opened for a file that is not there"
     );
 }
+
+/// `kill -9` in the middle of a bulk import leaves whole batches only: each
+/// batch is one transaction, and SQLite's write-ahead log drops the one in
+/// flight when the database is next opened. A re-run completes the import.
+#[tokio::test]
+async fn a_killed_import_leaves_whole_batches_and_a_rerun_completes_it() {
+    const ROWS: usize = 100_000;
+    const BATCH: usize = 500;
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("externalId,userPrincipalName,displayName\n");
+    for n in 0..ROWS {
+        csv.push_str(&format!("k{n},user{n}@contoso.com,User {n}\n"));
+    }
+    fs::write(dir.path().join("users.csv"), csv).unwrap();
+
+    let mut child = Command::new(BINARY)
+        .args(["import", "users.csv", "--batch-size", &BATCH.to_string()])
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("SCEPTER_SQLITE_PATH")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start scepter import");
+    let database = dir.path().join("scepter.db");
+    let count = || async {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&database)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        let mut connection = sqlx::ConnectOptions::connect(&options).await.ok()?;
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users")
+            .fetch_one(&mut connection)
+            .await
+            .ok()
+    };
+    // Kill it once some batches are in, well before the end.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if count().await.unwrap_or(0) >= (BATCH * 4) as i64 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import made no progress"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the import ended before it could be killed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    child.kill().expect("SIGKILL the import");
+    child.wait().unwrap();
+
+    let after_kill = count().await.expect("the database opens after the kill") as usize;
+    assert!(after_kill < ROWS, "killed before the end ({after_kill} rows)");
+    assert_eq!(
+        after_kill % BATCH,
+        0,
+        "{after_kill} rows: a batch was half written"
+    );
+
+    let output = import(dir.path(), &["users.csv", "--batch-size", &BATCH.to_string()]);
+    let lines = summary(&output, 0);
+    assert!(
+        lines[0].starts_with(&format!(
+            "created {}, updated 0, unchanged {after_kill}",
+            ROWS - after_kill
+        )),
+        "{lines:?}"
+    );
+    assert_eq!(count().await.unwrap() as usize, ROWS);
+}
