@@ -282,7 +282,7 @@ CONNECTOR_TOKEN=$("$SCEPTER" token issue "${DB_ARGS[@]}" --role connector --ttl 
 # --------------------------------------------------------------------------
 
 cat >"$TMP/seed.py" <<'PY'
-import json, sys, urllib.request
+import json, sys, urllib.error, urllib.request
 
 mode, base, token, ca_path = sys.argv[1:5]
 
@@ -292,11 +292,14 @@ def call(method, path, body=None):
     request.add_header("Authorization", "Bearer " + token)
     if body is not None:
         request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request) as response:
-        text = response.read()
-        return json.loads(text) if text else None
+    try:
+        with urllib.request.urlopen(request) as response:
+            text = response.read()
+            return json.loads(text) if text else None
+    except urllib.error.HTTPError as error:
+        sys.exit(f"seeding: {method} {path}: {error.code} {error.read().decode(errors='replace')}")
 
-platforms = ["ios", "macOS", "android", "windows10"]
+platforms = ["ios", "macos", "android", "windows10"]
 
 def seed():
     ca = open(ca_path).read()

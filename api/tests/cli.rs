@@ -3,6 +3,7 @@
 //! find the data still there.
 
 use std::{
+    fs,
     net::TcpListener,
     path::Path,
     process::{Child, Command, Output, Stdio},
@@ -167,4 +168,95 @@ fn migrate_creates_the_database_and_is_repeatable() {
         );
     }
     assert!(dir.path().join("data.db").exists());
+}
+
+impl Server {
+    /// SIGKILL: no chance to finish anything.
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("wait");
+    }
+}
+
+/// A membership change of 10,000 devices is one transaction: killing the
+/// server (SIGKILL) while it runs leaves all of them or none, never a part.
+#[tokio::test]
+async fn a_killed_membership_change_is_all_or_nothing() {
+    const DEVICES: usize = 10_000;
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("externalId,deviceName,platform\n");
+    for n in 0..DEVICES {
+        csv.push_str(&format!("d{n},device-{n},android\n"));
+    }
+    fs::write(dir.path().join("devices.csv"), csv).unwrap();
+    let imported = run(dir.path(), &["import", "devices.csv"]);
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let token = issue_token(dir.path(), "admin");
+    let database = dir.path().join("scepter.db");
+    let query = |sql: &'static str| {
+        let database = database.clone();
+        async move {
+            let options = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&database)
+                .busy_timeout(Duration::from_secs(5));
+            let mut connection = sqlx::ConnectOptions::connect(&options).await.unwrap();
+            sqlx::query_scalar::<_, String>(sql)
+                .fetch_all(&mut connection)
+                .await
+                .unwrap()
+        }
+    };
+    let ids = query("SELECT lower(hex(id)) FROM devices").await;
+    let ids: Vec<String> = ids
+        .iter()
+        .map(|hex| uuid::Uuid::parse_str(hex).unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), DEVICES);
+
+    for (round, delay_ms) in [0u64, 5, 10, 15, 20, 25, 30, 40, 60].into_iter().enumerate() {
+        let server = Server::start(dir.path()).await;
+        let client = reqwest::Client::new();
+        let group: serde_json::Value = client
+            .post(format!("{}/api/v1/groups", server.base))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "displayName": format!("round {round}"), "groupType": "device" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let group_id = group["id"].as_str().unwrap().to_owned();
+        let request = client
+            .post(format!("{}/api/v1/groups/{group_id}/members", server.base))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "memberIds": ids }))
+            .send();
+        let in_flight = tokio::spawn(request);
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        server.kill();
+        let answered = in_flight
+            .await
+            .unwrap()
+            .map(|response| response.status().as_u16());
+        let members = query("SELECT CAST(COUNT(*) AS TEXT) FROM device_group_members").await;
+        let in_group: usize = members[0].parse().unwrap();
+        // Earlier rounds' groups hold all their members or none as well.
+        assert_eq!(
+            in_group % DEVICES,
+            0,
+            "round {round}: {in_group} members after SIGKILL ({answered:?})"
+        );
+        eprintln!("round {round} (kill after {delay_ms} ms): answered {answered:?}, {in_group} memberships");
+        if answered.as_ref().is_ok_and(|status| *status == 200) {
+            assert!(
+                in_group >= DEVICES,
+                "round {round}: answered 200 but the members are gone"
+            );
+        }
+    }
 }
