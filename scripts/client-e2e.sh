@@ -29,12 +29,11 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-ROOT=$PWD
+START_SECONDS=$SECONDS
 
-log() { printf '\n==> %s\n' "$*" >&2; }
+log() { printf '\n==> [%3d s] %s\n' "$((SECONDS - START_SECONDS))" "$*" >&2; }
 die() { printf 'scripts/client-e2e.sh: error: %s\n' "$*" >&2; exit 1; }
 
-START_SECONDS=$SECONDS
 WORK=""           # temp dir: venv, generated client, logs, certificates
 PG_BIN=""         # directory holding initdb, pg_ctl, postgres
 PG_USER=""        # unprivileged user that runs the cluster when we are root
@@ -140,7 +139,9 @@ cleanup() {
         if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1; then
             local pid
             pid=$(head -n 1 "$PG_DIR/data/postmaster.pid" 2>/dev/null || true)
-            [[ $pid =~ ^[0-9]+$ ]] && kill -KILL "$pid" 2>/dev/null || true
+            if [[ $pid =~ ^[0-9]+$ ]]; then
+                kill -KILL "$pid" 2>/dev/null || true
+            fi
         fi
     fi
     if [[ -n $WORK ]]; then
@@ -333,7 +334,7 @@ env SCEPTER_URL="$SCEPTER_URL" SCEPTER_ADMIN_TOKEN="$SCEPTER_ADMIN_TOKEN" \
 
 if [[ $scenario_rc -ne 0 ]]; then
     echo "--- last lines of the server log ---" >&2
-    tail -n 40 "$WORK/server.log" >&2 || true
+    tail -n 40 "$WORK/server.log" | sed 's/\x1b\[[0-9;]*m//g' >&2 || true
     exit "$scenario_rc"
 fi
 if [[ $GEN_WARNINGS -ne 0 ]]; then
