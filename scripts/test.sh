@@ -13,7 +13,9 @@
 # fresh database per test from that URL. Debian's `scep` package (micromdm's
 # scepserver and scepclient, for the SCEP round-trip test) is installed with
 # apt-get if scepserver cannot be found. Exit code = exit code of the failing
-# step (0 if everything passed).
+# step (0 if everything passed). Last, scripts/client-e2e.sh generates a Python
+# client from the OpenAPI document (pip: openapi-python-client) and runs the
+# enrollment scenario through it. API fuzzing is separate: scripts/fuzz-api.sh.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -229,5 +231,11 @@ fi
 
 log "cargo test"
 cargo test --workspace --locked "$@"
+
+# The contract as clients see it: a Python client generated from
+# openapi/openapi.json drives the whole enrollment loop against the release
+# binary (fresh database on the same PostgreSQL server).
+log "generated client end to end (scripts/client-e2e.sh)"
+./scripts/client-e2e.sh
 
 log "All checks passed"

@@ -12,22 +12,24 @@ use actix_web::{
     web, FromRequest, HttpRequest,
 };
 use futures_util::StreamExt;
+use scepter_domain::ValidationErrors;
 use serde::de::DeserializeOwned;
+use utoipa::ToSchema;
 
-use crate::{app::AppState, error::ApiError};
+use crate::{app::AppState, error::ApiError, openapi};
 
 /// A JSON body deserialised into `T`. Syntax errors are 400; a well-formed
 /// document with a wrong type, a missing or an unknown field is 422 naming
 /// that field; bodies above the configured limit are 413 before they are read whole.
 pub struct ValidJson<T>(pub T);
 
-impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
+impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for ValidJson<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let body = JsonBytes::from_request(request, payload);
-        Box::pin(async move { parse_json(&body.await?.0).map(ValidJson) })
+        Box::pin(async move { parse_json_body(&body.await?.0).map(ValidJson) })
     }
 }
 
@@ -97,6 +99,133 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             _ => ApiError::Malformed(format!("the body is not valid JSON: {inner}")),
         }
     })
+}
+
+/// Parses a request body documented as the component schema of `T`: like
+/// [`parse_json`], and an array where the schema has an object is 422 too.
+///
+/// serde's derived `Deserialize` of a struct also accepts the field values as
+/// a JSON array in declaration order (serde-rs/serde#1587), so
+/// `["jane@contoso.com", "Jane"]` would create a user. The contract documents
+/// objects only, and a client relying on field order would break silently when
+/// a field is added, so such bodies are rejected, naming each place.
+pub fn parse_json_body<T: DeserializeOwned + ToSchema>(body: &[u8]) -> Result<T, ApiError> {
+    let value = parse_json::<T>(body)?;
+    // Without a `[` there is no array to check (the common case for most bodies).
+    if body.contains(&b'[') {
+        let document: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|error| ApiError::Malformed(format!("the body is not valid JSON: {error}")))?;
+        let schemas = openapi::component_schemas();
+        if let Some(schema) = schemas.get(T::name().as_ref()) {
+            let mut errors = ValidationErrors::new();
+            find_positional_objects(schemas, schema, &document, &mut String::new(), &mut errors);
+            if !errors.is_empty() {
+                return Err(ApiError::Validation(errors));
+            }
+        }
+    }
+    Ok(value)
+}
+
+/// Pushes an error for every array in `value` where `schema` admits an object but no array.
+fn find_positional_objects(
+    schemas: &serde_json::Map<String, serde_json::Value>,
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+    path: &mut String,
+    errors: &mut ValidationErrors,
+) {
+    let Some(items) = value.as_array() else {
+        let Some(members) = value.as_object() else {
+            return;
+        };
+        for (name, member) in members {
+            let mut subschemas = Vec::new();
+            collect_subschemas(schemas, schema, &mut |schema| {
+                if let Some(property) = schema
+                    .get("properties")
+                    .and_then(|properties| properties.get(name))
+                {
+                    subschemas.push(property);
+                }
+            });
+            let length = path.len();
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(name);
+            for subschema in subschemas {
+                find_positional_objects(schemas, subschema, member, path, errors);
+            }
+            path.truncate(length);
+        }
+        return;
+    };
+    let (mut admits_object, mut admits_array) = (false, false);
+    let mut item_schemas = Vec::new();
+    collect_subschemas(schemas, schema, &mut |schema| {
+        let types: Vec<&str> = match schema.get("type") {
+            Some(serde_json::Value::String(kind)) => vec![kind.as_str()],
+            Some(serde_json::Value::Array(kinds)) => kinds.iter().filter_map(|kind| kind.as_str()).collect(),
+            _ => vec![],
+        };
+        admits_object |=
+            types.contains(&"object") || (types.is_empty() && schema.get("properties").is_some());
+        admits_array |= types.contains(&"array") || (types.is_empty() && schema.get("items").is_some());
+        if let Some(items) = schema.get("items") {
+            item_schemas.push(items);
+        }
+    });
+    if admits_object && !admits_array {
+        let field = if path.is_empty() {
+            "body".to_owned()
+        } else {
+            path.clone()
+        };
+        errors.push(
+            field,
+            "schema",
+            "invalid type: sequence, expected an object with named fields",
+        );
+        return;
+    }
+    for (index, item) in items.iter().enumerate() {
+        let length = path.len();
+        path.push_str(&format!("[{index}]"));
+        for item_schema in &item_schemas {
+            find_positional_objects(schemas, item_schema, item, path, errors);
+        }
+        path.truncate(length);
+    }
+}
+
+/// Calls `visit` with `schema` and every schema it stands for: `$ref`s
+/// resolved, `oneOf`/`anyOf`/`allOf` branches expanded.
+fn collect_subschemas<'a>(
+    schemas: &'a serde_json::Map<String, serde_json::Value>,
+    schema: &'a serde_json::Value,
+    visit: &mut dyn FnMut(&'a serde_json::Value),
+) {
+    if let Some(reference) = schema.get("$ref").and_then(|reference| reference.as_str()) {
+        if let Some(target) = reference
+            .strip_prefix("#/components/schemas/")
+            .and_then(|name| schemas.get(name))
+        {
+            collect_subschemas(schemas, target, visit);
+        }
+        return;
+    }
+    visit(schema);
+    for combinator in ["oneOf", "anyOf", "allOf"] {
+        for branch in schema
+            .get(combinator)
+            .and_then(|branches| branches.as_array())
+            .into_iter()
+            .flatten()
+        {
+            collect_subschemas(schemas, branch, visit);
+        }
+    }
 }
 
 /// The field a data error is about. serde reports a missing field at the
@@ -265,6 +394,55 @@ mod tests {
             ApiError::Validation(errors) => (errors.errors()[0].field.clone(), errors.errors()[0].rule),
             other => panic!("expected a validation error, got {other:?}"),
         }
+    }
+
+    fn fields_and_rules(error: ApiError) -> Vec<(String, &'static str)> {
+        match error {
+            ApiError::Validation(errors) => errors
+                .errors()
+                .iter()
+                .map(|error| (error.field.clone(), error.rule))
+                .collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bodies_must_be_objects_not_field_values_in_order() {
+        use scepter_domain::{checkin::CheckInReport, directory::UserDraft};
+
+        // serde alone would accept these as a user and as a check-in.
+        let user = parse_json_body::<UserDraft>(br#"["jane@contoso.com", "Jane"]"#).unwrap_err();
+        assert_eq!(fields_and_rules(user), [("body".to_owned(), "schema")]);
+        assert!(parse_json::<UserDraft>(br#"["jane@contoso.com", "Jane"]"#).is_ok());
+        let check_in = parse_json_body::<CheckInReport>(b"[]").unwrap_err();
+        assert_eq!(fields_and_rules(check_in), [("body".to_owned(), "schema")]);
+
+        // Nested: items of an array of objects, and an optional object.
+        let nested = parse_json_body::<CheckInReport>(
+            br#"{"installedProfiles": [{"profileId": "01a21372-50f4-7247-872f-4436f2dc0f8d", "version": 1},
+                ["01a21372-50f4-7247-872f-4436f2dc0f8d", 2]]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            fields_and_rules(nested),
+            [("installedProfiles[1]".to_owned(), "schema")]
+        );
+        let optional = parse_json_body::<crate::routes::step_ca::StepCaWebhookRequest>(
+            br#"{"timestamp": "2024-01-01T00:00:00Z", "x509CertificateRequest": ["MIIB"]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            fields_and_rules(optional),
+            [("x509CertificateRequest".to_owned(), "schema")]
+        );
+
+        // Arrays the schema has are fine.
+        let check_in = parse_json_body::<CheckInReport>(
+            br#"{"installedProfiles": [{"profileId": "01a21372-50f4-7247-872f-4436f2dc0f8d", "version": 1}],
+                "installedCertificates": []}"#,
+        );
+        assert!(check_in.is_ok());
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! only what is particular to it. `openapi/openapi.json` is the committed
 //! copy; a test fails when it drifts from this.
 
+use std::sync::OnceLock;
+
 use utoipa::{
     openapi::{
         path::{Operation, ParameterIn},
@@ -107,6 +109,21 @@ pub fn to_json() -> String {
     });
     json.push('\n');
     json
+}
+
+/// The document's `components.schemas` as JSON, built once: request bodies are
+/// checked against it for what serde does not enforce (see
+/// [`crate::extract::parse_json_body`]).
+pub fn component_schemas() -> &'static serde_json::Map<String, serde_json::Value> {
+    static SCHEMAS: OnceLock<serde_json::Map<String, serde_json::Value>> = OnceLock::new();
+    SCHEMAS.get_or_init(|| {
+        let document = serde_json::to_value(ApiDoc::openapi())
+            .unwrap_or_else(|error| panic!("the OpenAPI document does not serialise: {error}"));
+        match document.pointer("/components/schemas") {
+            Some(serde_json::Value::Object(schemas)) => schemas.clone(),
+            _ => serde_json::Map::new(),
+        }
+    })
 }
 
 /// (status, component name, description) of the shared problem responses.
@@ -212,9 +229,17 @@ fn add_standard_responses(operation: &mut Operation, method: Method, by_id: bool
         None => vec![SecurityRequirement::default()],
     });
     let mut statuses = vec!["401", "500", "503"];
+    if security == Some("bearer") {
+        // Every role-checked operation, reads included: a token of another
+        // role (a connector token on /api, an admin token on /connector) is 403.
+        statuses.push("403");
+    }
     if by_id {
         statuses.push("404");
     }
+    let has_if_match = operation.parameters.iter().flatten().any(|parameter| {
+        parameter.parameter_in == ParameterIn::Header && parameter.name.eq_ignore_ascii_case("If-Match")
+    });
     let has_query = operation
         .parameters
         .iter()
@@ -225,7 +250,9 @@ fn add_standard_responses(operation: &mut Operation, method: Method, by_id: bool
         Method::Get => &[][..],
         Method::Post => &["400", "403", "413", "415", "422"][..],
         Method::Put => &["400", "403", "412", "413", "415", "422", "428"][..],
-        Method::Delete => &["400", "403", "412"][..],
+        // 412 only where an If-Match can be stale (deleting an assignment or a membership takes none).
+        Method::Delete if has_if_match => &["400", "403", "412"][..],
+        Method::Delete => &["400", "403"][..],
     });
     for status in statuses {
         let Some((_, name, _)) = PROBLEMS.iter().find(|(code, _, _)| *code == status) else {

@@ -103,6 +103,7 @@ from scepter_client.models import (
     MembershipChangeView,
     NotifyRequest,
     Platform,
+    PayloadPreview,
     PreviewRequest,
     Problem,
     ProfileKind,
@@ -503,16 +504,11 @@ def preview_scep_payload(ctx: Context) -> None:
     )
     if int(response.status_code) != 200:
         raise Failed(f"previewScepCertificateProfile: expected HTTP 200, got {describe(response)}")
-    eq(response.headers.get("content-type", "").split(";")[0], "application/json", "Android preview content type")
-    check(response.parsed is not None, "previewScepCertificateProfile: no parsed body")
-    # The contract types this body as a bare `object`: the client hands back its raw members.
-    ctx.note(
-        "previewScepCertificateProfile / previewTrustedCertificateProfile: the 200 application/json body "
-        'is a bare `{"type": "object"}`, so the generated models (PreviewScepCertificateProfileResponse200, '
-        "PreviewTrustedCertificateProfileResponse200) have no fields, only additional_properties; "
-        "openapi/android-payload.schema.json is not referenced"
-    )
-    payload = response.parsed.to_dict()
+    preview = response.parsed
+    check(isinstance(preview, PayloadPreview), f"previewScepCertificateProfile: not a PayloadPreview: {preview!r}")
+    eq(preview.content_type, "application/json", "Android preview content type")
+    check(isinstance(preview.warnings, list), "preview warnings")
+    payload = json.loads(preview.payload)
     eq(payload.get("kind"), "scepCertificateProfile", "preview kind")
     eq(payload.get("profileId"), str(ctx.scep_id), "preview profileId")
     scep = payload.get("scep") or {}
@@ -539,8 +535,10 @@ def preview_trusted_payload(ctx: Context) -> None:
     )
     if int(response.status_code) != 200:
         raise Failed(f"previewTrustedCertificateProfile: expected HTTP 200, got {describe(response)}")
-    check(response.parsed is not None, "previewTrustedCertificateProfile: no parsed body")
-    payload = response.parsed.to_dict()
+    preview = response.parsed
+    check(isinstance(preview, PayloadPreview), f"previewTrustedCertificateProfile: not a PayloadPreview: {preview!r}")
+    eq(preview.content_type, "application/json", "Android trusted preview content type")
+    payload = json.loads(preview.payload)
     eq(payload.get("kind"), "trustedCertificateProfile", "trusted preview kind")
     eq(payload.get("profileId"), str(ctx.root_id), "trusted preview profileId")
     certificates = payload.get("certificates") or [{}]
@@ -882,7 +880,7 @@ def wrong_role_gets_documented_403(ctx: Context) -> None:
 
 @step("server_ready", "make_test_ca")
 def preview_scep_payload_ios(ctx: Context) -> None:
-    """previewScepCertificateProfile for an iPhone: the body is a .mobileconfig, not JSON."""
+    """previewScepCertificateProfile for an iPhone: a PayloadPreview carrying a .mobileconfig."""
     root = expect(
         "createTrustedCertificateProfile",
         invoke(
@@ -938,20 +936,18 @@ def preview_scep_payload_ios(ctx: Context) -> None:
     )
     if int(response.status_code) != 200:
         raise Failed(f"previewScepCertificateProfile (iOS): expected HTTP 200, got {describe(response)}")
-    eq(
-        response.headers.get("content-type", "").split(";")[0],
-        "application/x-apple-aspen-config",
-        "iOS preview content type",
-    )
+    preview = response.parsed
+    check(isinstance(preview, PayloadPreview), f"iOS preview: not a PayloadPreview: {preview!r}")
+    eq(preview.content_type, "application/x-apple-aspen-config", "iOS preview content type")
     check(
-        b"<plist" in response.content and b"com.apple.security.scep" in response.content,
+        "<plist" in preview.payload and "com.apple.security.scep" in preview.payload,
         "iOS preview is not a SCEP .mobileconfig",
     )
 
 
 @step("server_ready", "make_test_ca")
 def preview_trusted_payload_windows(ctx: Context) -> None:
-    """previewTrustedCertificateProfile for a Windows device: the body is SyncML, not JSON."""
+    """previewTrustedCertificateProfile for a Windows device: a PayloadPreview carrying SyncML."""
     root = expect(
         "createTrustedCertificateProfile",
         invoke(
@@ -988,12 +984,10 @@ def preview_trusted_payload_windows(ctx: Context) -> None:
     )
     if int(response.status_code) != 200:
         raise Failed(f"previewTrustedCertificateProfile (Windows): expected HTTP 200, got {describe(response)}")
-    eq(
-        response.headers.get("content-type", "").split(";")[0],
-        "application/vnd.syncml.dm+xml",
-        "Windows preview content type",
-    )
-    check(b"RootCATrustedCertificates" in response.content, "Windows preview is not RootCATrustedCertificates SyncML")
+    preview = response.parsed
+    check(isinstance(preview, PayloadPreview), f"Windows preview: not a PayloadPreview: {preview!r}")
+    eq(preview.content_type, "application/vnd.syncml.dm+xml", "Windows preview content type")
+    check("RootCATrustedCertificates" in preview.payload, "Windows preview is not RootCATrustedCertificates SyncML")
 
 
 # --------------------------------------------------------------------------

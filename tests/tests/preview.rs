@@ -112,7 +112,8 @@ impl Payload {
     }
 }
 
-/// Asserts 200 with `content_type` and a JSON-array `Scepter-Warnings` header.
+/// Asserts 200 with a `PayloadPreview` of `content_type` whose warnings the
+/// `Scepter-Warnings` header repeats as a JSON array.
 async fn expect_payload(response: Response, content_type: &str) -> Payload {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
@@ -122,16 +123,23 @@ async fn expect_payload(response: Response, content_type: &str) -> Payload {
         headers
             .get(header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok()),
-        Some(content_type)
+        Some("application/json")
     );
-    let warnings = headers
+    let preview: Value = serde_json::from_slice(&body).expect("a JSON PayloadPreview");
+    assert_eq!(preview["contentType"], content_type, "{preview}");
+    let warnings: Vec<String> = serde_json::from_value(preview["warnings"].clone()).expect("warnings");
+    let header_warnings = headers
         .get(WARNINGS_HEADER)
         .unwrap_or_else(|| panic!("no {WARNINGS_HEADER} header"))
         .to_str()
         .expect("ASCII header");
-    let warnings: Vec<String> = serde_json::from_str(warnings)
-        .unwrap_or_else(|_| panic!("{WARNINGS_HEADER} is not a JSON array of strings: {warnings}"));
-    Payload { body, warnings }
+    let header_warnings: Vec<String> = serde_json::from_str(header_warnings)
+        .unwrap_or_else(|_| panic!("{WARNINGS_HEADER} is not a JSON array of strings: {header_warnings}"));
+    assert_eq!(header_warnings, warnings);
+    Payload {
+        body: preview["payload"].as_str().expect("payload").as_bytes().to_vec(),
+        warnings,
+    }
 }
 
 async fn scep_payload(app: &TestApp, profile: &str, device: &str, content_type: &str) -> Payload {
@@ -668,6 +676,34 @@ async fn user_certificate_for_a_device_without_primary_user_is_422_missing_value
 
 // ---------------------------------------------------------------- wrong requests and access
 
+/// `Accept` with the platform's media type gets the raw payload, byte for byte the envelope's.
+async fn accept_with_the_platform_media_type_gets_the_raw_payload(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for (platform, content_type) in [("ios", APPLE), ("windows10", SYNCML), ("android", JSON)] {
+        let user = create_user(
+            &app,
+            &format!("raw-{platform}@contoso.com"),
+            json!({ "mail": "raw@contoso.com" }),
+        )
+        .await;
+        let device = device_of(&app, platform, &user).await;
+        let (profile, _) = create_scep_profile(&app, platform, custom_user_subject(json!({}))).await;
+        let enveloped = scep_payload(&app, &profile, &device, content_type).await;
+        let raw = app
+            .admin(Method::POST, &scep_preview_path(&profile))
+            .header(header::ACCEPT, content_type)
+            .json(&json!({ "deviceId": device }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(raw.status(), 200);
+        assert_eq!(header_value(&raw, "content-type"), content_type, "{platform}");
+        let bytes = raw.bytes().await.unwrap();
+        // The placeholder challenge and deterministic UUIDs make both renderings equal.
+        assert_eq!(bytes.as_ref(), enveloped.body.as_slice(), "{platform}");
+    }
+}
+
 async fn preview_for_a_device_of_another_platform_is_422(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let jane = create_user(&app, "jane@contoso.com", json!({})).await;
@@ -832,6 +868,7 @@ async fn previews_of_one_version_are_byte_identical_and_a_new_version_gets_new_p
 }
 
 backend_tests!(
+    accept_with_the_platform_media_type_gets_the_raw_payload,
     ios_user_certificate_preview_is_a_valid_mobileconfig_with_the_expanded_subject_and_placeholder_challenge,
     macos_device_certificate_preview_has_system_scope,
     windows_user_certificate_preview_is_valid_syncml_with_subject_key_usage_and_root_thumbprint,

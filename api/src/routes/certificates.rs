@@ -338,6 +338,8 @@ pub struct EventQuery {
     pub device_id: Option<Uuid>,
     pub profile_id: Option<Uuid>,
     /// The seed's event id, e.g. 20500.
+    // Documented with the range the server parses (u32); utoipa would say int32.
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 4294967295_u32)]
     pub event_id: Option<u32>,
     /// Events at or after this time (RFC 3339).
     pub from: Option<DateTime<Utc>>,

@@ -10,8 +10,8 @@ use crate::openapi;
 
 pub fn configure(config: &mut web::ServiceConfig) {
     config
-        .route("/openapi.json", web::get().to(spec))
-        .route("/docs", web::get().to(page));
+        .service(super::resource("/openapi.json", "GET").route(web::get().to(spec)))
+        .service(super::resource("/docs", "GET").route(web::get().to(page)));
 }
 
 async fn spec() -> HttpResponse {

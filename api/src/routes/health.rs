@@ -12,8 +12,8 @@ use crate::{app::AppState, auth::Reader, error::ApiError};
 
 pub fn configure(config: &mut web::ServiceConfig) {
     config
-        .route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
+        .service(super::resource("/healthz", "GET").route(web::get().to(healthz)))
+        .service(super::resource("/readyz", "GET").route(web::get().to(readyz)))
         .service(super::resource("/metrics", "GET").route(web::get().to(metrics)));
 }
 

@@ -2,14 +2,17 @@
 //! check a profile against a real device before assigning it. The challenge
 //! is a placeholder that can never verify.
 
-use actix_web::{http::header::ContentType, web, HttpResponse};
+use actix_web::{
+    http::header::{self, ContentType},
+    web, HttpRequest, HttpResponse,
+};
 use scepter_domain::{
     render::{self, Rendered, ScepPayloadInput, TrustedPayloadInput, TrustedProfileRef},
     subject_name::{expand_name, ExpansionError, NameContext},
     Platform,
 };
 use scepter_storage::StoredDevice;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -71,42 +74,81 @@ async fn device_for(state: &AppState, device_id: Uuid, platform: Platform) -> Re
     Ok(device)
 }
 
-fn payload_response(rendered: Rendered, mut warnings: Vec<String>) -> Result<HttpResponse, ApiError> {
+/// A rendered payload with its media type, as JSON: what generated clients
+/// read (one schema for every platform).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PayloadPreview {
+    /// `application/x-apple-aspen-config`, `application/vnd.syncml.dm+xml` or `application/json`.
+    pub content_type: String,
+    /// Exactly the text the device would get.
+    pub payload: String,
+    /// Settings the platform cannot express, which the payload leaves out.
+    pub warnings: Vec<String>,
+}
+
+/// The preview as a [`PayloadPreview`], or — when `Accept` names the
+/// platform's media type exactly — the raw payload bytes with that type.
+fn payload_response(
+    request: &HttpRequest,
+    rendered: Rendered,
+    mut warnings: Vec<String>,
+) -> Result<HttpResponse, ApiError> {
     warnings.extend(rendered.warnings);
-    let warnings = serde_json::to_string(&warnings).map_err(|error| ApiError::Internal(error.to_string()))?;
-    Ok(HttpResponse::Ok()
-        .insert_header(ContentType(
-            rendered
-                .content_type
-                .parse()
-                .map_err(|_| ApiError::Internal("bad content type".to_owned()))?,
-        ))
-        .insert_header((WARNINGS_HEADER, warnings))
-        .body(rendered.body))
+    let header_value =
+        serde_json::to_string(&warnings).map_err(|error| ApiError::Internal(error.to_string()))?;
+    let wants_raw = request
+        .headers()
+        .get_all(header::ACCEPT)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|item| item.split(';').next())
+        .any(|media_type| media_type.trim().eq_ignore_ascii_case(rendered.content_type));
+    let mut response = HttpResponse::Ok();
+    response.insert_header((WARNINGS_HEADER, header_value));
+    if wants_raw {
+        return Ok(response
+            .insert_header(ContentType(
+                rendered
+                    .content_type
+                    .parse()
+                    .map_err(|_| ApiError::Internal("bad content type".to_owned()))?,
+            ))
+            .body(rendered.body));
+    }
+    let payload = String::from_utf8(rendered.body)
+        .map_err(|_| ApiError::Internal("a payload is not UTF-8".to_owned()))?;
+    Ok(response.json(PayloadPreview {
+        content_type: rendered.content_type.to_owned(),
+        payload,
+        warnings,
+    }))
 }
 
 /// Preview a SCEP certificate profile's payload
 ///
-/// The body is exactly what the device would get — a `.mobileconfig` for iOS
+/// `payload` is exactly what the device would get — a `.mobileconfig` for iOS
 /// and macOS, SyncML for Windows, JSON for Android — with a placeholder
-/// challenge. Settings the platform cannot express are listed in the
-/// `Scepter-Warnings` header. A device whose attributes cannot fill the
-/// subject or SAN templates gets 422 naming the missing variable.
+/// challenge; `warnings` lists settings the platform cannot express (also in
+/// the `Scepter-Warnings` header). With `Accept` set to the platform's media
+/// type, the body is the raw payload instead. A device whose attributes cannot
+/// fill the subject or SAN templates gets 422 naming the missing variable.
 #[utoipa::path(post, path = "/api/v1/scep-certificate-profiles/{id}/preview", tag = "scep-certificate-profiles",
     operation_id = "previewScepCertificateProfile",
     params(("id" = Uuid, Path, description = "Profile id")),
     request_body = PreviewRequest,
-    responses((status = 200, description = "The payload, in the platform's format",
+    responses((status = 200, description = "The payload and its media type; the raw payload when `Accept` names the platform's media type",
         content(
+            (PayloadPreview = "application/json"),
             (String = "application/x-apple-aspen-config"),
-            (String = "application/vnd.syncml.dm+xml"),
-            (Object = "application/json")
+            (String = "application/vnd.syncml.dm+xml")
         ),
         headers(("Scepter-Warnings" = String, description = "JSON array of warning strings")))))]
 pub async fn scep(
     _: Reader,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    request: HttpRequest,
     body: ValidJson<PreviewRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let profile = state.store.scep_profile(*id).await?.ok_or(ApiError::NotFound)?;
@@ -149,26 +191,28 @@ pub async fn scep(
     };
     let rendered = render::render_scep(&input)
         .map_err(|error| ApiError::field("deviceId", "render", error.to_string()))?;
-    payload_response(rendered, profile.content.warnings())
+    payload_response(&request, rendered, profile.content.warnings())
 }
 
 /// Preview a trusted certificate profile's payload
 ///
-/// The body is exactly what the device would get, in its platform's format.
+/// `payload` is exactly what the device would get, in its platform's format;
+/// with `Accept` set to the platform's media type, the body is the raw payload.
 #[utoipa::path(get, path = "/api/v1/trusted-certificate-profiles/{id}/preview", tag = "trusted-certificate-profiles",
     operation_id = "previewTrustedCertificateProfile",
     params(("id" = Uuid, Path, description = "Profile id"), PreviewQuery),
-    responses((status = 200, description = "The payload, in the platform's format",
+    responses((status = 200, description = "The payload and its media type; the raw payload when `Accept` names the platform's media type",
         content(
+            (PayloadPreview = "application/json"),
             (String = "application/x-apple-aspen-config"),
-            (String = "application/vnd.syncml.dm+xml"),
-            (Object = "application/json")
+            (String = "application/vnd.syncml.dm+xml")
         ),
         headers(("Scepter-Warnings" = String, description = "JSON array of warning strings")))))]
 pub async fn trusted(
     _: Reader,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    request: HttpRequest,
     query: web::Query<PreviewQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let profile = state
@@ -187,5 +231,5 @@ pub async fn trusted(
         organization: &state.organization,
     };
     let rendered = render::render_trusted(&input).map_err(|error| ApiError::Internal(error.to_string()))?;
-    payload_response(rendered, profile.content.warnings(chrono::Utc::now()))
+    payload_response(&request, rendered, profile.content.warnings(chrono::Utc::now()))
 }

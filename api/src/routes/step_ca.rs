@@ -36,7 +36,7 @@ use crate::{
     app::AppState,
     enrollment::{self, CsrInput},
     error::ApiError,
-    extract::{parse_json, JsonBytes},
+    extract::{parse_json_body, JsonBytes},
 };
 
 pub const SIGNATURE_HEADER: &str = "X-Smallstep-Signature";
@@ -115,7 +115,7 @@ fn authenticate(
         tracing::info!("rejected a step-ca webhook with a bad signature");
         ApiError::Unauthenticated("the X-Smallstep-Signature does not match the body")
     })?;
-    let request: StepCaWebhookRequest = parse_json(body)?;
+    let request: StepCaWebhookRequest = parse_json_body(body)?;
     if (Utc::now() - request.timestamp).abs() > MAX_CLOCK_SKEW {
         return Err(ApiError::Unauthenticated(
             "the webhook's timestamp is more than five minutes from now",
