@@ -135,7 +135,7 @@ if [[ ${SCEPTER_FUZZ_SKIP_BUILD:-0} != 1 ]]; then
     log "cargo build --release --bin scepter"
     cargo build --release --locked --bin scepter
 fi
-SCEPTER=$ROOT/target/release/scepter
+SCEPTER=${CARGO_TARGET_DIR:-$ROOT/target}/release/scepter
 [[ -x $SCEPTER ]] || die "$SCEPTER not found"
 
 if [[ ! -x $VENV/bin/schemathesis ]] \
