@@ -36,8 +36,10 @@
 //!   what Apple, Windows, Android and OpenSSL emit. Multi-valued RDNs keep
 //!   the DER `SET OF` order of their attributes.
 //! - SANs come from the PKCS#9 `extensionRequest` attribute
-//!   (1.2.840.113549.1.9.14); other extensions and unknown attributes are
-//!   ignored, as they say nothing about identity.
+//!   (1.2.840.113549.1.9.14) or Microsoft's `szOID_CERT_EXTENSIONS`
+//!   (1.3.6.1.4.1.311.2.1.14), which some Windows clients send instead (never
+//!   both); other extensions and unknown attributes are ignored, as they say
+//!   nothing about identity.
 
 use std::fmt;
 
@@ -70,6 +72,9 @@ const PRIME256V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045
 const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const CHALLENGE_PASSWORD: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.7");
 const EXTENSION_REQUEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.14");
+/// Microsoft's `szOID_CERT_EXTENSIONS`: the same `Extensions` value under the
+/// OID older Windows enrollment clients use instead of PKCS#9's.
+const MS_CERT_EXTENSIONS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.2.1.14");
 const SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
 /// Microsoft's user principal name otherName (MS-WCCE 2.2.2.7.7.4).
 const UPN: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.20.2.3");
@@ -213,7 +218,8 @@ impl CertificateRequest {
             if attribute.oid == CHALLENGE_PASSWORD {
                 let value = single_value(attribute.oid, attribute.values.as_slice(), &challenge_password)?;
                 challenge_password = Some(text(attribute.oid, value, StringTypes::ChallengePassword)?);
-            } else if attribute.oid == EXTENSION_REQUEST {
+            } else if attribute.oid == EXTENSION_REQUEST || attribute.oid == MS_CERT_EXTENSIONS {
+                // Both at once would be two sources of SANs: refused like a repeated attribute.
                 let value = single_value(
                     attribute.oid,
                     attribute.values.as_slice(),

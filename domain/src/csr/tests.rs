@@ -69,6 +69,19 @@ fn rsa_2048_sha256_request_yields_subject_sans_challenge_and_key_size() {
     assert_eq!(csr.der(), der_of(RSA2048_SHA256).as_slice());
 }
 
+/// Older Windows clients put the requested extensions under Microsoft's
+/// `szOID_CERT_EXTENSIONS` (1.3.6.1.4.1.311.2.1.14) instead of PKCS#9's.
+#[test]
+fn sans_under_microsofts_extension_attribute_are_read() {
+    let standard = CertificateRequest::parse(RSA2048_SHA256).unwrap();
+    let microsoft =
+        CertificateRequest::parse(include_str!("../../tests/fixtures/csr/ms_extension_attribute.pem")).unwrap();
+    assert!(!microsoft.subject_alternative_names().is_empty());
+    assert_eq!(microsoft.subject_alternative_names(), standard.subject_alternative_names());
+    assert_eq!(microsoft.subject(), standard.subject());
+    assert_eq!(microsoft.challenge_password(), standard.challenge_password());
+}
+
 #[test]
 fn rsa_1024_sha1_request_is_accepted() {
     let csr = CertificateRequest::parse(RSA1024_SHA1).unwrap();
