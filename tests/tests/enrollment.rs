@@ -844,6 +844,63 @@ async fn step_ca_webhooks_decide_and_feed_the_ledger(backend: Backend) {
     assert!(logged[0]["message"].as_str().unwrap().contains("badRequest"));
 }
 
+// ------------------------------------------------------------------ device statuses
+
+async fn device_statuses_follow_targeting_rules_four_and_five(backend: Backend) {
+    let s = scenario(backend).await;
+    // A third phone without a primary user joins the group.
+    let lonely = id_of(
+        &create(
+            &s.app,
+            DEVICES,
+            &json!({ "deviceName": "pixel-lonely", "platform": "android" }),
+        )
+        .await,
+    );
+    let added = s
+        .app
+        .post(
+            &format!("{GROUPS}/{}/members", s.group),
+            &json!({ "memberIds": [lonely] }),
+        )
+        .await;
+    assert_eq!(added.status(), 200);
+    // A user-certificate profile whose root reaches nobody.
+    let root = create_trusted(&s.app, "android").await;
+    let profile = id_of(&create(&s.app, SCEP, &scep_body(&root, "android")).await);
+    assign(&s.app, SCEP, &profile, &s.group).await;
+
+    let statuses = read(&s.app, &format!("{SCEP}/{profile}/device-statuses")).await;
+    let listed: Vec<(&str, &str, &str)> = statuses["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            (
+                item["deviceId"].as_str().unwrap(),
+                item["state"].as_str().unwrap(),
+                item["reason"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    let mut expected = vec![
+        (s.device.as_str(), "failed", "rootCertificateNotAssigned"),
+        (s.other_device.as_str(), "failed", "rootCertificateNotAssigned"),
+    ];
+    expected.sort_unstable();
+    assert_eq!(
+        listed, expected,
+        "the device without a user is not listed: {statuses}"
+    );
+    assert_eq!(statuses["summary"]["failed"], 2);
+    assert_eq!(statuses["summary"]["pending"], 0);
+    // Once the root reaches the group, they are pending; the lonely device still does not apply.
+    assign(&s.app, TRUSTED, &root, &s.group).await;
+    let statuses = read(&s.app, &format!("{SCEP}/{profile}/device-statuses")).await;
+    assert_eq!(statuses["summary"]["pending"], 2, "{statuses}");
+    assert!(!statuses.to_string().contains(&lonely), "{statuses}");
+}
+
 // ------------------------------------------------------------------ metrics
 
 async fn metrics_count_requests_check_ins_and_verifications(backend: Backend) {
@@ -890,6 +947,7 @@ async fn metrics_count_requests_check_ins_and_verifications(backend: Backend) {
 }
 
 backend_tests!(
+    device_statuses_follow_targeting_rules_four_and_five,
     metrics_count_requests_check_ins_and_verifications,
     a_device_enrolls_and_then_checks_in_idle,
     a_device_gets_only_its_own_payloads,

@@ -1,12 +1,13 @@
 //! What admins read about enrollment: a device's issued certificates, a SCEP
 //! profile's per-device status, and the event log.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use scepter_domain::{
     checkin::{renewal_due, RevokeStatus},
+    scep_profile::CertificateType,
     targeting::ProfileKind,
 };
 use scepter_storage::{EnrollmentStep, EventFilter, PageRequest, StoredCertificate};
@@ -105,7 +106,7 @@ pub struct DeviceStatusView {
     pub diagnostic_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diagnostic_name: Option<String>,
-    /// For `failed`: why the request was denied.
+    /// For `failed`: why the request was denied, or `rootCertificateNotAssigned`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The certificate the state is about.
@@ -167,8 +168,10 @@ pub struct DeviceStatusQuery {
 
 /// A SCEP profile's status per device
 ///
-/// Every device the profile targets, and every device that still holds one
-/// of its certificates, with its state; the summary counts all of them.
+/// Every device the profile applies to (targeting rules 1–4; a device its
+/// root does not reach is `failed` with reason `rootCertificateNotAssigned`),
+/// and every device that still holds one of its certificates, with its state;
+/// the summary counts all of them.
 #[utoipa::path(get, path = "/api/v1/scep-certificate-profiles/{id}/device-statuses", tag = "scep-certificate-profiles",
     operation_id = "listScepProfileDeviceStatuses",
     params(("id" = Uuid, Path, description = "Profile id"), DeviceStatusQuery),
@@ -210,58 +213,68 @@ pub async fn device_statuses(
 
     let now = Utc::now();
     let mut statuses = Vec::new();
-    let mut targeted_page = PageRequest::first(PageRequest::MAX_LIMIT);
-    loop {
-        let devices = state
-            .store
-            .targeted_devices(
-                ProfileKind::ScepCertificate,
-                *id,
-                profile.content.platform,
-                targeted_page,
-            )
-            .await?;
-        for device in devices.items {
-            let held = certificates.remove(&device.id).unwrap_or_default();
-            let valid = held.iter().find(|certificate| {
-                certificate.revoke_status == RevokeStatus::None && certificate.not_after > now
-            });
-            let mut view = DeviceStatusView {
-                device_id: device.id,
-                device_name: Some(device.content.device.device_name.clone()),
-                state: DeviceEnrollmentState::Pending,
-                diagnostic_code: None,
-                diagnostic_name: None,
-                reason: None,
-                certificate_id: None,
-                last_updated_date_time: None,
+    // Targeting rule 5: the profile needs its root to reach the device.
+    let root_reaches: HashSet<Uuid> = all_targeted(
+        &state,
+        ProfileKind::TrustedCertificate,
+        profile.content.root_certificate_id,
+        profile.content.platform,
+    )
+    .await?
+    .into_iter()
+    .map(|device| device.id)
+    .collect();
+    let user_certificate = profile.content.settings.certificate_type == CertificateType::User;
+    for device in all_targeted(
+        &state,
+        ProfileKind::ScepCertificate,
+        *id,
+        profile.content.platform,
+    )
+    .await?
+    {
+        // Rule 4: a user certificate does not apply to a device without a primary user.
+        if user_certificate && device.content.device.user_id.is_none() {
+            continue;
+        }
+        let held = certificates.remove(&device.id).unwrap_or_default();
+        let valid = held.iter().find(|certificate| {
+            certificate.revoke_status == RevokeStatus::None && certificate.not_after > now
+        });
+        let mut view = DeviceStatusView {
+            device_id: device.id,
+            device_name: Some(device.content.device.device_name.clone()),
+            state: DeviceEnrollmentState::Pending,
+            diagnostic_code: None,
+            diagnostic_name: None,
+            reason: None,
+            certificate_id: None,
+            last_updated_date_time: None,
+        };
+        if let Some(certificate) = valid {
+            view.state = if renewal_due(certificate.not_before, certificate.not_after, threshold, now) {
+                DeviceEnrollmentState::RenewalDue
+            } else {
+                DeviceEnrollmentState::Succeeded
             };
-            if let Some(certificate) = valid {
-                view.state = if renewal_due(certificate.not_before, certificate.not_after, threshold, now) {
-                    DeviceEnrollmentState::RenewalDue
-                } else {
-                    DeviceEnrollmentState::Succeeded
-                };
-                view.certificate_id = Some(certificate.id);
-                view.last_updated_date_time = Some(certificate.issued_at);
-            } else if let Some(step) = steps.get(&device.id) {
-                view.last_updated_date_time = Some(step.updated_at);
-                match step.step {
-                    EnrollmentStep::ChallengeIssued => view.state = DeviceEnrollmentState::ChallengeIssued,
-                    EnrollmentStep::Failed(code) => {
-                        view.state = DeviceEnrollmentState::Failed;
-                        view.diagnostic_code = Some(code.hex());
-                        view.diagnostic_name = Some(code.name().to_owned());
-                        view.reason = step.reason.clone();
-                    }
+            view.certificate_id = Some(certificate.id);
+            view.last_updated_date_time = Some(certificate.issued_at);
+        } else if !root_reaches.contains(&device.id) {
+            view.state = DeviceEnrollmentState::Failed;
+            view.reason = Some("rootCertificateNotAssigned".to_owned());
+        } else if let Some(step) = steps.get(&device.id) {
+            view.last_updated_date_time = Some(step.updated_at);
+            match step.step {
+                EnrollmentStep::ChallengeIssued => view.state = DeviceEnrollmentState::ChallengeIssued,
+                EnrollmentStep::Failed(code) => {
+                    view.state = DeviceEnrollmentState::Failed;
+                    view.diagnostic_code = Some(code.hex());
+                    view.diagnostic_name = Some(code.name().to_owned());
+                    view.reason = step.reason.clone();
                 }
             }
-            statuses.push(view);
         }
-        match devices.next_cursor {
-            Some(cursor) => targeted_page.cursor = Some(cursor),
-            None => break,
-        }
+        statuses.push(view);
     }
     // Devices the profile no longer reaches but that hold its certificates.
     for (device_id, held) in certificates {
@@ -329,6 +342,28 @@ pub async fn device_statuses(
         items,
         next_cursor,
     }))
+}
+
+/// Every device a profile reaches by targeting rules 1–3, all pages.
+async fn all_targeted(
+    state: &AppState,
+    kind: ProfileKind,
+    profile_id: Uuid,
+    platform: scepter_domain::Platform,
+) -> Result<Vec<scepter_domain::Record<scepter_storage::StoredDevice>>, ApiError> {
+    let mut devices = Vec::new();
+    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    loop {
+        let batch = state
+            .store
+            .targeted_devices(kind, profile_id, platform, page)
+            .await?;
+        devices.extend(batch.items);
+        match batch.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => return Ok(devices),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -74,10 +74,15 @@ fn rsa_2048_sha256_request_yields_subject_sans_challenge_and_key_size() {
 #[test]
 fn sans_under_microsofts_extension_attribute_are_read() {
     let standard = CertificateRequest::parse(RSA2048_SHA256).unwrap();
-    let microsoft =
-        CertificateRequest::parse(include_str!("../../tests/fixtures/csr/ms_extension_attribute.pem")).unwrap();
+    let microsoft = CertificateRequest::parse(include_str!(
+        "../../tests/fixtures/csr/ms_extension_attribute.pem"
+    ))
+    .unwrap();
     assert!(!microsoft.subject_alternative_names().is_empty());
-    assert_eq!(microsoft.subject_alternative_names(), standard.subject_alternative_names());
+    assert_eq!(
+        microsoft.subject_alternative_names(),
+        standard.subject_alternative_names()
+    );
     assert_eq!(microsoft.subject(), standard.subject());
     assert_eq!(microsoft.challenge_password(), standard.challenge_password());
 }
