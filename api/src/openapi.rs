@@ -82,6 +82,7 @@ use crate::routes::{
         step_ca::scep_challenge,
         step_ca::notifying,
         certificates::device_certificates,
+        certificates::revoke_certificate,
         certificates::device_statuses,
         certificates::events,
     ),

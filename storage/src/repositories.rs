@@ -464,6 +464,16 @@ pub trait LifecycleRepository: Send + Sync {
     /// gone). Returns how many were queued.
     async fn queue_revocations(&self, scope: &RevocationScope) -> Result<u64, StorageError>;
 
+    /// Queues the device's certificate for revocation by hand (a lost device,
+    /// a retry after `failed`): from `none` or `failed` to `pending`.
+    /// [`StorageError::NotFound`] for an unknown pair, [`StorageError::Conflict`]
+    /// when it is already queued or revoked.
+    async fn request_revocation(
+        &self,
+        device_id: Uuid,
+        certificate_id: Uuid,
+    ) -> Result<StoredCertificate, StorageError>;
+
     /// Up to `limit` certificates awaiting revocation (`pending` or `issued`),
     /// oldest first; those `pending` become `issued` (handed to the connector).
     async fn revocation_queue(&self, limit: u32) -> Result<Vec<StoredCertificate>, StorageError>;

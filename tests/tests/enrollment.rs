@@ -844,6 +844,58 @@ async fn step_ca_webhooks_decide_and_feed_the_ledger(backend: Backend) {
     assert!(logged[0]["message"].as_str().unwrap().contains("badRequest"));
 }
 
+async fn admins_revoke_by_hand_and_retry_failed_revocations(backend: Backend) {
+    let s = scenario(backend).await;
+    let enrollment = fresh_enrollment(&s, &s.credential).await;
+    let (_, issued) = enroll(&s, &enrollment, (-60, 365 * DAY)).await;
+    let certificate = read(&s.app, &format!("{DEVICES}/{}/certificates", s.device)).await["items"][0].clone();
+    let id = certificate["id"].as_str().unwrap().to_owned();
+    let revoke = format!("{DEVICES}/{}/certificates/{id}/revoke", s.device);
+
+    problem(s.app.reader(Method::POST, &revoke).send().await.unwrap(), 403).await;
+    let elsewhere = format!("{DEVICES}/{}/certificates/{id}/revoke", s.other_device);
+    problem(s.app.admin(Method::POST, &elsewhere).send().await.unwrap(), 404).await;
+    let queued = expect_json(s.app.admin(Method::POST, &revoke).send().await.unwrap(), 200).await;
+    assert_eq!(queued["certificateRevokeStatus"], "pending");
+    problem(s.app.admin(Method::POST, &revoke).send().await.unwrap(), 409).await;
+
+    // The device still gets the profile: it must enroll again.
+    let report = json!({
+        "installedProfiles": [{ "profileId": s.profile, "version": 1 }],
+        "installedCertificates": [{
+            "profileId": s.profile, "thumbprintSha1": issued.thumbprint_sha1_hex,
+            "notBefore": issued.not_before, "notAfter": issued.not_after,
+        }],
+    });
+    let again = check_in(&s.app, &s.credential, &report).await;
+    let scep = item(&again, &s.profile);
+    assert_eq!(
+        (scep["action"].as_str(), scep["reason"].as_str()),
+        (Some("install"), Some("certificateRevoked"))
+    );
+
+    // A failed revocation can be queued again.
+    let queue = connector_get(&s.app, REVOCATIONS).await;
+    assert_eq!(queue["items"][0]["id"], id.as_str());
+    let failed = connector_post(
+        &s.app,
+        &format!("{REVOCATIONS}/{id}/result"),
+        &json!({ "succeeded": false, "diagnosticCode": "0x00000402" }),
+    )
+    .await;
+    assert_eq!(failed.status(), 200);
+    let retried = expect_json(s.app.admin(Method::POST, &revoke).send().await.unwrap(), 200).await;
+    assert_eq!(retried["certificateRevokeStatus"], "pending");
+    assert!(retried.get("revokeDiagnosticCode").is_none(), "{retried}");
+    assert_eq!(
+        connector_get(&s.app, REVOCATIONS).await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 // ------------------------------------------------------------------ device statuses
 
 async fn device_statuses_follow_targeting_rules_four_and_five(backend: Backend) {
@@ -947,6 +999,7 @@ async fn metrics_count_requests_check_ins_and_verifications(backend: Backend) {
 }
 
 backend_tests!(
+    admins_revoke_by_hand_and_retry_failed_revocations,
     device_statuses_follow_targeting_rules_four_and_five,
     metrics_count_requests_check_ins_and_verifications,
     a_device_enrolls_and_then_checks_in_idle,

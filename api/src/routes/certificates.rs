@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::{devices, page_request, resource, scep_profiles};
 use crate::{
     app::AppState,
-    auth::Reader,
+    auth::{Admin, Reader},
     dto::{CertificateView, EventList, EventView},
     error::ApiError,
 };
@@ -33,7 +33,14 @@ pub fn configure(config: &mut web::ServiceConfig) {
             resource(&format!("{}/{{id}}/device-statuses", scep_profiles::PATH), "GET")
                 .route(web::get().to(device_statuses)),
         )
-        .service(resource("/api/v1/events", "GET").route(web::get().to(events)));
+        .service(resource("/api/v1/events", "GET").route(web::get().to(events)))
+        .service(
+            resource(
+                &format!("{}/{{id}}/certificates/{{certificateId}}/revoke", devices::PATH),
+                "POST",
+            )
+            .route(web::post().to(revoke_certificate)),
+        );
 }
 
 /// A device's certificates.
@@ -61,6 +68,28 @@ pub async fn device_certificates(
     Ok(HttpResponse::Ok().json(CertificateList {
         items: certificates.into_iter().map(CertificateView::from).collect(),
     }))
+}
+
+/// Revoke a certificate
+///
+/// Queues one of the device's certificates for revocation by the connector
+/// (`pending`), e.g. for a lost device, or again after a `failed` revocation.
+/// A device the profile still reaches gets `install` at its next check-in.
+#[utoipa::path(post, path = "/api/v1/devices/{id}/certificates/{certificateId}/revoke", tag = "devices",
+    operation_id = "revokeDeviceCertificate",
+    params(("id" = Uuid, Path, description = "Device id"), ("certificateId" = Uuid, Path, description = "Certificate id")),
+    responses(
+        (status = 200, description = "Queued for revocation", body = CertificateView),
+        (status = 409, description = "Already queued or revoked", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn revoke_certificate(
+    admin: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (device_id, certificate_id) = path.into_inner();
+    let queued = state.store.request_revocation(device_id, certificate_id).await?;
+    tracing::info!(%device_id, %certificate_id, by = %admin.0.subject, "queued a certificate for revocation");
+    Ok(HttpResponse::Ok().json(CertificateView::from(queued)))
 }
 
 /// A device's state for one SCEP profile.

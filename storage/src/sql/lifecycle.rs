@@ -402,6 +402,41 @@ macro_rules! impl_lifecycle_repository {
                 Ok(queued)
             }
 
+            async fn request_revocation(
+                &self,
+                device_id: Uuid,
+                certificate_id: Uuid,
+            ) -> Result<StoredCertificate, StorageError> {
+                let mut transaction = self.pool.begin().await?;
+                let Some(current) = certificate_by_id(&mut *transaction, certificate_id).await? else {
+                    return Err(StorageError::NotFound);
+                };
+                if current.device_id != device_id {
+                    return Err(StorageError::NotFound);
+                }
+                let updated = sqlx::query(
+                    "UPDATE issued_certificates SET revoke_status = 'pending', revoke_requested_at = $2, \
+                     revoke_diagnostic_code = NULL, revoke_message = NULL \
+                     WHERE id = $1 AND revoke_status IN ('none', 'failed')",
+                )
+                .bind(certificate_id)
+                .bind(now())
+                .execute(&mut *transaction)
+                .await?
+                .rows_affected();
+                if updated == 0 {
+                    return Err(StorageError::Conflict(format!(
+                        "the certificate is already {} (revokeStatus)",
+                        current.revoke_status.as_str()
+                    )));
+                }
+                let stored = certificate_by_id(&mut *transaction, certificate_id)
+                    .await?
+                    .ok_or(StorageError::NotFound)?;
+                transaction.commit().await?;
+                Ok(stored)
+            }
+
             async fn revocation_queue(&self, limit: u32) -> Result<Vec<StoredCertificate>, StorageError> {
                 let mut transaction = self.pool.begin().await?;
                 let rows = sqlx::query_as::<_, CertificateRow>(&format!(
