@@ -35,10 +35,6 @@ log() { printf '\n==> [%3d s] %s\n' "$((SECONDS - START_SECONDS))" "$*" >&2; }
 die() { printf 'scripts/client-e2e.sh: error: %s\n' "$*" >&2; exit 1; }
 
 WORK=""           # temp dir: venv, generated client, logs, certificates
-PG_BIN=""         # directory holding initdb, pg_ctl, postgres
-PG_USER=""        # unprivileged user that runs the cluster when we are root
-PG_DIR=""         # cluster dir (inside WORK, or /tmp when WORK is unreachable)
-PG_STARTED=0
 ADMIN_DB_URL=""   # URL of a database we can CREATE DATABASE from
 DB_NAME=""        # the database created for this run
 DB_CREATED=0
@@ -48,65 +44,9 @@ SERVER_PID=""
 # Helpers
 # --------------------------------------------------------------------------
 
-APT_UPDATED=0
-apt_install() {
-    local what=$1 sudo=""
-    shift
-    if [[ $(id -u) -ne 0 ]]; then
-        command -v sudo >/dev/null 2>&1 || die "$what not found and not root (no sudo): install $*"
-        sudo="sudo"
-    fi
-    command -v apt-get >/dev/null 2>&1 || die "$what not found and apt-get is unavailable: install $*"
-    log "Installing $* (apt-get)"
-    if [[ $APT_UPDATED -eq 0 ]]; then
-        $sudo env DEBIAN_FRONTEND=noninteractive apt-get update
-        APT_UPDATED=1
-    fi
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "$@"
-}
-
-free_port() {
-    python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
-}
-
-port_free() {
-    python3 - "$1" <<'EOF'
-import socket, sys
-s = socket.socket()
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-EOF
-}
-
-has_pg_bins() { [[ -x $1/initdb && -x $1/pg_ctl && -x $1/postgres ]]; }
-
-find_pg_bin() {
-    local dir
-    while IFS= read -r dir; do
-        if has_pg_bins "$dir"; then
-            PG_BIN=$dir
-            return 0
-        fi
-    done < <(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -rV)
-    if dir=$(command -v initdb 2>/dev/null) && has_pg_bins "$(dirname "$dir")"; then
-        PG_BIN=$(dirname "$dir")
-        return 0
-    fi
-    return 1
-}
-
-# Run a command as the cluster owner, from a directory it can access.
-as_pg() {
-    if [[ -z $PG_USER ]]; then
-        (cd "$PG_DIR" && "$@")
-    elif command -v runuser >/dev/null 2>&1; then
-        (cd "$PG_DIR" && runuser -u "$PG_USER" -- "$@")
-    else
-        (cd "$PG_DIR" && su -s /bin/bash "$PG_USER" -c "$(printf '%q ' "$@")")
-    fi
-}
+# apt_install, free_port and the throwaway cluster (pg_cluster_start/stop).
+# shellcheck source=scripts/lib/pg-cluster.sh
+. scripts/lib/pg-cluster.sh
 
 # with_database URL NAME: URL with its database (path) replaced by NAME.
 with_database() {
@@ -135,24 +75,13 @@ cleanup() {
         psql -X -q -v ON_ERROR_STOP=1 "$ADMIN_DB_URL" \
             -c "DROP DATABASE IF EXISTS \"$DB_NAME\" WITH (FORCE)" >/dev/null 2>&1 || true
     fi
-    if [[ $PG_STARTED -eq 1 ]]; then
-        if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1; then
-            local pid
-            pid=$(head -n 1 "$PG_DIR/data/postmaster.pid" 2>/dev/null || true)
-            if [[ $pid =~ ^[0-9]+$ ]]; then
-                kill -KILL "$pid" 2>/dev/null || true
-            fi
-        fi
-    fi
+    pg_cluster_stop
     if [[ -n $WORK ]]; then
         if [[ ${SCEPTER_E2E_KEEP:-0} == 1 ]]; then
             echo "Kept $WORK" >&2
         else
             rm -rf -- "$WORK" || true
         fi
-    fi
-    if [[ -n $PG_DIR && $PG_DIR != "$WORK"/* ]]; then
-        rm -rf -- "$PG_DIR" || true
     fi
     echo "client-e2e: finished in $((SECONDS - START_SECONDS)) s, exit code $rc" >&2
     exit "$rc"
@@ -225,53 +154,8 @@ if [[ -n ${SCEPTER_TEST_POSTGRES_URL:-} ]]; then
     log "Using PostgreSQL from SCEPTER_TEST_POSTGRES_URL"
     ADMIN_DB_URL=$SCEPTER_TEST_POSTGRES_URL
 else
-    if ! find_pg_bin; then
-        apt_install "PostgreSQL server binaries" postgresql
-        find_pg_bin || die "PostgreSQL server binaries (initdb, pg_ctl, postgres) still not found"
-    fi
-    PG_DIR=$WORK/pg
-    mkdir -p "$PG_DIR"
-    # initdb/postgres refuse to run as root.
-    if [[ $(id -u) -eq 0 ]]; then
-        if id -u postgres >/dev/null 2>&1; then
-            PG_USER=postgres
-        else
-            id -u scepter-pg >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin scepter-pg
-            PG_USER=scepter-pg
-        fi
-        chown "$PG_USER" "$PG_DIR"
-        if ! as_pg test -w "$PG_DIR"; then
-            PG_DIR=$(mktemp -d /tmp/scepter-client-e2e-pg.XXXXXX)
-            chown "$PG_USER" "$PG_DIR"
-        fi
-    fi
-    locale=C
-    if locale -a 2>/dev/null | grep -qixE 'c\.utf-?8'; then
-        locale=C.UTF-8
-    fi
-    log "Starting a throwaway PostgreSQL cluster ($PG_BIN) in $PG_DIR"
-    as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U postgres --no-sync -E UTF8 --locale="$locale" \
-        >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log" >&2; die "initdb failed"; }
-    PG_STARTED=1
-    for attempt in 1 2 3 4 5; do
-        # 55450 unless taken; the port can still be lost to a race, hence the retries.
-        port=55450
-        if [[ $attempt -gt 1 ]] || ! port_free "$port"; then
-            port=$(free_port)
-        fi
-        if as_pg "$PG_BIN/pg_ctl" -w -D "$PG_DIR/data" -l "$PG_DIR/server.log" \
-            -o "-h 127.0.0.1 -p $port -k '$PG_DIR' -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-            start >/dev/null; then
-            break
-        fi
-        as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
-        if [[ $attempt -eq 5 ]]; then
-            tail -n 30 "$PG_DIR/server.log" >&2 || true
-            die "could not start PostgreSQL"
-        fi
-        echo "PostgreSQL did not start on port $port, retrying with another port" >&2
-    done
-    ADMIN_DB_URL="postgres://postgres@127.0.0.1:$port/postgres"
+    pg_cluster_start
+    ADMIN_DB_URL=$PG_CLUSTER_URL
 fi
 psql -X -q -v ON_ERROR_STOP=1 "$ADMIN_DB_URL" -c "CREATE DATABASE \"$DB_NAME\"" >/dev/null \
     || die "could not create database $DB_NAME"

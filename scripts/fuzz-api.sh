@@ -61,22 +61,9 @@ START_TIME=$(date +%s)
 
 command -v cargo >/dev/null 2>&1 || die "cargo not found on PATH (install Rust via rustup, or source \$HOME/.cargo/env)"
 
-APT_UPDATED=0
-apt_install() {
-    local what=$1 sudo=""
-    shift
-    if [[ $(id -u) -ne 0 ]]; then
-        command -v sudo >/dev/null 2>&1 || die "$what not found and not root (no sudo): install $*"
-        sudo="sudo"
-    fi
-    command -v apt-get >/dev/null 2>&1 || die "$what not found and apt-get is unavailable: install $*"
-    log "Installing $* (apt-get)"
-    if [[ $APT_UPDATED -eq 0 ]]; then
-        $sudo env DEBIAN_FRONTEND=noninteractive apt-get update
-        APT_UPDATED=1
-    fi
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "$@"
-}
+# apt_install, free_port and the throwaway cluster (pg_cluster_start/stop).
+# shellcheck source=scripts/lib/pg-cluster.sh
+. scripts/lib/pg-cluster.sh
 
 # --------------------------------------------------------------------------
 # Cleanup: everything started below is stopped here, by PID.
@@ -84,10 +71,6 @@ apt_install() {
 
 TMP=""
 SERVER_PID=""
-PG_BIN=""
-PG_USER=""
-PG_TMP=""
-PG_STARTED=0
 
 cleanup() {
     local rc=$?
@@ -101,14 +84,7 @@ cleanup() {
         kill -KILL "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
     fi
-    if [[ $PG_STARTED -eq 1 ]]; then
-        if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -m immediate -w stop >/dev/null 2>&1; then
-            local pid
-            pid=$(head -n 1 "$PG_TMP/data/postmaster.pid" 2>/dev/null || true)
-            [[ $pid =~ ^[0-9]+$ ]] && kill -KILL "$pid" 2>/dev/null || true
-        fi
-    fi
-    [[ -n $PG_TMP ]] && rm -rf -- "$PG_TMP"
+    pg_cluster_stop
     [[ -n $TMP ]] && rm -rf -- "$TMP"
     exit "$rc"
 }
@@ -117,10 +93,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 TMP=$(mktemp -d -t scepter-fuzz.XXXXXX)
-
-free_port() {
-    python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
-}
 
 # --------------------------------------------------------------------------
 # Tools: the release binary and schemathesis
@@ -152,81 +124,9 @@ ST_VERSION=$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.vers
 # existing server, or SQLite
 # --------------------------------------------------------------------------
 
-has_pg_bins() { [[ -x $1/initdb && -x $1/pg_ctl && -x $1/postgres ]]; }
-
-find_pg_bin() {
-    local dir
-    while IFS= read -r dir; do
-        if has_pg_bins "$dir"; then
-            PG_BIN=$dir
-            return 0
-        fi
-    done < <(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -rV)
-    if dir=$(command -v initdb 2>/dev/null) && has_pg_bins "$(dirname "$dir")"; then
-        PG_BIN=$(dirname "$dir")
-        return 0
-    fi
-    return 1
-}
-
-as_pg() {
-    if [[ -z $PG_USER ]]; then
-        (cd "$PG_TMP" && "$@")
-    elif command -v runuser >/dev/null 2>&1; then
-        (cd "$PG_TMP" && runuser -u "$PG_USER" -- "$@")
-    else
-        (cd "$PG_TMP" && su -s /bin/bash "$PG_USER" -c "$(printf '%q ' "$@")")
-    fi
-}
-
 start_cluster() {
-    if ! find_pg_bin; then
-        apt_install "PostgreSQL server binaries" postgresql
-        find_pg_bin || die "PostgreSQL server binaries still not found after installation"
-    fi
-    PG_TMP=$(mktemp -d -t scepter-fuzz-pg.XXXXXX)
-    # initdb/postgres refuse to run as root.
-    if [[ $(id -u) -eq 0 ]]; then
-        if id -u postgres >/dev/null 2>&1; then
-            PG_USER=postgres
-        else
-            id -u scepter-pg >/dev/null 2>&1 \
-                || useradd --system --no-create-home --shell /usr/sbin/nologin scepter-pg
-            PG_USER=scepter-pg
-        fi
-        chown "$PG_USER" "$PG_TMP"
-        if ! as_pg test -w "$PG_TMP"; then
-            rm -rf -- "$PG_TMP"
-            PG_TMP=$(mktemp -d /tmp/scepter-fuzz-pg.XXXXXX)
-            chown "$PG_USER" "$PG_TMP"
-        fi
-    fi
-    local locale=C
-    if locale -a 2>/dev/null | grep -qixE 'c\.utf-?8'; then
-        locale=C.UTF-8
-    fi
-    log "Starting a throwaway PostgreSQL cluster ($PG_BIN) in $PG_TMP"
-    if ! as_pg "$PG_BIN/initdb" -D "$PG_TMP/data" -A trust -U postgres --no-sync -E UTF8 \
-        --locale="$locale" >"$PG_TMP/initdb.log" 2>&1; then
-        cat "$PG_TMP/initdb.log" >&2
-        die "initdb failed"
-    fi
-    local port attempt
-    PG_STARTED=1
-    for attempt in 1 2 3 4 5; do
-        port=$(free_port)
-        if as_pg "$PG_BIN/pg_ctl" -w -D "$PG_TMP/data" -l "$PG_TMP/server.log" \
-            -o "-h 127.0.0.1 -p $port -k '$PG_TMP' -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-            start >/dev/null; then
-            break
-        fi
-        as_pg "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -m immediate -w stop >/dev/null 2>&1 || true
-        if [[ $attempt -eq 5 ]]; then
-            tail -n 30 "$PG_TMP/server.log" >&2 || true
-            die "could not start PostgreSQL"
-        fi
-    done
-    DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+    pg_cluster_start
+    DATABASE_URL=$PG_CLUSTER_URL
 }
 
 DB_ARGS=()

@@ -50,6 +50,9 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Shown to device users as the payloads' organization (`PayloadOrganization`).
     pub organization: String,
+    /// [`AppState::settings_fingerprint`] of `organization`, computed once
+    /// for check-in's state tag.
+    pub settings_fingerprint: [u8; 32],
     pub enrollment: EnrollmentSettings,
     /// Profiles by version, for check-in and verification.
     pub profiles: ProfileCache,
@@ -60,6 +63,13 @@ pub struct AppState {
 
 impl AppState {
     pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+    /// A digest of the deployment settings that shape payloads (the
+    /// organization name): a change re-tags every device's check-in.
+    pub fn settings_fingerprint(organization: &str) -> [u8; 32] {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(organization.as_bytes()).into()
+    }
 }
 
 /// Server settings that are not part of [`AppState`].

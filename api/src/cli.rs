@@ -323,6 +323,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             allow_http_scep_urls: args.allow_http_scep_urls,
         },
         max_body_bytes: args.max_body_bytes,
+        settings_fingerprint: AppState::settings_fingerprint(&args.organization),
         organization: args.organization,
         enrollment,
         profiles: ProfileCache::default(),

@@ -172,8 +172,13 @@ page_of! {
     EventList => EventView, "One page of events, oldest first.";
 }
 
-/// A diagnostic code as the seed writes it (`0x00000411`) with its name.
-fn diagnostic_name(code: u32) -> String {
+/// A stored diagnostic code as the seed writes it: `0x` and eight hex digits.
+pub(crate) fn diagnostic_hex(code: u32) -> String {
+    format!("0x{code:08X}")
+}
+
+/// The seed's name of a stored diagnostic code (`Unknown` for one it does not define).
+pub(crate) fn diagnostic_name(code: u32) -> String {
     DiagnosticCode::from_code(code).map_or_else(|| "Unknown".to_owned(), |known| known.name().to_owned())
 }
 
@@ -230,9 +235,7 @@ impl From<StoredCertificate> for CertificateView {
             issued_date_time: certificate.issued_at,
             certificate_revoke_status: certificate.revoke_status,
             revoke_requested_date_time: certificate.revoke_requested_at,
-            revoke_diagnostic_code: certificate
-                .revoke_diagnostic_code
-                .map(|code| format!("0x{code:08X}")),
+            revoke_diagnostic_code: certificate.revoke_diagnostic_code.map(diagnostic_hex),
             revoke_diagnostic_name: certificate.revoke_diagnostic_code.map(diagnostic_name),
             revoke_message: certificate.revoke_message,
             revoked_date_time: certificate.revoked_at,
@@ -271,7 +274,7 @@ impl From<StoredEvent> for EventView {
             event_id: event.event_id,
             event_name: EventId::from_id(event.event_id)
                 .map_or_else(|| "Unknown".to_owned(), |id| id.name().to_owned()),
-            diagnostic_code: format!("0x{:08X}", event.diagnostic_code),
+            diagnostic_code: diagnostic_hex(event.diagnostic_code),
             diagnostic_name: diagnostic_name(event.diagnostic_code),
             device_id: event.device_id,
             profile_id: event.profile_id,

@@ -133,6 +133,7 @@ impl TestApp {
             },
             max_body_bytes: options.max_body_bytes,
             organization: "Contoso".to_owned(),
+            settings_fingerprint: AppState::settings_fingerprint("Contoso"),
             enrollment: EnrollmentSettings {
                 challenge_lifetime_secs: options.challenge_lifetime_secs,
                 step_ca_challenge_secret: Some(TEST_STEP_CA_SECRET.to_vec()),

@@ -19,7 +19,7 @@ use super::{devices, page_request, resource, scep_profiles};
 use crate::{
     app::AppState,
     auth::{Admin, Reader},
-    dto::{CertificateView, EventList, EventView},
+    dto::{diagnostic_hex, diagnostic_name, CertificateView, EventList, EventView},
     error::ApiError,
 };
 
@@ -310,44 +310,31 @@ pub async fn device_statuses(
         let awaiting = held
             .iter()
             .find(|certificate| certificate.revoke_status != RevokeStatus::Revoked);
-        let latest = awaiting.or_else(|| held.first());
-        let Some(certificate) = latest else { continue };
-        let revoked = awaiting.is_none();
+        let Some(certificate) = awaiting.or_else(|| held.first()) else {
+            continue;
+        };
+        // A retired device has no name any more.
+        let device_name = state
+            .store
+            .device(device_id)
+            .await?
+            .map(|device| device.content.device.device_name);
         statuses.push(DeviceStatusView {
             device_id,
-            device_name: None,
-            state: if revoked {
+            device_name,
+            state: if awaiting.is_none() {
                 DeviceEnrollmentState::Revoked
             } else {
                 DeviceEnrollmentState::RevocationPending
             },
-            diagnostic_code: certificate
-                .revoke_diagnostic_code
-                .map(|code| format!("0x{code:08X}")),
-            diagnostic_name: certificate.revoke_diagnostic_code.and_then(|code| {
-                scepter_domain::diagnostics::DiagnosticCode::from_code(code)
-                    .map(|known| known.name().to_owned())
-            }),
+            diagnostic_code: certificate.revoke_diagnostic_code.map(diagnostic_hex),
+            diagnostic_name: certificate.revoke_diagnostic_code.map(diagnostic_name),
             reason: None,
             certificate_id: Some(certificate.id),
             last_updated_date_time: certificate.revoked_at.or(certificate.revoke_requested_at),
         });
     }
     statuses.sort_by_key(|status| status.device_id);
-    if statuses.iter().any(|status| status.device_name.is_none()) {
-        let names: Vec<_> = statuses
-            .iter()
-            .filter(|status| status.device_name.is_none())
-            .map(|s| s.device_id)
-            .collect();
-        for device_id in names {
-            if let Some(device) = state.store.device(device_id).await? {
-                if let Some(status) = statuses.iter_mut().find(|status| status.device_id == device_id) {
-                    status.device_name = Some(device.content.device.device_name);
-                }
-            }
-        }
-    }
 
     let mut summary = DeviceStatusSummary::default();
     statuses.iter().for_each(|status| summary.count(status.state));

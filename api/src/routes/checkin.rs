@@ -23,7 +23,6 @@ use scepter_domain::{
 };
 use scepter_storage::{CheckInFacts, DeviceStep, EnrollmentStep};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -99,7 +98,7 @@ pub async fn check_in(
             device_id: caller.device_id,
             device_version: facts.device.version,
             user_version: facts.user.as_ref().map(|user| user.version),
-            settings_fingerprint: settings_fingerprint(&state),
+            settings_fingerprint: state.settings_fingerprint,
             now: now.timestamp(),
             challenge_lifetime: state.enrollment.challenge_lifetime_secs,
         },
@@ -255,11 +254,6 @@ async fn decide(
         })
         .collect();
     Ok(checkin::decide(&profiles, &known_kinds, report, &ledger, now))
-}
-
-/// Deployment settings that shape payloads, so a change re-tags every device.
-fn settings_fingerprint(state: &AppState) -> [u8; 32] {
-    Sha256::digest(state.organization.as_bytes()).into()
 }
 
 /// Whether `If-None-Match` lists `tag` (strong comparison, RFC 9110 §13.1.2; `*` matches).

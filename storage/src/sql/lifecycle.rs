@@ -5,7 +5,7 @@ macro_rules! impl_lifecycle_repository {
       mod lifecycle_repository {
         use async_trait::async_trait;
         use chrono::{DateTime, Utc};
-        use scepter_domain::{checkin::RevokeStatus, Record};
+        use scepter_domain::Record;
         use uuid::Uuid;
 
         use super::{assignment_repository::targeting_facts, $store};
@@ -83,6 +83,23 @@ macro_rules! impl_lifecycle_repository {
             .transpose()
         }
 
+        /// The device's certificates, newest first (check-in's ledger and the admin list).
+        async fn certificates_of_device(
+            executor: impl sqlx::Executor<'_, Database = $db>,
+            device_id: Uuid,
+        ) -> Result<Vec<StoredCertificate>, StorageError> {
+            sqlx::query_as::<_, CertificateRow>(&format!(
+                "SELECT {CERTIFICATE_COLUMNS} FROM issued_certificates c WHERE device_id = $1 \
+                 ORDER BY issued_at DESC, id DESC"
+            ))
+            .bind(device_id)
+            .fetch_all(executor)
+            .await?
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect()
+        }
+
         fn unique_violation(error: &sqlx::Error) -> bool {
             matches!(error, sqlx::Error::Database(database_error) if database_error.is_unique_violation())
         }
@@ -114,16 +131,7 @@ macro_rules! impl_lifecycle_repository {
                     device.content.device.user_id,
                 )
                 .await?;
-                let certificates = sqlx::query_as::<_, CertificateRow>(&format!(
-                    "SELECT {CERTIFICATE_COLUMNS} FROM issued_certificates c WHERE device_id = $1 \
-                     ORDER BY issued_at DESC, id DESC"
-                ))
-                .bind(device_id)
-                .fetch_all(&mut *connection)
-                .await?
-                .into_iter()
-                .map(TryInto::try_into)
-                .collect::<Result<Vec<_>, _>>()?;
+                let certificates = certificates_of_device(&mut *connection, device_id).await?;
                 let steps = sqlx::query_as::<_, StepRow>(
                     "SELECT profile_id, profile_version, state, diagnostic_code \
                      FROM device_profile_states WHERE device_id = $1",
@@ -323,16 +331,7 @@ macro_rules! impl_lifecycle_repository {
             }
 
             async fn device_certificates(&self, device_id: Uuid) -> Result<Vec<StoredCertificate>, StorageError> {
-                sqlx::query_as::<_, CertificateRow>(&format!(
-                    "SELECT {CERTIFICATE_COLUMNS} FROM issued_certificates c WHERE device_id = $1 \
-                     ORDER BY issued_at DESC, id DESC"
-                ))
-                .bind(device_id)
-                .fetch_all(&self.pool)
-                .await?
-                .into_iter()
-                .map(TryInto::try_into)
-                .collect()
+                certificates_of_device(&self.pool, device_id).await
             }
 
             async fn profile_certificates(&self, profile_id: Uuid) -> Result<Vec<StoredCertificate>, StorageError> {
@@ -439,28 +438,25 @@ macro_rules! impl_lifecycle_repository {
 
             async fn revocation_queue(&self, limit: u32) -> Result<Vec<StoredCertificate>, StorageError> {
                 let mut transaction = self.pool.begin().await?;
-                let rows = sqlx::query_as::<_, CertificateRow>(&format!(
-                    "SELECT {CERTIFICATE_COLUMNS} FROM issued_certificates c \
-                     WHERE revoke_status IN ('pending', 'issued') ORDER BY id LIMIT $1"
+                // Hand the page out (pending → issued), then read it: two statements whatever its size.
+                const PAGE: &str = "SELECT id FROM issued_certificates \
+                    WHERE revoke_status IN ('pending', 'issued') ORDER BY id LIMIT $1";
+                sqlx::query(&format!(
+                    "UPDATE issued_certificates SET revoke_status = 'issued' \
+                     WHERE revoke_status = 'pending' AND id IN ({PAGE})"
+                ))
+                .bind(i64::from(limit))
+                .execute(&mut *transaction)
+                .await?;
+                let certificates = sqlx::query_as::<_, CertificateRow>(&format!(
+                    "SELECT {CERTIFICATE_COLUMNS} FROM issued_certificates c WHERE id IN ({PAGE}) ORDER BY id"
                 ))
                 .bind(i64::from(limit))
                 .fetch_all(&mut *transaction)
-                .await?;
-                let mut certificates = Vec::with_capacity(rows.len());
-                for row in rows {
-                    let mut certificate: StoredCertificate = row.try_into()?;
-                    if certificate.revoke_status == RevokeStatus::Pending {
-                        sqlx::query(
-                            "UPDATE issued_certificates SET revoke_status = 'issued' \
-                             WHERE id = $1 AND revoke_status = 'pending'",
-                        )
-                        .bind(certificate.id)
-                        .execute(&mut *transaction)
-                        .await?;
-                        certificate.revoke_status = RevokeStatus::Issued;
-                    }
-                    certificates.push(certificate);
-                }
+                .await?
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect::<Result<Vec<_>, _>>()?;
                 transaction.commit().await?;
                 Ok(certificates)
             }
