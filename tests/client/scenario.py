@@ -456,34 +456,45 @@ def create_group_with_device(ctx: Context) -> None:
     ctx.set(group_id=group.id)
 
 
-@step("create_trusted_profile", "create_group_with_device")
-def assign_trusted_profile(ctx: Context) -> None:
+def assign_to_group(ctx: Context, operation: str, call, profile_id, kind: ProfileKind, label: str):
+    """Assigns the profile to the scenario's group (include) and checks the answer; returns the assignment id."""
     response = invoke(
-        "createTrustedCertificateProfileAssignment",
-        create_trusted_certificate_profile_assignment,
-        id=ctx.root_id,
+        operation,
+        call,
+        id=profile_id,
         client=ctx.admin,
         body=AssignmentRequest(group_id=ctx.group_id, intent=Intent.INCLUDE),
     )
-    view = expect("createTrustedCertificateProfileAssignment", response, 201, AssignmentView)
-    eq((view.profile_id, view.group_id, view.intent), (ctx.root_id, ctx.group_id, Intent.INCLUDE), "trusted assignment")
-    eq(view.profile_type, ProfileKind.TRUSTEDCERTIFICATE, "trusted assignment profileType")
-    ctx.set(root_assignment_id=view.id)
+    view = expect(operation, response, 201, AssignmentView)
+    eq((view.profile_id, view.group_id, view.intent), (profile_id, ctx.group_id, Intent.INCLUDE), label)
+    eq(view.profile_type, kind, f"{label} profileType")
+    return view.id
+
+
+@step("create_trusted_profile", "create_group_with_device")
+def assign_trusted_profile(ctx: Context) -> None:
+    assignment = assign_to_group(
+        ctx,
+        "createTrustedCertificateProfileAssignment",
+        create_trusted_certificate_profile_assignment,
+        ctx.root_id,
+        ProfileKind.TRUSTEDCERTIFICATE,
+        "trusted assignment",
+    )
+    ctx.set(root_assignment_id=assignment)
 
 
 @step("create_scep_profile", "create_group_with_device")
 def assign_scep_profile(ctx: Context) -> None:
-    response = invoke(
+    assignment = assign_to_group(
+        ctx,
         "createScepCertificateProfileAssignment",
         create_scep_certificate_profile_assignment,
-        id=ctx.scep_id,
-        client=ctx.admin,
-        body=AssignmentRequest(group_id=ctx.group_id, intent=Intent.INCLUDE),
+        ctx.scep_id,
+        ProfileKind.SCEPCERTIFICATE,
+        "SCEP assignment",
     )
-    view = expect("createScepCertificateProfileAssignment", response, 201, AssignmentView)
-    eq((view.profile_id, view.group_id, view.intent), (ctx.scep_id, ctx.group_id, Intent.INCLUDE), "SCEP assignment")
-    eq(view.profile_type, ProfileKind.SCEPCERTIFICATE, "SCEP assignment profileType")
-    ctx.set(scep_assignment_id=view.id)
+    ctx.set(scep_assignment_id=assignment)
 
 
 def expected_subject(ctx: Context) -> list[list[dict[str, str]]]:

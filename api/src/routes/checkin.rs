@@ -297,11 +297,7 @@ async fn render_item(
                 return Ok(unavailable(item));
             };
             render::render_trusted(&TrustedPayloadInput {
-                profile: TrustedProfileRef {
-                    id: profile.id,
-                    version: profile.version,
-                    profile: &profile.content,
-                },
+                profile: TrustedProfileRef::of(&profile),
                 device_id,
                 organization: &state.organization,
             })
@@ -359,11 +355,7 @@ async fn render_item(
                 profile_id: profile.id,
                 profile_version: profile.version,
                 profile: &profile.content,
-                root: TrustedProfileRef {
-                    id: root.id,
-                    version: root.version,
-                    profile: &root.content,
-                },
+                root: TrustedProfileRef::of(&root),
                 device_id,
                 name: &name,
                 challenge: &token,

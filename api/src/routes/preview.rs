@@ -179,11 +179,7 @@ pub async fn scep(
         profile_id: profile.id,
         profile_version: profile.version,
         profile: &profile.content,
-        root: TrustedProfileRef {
-            id: root.id,
-            version: root.version,
-            profile: &root.content,
-        },
+        root: TrustedProfileRef::of(&root),
         device_id: body.0.device_id,
         name: &name,
         challenge: PREVIEW_CHALLENGE,
@@ -222,11 +218,7 @@ pub async fn trusted(
         .ok_or(ApiError::NotFound)?;
     device_for(&state, query.device_id, profile.content.platform).await?;
     let input = TrustedPayloadInput {
-        profile: TrustedProfileRef {
-            id: profile.id,
-            version: profile.version,
-            profile: &profile.content,
-        },
+        profile: TrustedProfileRef::of(&profile),
         device_id: query.device_id,
         organization: &state.organization,
     };

@@ -26,6 +26,17 @@ pub struct TrustedProfileRef<'a> {
     pub profile: &'a TrustedCertificateProfile,
 }
 
+impl<'a> TrustedProfileRef<'a> {
+    /// The stored profile, with the id and version its payload identifiers derive from.
+    pub fn of(record: &'a crate::Record<crate::TrustedCertificateProfile>) -> Self {
+        Self {
+            id: record.id,
+            version: record.version,
+            profile: &record.content,
+        }
+    }
+}
+
 /// Everything a SCEP payload is rendered from.
 #[derive(Debug, Clone, Copy)]
 pub struct ScepPayloadInput<'a> {
