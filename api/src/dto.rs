@@ -36,6 +36,10 @@ pub struct TrustedCertificateProfileView {
     /// Set for Windows platforms only.
     pub destination_store: Option<DestinationStore>,
     pub certificate_details: CertificateDetails,
+    /// The registered issuing CAs (base64 DER each), in the order given.
+    pub issuing_certificates: Vec<String>,
+    /// Their details, in the same order.
+    pub issuing_certificate_details: Vec<CertificateDetails>,
     /// Accepted but noteworthy: expired, not yet valid, not self-signed.
     pub warnings: Vec<String>,
 }
@@ -58,6 +62,16 @@ impl TrustedCertificateProfileView {
             trusted_root_certificate: profile.certificate.to_base64(),
             destination_store: profile.destination_store,
             certificate_details: profile.certificate.details().clone(),
+            issuing_certificates: profile
+                .issuing_certificates
+                .iter()
+                .map(|ca| ca.to_base64())
+                .collect(),
+            issuing_certificate_details: profile
+                .issuing_certificates
+                .iter()
+                .map(|ca| ca.details().clone())
+                .collect(),
             warnings: profile.warnings(now),
         }
     }

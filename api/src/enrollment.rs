@@ -1,129 +1,32 @@
-//! The SCEP server's policy decisions — may this request be issued, record
-//! what was issued — shared by the connector API and the step-ca webhooks.
+//! The SCEP server's policy module, as the connector API and the step-ca
+//! webhooks call it: read the facts, let `scepter_domain::enrollment`
+//! judge, record the verdict — and record what was issued.
 //!
-//! A request is allowed only when every check passes, in this order:
-//! the challenge is authentic and unexpired; the CSR parses and its
-//! signature verifies; the challenge's device still exists and the profile
-//! still reaches it at the version the challenge was issued for; the
-//! device's name data still expands to the subject and SANs the challenge
-//! was bound to; the CSR carries exactly that subject and those SANs; its
-//! key is at least the profile's size; and — last, so that a request that
-//! fails for another reason does not burn the challenge — the challenge has
-//! not been used before (recorded atomically with the allowed request).
-//!
-//! Denials map onto the seed's events and codes: a challenge or request that
-//! cannot be read or does not match is `CRPVerifyMetric_Failure` (20502)
-//! with `CRPSCEPDeserialize_Failed` (0x00000410); a request rejected because
-//! its challenge is no longer good — expired, used, or for a profile that
-//! changed or no longer applies — is `CRPVerifyMetric_Warning` (20501) with
-//! `CRPSCEPChallenge_Expired` (0x00000411), whose advice ("retry after
-//! obtaining a new challenge") is what the device should do. The response
-//! names the [`DenyReason`]; the event also records the details (which
-//! subject was expected), and nothing echoes the challenge.
+//! The rules and their order are the domain's (`scepter_domain::enrollment`);
+//! this module only decides which facts to read when, so that a request
+//! whose challenge is unreadable, forged, expired or already used costs a
+//! signature check and at most one indexed lookup, and never parses the CSR,
+//! reads the device, or writes a device state.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use scepter_domain::{
-    challenge::{self, ChallengeClaims, ChallengeError},
+    challenge::{self, ChallengeClaims},
     csr::CertificateRequest,
     diagnostics::{DiagnosticCode, EventId},
+    enrollment::{self as policy, Denial, DenyReason, EnrollmentFacts},
     issued_certificate::IssuedCertificate,
-    subject_name::{expand_name, ExpandedName, NameContext},
+    subject_name::NameContext,
     targeting::{effective_profiles, Explain, ProfileKind, TargetState},
 };
-use scepter_storage::{NewEvent, RevocationScope, ScepTransaction, StorageError, StoredCertificate};
-use serde::Serialize;
-use utoipa::ToSchema;
+use scepter_storage::{
+    AllowedRecord, FailedRequest, NewEvent, RevocationScope, ScepTransaction, StorageError, StoredCertificate,
+};
 use uuid::Uuid;
 
 use crate::{app::AppState, error::ApiError};
 
 /// The longest transaction id accepted (SCEP's are hex or base64 digests).
 pub const MAX_TRANSACTION_ID_CHARS: usize = 128;
-
-/// Why a request was denied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum DenyReason {
-    /// Neither the request nor the CSR's challengePassword carries a challenge.
-    ChallengeMissing,
-    /// The challenge is not one Scepter issued (unreadable, forged or altered).
-    ChallengeInvalid,
-    ChallengeExpired,
-    /// The challenge was already used for an allowed request.
-    ChallengeReplayed,
-    /// The CSR does not parse, its signature does not verify, or it holds
-    /// something no profile can request.
-    CsrInvalid,
-    /// The challenge's device no longer exists.
-    DeviceUnknown,
-    /// The profile no longer exists or no longer reaches the device.
-    NotAssigned,
-    /// The profile changed since the challenge was issued.
-    ProfileChanged,
-    /// The device's or user's attributes changed since the challenge was issued.
-    NameChanged,
-    /// The CSR's subject is not the one rendered for the device.
-    SubjectMismatch,
-    /// The CSR's subject alternative names are not the ones rendered for the device.
-    SanMismatch,
-    /// The CSR's key is smaller than the profile's key size.
-    KeyTooSmall,
-}
-
-impl DenyReason {
-    fn outcome(self) -> (EventId, DiagnosticCode) {
-        use DenyReason::*;
-        match self {
-            ChallengeExpired | ChallengeReplayed | NotAssigned | ProfileChanged | NameChanged
-            | DeviceUnknown => (
-                EventId::CrpVerifyMetricWarning,
-                DiagnosticCode::CrpScepChallengeExpired,
-            ),
-            ChallengeMissing | ChallengeInvalid | CsrInvalid | SubjectMismatch | SanMismatch
-            | KeyTooSmall => (
-                EventId::CrpVerifyMetricFailure,
-                DiagnosticCode::CrpScepDeserializeFailed,
-            ),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        use DenyReason::*;
-        match self {
-            ChallengeMissing => "challengeMissing",
-            ChallengeInvalid => "challengeInvalid",
-            ChallengeExpired => "challengeExpired",
-            ChallengeReplayed => "challengeReplayed",
-            CsrInvalid => "csrInvalid",
-            DeviceUnknown => "deviceUnknown",
-            NotAssigned => "notAssigned",
-            ProfileChanged => "profileChanged",
-            NameChanged => "nameChanged",
-            SubjectMismatch => "subjectMismatch",
-            SanMismatch => "sanMismatch",
-            KeyTooSmall => "keyTooSmall",
-        }
-    }
-
-    /// What the response says: enough to act on, nothing secret.
-    fn message(self) -> &'static str {
-        use DenyReason::*;
-        match self {
-            ChallengeMissing => "the request carries no challenge",
-            ChallengeInvalid => "the challenge is not valid",
-            ChallengeExpired => "the challenge has expired; the device must check in for a new one",
-            ChallengeReplayed => "the challenge was already used; the device must check in for a new one",
-            CsrInvalid => "the certificate request cannot be read or its signature does not verify",
-            DeviceUnknown => "the device no longer exists",
-            NotAssigned => "the profile no longer applies to the device",
-            ProfileChanged => "the profile changed since the challenge was issued; the device must check in again",
-            NameChanged => "the device's name data changed since the challenge was issued; the device must check in again",
-            SubjectMismatch => "the request's subject is not the one issued to the device",
-            SanMismatch => "the request's subject alternative names are not the ones issued to the device",
-            KeyTooSmall => "the request's key is smaller than the profile requires",
-        }
-    }
-}
 
 /// The policy decision on one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,90 +44,41 @@ pub enum CsrInput<'a> {
     Der(&'a [u8]),
 }
 
-/// A denial with what is known about it, before it is recorded.
-struct Denial {
-    reason: DenyReason,
-    claims: Option<ChallengeClaims>,
-    /// For the event log only.
-    detail: String,
-}
-
-impl Denial {
-    fn new(reason: DenyReason, claims: Option<&ChallengeClaims>, detail: impl Into<String>) -> Self {
-        Self {
-            reason,
-            claims: claims.cloned(),
-            detail: detail.into(),
-        }
-    }
+/// What [`decide`] concluded, before it is recorded.
+enum Decision {
+    Allowed(ChallengeClaims),
+    /// `claims` when the challenge was authentic.
+    Denied(Option<ChallengeClaims>, Denial),
 }
 
 /// Decides on a request and records the decision (event, enrollment state,
-/// and for an allowed request the used challenge and the pending transaction).
+/// and for an allowed request the used challenge and the bound transaction).
 pub async fn verify(
     state: &AppState,
     transaction_id: &str,
     challenge: Option<&str>,
     csr: CsrInput<'_>,
 ) -> Result<Verdict, ApiError> {
-    let outcome = decide(state, transaction_id, challenge, csr).await?;
-    let verdict = record_verdict(state, transaction_id, outcome).await?;
-    state
-        .metrics
-        .observe_verification(&verdict.diagnostic.hex(), verdict.allowed);
-    Ok(verdict)
-}
-
-async fn record_verdict(
-    state: &AppState,
-    transaction_id: &str,
-    outcome: Result<ChallengeClaims, Denial>,
-) -> Result<Verdict, ApiError> {
-    match outcome {
-        Ok(claims) => {
+    let decision = decide(state, transaction_id, challenge, csr, Utc::now()).await?;
+    let verdict = match decision {
+        Decision::Allowed(claims) => {
             tracing::info!(transaction_id, device_id = %claims.device_id, profile_id = %claims.profile_id,
                 "allowed a certificate request");
-            Ok(Verdict {
+            Verdict {
                 allowed: true,
                 diagnostic: DiagnosticCode::Success,
                 reason: None,
                 message: "the request may be issued",
-            })
+            }
         }
-        Err(denial) => {
-            let (event_id, diagnostic) = denial.reason.outcome();
-            tracing::info!(transaction_id, reason = denial.reason.as_str(), detail = %denial.detail,
-                "denied a certificate request");
-            let event = NewEvent {
-                event: event_id,
-                diagnostic,
-                device_id: denial.claims.as_ref().map(|claims| claims.device_id),
-                profile_id: denial.claims.as_ref().map(|claims| claims.profile_id),
-                certificate_id: None,
-                transaction_id: Some(transaction_id.to_owned()),
-                message: format!("denied ({}): {}", denial.reason.as_str(), denial.detail),
-            };
-            let failed = denial
-                .claims
-                .as_ref()
-                .filter(|_| denial.reason != DenyReason::DeviceUnknown)
-                .map(|claims| {
-                    (
-                        claims.device_id,
-                        claims.profile_id,
-                        claims.profile_version,
-                        denial.reason.as_str(),
-                    )
-                });
-            state.store.record_denied_request(failed, &event).await?;
-            Ok(Verdict {
-                allowed: false,
-                diagnostic,
-                reason: Some(denial.reason),
-                message: denial.reason.message(),
-            })
+        Decision::Denied(claims, denial) => {
+            record_denial(state, transaction_id, claims.as_ref(), &denial).await?
         }
-    }
+    };
+    state
+        .metrics
+        .observe_verification(&verdict.diagnostic.hex(), verdict.allowed);
+    Ok(verdict)
 }
 
 async fn decide(
@@ -232,151 +86,76 @@ async fn decide(
     transaction_id: &str,
     challenge: Option<&str>,
     csr: CsrInput<'_>,
-) -> Result<Result<ChallengeClaims, Denial>, ApiError> {
-    let parsed = match csr {
-        CsrInput::Text(text) => CertificateRequest::parse(text),
-        CsrInput::Der(der) => CertificateRequest::from_der(der),
+    now: DateTime<Utc>,
+) -> Result<Decision, ApiError> {
+    let der = match csr {
+        CsrInput::Text(text) => CertificateRequest::decode_text(text),
+        CsrInput::Der(der) => Ok(der.to_vec()),
     };
-    // SCEP carries the challenge in the CSR; an explicit one takes precedence.
-    let token = match (challenge, &parsed) {
-        (Some(token), _) => token.to_owned(),
-        (None, Ok(request)) => match request.challenge_password() {
-            Some(token) => token.to_owned(),
-            None => {
-                return Ok(Err(Denial::new(
-                    DenyReason::ChallengeMissing,
-                    None,
-                    "no challengePassword",
-                )))
-            }
-        },
-        (None, Err(error)) => return Ok(Err(Denial::new(DenyReason::CsrInvalid, None, error.to_string()))),
+    let peek = || match &der {
+        Ok(der) => CertificateRequest::peek_challenge_password(der).map_err(|error| error.to_string()),
+        Err(error) => Err(error.to_string()),
     };
-    let now = Utc::now();
-    let claims = match challenge::verify(&state.enrollment.challenge_key, &token, now.timestamp()) {
-        Ok(claims) => claims,
-        Err(ChallengeError::Expired) => {
-            return Ok(Err(Denial::new(
-                DenyReason::ChallengeExpired,
-                None,
-                "challenge past its expiry",
-            )))
-        }
-        Err(error) => {
-            return Ok(Err(Denial::new(
-                DenyReason::ChallengeInvalid,
-                None,
-                error.to_string(),
-            )))
-        }
-    };
-    let request = match parsed {
-        Ok(request) => request,
-        Err(error) => {
-            return Ok(Err(Denial::new(
-                DenyReason::CsrInvalid,
-                Some(&claims),
-                error.to_string(),
-            )))
-        }
-    };
-    let deny = |reason, detail: String| Ok(Err(Denial::new(reason, Some(&claims), detail)));
-
-    let Some(facts) = state.store.check_in_facts(claims.device_id).await? else {
-        return deny(
-            DenyReason::DeviceUnknown,
-            format!("device {} does not exist", claims.device_id),
-        );
-    };
-    let applicable = effective_profiles(&facts.memberships, &facts.profiles, Explain::No)
-        .iter()
-        .any(|profile| {
-            profile.kind == ProfileKind::ScepCertificate
-                && profile.profile_id == claims.profile_id
-                && profile.state == TargetState::Applicable
-        });
-    if !applicable {
-        return deny(
-            DenyReason::NotAssigned,
-            format!("profile {} does not apply to the device", claims.profile_id),
-        );
+    let claims =
+        match policy::screen_challenge(&state.enrollment.challenge_key, challenge, peek, now.timestamp()) {
+            Ok(claims) => claims,
+            Err(denial) => return Ok(Decision::Denied(None, denial)),
+        };
+    let denied = |denial| Ok(Decision::Denied(Some(claims.clone()), denial));
+    if state.store.challenge_used(claims.id).await? {
+        return denied(Denial::new(
+            DenyReason::ChallengeReplayed,
+            "the challenge was already used",
+        ));
     }
-    let current_version = facts
-        .profiles
-        .iter()
-        .find(|profile| {
+    let request = match der.and_then(|der| CertificateRequest::from_der(&der)) {
+        Ok(request) => request,
+        Err(error) => return denied(Denial::new(DenyReason::CsrInvalid, error.to_string())),
+    };
+
+    let facts = state.store.check_in_facts(claims.device_id).await?;
+    let targeted = facts.as_ref().and_then(|facts| {
+        facts.profiles.iter().find(|profile| {
             profile.kind == ProfileKind::ScepCertificate && profile.profile_id == claims.profile_id
         })
-        .map_or(-1, |profile| profile.version);
-    if current_version != claims.profile_version {
-        return deny(
-            DenyReason::ProfileChanged,
-            format!(
-                "challenge for version {}, profile at {current_version}",
-                claims.profile_version
-            ),
-        );
-    }
-    let Some(profile) = state
-        .profiles
-        .scep(state.store.as_ref(), claims.profile_id, current_version)
-        .await?
-    else {
-        return deny(DenyReason::NotAssigned, "the profile was deleted".to_owned());
+    });
+    let applicable = facts.as_ref().is_some_and(|facts| {
+        effective_profiles(&facts.memberships, &facts.profiles, Explain::No)
+            .iter()
+            .any(|profile| {
+                profile.kind == ProfileKind::ScepCertificate
+                    && profile.profile_id == claims.profile_id
+                    && profile.state == TargetState::Applicable
+            })
+    });
+    let profile = match targeted {
+        Some(targeted) => {
+            state
+                .profiles
+                .scep(state.store.as_ref(), claims.profile_id, targeted.version)
+                .await?
+        }
+        None => None,
     };
-    let context = NameContext {
-        device_id: claims.device_id,
-        device: &facts.device.content.device,
-        user: facts.user.as_ref().map(|user| &user.content),
-    };
-    let expected = match expand_name(&profile.content.settings, &context) {
-        Ok(name) => name,
-        Err(error) => return deny(DenyReason::NameChanged, error.to_string()),
-    };
-    if challenge::name_digest(&expected) != claims.name_digest {
-        return deny(
-            DenyReason::NameChanged,
-            "the expanded subject or SANs changed".to_owned(),
-        );
-    }
-    let requested = ExpandedName {
-        subject: request.subject().clone(),
-        subject_alternative_names: request.subject_alternative_names().to_vec(),
-    };
-    let subject_only = |name: &ExpandedName| ExpandedName {
-        subject: name.subject.clone(),
-        subject_alternative_names: Vec::new(),
-    };
-    if challenge::name_digest(&subject_only(&requested)) != challenge::name_digest(&subject_only(&expected)) {
-        return deny(
-            DenyReason::SubjectMismatch,
-            format!(
-                "expected subject {:?}, got {:?}",
-                expected.subject, requested.subject
-            ),
-        );
-    }
-    if challenge::name_digest(&requested) != claims.name_digest {
-        return deny(
-            DenyReason::SanMismatch,
-            format!(
-                "expected SANs {:?}, got {:?}",
-                expected.subject_alternative_names, requested.subject_alternative_names
-            ),
-        );
-    }
-    let required_bits = u32::from(profile.content.settings.key_size.bits());
-    if request.public_key_bits() < required_bits {
-        return deny(
-            DenyReason::KeyTooSmall,
-            format!(
-                "{} bits, the profile requires {required_bits}",
-                request.public_key_bits()
-            ),
-        );
+    let verdict = policy::judge(
+        &claims,
+        &request,
+        &EnrollmentFacts {
+            device: facts.as_ref().map(|facts| NameContext {
+                device_id: claims.device_id,
+                device: &facts.device.content.device,
+                user: facts.user.as_ref().map(|user| &user.content),
+            }),
+            applicable,
+            profile: profile
+                .as_ref()
+                .map(|profile| (profile.version, &profile.content)),
+        },
+    );
+    if let Err(denial) = verdict {
+        return denied(denial);
     }
 
-    let expires_at = chrono::DateTime::from_timestamp(claims.expires_at, 0).unwrap_or(now);
     let transaction = ScepTransaction {
         transaction_id: transaction_id.to_owned(),
         device_id: claims.device_id,
@@ -397,17 +176,61 @@ async fn decide(
         transaction_id: Some(transaction_id.to_owned()),
         message: "verified the client challenge".to_owned(),
     };
-    if !state
+    let expires_at = DateTime::from_timestamp(claims.expires_at, 0).unwrap_or(now);
+    match state
         .store
         .record_allowed_request(&transaction, expires_at, &event)
         .await?
     {
-        return deny(
+        AllowedRecord::Recorded => Ok(Decision::Allowed(claims)),
+        AllowedRecord::ChallengeUsed => denied(Denial::new(
             DenyReason::ChallengeReplayed,
-            format!("challenge {} already used", claims.id),
-        );
+            "the challenge was used by a concurrent request",
+        )),
+        AllowedRecord::TransactionBound => denied(Denial::new(
+            DenyReason::TransactionInUse,
+            "the transaction id was already allowed for another device, profile or key",
+        )),
     }
-    Ok(Ok(claims))
+}
+
+/// Records a denial — its event, and the device's `failed` state when the
+/// denial says something about the device — and answers it.
+async fn record_denial(
+    state: &AppState,
+    transaction_id: &str,
+    claims: Option<&ChallengeClaims>,
+    denial: &Denial,
+) -> Result<Verdict, ApiError> {
+    let reason = denial.reason;
+    let (event_id, diagnostic) = reason.outcome();
+    tracing::info!(transaction_id, reason = reason.as_str(), detail = %denial.detail,
+        "denied a certificate request");
+    let event = NewEvent {
+        event: event_id,
+        diagnostic,
+        device_id: claims.map(|claims| claims.device_id),
+        profile_id: claims.map(|claims| claims.profile_id),
+        certificate_id: None,
+        transaction_id: Some(transaction_id.to_owned()),
+        message: format!("denied ({}): {}", reason.as_str(), denial.detail),
+    };
+    let failed = claims
+        .filter(|_| reason.marks_device_failed())
+        .map(|claims| FailedRequest {
+            device_id: claims.device_id,
+            profile_id: claims.profile_id,
+            profile_version: claims.profile_version,
+            reason: reason.as_str(),
+            challenge_issued_at: DateTime::from_timestamp(claims.issued_at, 0).unwrap_or_default(),
+        });
+    state.store.record_denied_request(failed.as_ref(), &event).await?;
+    Ok(Verdict {
+        allowed: false,
+        diagnostic,
+        reason: Some(reason),
+        message: reason.message(),
+    })
 }
 
 /// Why a notified certificate was refused.
@@ -416,6 +239,8 @@ pub enum NotifyRefusal {
     UnknownTransaction,
     PublicKeyMismatch,
     NameMismatch,
+    /// The certificate is not issued by the profile's root or an issuing CA registered for it.
+    UntrustedIssuer,
     /// The transaction already has a different certificate.
     AlreadyNotified,
 }
@@ -438,6 +263,12 @@ impl NotifyRefusal {
                 "subject",
                 "its subject or subject alternative names are not the ones of the verified request",
             ),
+            Self::UntrustedIssuer => ApiError::field(
+                "certificate",
+                "issuer",
+                "is not issued by the profile's root certificate or an issuing CA registered for that root \
+                 (issuingCertificates of the trusted certificate profile)",
+            ),
             Self::AlreadyNotified => {
                 ApiError::Conflict("another certificate was already recorded for this transaction".to_owned())
             }
@@ -449,6 +280,7 @@ impl NotifyRefusal {
             Self::UnknownTransaction => "unknownTransaction",
             Self::PublicKeyMismatch => "publicKeyMismatch",
             Self::NameMismatch => "subjectMismatch",
+            Self::UntrustedIssuer => "untrustedIssuer",
             Self::AlreadyNotified => "alreadyNotified",
         }
     }
@@ -482,6 +314,12 @@ pub async fn notify(
             Err(NotifyRefusal::NameMismatch)
         }
         Some(transaction) => Ok(transaction),
+    };
+    let checked = match checked {
+        Ok(transaction) if !issued_under_root(state, transaction.profile_id, certificate).await? => {
+            Err(NotifyRefusal::UntrustedIssuer)
+        }
+        other => other,
     };
     let transaction = match checked {
         Ok(transaction) => transaction,
@@ -547,6 +385,24 @@ pub async fn notify(
     // The profile may have stopped reaching the device while the CA worked.
     queue_revocations(state, RevocationScope::Devices(vec![recorded.device_id])).await;
     Ok((recorded, Notified::Created))
+}
+
+/// Whether `certificate` chains to the root of the SCEP profile: issued by
+/// the root or by an issuing CA registered for it. A profile or root deleted
+/// meanwhile leaves nothing to check against: `false`.
+async fn issued_under_root(
+    state: &AppState,
+    profile_id: Uuid,
+    certificate: &IssuedCertificate,
+) -> Result<bool, StorageError> {
+    let Some(profile) = state.store.scep_profile(profile_id).await? else {
+        return Ok(false);
+    };
+    let root = state
+        .store
+        .trusted_profile(profile.content.root_certificate_id)
+        .await?;
+    Ok(root.is_some_and(|root| root.content.issued(certificate.der())))
 }
 
 /// Records a notification whose certificate does not parse (event 20602) and

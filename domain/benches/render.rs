@@ -22,6 +22,7 @@ fn root(platform: Platform) -> TrustedCertificateProfile {
         cert_file_name: Some("root.cer".to_owned()),
         trusted_root_certificate: ROOT_PEM.to_owned(),
         destination_store: None,
+        issuing_certificates: None,
     })
     .expect("valid root")
 }

@@ -97,6 +97,24 @@ impl CaCertificate {
         })
     }
 
+    /// Reads certificates stored back to back in DER (each value states its length).
+    pub fn from_concatenated_der(mut der: &[u8]) -> Result<Vec<Self>, CertificateError> {
+        let mut certificates = Vec::new();
+        while !der.is_empty() {
+            let length = der::SliceReader::new(der)
+                .and_then(|mut reader| der::Header::decode(&mut reader))
+                .and_then(|header| header.encoded_len().and_then(|head| head + header.length))
+                .and_then(usize::try_from)
+                .map_err(|error| CertificateError::Malformed(error.to_string()))?;
+            let (first, rest) = der
+                .split_at_checked(length)
+                .ok_or_else(|| CertificateError::Malformed("truncated certificate".to_owned()))?;
+            certificates.push(Self::from_der(first)?);
+            der = rest;
+        }
+        Ok(certificates)
+    }
+
     pub fn der(&self) -> &[u8] {
         &self.der
     }
@@ -109,6 +127,36 @@ impl CaCertificate {
     /// equals the subject key identifier).
     pub fn is_self_signed(&self) -> bool {
         self.self_signed
+    }
+
+    /// Whether the certificate `der` was issued by this CA: it names this
+    /// CA's subject as its issuer and its signature verifies with this CA's
+    /// key (RSA PKCS#1 v1.5 with SHA-1/256/384/512, or ECDSA P-256 SHA-256 —
+    /// the algorithms [`crate::csr`] verifies). Anything unreadable is `false`.
+    pub fn issued(&self, der: &[u8]) -> bool {
+        let (Ok(issued), Ok(own)) = (Certificate::from_der(der), Certificate::from_der(&self.der)) else {
+            return false;
+        };
+        let same_name = match (
+            issued.tbs_certificate.issuer.to_der(),
+            own.tbs_certificate.subject.to_der(),
+        ) {
+            (Ok(issuer), Ok(subject)) => issuer == subject,
+            _ => false,
+        };
+        let Some(signature) = issued.signature.as_bytes() else {
+            return false;
+        };
+        same_name
+            && crate::csr::first_element_bytes(der).is_ok_and(|tbs| {
+                crate::csr::verify_signature(
+                    &issued.signature_algorithm,
+                    &own.tbs_certificate.subject_public_key_info,
+                    tbs,
+                    signature,
+                )
+                .is_ok()
+            })
     }
 
     /// One-line base64 of the DER, no PEM armour (Windows `EncodedCertificate`, Android `X509`).

@@ -207,6 +207,9 @@ pub enum ItemReason {
     NoPrimaryUser,
     /// The device or its user lacks a value the subject name needs.
     SubjectNameUnavailable,
+    /// A value cannot go into this platform's payload (e.g. a DNS SAN from a
+    /// device name with spaces, a `;` in a Windows SAN); `detail` says which.
+    PayloadUnrenderable,
 }
 
 /// What the device must do with one profile.

@@ -38,8 +38,11 @@
 //! - SANs come from the PKCS#9 `extensionRequest` attribute
 //!   (1.2.840.113549.1.9.14) or Microsoft's `szOID_CERT_EXTENSIONS`
 //!   (1.3.6.1.4.1.311.2.1.14), which some Windows clients send instead (never
-//!   both); other extensions and unknown attributes are ignored, as they say
-//!   nothing about identity.
+//!   both). The same extension request may also ask for a key usage, extended
+//!   key usages, CA status or name constraints: those are read into
+//!   [`RequestedExtensions`] so the policy can refuse a request that asks
+//!   for more than its profile grants (a CA template should not be the only
+//!   line of defence). Unknown attributes are ignored.
 
 use std::fmt;
 
@@ -137,6 +140,7 @@ pub struct CertificateRequest {
     der: Vec<u8>,
     subject: Subject,
     subject_alternative_names: Vec<ExpandedSan>,
+    extensions: RequestedExtensions,
     challenge_password: Option<String>,
     key_algorithm: KeyAlgorithm,
     public_key_bits: u32,
@@ -165,21 +169,26 @@ impl CertificateRequest {
     /// `CERTIFICATE REQUEST` or `NEW CERTIFICATE REQUEST`, or base64 DER in
     /// which whitespace is ignored.
     pub fn parse(input: &str) -> Result<Self, CsrError> {
+        Self::from_der(&Self::decode_text(input)?)
+    }
+
+    /// The DER of a PEM `CERTIFICATE REQUEST` / `NEW CERTIFICATE REQUEST`
+    /// block, or of base64 text in which whitespace is ignored.
+    pub fn decode_text(input: &str) -> Result<Vec<u8>, CsrError> {
         let trimmed = input.trim();
-        let der = if trimmed.starts_with("-----BEGIN ") {
+        if trimmed.starts_with("-----BEGIN ") {
             let (label, der) =
                 der::pem::decode_vec(trimmed.as_bytes()).map_err(|e| CsrError::Encoding(e.to_string()))?;
             if label != "CERTIFICATE REQUEST" && label != "NEW CERTIFICATE REQUEST" {
                 return Err(CsrError::Encoding(format!("unexpected PEM label {label:?}")));
             }
-            der
+            Ok(der)
         } else {
             let compact: Vec<u8> = trimmed.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
             STANDARD
                 .decode(compact)
-                .map_err(|e| CsrError::Encoding(e.to_string()))?
-        };
-        Self::from_der(&der)
+                .map_err(|e| CsrError::Encoding(e.to_string()))
+        }
     }
 
     /// Decodes one DER `CertificationRequest`, verifies its signature and
@@ -188,7 +197,7 @@ impl CertificateRequest {
         let request = CertReq::from_der(der).map_err(malformed)?;
         // The signature covers the bytes as sent; re-encoding the decoded
         // value could differ (decoding sorts SET OFs), so take them verbatim.
-        let info = request_info_bytes(der).map_err(malformed)?;
+        let info = first_element_bytes(der).map_err(malformed)?;
         let signature = request
             .signature
             .as_bytes()
@@ -214,6 +223,7 @@ impl CertificateRequest {
         let subject = subject(&request.info.subject)?;
         let mut challenge_password = None;
         let mut subject_alternative_names = None;
+        let mut requested_extensions = RequestedExtensions::default();
         for attribute in request.info.attributes.iter() {
             if attribute.oid == CHALLENGE_PASSWORD {
                 let value = single_value(attribute.oid, attribute.values.as_slice(), &challenge_password)?;
@@ -227,6 +237,7 @@ impl CertificateRequest {
                 )?;
                 let extensions: Vec<Extension> = value.decode_as().map_err(malformed)?;
                 subject_alternative_names = Some(sans(&extensions)?);
+                requested_extensions = RequestedExtensions::read(&extensions)?;
             }
         }
 
@@ -234,6 +245,7 @@ impl CertificateRequest {
             der: der.to_vec(),
             subject,
             subject_alternative_names: subject_alternative_names.unwrap_or_default(),
+            extensions: requested_extensions,
             challenge_password,
             key_algorithm,
             public_key_bits,
@@ -251,6 +263,29 @@ impl CertificateRequest {
     /// empty when the request has none.
     pub fn subject_alternative_names(&self) -> &[ExpandedSan] {
         &self.subject_alternative_names
+    }
+
+    /// What the request's extension request asks for besides its SANs.
+    pub fn extensions(&self) -> &RequestedExtensions {
+        &self.extensions
+    }
+
+    /// Reads only the challengePassword of a request, without verifying its
+    /// signature or reading its name: the policy screens the challenge —
+    /// the cheap check — before it spends work on anything else.
+    pub fn peek_challenge_password(der: &[u8]) -> Result<Option<String>, CsrError> {
+        let request = CertReq::from_der(der).map_err(malformed)?;
+        let mut found = None;
+        for attribute in request
+            .info
+            .attributes
+            .iter()
+            .filter(|a| a.oid == CHALLENGE_PASSWORD)
+        {
+            let value = single_value(attribute.oid, attribute.values.as_slice(), &found)?;
+            found = Some(text(attribute.oid, value, StringTypes::ChallengePassword)?);
+        }
+        Ok(found)
     }
 
     /// The PKCS#9 challengePassword, where SCEP carries the challenge.
@@ -283,6 +318,66 @@ impl CertificateRequest {
     }
 }
 
+/// What a request's extension request asks for besides subject alternative
+/// names — the parts of a certificate that grant power rather than name it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestedExtensions {
+    /// basicConstraints with `cA` TRUE: the request asks to be a CA.
+    pub certificate_authority: bool,
+    /// keyUsage bits by their RFC 5280 names (`digitalSignature`, `keyCertSign`, …); `None` without the extension.
+    pub key_usage: Option<Vec<&'static str>>,
+    /// extendedKeyUsage OIDs in dotted form; `None` without the extension.
+    pub extended_key_usages: Option<Vec<String>>,
+    /// nameConstraints was requested (only CAs carry it).
+    pub name_constraints: bool,
+    /// Other extensions marked critical, by OID: a CA that honours them would
+    /// issue something the policy never judged.
+    pub unknown_critical: Vec<String>,
+}
+
+impl RequestedExtensions {
+    fn read(extensions: &[Extension]) -> Result<Self, CsrError> {
+        use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, NameConstraints};
+        let mut requested = Self::default();
+        for extension in extensions {
+            let value = extension.extn_value.as_bytes();
+            let oid = extension.extn_id;
+            if oid == SUBJECT_ALT_NAME {
+                continue;
+            } else if oid == BasicConstraints::OID {
+                requested.certificate_authority |= BasicConstraints::from_der(value).map_err(malformed)?.ca;
+            } else if oid == KeyUsage::OID {
+                let usage = KeyUsage::from_der(value).map_err(malformed)?;
+                let bits = [
+                    (usage.digital_signature(), "digitalSignature"),
+                    (usage.non_repudiation(), "nonRepudiation"),
+                    (usage.key_encipherment(), "keyEncipherment"),
+                    (usage.data_encipherment(), "dataEncipherment"),
+                    (usage.key_agreement(), "keyAgreement"),
+                    (usage.key_cert_sign(), "keyCertSign"),
+                    (usage.crl_sign(), "cRLSign"),
+                    (usage.encipher_only(), "encipherOnly"),
+                    (usage.decipher_only(), "decipherOnly"),
+                ];
+                requested.key_usage = Some(
+                    bits.iter()
+                        .filter(|(set, _)| *set)
+                        .map(|(_, name)| *name)
+                        .collect(),
+                );
+            } else if oid == ExtendedKeyUsage::OID {
+                let usages = ExtendedKeyUsage::from_der(value).map_err(malformed)?;
+                requested.extended_key_usages = Some(usages.0.iter().map(ToString::to_string).collect());
+            } else if oid == NameConstraints::OID {
+                requested.name_constraints = true;
+            } else if extension.critical {
+                requested.unknown_critical.push(oid.to_string());
+            }
+        }
+        Ok(requested)
+    }
+}
+
 /// SHA-256 over the DER `SubjectPublicKeyInfo`.
 pub(crate) fn spki_sha256(key: &x509_cert::spki::SubjectPublicKeyInfoOwned) -> Result<[u8; 32], CsrError> {
     let der = der::Encode::to_der(key).map_err(malformed)?;
@@ -293,8 +388,32 @@ fn malformed(error: der::Error) -> CsrError {
     CsrError::Malformed(error.to_string())
 }
 
-/// The TLV of `certificationRequestInfo`, the first element of the outer SEQUENCE.
-fn request_info_bytes(der: &[u8]) -> der::Result<&[u8]> {
+/// Verifies `signature` over `message` with `key` under `algorithm`: the
+/// algorithms a request may be signed with, which are also what CAs use.
+pub(crate) fn verify_signature(
+    algorithm: &AlgorithmIdentifierOwned,
+    key: &x509_cert::spki::SubjectPublicKeyInfoOwned,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), CsrError> {
+    let key_bytes = key
+        .subject_public_key
+        .as_bytes()
+        .ok_or_else(|| CsrError::Malformed("public key BIT STRING has unused bits".into()))?;
+    let key_id = &key.algorithm;
+    match signature_algorithm(algorithm)? {
+        SignatureAlgorithm::EcdsaP256Sha256 => verify_ecdsa_p256(key_id, key_bytes, message, signature),
+        SignatureAlgorithm::RsaSha1 => verify_rsa::<sha1::Sha1>(key_id, key_bytes, message, signature),
+        SignatureAlgorithm::RsaSha256 => verify_rsa::<sha2::Sha256>(key_id, key_bytes, message, signature),
+        SignatureAlgorithm::RsaSha384 => verify_rsa::<sha2::Sha384>(key_id, key_bytes, message, signature),
+        SignatureAlgorithm::RsaSha512 => verify_rsa::<sha2::Sha512>(key_id, key_bytes, message, signature),
+    }
+    .map(|_| ())
+}
+
+/// The TLV of the first element of the outer SEQUENCE: `certificationRequestInfo`
+/// of a request, `tbsCertificate` of a certificate — the bytes signed, as sent.
+pub(crate) fn first_element_bytes(der: &[u8]) -> der::Result<&[u8]> {
     let mut reader = SliceReader::new(der)?;
     Header::decode(&mut reader)?;
     reader.tlv_bytes()

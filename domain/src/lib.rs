@@ -13,6 +13,7 @@ pub mod csr;
 pub mod device_credential;
 pub mod diagnostics;
 pub mod directory;
+pub mod enrollment;
 pub mod issued_certificate;
 pub mod platform;
 pub mod record;

@@ -495,6 +495,17 @@ pub enum ExpansionError {
         variable: &'static str,
         reason: String,
     },
+    /// An expanded value is not valid where it goes: a SAN whose type
+    /// needs a DNS name, an email address or a URI got something else.
+    #[error("{field} ({rule}): {reason}")]
+    InvalidValue {
+        /// e.g. `customSubjectAlternativeNames[0].name`.
+        field: String,
+        /// The rule broken: `dnsName`, `emailAddress`, `uri`.
+        rule: &'static str,
+        /// Names the variables the value came from.
+        reason: String,
+    },
 }
 
 // ------------------------------------------------------------------ templates
@@ -1238,6 +1249,19 @@ pub fn expand_name(
             Some(uri) if is_bare_sid && san.san_type == SanType::UniversalResourceIdentifier => uri.clone(),
             _ => template.expand(context)?,
         };
+        check_san_value(san.san_type, &value).map_err(|(rule, problem)| {
+            let sources: Vec<String> = template.variables().iter().map(ToString::to_string).collect();
+            let from = if sources.is_empty() {
+                String::new()
+            } else {
+                format!(" expanded from {}", sources.join(", "))
+            };
+            ExpansionError::InvalidValue {
+                field: field.clone(),
+                rule,
+                reason: format!("the value{from} {problem}"),
+            }
+        })?;
         sans.push(ExpandedSan {
             san_type: san.san_type,
             value,
@@ -1256,6 +1280,87 @@ pub fn expand_name(
         subject,
         subject_alternative_names: sans,
     })
+}
+
+/// Whether an expanded SAN value is valid for its type (RFC 5280 §4.2.1.6):
+/// dNSName and rfc822Name are IA5Strings in their RFC 1034 / RFC 5321
+/// syntax, a uniformResourceIdentifier an absolute URI. A UPN is a
+/// UTF8String: any non-empty text. Returns the rule and what is wrong.
+fn check_san_value(san_type: SanType, value: &str) -> Result<(), (&'static str, String)> {
+    match san_type {
+        SanType::UserPrincipalName => Ok(()),
+        SanType::DomainNameService => dns_name_problem(value).map_or(Ok(()), |problem| {
+            Err(("dnsName", format!("is not a DNS name: {problem}")))
+        }),
+        SanType::EmailAddress => {
+            let problem = match value.rsplit_once('@') {
+                _ if !value.is_ascii() => Some("it holds non-ASCII characters".to_owned()),
+                None => Some("it has no @".to_owned()),
+                Some((local, _)) if local.is_empty() || local.len() > 64 => {
+                    Some("the part before @ must be 1–64 characters".to_owned())
+                }
+                Some((local, _))
+                    if local.chars().any(|c| {
+                        c.is_ascii_whitespace()
+                            || c.is_ascii_control()
+                            || matches!(
+                                c,
+                                '@' | '<' | '>' | ',' | ';' | '"' | '(' | ')' | '[' | ']' | '\\'
+                            )
+                    }) =>
+                {
+                    Some("the part before @ holds a space or a special character".to_owned())
+                }
+                Some((_, domain)) => dns_name_problem(domain).map(|problem| format!("its domain {problem}")),
+            };
+            problem.map_or(Ok(()), |problem| {
+                Err(("emailAddress", format!("is not an email address: {problem}")))
+            })
+        }
+        SanType::UniversalResourceIdentifier => {
+            let problem = if !value.is_ascii() {
+                Some("it holds non-ASCII characters".to_owned())
+            } else if value.chars().any(|c| {
+                c.is_ascii_whitespace()
+                    || c.is_ascii_control()
+                    || matches!(c, '<' | '>' | '"' | '{' | '}' | '|' | '\\' | '^' | '`')
+            }) {
+                Some("it holds a space or a character URIs may not contain".to_owned())
+            } else {
+                match url::Url::parse(value) {
+                    Ok(_) => None,
+                    Err(error) => Some(error.to_string()),
+                }
+            };
+            problem.map_or(Ok(()), |problem| {
+                Err(("uri", format!("is not an absolute URI: {problem}")))
+            })
+        }
+    }
+}
+
+/// What makes `name` no DNS host name (RFC 1034 §3.5 letters, digits and
+/// hyphens; RFC 1123 allows a leading digit), if anything.
+fn dns_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() || name.len() > 253 {
+        return Some("it must be 1–253 characters".to_owned());
+    }
+    for label in name.strip_suffix('.').unwrap_or(name).split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return Some("every label must be 1–63 characters".to_owned());
+        }
+        if let Some(c) = label.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
+            return Some(match c {
+                ' ' => "it holds a space".to_owned(),
+                c if c.is_ascii_graphic() => format!("it holds '{c}'"),
+                c => format!("it holds U+{:04X}", u32::from(c)),
+            });
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Some("a label starts or ends with a hyphen".to_owned());
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -7,15 +7,40 @@ use crate::validation::FieldError;
 /// Characters no stored text may hold: C0/C1 controls (newlines, NUL, …) and
 /// the invisible Unicode formatting characters that can make a value look
 /// like something else — line/paragraph separators, zero-width characters,
-/// and bidirectional overrides. Any value may end up in a certificate subject
-/// or a payload an admin reads.
+/// and bidirectional overrides — and Unicode noncharacters (U+FDD0–U+FDEF and
+/// the last two code points of every plane), which XML 1.0 and plist writers
+/// refuse, so one such value would make every payload of a profile
+/// unrenderable. Any value may end up in a certificate subject or a payload
+/// an admin reads.
 pub fn is_forbidden_char(c: char) -> bool {
     c.is_control()
+        || is_noncharacter(c)
         || matches!(
             c,
             '\u{2028}' | '\u{2029}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
                 | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
         )
+}
+
+/// Unicode noncharacters: U+FDD0–U+FDEF and U+xFFFE/U+xFFFF in every plane.
+pub fn is_noncharacter(c: char) -> bool {
+    let code = u32::from(c);
+    (0xFDD0..=0xFDEF).contains(&code) || code & 0xFFFE == 0xFFFE
+}
+
+/// Attacker-supplied text made fit for an event message or a log line: at
+/// most `max_chars` characters (an ellipsis marks the cut), control and
+/// formatting characters replaced by U+FFFD so a value cannot forge lines.
+pub fn bounded(text: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max_chars * 4));
+    for (index, c) in text.chars().enumerate() {
+        if index == max_chars {
+            out.push('…');
+            break;
+        }
+        out.push(if is_forbidden_char(c) { '\u{FFFD}' } else { c });
+    }
+    out
 }
 
 /// 1–200 characters (Graph's limit for `displayName`), not blank, no control characters.
@@ -160,7 +185,7 @@ string_conversions! {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_forbidden_char, CertFileName, Description, DisplayName};
+    use super::{bounded, is_forbidden_char, CertFileName, Description, DisplayName};
     use crate::validation::FieldError;
 
     #[test]
@@ -318,5 +343,31 @@ mod tests {
         assert_eq!(String::from(file), "root.cer");
         let description: Description = serde_json::from_str("\"\"").unwrap();
         assert_eq!(description, Description::default());
+    }
+
+    #[test]
+    fn noncharacters_are_forbidden_in_every_plane() {
+        for c in [
+            '\u{FDD0}',
+            '\u{FDEF}',
+            '\u{FFFE}',
+            '\u{FFFF}',
+            '\u{1FFFE}',
+            '\u{10FFFF}',
+        ] {
+            assert!(is_forbidden_char(c), "{:X}", u32::from(c));
+            assert!(DisplayName::parse("displayName", format!("a{c}b")).is_err());
+        }
+        for c in ['\u{FDCF}', '\u{FDF0}', '\u{FFFD}', '\u{1FFFD}', 'é'] {
+            assert!(!is_forbidden_char(c), "{:X}", u32::from(c));
+        }
+    }
+
+    #[test]
+    fn bounded_text_is_cut_and_cannot_forge_lines() {
+        assert_eq!(bounded("short", 512), "short");
+        assert_eq!(bounded(&"x".repeat(600), 512).chars().count(), 513);
+        assert!(bounded(&"x".repeat(600), 512).ends_with('…'));
+        assert_eq!(bounded("a\nb\u{202E}c", 512), "a\u{FFFD}b\u{FFFD}c");
     }
 }

@@ -50,6 +50,13 @@ pub struct TrustedCertificateProfileDraft {
     /// Windows platforms only; defaults to `computerCertStoreRoot` there.
     #[serde(default)]
     pub destination_store: Option<DestinationStore>,
+    /// The issuing (intermediate) CAs under this root that may sign devices'
+    /// certificates, each one PEM block or base64 DER, each chaining to the
+    /// root (directly or through another listed one); at most 10. A
+    /// notified certificate must be issued by the root or by one of them.
+    /// Not installed on devices.
+    #[serde(default)]
+    pub issuing_certificates: Option<Vec<String>>,
 }
 
 /// A validated trusted certificate profile.
@@ -62,7 +69,12 @@ pub struct TrustedCertificateProfile {
     pub certificate: CaCertificate,
     /// Always `Some` for Windows platforms and `None` for the others.
     pub destination_store: Option<DestinationStore>,
+    /// Issuing CAs that chain to `certificate`, in the order given.
+    pub issuing_certificates: Vec<CaCertificate>,
 }
+
+/// The most issuing CAs one root profile lists.
+pub const MAX_ISSUING_CERTIFICATES: usize = 10;
 
 impl TrustedCertificateProfile {
     pub fn parse(draft: TrustedCertificateProfileDraft) -> Result<Self, ValidationErrors> {
@@ -98,12 +110,16 @@ impl TrustedCertificateProfile {
                 None
             }
         };
+        let issuing_certificates = certificate.as_ref().and_then(|root| {
+            parse_issuing_certificates(root, draft.issuing_certificates.unwrap_or_default(), &mut errors)
+        });
         match (
             display_name,
             description,
             cert_file_name,
             certificate,
             destination_store,
+            issuing_certificates,
         ) {
             (
                 Some(display_name),
@@ -111,6 +127,7 @@ impl TrustedCertificateProfile {
                 Some(cert_file_name),
                 Some(certificate),
                 Some(destination_store),
+                Some(issuing_certificates),
             ) if errors.is_empty() => Ok(Self {
                 display_name,
                 description,
@@ -118,6 +135,7 @@ impl TrustedCertificateProfile {
                 cert_file_name,
                 certificate,
                 destination_store,
+                issuing_certificates,
             }),
             _ => Err(errors),
         }
@@ -126,6 +144,80 @@ impl TrustedCertificateProfile {
     pub fn warnings(&self, now: DateTime<Utc>) -> Vec<String> {
         self.certificate.warnings(now)
     }
+
+    /// Whether the certificate `der` was issued by the root or by one of its
+    /// registered issuing CAs: the only certificates Scepter files in its
+    /// ledger for profiles under this root.
+    pub fn issued(&self, der: &[u8]) -> bool {
+        self.certificate.issued(der) || self.issuing_certificates.iter().any(|ca| ca.issued(der))
+    }
+}
+
+/// Each issuing CA must parse as a CA certificate and chain to `root`,
+/// directly or through another listed one (in any order).
+fn parse_issuing_certificates(
+    root: &CaCertificate,
+    texts: Vec<String>,
+    errors: &mut ValidationErrors,
+) -> Option<Vec<CaCertificate>> {
+    const FIELD: &str = "issuingCertificates";
+    if texts.len() > MAX_ISSUING_CERTIFICATES {
+        errors.push(
+            FIELD,
+            "maxItems",
+            format!("at most {MAX_ISSUING_CERTIFICATES} issuing CAs"),
+        );
+        return None;
+    }
+    let before = errors.errors().len();
+    let mut parsed = Vec::with_capacity(texts.len());
+    for (index, text) in texts.iter().enumerate() {
+        match CaCertificate::parse(text) {
+            Ok(certificate) => parsed.push(Some(certificate)),
+            Err(error) => {
+                errors.push(
+                    format!("{FIELD}[{index}]"),
+                    error.rule(),
+                    format!("certificate {error}"),
+                );
+                parsed.push(None);
+            }
+        }
+    }
+    // Grow the set of CAs known to chain to the root until it stops growing.
+    let mut chained = vec![false; parsed.len()];
+    loop {
+        let mut grew = false;
+        for index in 0..parsed.len() {
+            let Some(candidate) = &parsed[index] else { continue };
+            if chained[index] {
+                continue;
+            }
+            let by_chained = parsed.iter().zip(&chained).any(|(issuer, done)| {
+                *done
+                    && issuer
+                        .as_ref()
+                        .is_some_and(|issuer| issuer.issued(candidate.der()))
+            });
+            if root.issued(candidate.der()) || by_chained {
+                chained[index] = true;
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    for (index, certificate) in parsed.iter().enumerate() {
+        if certificate.is_some() && !chained[index] {
+            errors.push(
+                format!("{FIELD}[{index}]"),
+                "chainsToRoot",
+                "is not issued by the root certificate or by another listed issuing CA",
+            );
+        }
+    }
+    (errors.errors().len() == before).then(|| parsed.into_iter().flatten().collect())
 }
 
 #[cfg(test)]
@@ -149,6 +241,7 @@ mod tests {
             cert_file_name: None,
             trusted_root_certificate: ROOT_CA.to_owned(),
             destination_store: None,
+            issuing_certificates: None,
         }
     }
 
@@ -339,6 +432,7 @@ mod tests {
             cert_file_name: Some("a/b".to_owned()),
             trusted_root_certificate: LEAF.to_owned(),
             destination_store: Some(DestinationStore::UserCertStoreIntermediate),
+            issuing_certificates: None,
         };
         let errors = TrustedCertificateProfile::parse(draft).unwrap_err();
         assert_eq!(
@@ -413,5 +507,44 @@ mod tests {
         ] {
             assert_eq!(serde_json::to_value(store).unwrap(), store.as_str());
         }
+    }
+
+    #[test]
+    fn issuing_cas_must_chain_to_the_root_and_sign_what_is_notified() {
+        let with_intermediate = TrustedCertificateProfileDraft {
+            issuing_certificates: Some(vec![INTERMEDIATE_CA.to_owned()]),
+            ..draft(Platform::Ios)
+        };
+        let profile = TrustedCertificateProfile::parse(with_intermediate).expect("the intermediate chains");
+        assert_eq!(profile.issuing_certificates.len(), 1);
+        let leaf_der = crate::certificate::decode_input(LEAF).unwrap();
+        assert!(
+            profile.issued(&leaf_der),
+            "the leaf is signed by the registered intermediate"
+        );
+        let without = TrustedCertificateProfile::parse(draft(Platform::Ios)).unwrap();
+        assert!(
+            !without.issued(&leaf_der),
+            "without the intermediate the leaf does not chain"
+        );
+
+        let unrelated_root = TrustedCertificateProfileDraft {
+            trusted_root_certificate: EXPIRED_ROOT_CA.to_owned(),
+            issuing_certificates: Some(vec![INTERMEDIATE_CA.to_owned(), LEAF.to_owned()]),
+            ..draft(Platform::Ios)
+        };
+        let errors = TrustedCertificateProfile::parse(unrelated_root).unwrap_err();
+        let rules: Vec<(&str, &str)> = errors
+            .errors()
+            .iter()
+            .map(|e| (e.field.as_str(), e.rule))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                ("issuingCertificates[1]", "caCertificate"),
+                ("issuingCertificates[0]", "chainsToRoot")
+            ]
+        );
     }
 }

@@ -399,6 +399,29 @@ pub struct RevocationOutcome {
     pub message: Option<String>,
 }
 
+/// What [`LifecycleRepository::record_allowed_request`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllowedRecord {
+    /// The challenge is now used and the request recorded.
+    Recorded,
+    /// The challenge was already used; nothing was written.
+    ChallengeUsed,
+    /// The transaction id is bound to another device, profile or key; nothing was written.
+    TransactionBound,
+}
+
+/// A denied request that says something about a device's enrollment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailedRequest<'a> {
+    pub device_id: Uuid,
+    pub profile_id: Uuid,
+    pub profile_version: i64,
+    /// The denial's reason as the API names it, e.g. `subjectMismatch`.
+    pub reason: &'a str,
+    /// When the denied request's challenge was issued.
+    pub challenge_issued_at: DateTime<Utc>,
+}
+
 /// Check-ins, challenge verification, the certificate ledger, revocations and events.
 #[async_trait]
 pub trait LifecycleRepository: Send + Sync {
@@ -417,22 +440,31 @@ pub trait LifecycleRepository: Send + Sync {
         offered: &[(Uuid, i64)],
     ) -> Result<(), StorageError>;
 
-    /// In one transaction: marks the challenge used, records the allowed
-    /// request and the event. `Ok(false)` — and nothing written — when the
-    /// challenge was already used.
+    /// Whether the challenge id is in the used-challenge ledger: the policy
+    /// denies a replay with this one lookup before it parses anything else.
+    async fn challenge_used(&self, challenge_id: Uuid) -> Result<bool, StorageError>;
+
+    /// In one transaction: marks the challenge used, binds the transaction id
+    /// to the request's device, profile and public key, and records the
+    /// event. Nothing is written unless the outcome is
+    /// [`AllowedRecord::Recorded`]. A transaction id already bound to the
+    /// same device, profile and key is rebound to the new challenge (a SCEP
+    /// client retrying with the same key after its profile changed); bound to
+    /// anything else, it is never changed.
     async fn record_allowed_request(
         &self,
         request: &ScepTransaction,
         challenge_expires_at: DateTime<Utc>,
         event: &NewEvent,
-    ) -> Result<bool, StorageError>;
+    ) -> Result<AllowedRecord, StorageError>;
 
-    /// Records a denial: the event, and when the request named a device and
-    /// profile, a `failed` state with `reason` (which moves the state
-    /// generation, so cached check-in facts see it).
+    /// Records a denial: the event, and for `failed` a `failed` state with
+    /// its reason — unless the device already got a certificate of that
+    /// profile since the denied challenge was issued, or its state is for a
+    /// newer profile version (a denial never downgrades a later step).
     async fn record_denied_request(
         &self,
-        failed: Option<(Uuid, Uuid, i64, &str)>,
+        failed: Option<&FailedRequest<'_>>,
         event: &NewEvent,
     ) -> Result<(), StorageError>;
 

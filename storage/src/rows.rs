@@ -40,6 +40,15 @@ pub(crate) struct TrustedProfileRow {
     pub cert_file_name: Option<String>,
     pub certificate_der: Vec<u8>,
     pub destination_store: Option<String>,
+    pub issuing_certificates_der: Vec<u8>,
+}
+
+/// The issuing CAs' DER certificates back to back, as stored.
+pub(crate) fn concatenated_der(certificates: &[CaCertificate]) -> Vec<u8> {
+    certificates
+        .iter()
+        .flat_map(|certificate| certificate.der().iter().copied())
+        .collect()
 }
 
 #[derive(sqlx::FromRow)]
@@ -89,6 +98,8 @@ impl TryFrom<TrustedProfileRow> for Record<TrustedCertificateProfile> {
                 .as_deref()
                 .map(|store| parse_enum::<DestinationStore>(id, store))
                 .transpose()?,
+            issuing_certificates: CaCertificate::from_concatenated_der(&row.issuing_certificates_der)
+                .map_err(|e| corrupt(id, e))?,
         };
         Ok(Record {
             id,

@@ -65,6 +65,7 @@ fn trusted(platform: Platform, name: &str) -> TrustedCertificateProfile {
         cert_file_name: Some("root.cer".to_owned()),
         trusted_root_certificate: ROOT_PEM.to_owned(),
         destination_store: None,
+        issuing_certificates: None,
     })
     .expect("valid trusted profile")
 }

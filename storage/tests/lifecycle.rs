@@ -14,8 +14,8 @@ use scepter_domain::{
     Platform,
 };
 use scepter_storage::{
-    now, EnrollmentStep, EventFilter, NewEvent, PageRequest, RevocationOutcome, RevocationScope,
-    ScepTransaction, StorageError, Store, StoredCertificate,
+    now, AllowedRecord, EnrollmentStep, EventFilter, FailedRequest, NewEvent, PageRequest, RevocationOutcome,
+    RevocationScope, ScepTransaction, StorageError, Store, StoredCertificate,
 };
 use uuid::Uuid;
 
@@ -33,6 +33,9 @@ conformance!(
     expired_used_challenges_are_purged,
     events_filter_by_device_profile_event_and_time,
     the_state_generation_moves_with_what_check_in_depends_on,
+    a_transaction_id_stays_bound_to_its_device_profile_and_key,
+    a_denial_never_downgrades_a_device_that_enrolled_since,
+    used_challenges_can_be_looked_up_before_anything_is_written,
 );
 
 /// A device in a device group that a SCEP profile (device certificate) is assigned to.
@@ -98,6 +101,16 @@ fn transaction(setup: &Setup, device: Uuid, transaction_id: &str, challenge_id: 
     }
 }
 
+fn failed_request<'a>(setup: &Setup, reason: &'a str) -> FailedRequest<'a> {
+    FailedRequest {
+        device_id: setup.device,
+        profile_id: setup.profile,
+        profile_version: 1,
+        reason,
+        challenge_issued_at: now(),
+    }
+}
+
 fn event(event: EventId, device: Option<Uuid>, profile: Option<Uuid>) -> NewEvent {
     NewEvent {
         event,
@@ -149,7 +162,7 @@ async fn a_challenge_is_accepted_once_even_when_raced(store: Arc<dyn Store>) {
     });
     let mut accepted = 0;
     for attempt in attempts {
-        if attempt.await.unwrap().unwrap() {
+        if attempt.await.unwrap().unwrap() == AllowedRecord::Recorded {
             accepted += 1;
         }
     }
@@ -184,11 +197,14 @@ async fn certificates_round_trip_and_duplicates_conflict(store: Arc<dyn Store>) 
         Some(setup.device),
         Some(setup.profile),
     );
-    assert!(setup
-        .store
-        .record_allowed_request(&request, expires, &verified)
-        .await
-        .unwrap());
+    assert_eq!(
+        setup
+            .store
+            .record_allowed_request(&request, expires, &verified)
+            .await
+            .unwrap(),
+        AllowedRecord::Recorded
+    );
     let stored_request = setup.store.scep_transaction("tx-01").await.unwrap().unwrap();
     assert_eq!(stored_request, request);
 
@@ -406,7 +422,7 @@ async fn enrollment_steps_are_recorded_per_device_and_profile(store: Arc<dyn Sto
     };
     setup
         .store
-        .record_denied_request(Some((setup.device, setup.profile, 1, "subjectMismatch")), &failed)
+        .record_denied_request(Some(&failed_request(&setup, "subjectMismatch")), &failed)
         .await
         .unwrap();
     let steps = setup.store.profile_states(setup.profile).await.unwrap();
@@ -434,23 +450,32 @@ async fn expired_used_challenges_are_purged(store: Arc<dyn Store>) {
     let fresh = transaction(&setup, setup.device, "fresh", Uuid::new_v4());
     let past = Utc::now() - Duration::minutes(5);
     let future = Utc::now() + Duration::minutes(5);
-    assert!(setup
-        .store
-        .record_allowed_request(&old, past, &verified)
-        .await
-        .unwrap());
-    assert!(setup
-        .store
-        .record_allowed_request(&fresh, future, &verified)
-        .await
-        .unwrap());
+    assert_eq!(
+        setup
+            .store
+            .record_allowed_request(&old, past, &verified)
+            .await
+            .unwrap(),
+        AllowedRecord::Recorded
+    );
+    assert_eq!(
+        setup
+            .store
+            .record_allowed_request(&fresh, future, &verified)
+            .await
+            .unwrap(),
+        AllowedRecord::Recorded
+    );
     assert_eq!(setup.store.purge_used_challenges(Utc::now()).await.unwrap(), 1);
     // The unexpired id is still remembered.
-    assert!(!setup
-        .store
-        .record_allowed_request(&fresh, future, &verified)
-        .await
-        .unwrap());
+    assert_eq!(
+        setup
+            .store
+            .record_allowed_request(&fresh, future, &verified)
+            .await
+            .unwrap(),
+        AllowedRecord::ChallengeUsed
+    );
 }
 
 async fn events_filter_by_device_profile_event_and_time(store: Arc<dyn Store>) {
@@ -587,7 +612,7 @@ async fn the_state_generation_moves_with_what_check_in_depends_on(store: Arc<dyn
     setup
         .store
         .record_denied_request(
-            Some((setup.device, setup.profile, 1, "keyTooSmall")),
+            Some(&failed_request(&setup, "keyTooSmall")),
             &event(
                 EventId::CrpVerifyMetricFailure,
                 Some(setup.device),
@@ -597,4 +622,175 @@ async fn the_state_generation_moves_with_what_check_in_depends_on(store: Arc<dyn
         .await
         .unwrap();
     assert!(generation(&setup.store, credential).await > after_certificate);
+}
+
+async fn a_transaction_id_stays_bound_to_its_device_profile_and_key(store: Arc<dyn Store>) {
+    let setup = setup(store).await;
+    let expires = Utc::now() + Duration::hours(1);
+    let verified = event(
+        EventId::CrpVerifyMetricSuccess,
+        Some(setup.device),
+        Some(setup.profile),
+    );
+    let first = transaction(&setup, setup.device, "tx-shared", Uuid::new_v4());
+    assert_eq!(
+        setup
+            .store
+            .record_allowed_request(&first, expires, &verified)
+            .await
+            .unwrap(),
+        AllowedRecord::Recorded
+    );
+
+    // Another device (its own fresh challenge) under the same id: refused, nothing written.
+    let hijack = transaction(&setup, setup.other_device, "tx-shared", Uuid::new_v4());
+    assert_eq!(
+        setup
+            .store
+            .record_allowed_request(&hijack, expires, &verified)
+            .await
+            .unwrap(),
+        AllowedRecord::TransactionBound
+    );
+    assert_eq!(
+        setup.store.scep_transaction("tx-shared").await.unwrap().unwrap(),
+        first
+    );
+    // Its challenge was not burnt by the refusal.
+    assert!(!setup.store.challenge_used(hijack.challenge_id).await.unwrap());
+
+    // The same device with another key: refused too.
+    let other_key = ScepTransaction {
+        public_key_sha256: vec![8; 32],
+        challenge_id: Uuid::new_v4(),
+        ..first.clone()
+    };
+    assert_eq!(
+        setup
+            .store
+            .record_allowed_request(&other_key, expires, &verified)
+            .await
+            .unwrap(),
+        AllowedRecord::TransactionBound
+    );
+
+    // The same device, profile and key with a new challenge (a retry after a profile edit): rebound.
+    let retry = ScepTransaction {
+        challenge_id: Uuid::new_v4(),
+        profile_version: 2,
+        ..first.clone()
+    };
+    assert_eq!(
+        setup
+            .store
+            .record_allowed_request(&retry, expires, &verified)
+            .await
+            .unwrap(),
+        AllowedRecord::Recorded
+    );
+    let stored = setup.store.scep_transaction("tx-shared").await.unwrap().unwrap();
+    assert_eq!((stored.device_id, stored.profile_version), (setup.device, 2));
+    let events = setup
+        .store
+        .list_events(EventFilter::default(), PageRequest::first(100))
+        .await
+        .unwrap();
+    assert_eq!(events.items.len(), 2, "only the recorded requests wrote events");
+}
+
+async fn a_denial_never_downgrades_a_device_that_enrolled_since(store: Arc<dyn Store>) {
+    let setup = setup(store).await;
+    let denied = NewEvent {
+        diagnostic: DiagnosticCode::CrpScepDeserializeFailed,
+        ..event(
+            EventId::CrpVerifyMetricFailure,
+            Some(setup.device),
+            Some(setup.profile),
+        )
+    };
+    setup
+        .store
+        .record_check_in(setup.device, now(), true, &[(setup.profile, 1)])
+        .await
+        .unwrap();
+    let issued = certificate(&setup, setup.device, "0A");
+    setup
+        .store
+        .record_issued_certificate(&issued, &event(EventId::CrpNotifyMetricSuccess, None, None))
+        .await
+        .unwrap();
+
+    // A stale request, its challenge issued before the certificate: the event only.
+    let stale = FailedRequest {
+        challenge_issued_at: issued.issued_at - Duration::minutes(5),
+        ..failed_request(&setup, "subjectMismatch")
+    };
+    setup
+        .store
+        .record_denied_request(Some(&stale), &denied)
+        .await
+        .unwrap();
+    // The certificate ended the challengeIssued step; the stale denial adds no failed one.
+    assert_eq!(setup.store.profile_states(setup.profile).await.unwrap(), []);
+
+    // A state for a newer profile version is not overwritten by an older denial either.
+    setup
+        .store
+        .record_check_in(setup.device, now(), false, &[(setup.profile, 3)])
+        .await
+        .unwrap();
+    let older = FailedRequest {
+        profile_version: 2,
+        challenge_issued_at: now() + Duration::minutes(1),
+        ..failed_request(&setup, "subjectMismatch")
+    };
+    setup
+        .store
+        .record_denied_request(Some(&older), &denied)
+        .await
+        .unwrap();
+    let states = setup.store.profile_states(setup.profile).await.unwrap();
+    assert_eq!(
+        (states[0].step, states[0].profile_version),
+        (EnrollmentStep::ChallengeIssued, 3)
+    );
+
+    // A denial of a request for the current version after the certificate counts.
+    let current = FailedRequest {
+        profile_version: 3,
+        challenge_issued_at: now() + Duration::minutes(1),
+        ..failed_request(&setup, "subjectMismatch")
+    };
+    setup
+        .store
+        .record_denied_request(Some(&current), &denied)
+        .await
+        .unwrap();
+    let states = setup.store.profile_states(setup.profile).await.unwrap();
+    assert_eq!(
+        states[0].step,
+        EnrollmentStep::Failed(DiagnosticCode::CrpScepDeserializeFailed)
+    );
+    let events = setup
+        .store
+        .list_events(EventFilter::default(), PageRequest::first(100))
+        .await
+        .unwrap();
+    assert_eq!(events.items.len(), 4, "every denial is an event");
+}
+
+async fn used_challenges_can_be_looked_up_before_anything_is_written(store: Arc<dyn Store>) {
+    let setup = setup(store).await;
+    let request = transaction(&setup, setup.device, "tx-lookup", Uuid::new_v4());
+    assert!(!setup.store.challenge_used(request.challenge_id).await.unwrap());
+    setup
+        .store
+        .record_allowed_request(
+            &request,
+            Utc::now() + Duration::hours(1),
+            &event(EventId::CrpVerifyMetricSuccess, None, None),
+        )
+        .await
+        .unwrap();
+    assert!(setup.store.challenge_used(request.challenge_id).await.unwrap());
 }

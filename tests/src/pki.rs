@@ -120,6 +120,8 @@ pub struct CsrSpec {
     pub challenge_password: Option<String>,
     /// The signature digest as openssl names it: `sha256` (default), `sha1`, `sha384`, `sha512`.
     pub digest: &'static str,
+    /// More requested extensions as openssl config lines, e.g. `basicConstraints = critical,CA:TRUE`.
+    pub extensions: Vec<&'static str>,
 }
 
 impl Default for CsrSpec {
@@ -131,6 +133,7 @@ impl Default for CsrSpec {
             key: KeySpec::Rsa(2048),
             challenge_password: None,
             digest: "sha256",
+            extensions: Vec::new(),
         }
     }
 }
@@ -198,7 +201,7 @@ impl CsrSpec {
         if self.challenge_password.is_some() {
             config.push_str("attributes = attrs\n");
         }
-        if !self.sans.is_empty() {
+        if !self.sans.is_empty() || !self.extensions.is_empty() {
             config.push_str("req_extensions = ext\n");
         }
         config.push_str("\n[dn]\n");
@@ -231,8 +234,14 @@ impl CsrSpec {
         if let Some(password) = &self.challenge_password {
             writeln!(config, "\n[attrs]\nchallengePassword = {}", quote(password)).expect("write to String");
         }
+        if !self.sans.is_empty() || !self.extensions.is_empty() {
+            config.push_str("\n[ext]\n");
+            for line in &self.extensions {
+                writeln!(config, "{line}").expect("write to String");
+            }
+        }
         if !self.sans.is_empty() {
-            config.push_str("\n[ext]\nsubjectAltName = @alt\n\n[alt]\n");
+            config.push_str("subjectAltName = @alt\n\n[alt]\n");
             for (index, san) in self.sans.iter().enumerate() {
                 let (kind, value) = match san {
                     San::Dns(value) => ("DNS", value.clone()),

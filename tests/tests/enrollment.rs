@@ -14,7 +14,7 @@ use hmac::{Hmac, Mac};
 use reqwest::{header, Method, Response};
 use scepter_blackbox_tests::{
     backend_tests,
-    pki::{tamper_signature, CsrSpec, KeySpec, NameAttribute, San},
+    pki::{tamper_signature, CsrSpec, KeySpec, NameAttribute, San, TestCa},
     problem, Backend, TestApp, TestOptions, TEST_STEP_CA_SECRET,
 };
 use serde_json::{json, Value};
@@ -998,6 +998,355 @@ async fn metrics_count_requests_check_ins_and_verifications(backend: Backend) {
     assert!(!text.contains(&s.device), "{text}");
 }
 
+// ------------------------------------------------------------------ hostile input
+
+async fn a_transaction_id_once_allowed_is_never_taken_by_another_device(backend: Backend) {
+    let s = scenario(backend).await;
+    let mine = fresh_enrollment(&s, &s.credential).await;
+    let theirs = fresh_enrollment(&s, &s.other_credential).await;
+    let shared = transaction();
+    let my_csr = mine.csr().generate();
+    assert_allowed(&verify(&s.app, &shared, &my_csr.pem, None).await);
+    // The other device, with its own valid challenge, under the same id.
+    let their_csr = theirs.csr().generate();
+    assert_denied(
+        &verify(&s.app, &shared, &their_csr.pem, None).await,
+        "transactionInUse",
+        "0x00000410",
+    );
+    // The first request's certificate still reaches the ledger.
+    let issued = s.ca.issue(&my_csr.pem, -60, 30 * DAY);
+    let recorded = expect_json(notify(&s.app, &shared, &issued.pem).await, 201).await;
+    assert_eq!(recorded["deviceId"], s.device);
+    // The other device's challenge was not burnt: it can still enroll under its own id.
+    assert_allowed(&verify(&s.app, &transaction(), &their_csr.pem, None).await);
+    let denied = events(&s.app, &format!("deviceId={}&eventId=20502", s.other_device)).await;
+    assert_eq!(denied.len(), 1, "{denied:?}");
+    assert!(denied[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("transactionInUse"));
+}
+
+async fn replays_are_refused_before_the_request_is_read_and_never_downgrade_a_device(backend: Backend) {
+    let s = scenario(backend).await;
+    let enrollment = fresh_enrollment(&s, &s.credential).await;
+    enroll(&s, &enrollment, (-60, 365 * DAY)).await;
+    let state_of_device = || async {
+        let statuses = read(&s.app, &format!("{SCEP}/{}/device-statuses", s.profile)).await;
+        statuses["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|item| item["deviceId"] == s.device)
+            .map(|item| item["state"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert_eq!(state_of_device().await, "succeeded");
+
+    // The used challenge with a request for another name: the replay is what is reported.
+    let other_name = CsrSpec {
+        subject: vec![vec![NameAttribute::new("CN", "someone-else")]],
+        ..enrollment.csr()
+    }
+    .generate();
+    assert_denied(
+        &verify(&s.app, &transaction(), &other_name.pem, None).await,
+        "challengeReplayed",
+        "0x00000411",
+    );
+    // And with 60 KB of garbage instead of a request: never parsed.
+    let garbage = "A".repeat(60 * 1024);
+    assert_denied(
+        &verify(&s.app, &transaction(), &garbage, Some(&enrollment.challenge)).await,
+        "challengeReplayed",
+        "0x00000411",
+    );
+    assert_eq!(
+        state_of_device().await,
+        "succeeded",
+        "a replay must not downgrade the device"
+    );
+    for event in events(&s.app, &format!("deviceId={}&eventId=20501", s.device)).await {
+        let message = event["message"].as_str().unwrap();
+        assert!(!message.contains("someone-else"), "{message}");
+        assert!(message.chars().count() <= 600, "{message}");
+    }
+}
+
+async fn denial_details_are_bounded_and_written_for_admins(backend: Backend) {
+    let s = scenario(backend).await;
+    let enrollment = fresh_enrollment(&s, &s.credential).await;
+    let huge_san = CsrSpec {
+        sans: vec![San::Dns(format!("{}.contoso.com", "x".repeat(60_000)))],
+        ..enrollment.csr()
+    }
+    .generate();
+    assert_denied(
+        &verify(&s.app, &transaction(), &huge_san.pem, None).await,
+        "sanMismatch",
+        "0x00000410",
+    );
+    let other_subject = CsrSpec {
+        subject: vec![
+            vec![NameAttribute::new("CN", "pixel-jane")],
+            vec![NameAttribute::new("O", "Evil")],
+        ],
+        ..enrollment.csr()
+    }
+    .generate();
+    assert_denied(
+        &verify(&s.app, &transaction(), &other_subject.pem, None).await,
+        "subjectMismatch",
+        "0x00000410",
+    );
+    let logged = events(&s.app, &format!("deviceId={}&eventId=20502", s.device)).await;
+    assert_eq!(logged.len(), 2, "{logged:?}");
+    let san_message = logged[0]["message"].as_str().unwrap();
+    assert!(
+        san_message.contains("expected SANs [upn:jane@contoso.com]"),
+        "{san_message}"
+    );
+    assert!(
+        san_message.chars().count() <= 600,
+        "{} characters",
+        san_message.chars().count()
+    );
+    let subject_message = logged[1]["message"].as_str().unwrap();
+    assert!(
+        subject_message
+            .contains(r#"expected subject "CN=pixel-jane,O=Contoso", received "CN=pixel-jane,O=Evil""#),
+        "{subject_message}"
+    );
+    for message in [san_message, subject_message] {
+        assert!(
+            !message.contains("Some(") && !message.contains("Rdn(") && !message.contains("AttributeValue")
+        );
+    }
+}
+
+async fn requests_asking_for_more_than_the_profile_grants_are_refused(backend: Backend) {
+    let s = scenario(backend).await;
+    let cases = [
+        ("basicConstraints = critical,CA:TRUE", "basicConstraints"),
+        ("keyUsage = critical,digitalSignature,keyCertSign", "keyCertSign"),
+        ("keyUsage = digitalSignature,cRLSign", "cRLSign"),
+        ("extendedKeyUsage = clientAuth,codeSigning", "1.3.6.1.5.5.7.3.3"),
+        (
+            "nameConstraints = critical,permitted;DNS:contoso.com",
+            "nameConstraints",
+        ),
+    ];
+    for (extension, named) in cases {
+        let enrollment = fresh_enrollment(&s, &s.credential).await;
+        let csr = CsrSpec {
+            extensions: vec![extension],
+            ..enrollment.csr()
+        }
+        .generate();
+        assert_denied(
+            &verify(&s.app, &transaction(), &csr.pem, None).await,
+            "extensionNotAllowed",
+            "0x00000410",
+        );
+        let logged = events(&s.app, &format!("deviceId={}&eventId=20502", s.device)).await;
+        let message = logged.last().unwrap()["message"].as_str().unwrap();
+        assert!(message.contains(named), "{extension}: {message}");
+    }
+    // What the profile grants is fine.
+    let enrollment = fresh_enrollment(&s, &s.credential).await;
+    let granted = CsrSpec {
+        extensions: vec![
+            "basicConstraints = CA:FALSE",
+            "keyUsage = critical,digitalSignature",
+            "extendedKeyUsage = clientAuth",
+        ],
+        ..enrollment.csr()
+    }
+    .generate();
+    assert_allowed(&verify(&s.app, &transaction(), &granted.pem, None).await);
+}
+
+async fn notified_certificates_must_chain_to_the_profiles_root(backend: Backend) {
+    let s = scenario(backend).await;
+    let enrollment = fresh_enrollment(&s, &s.credential).await;
+    let csr = enrollment.csr().generate();
+    let transaction_id = transaction();
+    assert_allowed(&verify(&s.app, &transaction_id, &csr.pem, None).await);
+    // Same key and name, but from a CA the profile does not trust.
+    let rogue = TestCa::new("Scepter Test Issuing CA");
+    let foreign = rogue.issue(&csr.pem, -60, 30 * DAY);
+    let refused = problem(notify(&s.app, &transaction_id, &foreign.pem).await, 422).await;
+    assert_eq!(refused["errors"][0]["field"], "certificate", "{refused}");
+    assert_eq!(refused["errors"][0]["rule"], "issuer", "{refused}");
+    let certificates = read(&s.app, &format!("{DEVICES}/{}/certificates", s.device)).await;
+    assert_eq!(
+        certificates["items"].as_array().unwrap().len(),
+        0,
+        "{certificates}"
+    );
+    // The real CA's certificate is recorded.
+    let issued = s.ca.issue(&csr.pem, -60, 30 * DAY);
+    expect_json(notify(&s.app, &transaction_id, &issued.pem).await, 201).await;
+}
+
+async fn roots_register_issuing_cas_that_chain_to_them(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let root_pem = include_str!("../../domain/tests/fixtures/root-ca.pem");
+    let intermediate_pem = include_str!("../../domain/tests/fixtures/intermediate-ca.pem");
+    let unrelated_pem = include_str!("../../domain/tests/fixtures/expired-root-ca.pem");
+    let body = with(
+        trusted_body("ios"),
+        json!({ "trustedRootCertificate": root_pem, "issuingCertificates": [intermediate_pem] }),
+    );
+    let created = create(&app, TRUSTED, &body).await;
+    assert_eq!(
+        created["issuingCertificateDetails"][0]["serialNumber"], "008A11",
+        "{created}"
+    );
+    assert_eq!(created["issuingCertificates"].as_array().unwrap().len(), 1);
+    let stored = read(&app, &format!("{TRUSTED}/{}", id_of(&created))).await;
+    assert_eq!(stored["issuingCertificates"], created["issuingCertificates"]);
+
+    let unrelated = with(
+        body,
+        json!({ "issuingCertificates": [intermediate_pem, unrelated_pem] }),
+    );
+    let refused = problem(app.post(TRUSTED, &unrelated).await, 422).await;
+    assert_eq!(
+        refused["errors"][0]["field"], "issuingCertificates[1]",
+        "{refused}"
+    );
+    assert_eq!(refused["errors"][0]["rule"], "chainsToRoot", "{refused}");
+}
+
+async fn one_unrenderable_value_fails_only_its_item(backend: Backend) {
+    let s = scenario(backend).await;
+    // A DNS SAN from the device name: "pixel jane" (a space) is no DNS name.
+    let dns_profile = id_of(
+        &create(
+            &s.app,
+            SCEP,
+            &with(
+                scep_body(&root_of(&s).await, "android"),
+                json!({
+                    "displayName": "DNS SAN",
+                    "certificateType": "device",
+                    "subjectNameFormat": "custom",
+                    "subjectNameFormatString": "CN={{DeviceId}}",
+                    "customSubjectAlternativeNames": [{ "sanType": "domainNameService", "name": "{{DeviceName}}" }],
+                }),
+            ),
+        )
+        .await,
+    );
+    assign(&s.app, SCEP, &dns_profile, &s.group).await;
+    let device = read(&s.app, &format!("{DEVICES}/{}", s.device)).await;
+    let renamed = json!({ "deviceName": "pixel jane <3", "platform": "android", "userId": device["userId"] });
+    assert_eq!(
+        s.app
+            .put(
+                &format!("{DEVICES}/{}", s.device),
+                device["version"].as_i64().unwrap(),
+                &renamed
+            )
+            .await
+            .status(),
+        200
+    );
+    let response = check_in(&s.app, &s.credential, &nothing_installed()).await;
+    let failed = item(&response, &dns_profile);
+    assert_eq!(
+        (
+            failed["action"].as_str(),
+            failed["state"].as_str(),
+            failed["reason"].as_str()
+        ),
+        (Some("none"), Some("failed"), Some("payloadUnrenderable")),
+        "{response}"
+    );
+    let detail = failed["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("dnsName") && detail.contains("{{DeviceName}}"),
+        "{detail}"
+    );
+    assert!(failed.get("payload").is_none());
+    // Every other item is served as usual.
+    assert_eq!(item(&response, &s.profile)["action"], "install", "{response}");
+    assert!(response["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|item| item["profileType"] == "trustedCertificate" && item["action"] == "install"));
+    // The preview reports the same reason.
+    let refused = problem(
+        s.app
+            .post(
+                &format!("{SCEP}/{dns_profile}/preview"),
+                &json!({ "deviceId": s.device }),
+            )
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(refused["errors"][0]["rule"], "dnsName", "{refused}");
+}
+
+async fn noncharacters_are_refused_and_odd_values_never_fail_a_check_in(backend: Backend) {
+    let s = scenario(backend).await;
+    for nonchar in ['\u{FFFF}', '\u{FFFE}', '\u{FDD0}', '\u{1FFFF}'] {
+        let body = json!({ "deviceName": format!("pixel{nonchar}"), "platform": "android" });
+        let refused = problem(s.app.post(DEVICES, &body).await, 422).await;
+        assert_eq!(refused["errors"][0]["field"], "deviceName", "{refused}");
+        let profile = with(
+            trusted_body("android"),
+            json!({ "displayName": format!("Root{nonchar}") }),
+        );
+        problem(s.app.post(TRUSTED, &profile).await, 422).await;
+    }
+    // Messy but storable names: every save is 2xx or 422, every check-in 200.
+    let messy = [
+        "pixel;jane",
+        "pixel<script>",
+        "\u{202E}reversed",
+        "emoji \u{1F600} phone",
+        "e\u{301}",
+        "CN=x,O=y",
+        "\"quoted\"",
+        "{{DeviceName}}",
+        "back\\slash",
+        "tab\there",
+        &"long".repeat(60),
+    ];
+    for name in messy {
+        let device = read(&s.app, &format!("{DEVICES}/{}", s.device)).await;
+        let body = json!({ "deviceName": name, "platform": "android", "userId": device["userId"] });
+        let saved = s
+            .app
+            .put(
+                &format!("{DEVICES}/{}", s.device),
+                device["version"].as_i64().unwrap(),
+                &body,
+            )
+            .await;
+        assert!(
+            matches!(saved.status().as_u16(), 200 | 422),
+            "{name:?}: {}",
+            saved.status()
+        );
+        let response = check_in_raw(&s.app, &s.credential, &nothing_installed(), None).await;
+        assert_eq!(response.status(), 200, "{name:?}");
+    }
+}
+
+/// The id of the scenario's root profile.
+async fn root_of(s: &Scenario) -> String {
+    read(&s.app, &format!("{SCEP}/{}", s.profile)).await["rootCertificateId"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 backend_tests!(
     admins_revoke_by_hand_and_retry_failed_revocations,
     device_statuses_follow_targeting_rules_four_and_five,
@@ -1017,4 +1366,12 @@ backend_tests!(
     bad_check_in_reports_are_refused,
     events_filter_and_paginate,
     step_ca_webhooks_decide_and_feed_the_ledger,
+    a_transaction_id_once_allowed_is_never_taken_by_another_device,
+    replays_are_refused_before_the_request_is_read_and_never_downgrade_a_device,
+    denial_details_are_bounded_and_written_for_admins,
+    requests_asking_for_more_than_the_profile_grants_are_refused,
+    notified_certificates_must_chain_to_the_profiles_root,
+    roots_register_issuing_cas_that_chain_to_them,
+    one_unrenderable_value_fails_only_its_item,
+    noncharacters_are_refused_and_odd_values_never_fail_a_check_in,
 );

@@ -17,9 +17,11 @@ use scepter_domain::{
         self, Action, CheckInReport, Decision, ItemReason, ItemState, LedgerCertificate, ProfileForDevice,
         TagInputs,
     },
+    enrollment::MAX_DETAIL_CHARS,
     render::{self, ScepPayloadInput, TrustedPayloadInput, TrustedProfileRef},
-    subject_name::{expand_name, NameContext},
+    subject_name::{expand_name, ExpansionError, NameContext},
     targeting::{effective_profiles, Explain, ProfileKind},
+    text::bounded,
 };
 use scepter_storage::{CheckInFacts, DeviceStep, EnrollmentStep};
 use serde::Serialize;
@@ -59,6 +61,9 @@ pub struct CheckInItem {
     pub payload: Option<String>,
     pub state: ItemState,
     pub reason: ItemReason,
+    /// For a `failed` item: which value or rule stopped the payload, for admins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -282,6 +287,7 @@ async fn render_item(
         payload: None,
         state: decision.state,
         reason: decision.reason,
+        detail: None,
     };
     if !decision.action.has_payload() {
         return Ok(item);
@@ -332,10 +338,11 @@ async fn render_item(
                 Ok(name) => name,
                 Err(error) => {
                     tracing::info!(%device_id, profile_id = %profile.id, %error, "cannot expand the subject name");
-                    item.action = Action::None;
-                    item.state = ItemState::Failed;
-                    item.reason = ItemReason::SubjectNameUnavailable;
-                    return Ok(item);
+                    let reason = match error {
+                        ExpansionError::MissingValue { .. } => ItemReason::SubjectNameUnavailable,
+                        _ => ItemReason::PayloadUnrenderable,
+                    };
+                    return Ok(failed(item, reason, &error));
                 }
             };
             let token = challenge::issue(
@@ -364,13 +371,34 @@ async fn render_item(
         }
         None => return Ok(item),
     };
-    let rendered = rendered.map_err(|error| ApiError::Internal(format!("rendering a payload: {error}")))?;
+    // One value that cannot be rendered fails this item only: the device
+    // still gets every other profile, its roots and its removals.
+    let rendered = match rendered {
+        Ok(rendered) => rendered,
+        Err(error) => {
+            tracing::info!(%device_id, profile_id = %item.profile_id, %error, "cannot render a payload");
+            return Ok(failed(item, ItemReason::PayloadUnrenderable, &error));
+        }
+    };
+    let Ok(payload) = String::from_utf8(rendered.body) else {
+        return Ok(failed(
+            item,
+            ItemReason::PayloadUnrenderable,
+            &"the payload is not UTF-8",
+        ));
+    };
     item.content_type = Some(rendered.content_type.to_owned());
-    item.payload = Some(
-        String::from_utf8(rendered.body)
-            .map_err(|_| ApiError::Internal("a payload is not UTF-8".to_owned()))?,
-    );
+    item.payload = Some(payload);
     Ok(item)
+}
+
+/// The item as `failed` for `reason`, with the error as its detail.
+fn failed(mut item: CheckInItem, reason: ItemReason, error: &dyn std::fmt::Display) -> CheckInItem {
+    item.action = Action::None;
+    item.state = ItemState::Failed;
+    item.reason = reason;
+    item.detail = Some(bounded(&error.to_string(), MAX_DETAIL_CHARS));
+    item
 }
 
 /// The profile was deleted between reading the facts and rendering.

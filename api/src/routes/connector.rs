@@ -6,6 +6,7 @@
 use actix_web::{web, HttpResponse};
 use scepter_domain::{
     diagnostics::{DiagnosticCode, EventId},
+    enrollment::DenyReason,
     issued_certificate::IssuedCertificate,
 };
 use scepter_storage::{NewEvent, RevocationOutcome};
@@ -18,7 +19,7 @@ use crate::{
     app::AppState,
     auth::Connector,
     dto::CertificateView,
-    enrollment::{self, CsrInput, DenyReason, Notified, MAX_TRANSACTION_ID_CHARS},
+    enrollment::{self, CsrInput, Notified, MAX_TRANSACTION_ID_CHARS},
     error::ApiError,
     extract::ValidJson,
 };

@@ -173,6 +173,9 @@ pub async fn scep(
             "missingValue",
             format!("{{{{{variable}}}}}: {reason}"),
         ),
+        ExpansionError::InvalidValue { field, rule, reason } => {
+            ApiError::field("deviceId", rule, format!("{field}: {reason}"))
+        }
         other => ApiError::Internal(other.to_string()),
     })?;
     let input = ScepPayloadInput {

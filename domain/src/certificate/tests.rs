@@ -443,3 +443,17 @@ fn details_serialise_in_camel_case() {
     assert_eq!(json["thumbprintSha1"], "F4BF1446572532247C20B94FB6D57E638735DE06");
     assert_eq!(json["subject"], ROOT_SUBJECT);
 }
+
+#[test]
+fn certificates_stored_back_to_back_read_back_in_order() {
+    let root = CaCertificate::parse(include_str!("../../tests/fixtures/root-ca.pem")).unwrap();
+    let intermediate =
+        CaCertificate::parse(include_str!("../../tests/fixtures/intermediate-ca.pem")).unwrap();
+    let joined = [root.der(), intermediate.der()].concat();
+    assert_eq!(
+        CaCertificate::from_concatenated_der(&joined).unwrap(),
+        [root.clone(), intermediate]
+    );
+    assert_eq!(CaCertificate::from_concatenated_der(&[]).unwrap(), []);
+    assert!(CaCertificate::from_concatenated_der(&joined[..joined.len() - 1]).is_err());
+}

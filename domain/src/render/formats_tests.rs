@@ -313,6 +313,7 @@ fn root(platform: Platform) -> TrustedCertificateProfile {
         cert_file_name: (!platform.is_windows()).then(|| "contoso-root.cer".to_owned()),
         trusted_root_certificate: ROOT_CA.to_owned(),
         destination_store: None,
+        issuing_certificates: None,
     })
     .unwrap_or_else(|errors| panic!("invalid trusted profile: {:?}", errors.errors()))
 }

@@ -1440,7 +1440,8 @@ proptest! {
         prop_assert_eq!(reparsed.as_ref(), Ok(subject));
     }
 
-    /// SAN values are data too: literals around the raw attribute values.
+    /// SAN values are data too: literals around the raw attribute values
+    /// (a UPN takes any text; the typed SANs are checked below).
     #[test]
     fn san_values_are_literals_and_raw_attribute_values(
         parts in value_parts(),
@@ -1452,7 +1453,7 @@ proptest! {
             CertificateType::User,
             SubjectNameFormat::NotConfigured,
             None,
-            &[(SanType::DomainNameService, &template.to_template_string())],
+            &[(SanType::UserPrincipalName, &template.to_template_string())],
         );
         let name = expand_name(&settings, &context(&device, Some(&user)))
             .map_err(|error| TestCaseError::fail(error.to_string()))?;
@@ -1515,5 +1516,82 @@ proptest! {
         let _ = SubjectTemplate::parse(&hostile);
         let _ = ValueTemplate::parse(&hostile);
         let _ = parse_windows_subject_name(&hostile);
+    }
+}
+
+/// A SAN of a typed kind must hold a value of that kind: a device name with
+/// a space is no DNS name, an email SAN needs an address, a URI SAN a URI.
+#[test]
+fn typed_sans_refuse_values_that_are_not_of_their_kind() {
+    let user = user();
+    let cases: [(SanType, &str, &str, Option<&str>); 9] = [
+        (
+            SanType::DomainNameService,
+            "Jane iPhone",
+            "dnsName",
+            Some("it holds a space"),
+        ),
+        (
+            SanType::DomainNameService,
+            "a<b>.example",
+            "dnsName",
+            Some("it holds '<'"),
+        ),
+        (
+            SanType::DomainNameService,
+            "-bad.example",
+            "dnsName",
+            Some("hyphen"),
+        ),
+        (SanType::DomainNameService, "ok-host.corp.example", "", None),
+        (SanType::EmailAddress, "jane", "emailAddress", Some("no @")),
+        (
+            SanType::EmailAddress,
+            "jane doe@contoso.com",
+            "emailAddress",
+            Some("special character"),
+        ),
+        (SanType::EmailAddress, "jane@contoso.com", "", None),
+        (
+            SanType::UniversalResourceIdentifier,
+            "not a uri",
+            "uri",
+            Some("space"),
+        ),
+        (
+            SanType::UniversalResourceIdentifier,
+            "https://contoso.com/device/1",
+            "",
+            None,
+        ),
+    ];
+    for (san_type, device_name, rule, problem) in cases {
+        let mut device = device();
+        device.device_name = device_name.to_owned();
+        let settings = settings(
+            CertificateType::Device,
+            SubjectNameFormat::NotConfigured,
+            None,
+            &[(san_type, "{{DeviceName}}")],
+        );
+        match (expand_name(&settings, &context(&device, Some(&user))), problem) {
+            (Ok(name), None) => assert_eq!(name.subject_alternative_names[0].value, device_name),
+            (
+                Err(ExpansionError::InvalidValue {
+                    field,
+                    rule: broken,
+                    reason,
+                }),
+                Some(problem),
+            ) => {
+                assert_eq!(field, "customSubjectAlternativeNames[0].name");
+                assert_eq!(broken, rule, "{device_name:?}");
+                assert!(
+                    reason.contains("{{DeviceName}}") && reason.contains(problem),
+                    "{reason}"
+                );
+            }
+            (other, _) => panic!("{san_type:?} {device_name:?}: {other:?}"),
+        }
     }
 }

@@ -11,7 +11,7 @@ macro_rules! impl_lifecycle_repository {
         use super::{assignment_repository::targeting_facts, $store};
         use crate::{
             rows::{now, CertificateRow, DeviceRow, EventRow, StateRow, StepRow, TransactionRow, UserRow},
-            CheckInFacts, DeviceProfileState, EventFilter, LifecycleRepository, NewEvent, Page,
+            AllowedRecord, CheckInFacts, DeviceProfileState, FailedRequest, EventFilter, LifecycleRepository, NewEvent, Page,
             PageRequest, RevocationOutcome, RevocationScope, ScepTransaction, StorageError,
             StoredCertificate, StoredDevice, StoredEvent,
         };
@@ -183,12 +183,20 @@ macro_rules! impl_lifecycle_repository {
                 Ok(())
             }
 
+            async fn challenge_used(&self, challenge_id: Uuid) -> Result<bool, StorageError> {
+                Ok(sqlx::query("SELECT 1 FROM used_challenges WHERE id = $1")
+                    .bind(challenge_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .is_some())
+            }
+
             async fn record_allowed_request(
                 &self,
                 request: &ScepTransaction,
                 challenge_expires_at: DateTime<Utc>,
                 event: &NewEvent,
-            ) -> Result<bool, StorageError> {
+            ) -> Result<AllowedRecord, StorageError> {
                 let mut transaction = self.pool.begin().await?;
                 // The primary key makes this the single-use check, also across instances:
                 // a concurrent second insert waits for the first and then does nothing.
@@ -202,15 +210,20 @@ macro_rules! impl_lifecycle_repository {
                 .rows_affected()
                     == 1;
                 if !fresh {
-                    return Ok(false);
+                    return Ok(AllowedRecord::ChallengeUsed);
                 }
-                sqlx::query(
+                // The WHERE makes a transaction id, once allowed, belong to its
+                // device, profile and key: a request for anything else updates
+                // no row (and waits for a concurrent insert of the same id).
+                let bound = sqlx::query(
                     "INSERT INTO scep_transactions (transaction_id, device_id, profile_id, profile_version, \
                      challenge_id, public_key_sha256, name_digest, verified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                     ON CONFLICT (transaction_id) DO UPDATE SET device_id = excluded.device_id, \
-                     profile_id = excluded.profile_id, profile_version = excluded.profile_version, \
-                     challenge_id = excluded.challenge_id, public_key_sha256 = excluded.public_key_sha256, \
-                     name_digest = excluded.name_digest, verified_at = excluded.verified_at, certificate_id = NULL",
+                     ON CONFLICT (transaction_id) DO UPDATE SET profile_version = excluded.profile_version, \
+                     challenge_id = excluded.challenge_id, name_digest = excluded.name_digest, \
+                     verified_at = excluded.verified_at, certificate_id = NULL \
+                     WHERE scep_transactions.device_id = excluded.device_id \
+                     AND scep_transactions.profile_id = excluded.profile_id \
+                     AND scep_transactions.public_key_sha256 = excluded.public_key_sha256",
                 )
                 .bind(&request.transaction_id)
                 .bind(request.device_id)
@@ -221,38 +234,51 @@ macro_rules! impl_lifecycle_repository {
                 .bind(&request.name_digest)
                 .bind(request.verified_at)
                 .execute(&mut *transaction)
-                .await?;
+                .await?
+                .rows_affected()
+                    == 1;
+                if !bound {
+                    transaction.rollback().await?;
+                    return Ok(AllowedRecord::TransactionBound);
+                }
                 insert_event(&mut *transaction, event, request.verified_at).await?;
                 transaction.commit().await?;
-                Ok(true)
+                Ok(AllowedRecord::Recorded)
             }
 
             async fn record_denied_request(
                 &self,
-                failed: Option<(Uuid, Uuid, i64, &str)>,
+                failed: Option<&FailedRequest<'_>>,
                 event: &NewEvent,
             ) -> Result<(), StorageError> {
                 let at = now();
                 let mut transaction = self.pool.begin().await?;
-                if let Some((device_id, profile_id, version, reason)) = failed {
-                    sqlx::query(
+                let mut marked = false;
+                if let Some(failed) = failed {
+                    marked = sqlx::query(
                         "INSERT INTO device_profile_states (device_id, profile_id, profile_version, state, \
-                         diagnostic_code, reason, updated_at) VALUES ($1, $2, $3, 'failed', $4, $5, $6) \
+                         diagnostic_code, reason, updated_at) \
+                         SELECT $1, $2, $3, 'failed', $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM issued_certificates \
+                         WHERE device_id = $1 AND profile_id = $2 AND issued_at >= $7) \
                          ON CONFLICT (device_id, profile_id) DO UPDATE SET profile_version = excluded.profile_version, \
                          state = 'failed', diagnostic_code = excluded.diagnostic_code, reason = excluded.reason, \
-                         updated_at = excluded.updated_at",
+                         updated_at = excluded.updated_at \
+                         WHERE device_profile_states.profile_version <= excluded.profile_version",
                     )
-                    .bind(device_id)
-                    .bind(profile_id)
-                    .bind(version)
+                    .bind(failed.device_id)
+                    .bind(failed.profile_id)
+                    .bind(failed.profile_version)
                     .bind(i64::from(event.diagnostic.code()))
-                    .bind(reason)
+                    .bind(failed.reason)
                     .bind(at)
+                    .bind(failed.challenge_issued_at)
                     .execute(&mut *transaction)
-                    .await?;
+                    .await?
+                    .rows_affected()
+                        > 0;
                 }
                 insert_event(&mut *transaction, event, at).await?;
-                if failed.is_some() {
+                if marked {
                     // Last, so the counter's row lock is the transaction's last lock.
                     sqlx::query("UPDATE state_generation SET value = value + 1 WHERE id = 1")
                         .execute(&mut *transaction)

@@ -10,7 +10,7 @@ macro_rules! impl_profile_repositories {
         use uuid::Uuid;
 
         use crate::{
-            rows::{now, ScepProfileRow, TrustedProfileRow},
+            rows::{concatenated_der, now, ScepProfileRow, TrustedProfileRow},
             Page, PageRequest, ProfileFilter, ScepProfileRepository, StorageError, TrustedProfileRepository,
         };
 
@@ -41,8 +41,8 @@ macro_rules! impl_profile_repositories {
             ) -> Result<Record<TrustedCertificateProfile>, StorageError> {
                 sqlx::query_as::<_, TrustedProfileRow>(
                     "INSERT INTO trusted_certificate_profiles (id, version, created_at, modified_at, \
-                     display_name, description, platform, cert_file_name, certificate_der, destination_store) \
-                     VALUES ($1, 1, $2, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
+                     display_name, description, platform, cert_file_name, certificate_der, destination_store, \
+                     issuing_certificates_der) VALUES ($1, 1, $2, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *",
                 )
                 .bind(Uuid::now_v7())
                 .bind(now())
@@ -52,6 +52,7 @@ macro_rules! impl_profile_repositories {
                 .bind(profile.cert_file_name.as_ref().map(|name| name.as_str()))
                 .bind(profile.certificate.der())
                 .bind(profile.destination_store.map(|store| store.as_str()))
+                .bind(concatenated_der(&profile.issuing_certificates))
                 .fetch_one(&self.pool)
                 .await?
                 .try_into()
@@ -99,7 +100,7 @@ macro_rules! impl_profile_repositories {
                 let updated = sqlx::query_as::<_, TrustedProfileRow>(
                     "UPDATE trusted_certificate_profiles SET version = version + 1, modified_at = $3, \
                      display_name = $4, description = $5, platform = $6, cert_file_name = $7, \
-                     certificate_der = $8, destination_store = $9 \
+                     certificate_der = $8, destination_store = $9, issuing_certificates_der = $10 \
                      WHERE id = $1 AND version = $2 RETURNING *",
                 )
                 .bind(id)
@@ -111,6 +112,7 @@ macro_rules! impl_profile_repositories {
                 .bind(profile.cert_file_name.as_ref().map(|name| name.as_str()))
                 .bind(profile.certificate.der())
                 .bind(profile.destination_store.map(|store| store.as_str()))
+                .bind(concatenated_der(&profile.issuing_certificates))
                 .fetch_optional(&mut *transaction)
                 .await?;
                 let Some(updated) = updated else {

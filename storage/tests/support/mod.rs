@@ -84,6 +84,7 @@ pub fn trusted(platform: Platform) -> TrustedCertificateProfile {
         cert_file_name: None,
         trusted_root_certificate: ROOT_PEM.to_owned(),
         destination_store: None,
+        issuing_certificates: None,
     })
     .expect("valid trusted profile")
 }

@@ -21,7 +21,7 @@ pub const VERIFY: &str = "/connector/v1/scep/verify";
 pub const NOTIFY: &str = "/connector/v1/scep/notify";
 pub const REVOCATIONS: &str = "/connector/v1/revocations";
 
-/// One user with two Android devices in one device group, a root and a SCEP
+/// One user with two Android devices in one device group, a root (the test CA) and a SCEP
 /// profile (user certificate, `CN={{DeviceName}},O=Contoso`, UPN SAN, 2048
 /// bits, renewal at 20 %) assigned to the group, and a credential per device.
 pub struct Scenario {
@@ -77,7 +77,19 @@ pub async fn scenario_with(backend: Backend, options: TestOptions) -> Scenario {
         )
         .await;
     assert_eq!(added.status(), 200);
-    let root = create_trusted(&app, "android").await;
+    // The root is the CA that issues the certificates: notify checks the chain.
+    let ca = TestCa::new("Scepter Test Issuing CA");
+    let root = id_of(
+        &create(
+            &app,
+            TRUSTED,
+            &with(
+                trusted_body("android"),
+                json!({ "trustedRootCertificate": ca.cert_pem }),
+            ),
+        )
+        .await,
+    );
     let profile = id_of(
         &create(
             &app,
@@ -107,7 +119,7 @@ pub async fn scenario_with(backend: Backend, options: TestOptions) -> Scenario {
         profile_assignment,
         credential,
         other_credential,
-        ca: TestCa::new("Scepter Test Issuing CA"),
+        ca,
     }
 }
 

@@ -53,6 +53,7 @@ fn root() -> TrustedCertificateProfile {
         cert_file_name: Some("contoso-root.cer".to_owned()),
         trusted_root_certificate: ROOT_CA.to_owned(),
         destination_store: None,
+        issuing_certificates: None,
     })
     .expect("valid trusted profile")
 }

@@ -55,6 +55,7 @@ fn root(
         cert_file_name: cert_file_name.map(str::to_owned),
         trusted_root_certificate: ROOT_CA.to_owned(),
         destination_store: None,
+        issuing_certificates: None,
     })
     .expect("valid trusted profile")
 }

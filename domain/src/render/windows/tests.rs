@@ -64,6 +64,7 @@ fn trusted(pem: &str, store: DestinationStore) -> TrustedCertificateProfile {
         cert_file_name: None,
         trusted_root_certificate: pem.to_owned(),
         destination_store: Some(store),
+        issuing_certificates: None,
     })
     .expect("valid trusted profile")
 }
