@@ -17,10 +17,15 @@ use scepter_domain::{
     checkin::CheckInReport,
     csr::CertificateRequest,
     device_credential::DeviceCredential,
+    directory::{Device, DeviceDraft, User, UserDraft},
     issued_certificate::IssuedCertificate,
+    render::{self, ScepPayloadInput, TrustedPayloadInput, TrustedProfileRef},
     scep_profile::CertificateType,
+    scep_profile::{KeyUsage, SanType, ScepProfileContext, SubjectAlternativeName, SubjectNameFormat},
+    subject_name::{expand_name, NameContext},
     subject_name::{parse_windows_subject_name, SubjectTemplate, ValueTemplate},
-    CaCertificate,
+    CaCertificate, Platform, Record, ScepCertificateProfile, ScepCertificateProfileDraft,
+    TrustedCertificateProfile, TrustedCertificateProfileDraft,
 };
 
 const ROOT_CA: &str = include_str!("fixtures/root-ca.pem");
@@ -157,4 +162,159 @@ fn large_and_deep_inputs_are_refused_or_read() {
     let _ = CertificateRequest::from_der(&vec![0x30; 1 << 20]);
     let _ = IssuedCertificate::from_der(&vec![0x30; 1 << 20]);
     let _ = CaCertificate::parse(&"A".repeat(1 << 20));
+}
+
+/// Any Unicode text, weighted towards what breaks payloads: noncharacters,
+/// controls, bidi overrides, separators, quotes and markup characters.
+fn messy_text() -> impl Strategy<Value = String> {
+    let nasty = prop::sample::select(vec![
+        '\u{FFFF}',
+        '\u{FFFE}',
+        '\u{FDD0}',
+        '\u{1FFFE}',
+        '\u{0}',
+        '\u{7}',
+        '\u{202E}',
+        '\u{2028}',
+        ';',
+        ',',
+        '+',
+        '"',
+        '<',
+        '&',
+        '{',
+        '}',
+        '\\',
+        ' ',
+        'é',
+        '\u{1F600}',
+        '\u{301}',
+    ]);
+    let plain = "[a-zA-Z0-9 .@-]".prop_map(|s| s.chars().next().unwrap_or('a'));
+    prop::collection::vec(prop_oneof![8 => plain, 1 => any::<char>(), 1 => nasty], 1..40)
+        .prop_map(|chars| chars.into_iter().collect())
+}
+
+fn record<T>(content: T) -> Record<T> {
+    Record {
+        id: uuid::Uuid::from_u128(7),
+        version: 1,
+        created_at: chrono::DateTime::UNIX_EPOCH,
+        modified_at: chrono::DateTime::UNIX_EPOCH,
+        content,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whatever text an admin saves, saving answers Ok or a validation error;
+    /// a saved profile name always renders, and a device's values either
+    /// render or give a per-device error — never a panic. (Check-in turns
+    /// such an error into one `failed` item, so no value can fail a check-in.)
+    #[test]
+    fn saved_text_renders_or_fails_per_device(
+        name in messy_text(),
+        upn in messy_text(),
+        profile_name in messy_text(),
+        platform in prop::sample::select(vec![Platform::Ios, Platform::Macos, Platform::Windows10, Platform::Android]),
+    ) {
+        let root = TrustedCertificateProfile::parse(TrustedCertificateProfileDraft {
+            display_name: profile_name.clone(),
+            description: None,
+            platform,
+            cert_file_name: None,
+            trusted_root_certificate: ROOT_CA.to_owned(),
+            destination_store: None,
+            issuing_certificates: None,
+        });
+        let Ok(root) = root.map(record) else { return Ok(()) };
+        let trusted = render::render_trusted(&TrustedPayloadInput {
+            profile: TrustedProfileRef::of(&root),
+            device_id: uuid::Uuid::from_u128(9),
+            organization: "Contoso",
+        });
+        prop_assert!(trusted.is_ok(), "a saved profile name must render: {:?} {:?}", profile_name, trusted);
+
+        let device = Device::parse(device_draft(name, platform));
+        let user = User::parse(UserDraft {
+            user_principal_name: upn,
+            display_name: "Jane".to_owned(),
+            mail: None,
+            on_premises_distinguished_name: None,
+            on_premises_sam_account_name: None,
+            on_premises_security_identifier: None,
+            external_id: None,
+        });
+        let (Ok(device), Ok(user)) = (device, user) else { return Ok(()) };
+        let profile = scep_profile(platform);
+        let context = NameContext { device_id: uuid::Uuid::from_u128(9), device: &device, user: Some(&user) };
+        if let Ok(name) = expand_name(&profile.settings, &context) {
+            let _ = render::render_scep(&ScepPayloadInput {
+                profile_id: uuid::Uuid::from_u128(8),
+                profile_version: 1,
+                profile: &profile,
+                root: TrustedProfileRef::of(&root),
+                device_id: uuid::Uuid::from_u128(9),
+                name: &name,
+                challenge: "Q0hBTExFTkdF",
+                organization: "Contoso",
+            });
+        }
+    }
+}
+
+fn device_draft(device_name: String, platform: Platform) -> DeviceDraft {
+    DeviceDraft {
+        device_name,
+        platform,
+        os_version: None,
+        serial_number: None,
+        imei: None,
+        meid: None,
+        wifi_mac_address: None,
+        fully_qualified_domain_name: None,
+        azure_ad_device_id: None,
+        user_id: None,
+        external_id: None,
+    }
+}
+
+/// A user certificate whose subject and every SAN type read the messy values.
+fn scep_profile(platform: Platform) -> ScepCertificateProfile {
+    let san = |san_type, name: &str| SubjectAlternativeName {
+        san_type,
+        name: name.to_owned(),
+    };
+    ScepCertificateProfile::parse(
+        ScepCertificateProfileDraft {
+            display_name: "Messy".to_owned(),
+            description: None,
+            platform,
+            certificate_type: scepter_domain::scep_profile::CertificateType::User,
+            certificate_validity_period_value: None,
+            certificate_validity_period_scale: None,
+            key_storage_provider: None,
+            subject_name_format: SubjectNameFormat::Custom,
+            subject_name_format_string: Some("CN={{DeviceName}},OU={{UserPrincipalName}}".to_owned()),
+            custom_subject_alternative_names: vec![
+                san(SanType::UserPrincipalName, "{{UserPrincipalName}}"),
+                san(SanType::DomainNameService, "{{DeviceName}}"),
+                san(SanType::EmailAddress, "{{UserPrincipalName}}"),
+                san(SanType::UniversalResourceIdentifier, "urn:device:{{DeviceName}}"),
+            ],
+            key_usage: vec![KeyUsage::DigitalSignature],
+            key_size: 2048,
+            hash_algorithm: None,
+            root_certificate_id: uuid::Uuid::from_u128(7),
+            extended_key_usages: None,
+            renewal_threshold_percentage: None,
+            scep_server_urls: vec!["https://ndes.contoso.com/certsrv/mscep/mscep.dll".to_owned()],
+        },
+        &ScepProfileContext {
+            allow_http_scep_urls: false,
+            root_platform: Some(platform),
+        },
+    )
+    .expect("a valid profile")
 }
