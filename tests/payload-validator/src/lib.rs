@@ -4,21 +4,31 @@
 //!
 //! The format is detected from the content, never from a file name:
 //!
-//! - an XML or binary property list → Apple `.mobileconfig` ([`apple`]),
-//! - `<SyncML…>` → Windows OMA-DM ([`windows`]),
-//! - JSON → Scepter's Android payload ([`android`]).
+//! - an XML or binary property list → Apple `.mobileconfig` (`apple.rs`),
+//! - `<SyncML…>` → Windows OMA-DM (`windows.rs`),
+//! - JSON → Scepter's Android payload (`android.rs`).
 //!
 //! The platforms' machine-readable rules (Apple's profile YAML schemas,
 //! Microsoft's CSP DDF files) are verbatim copies in `tests/reference/`,
-//! embedded at compile time ([`reference`]): nothing is read from outside the
+//! embedded at compile time (`reference.rs`): nothing is read from outside the
 //! repository or downloaded, at build or at run time.
 //!
-//! The rules were ported from the Python validator the project used before
-//! (every check of it), with two differences: a CMS-signed profile (DER,
-//! starting with a SEQUENCE) is reported as unsupported instead of being
-//! unwrapped with openssl, since Scepter never signs profiles; and
-//! certificates are parsed fully with `x509-cert`, which is stricter than
-//! the old outline check.
+//! Every check of the Python validator the project used before was ported,
+//! with these intentional differences:
+//!
+//! - a CMS-signed profile (DER, starting with a SEQUENCE) is reported as
+//!   unsupported instead of being unwrapped with openssl: Scepter never signs
+//!   profiles;
+//! - certificates are parsed fully with `x509-cert` instead of only outlined
+//!   (SEQUENCE of two SEQUENCEs and a BIT STRING), which is stricter;
+//! - the Android JSON Schema is checked by the `jsonschema` crate (all of
+//!   draft 2020-12, with `format` asserted) instead of a keyword subset, and a
+//!   failed `oneOf` says what the closest alternative lacks;
+//! - an `Exec` of `Install/Enroll` placed before `Add`s of its settings is
+//!   also reported with the settings it would miss, beyond "must be the last
+//!   command in the Atomic block";
+//! - the old "UniqueID contains '/'" check is gone: a LocURI segment cannot
+//!   contain `/`, so it could never fire.
 //!
 //! `cargo run -p scepter-payload-validator -- FILE…` checks files by hand.
 
