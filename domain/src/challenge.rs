@@ -25,7 +25,7 @@
 //! which is 108 bytes, 144 characters, for a realistic profile version and
 //! lifetime. Standard base64 rather than URL-safe: the challenge travels in
 //! an ASN.1 `PrintableString` on Windows, which has `+`, `/` and `=` but no
-//! `_`, and the shared validator expects standard base64. A 128-bit
+//! `_`, and the payload validator expects standard base64. A 128-bit
 //! truncated tag is what RFC 2104 §5 allows and leaves forgery at 2⁻¹²⁸ per
 //! attempt.
 

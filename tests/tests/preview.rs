@@ -2,21 +2,16 @@
 //! and `GET /trusted-certificate-profiles/{id}/preview?deviceId=` return
 //! exactly what a device would get, in its platform's format, with the
 //! placeholder challenge. Each payload is parsed with an independent parser
-//! (plist, roxmltree, serde_json) and checked by the shared validator
-//! (`shared/tools/validate_payloads.py --strict`).
+//! (plist, roxmltree, serde_json) and checked by the payload validator
+//! (`tests/payload-validator`: no error and no warning).
 
 mod common;
-
-use std::{
-    fs,
-    path::{Path, PathBuf},
-    process::Command,
-};
 
 use common::*;
 use reqwest::{header, Method, Response};
 use scepter_api::routes::preview::{PREVIEW_CHALLENGE, WARNINGS_HEADER};
 use scepter_blackbox_tests::{assert_validation_error, backend_tests, problem, Backend, TestApp};
+use scepter_payload_validator::{validate, Options};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -309,42 +304,15 @@ fn android_document(payload: &Payload) -> Value {
         .unwrap_or_else(|error| panic!("not JSON ({error}):\n{}", payload.text()))
 }
 
-// ---------------------------------------------------------------- the shared validator
+// ---------------------------------------------------------------- the payload validator
 
-fn repository() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ is inside the repository")
-        .to_path_buf()
-}
-
-/// Runs `validate_payloads.py --strict` (with the Android schema for JSON) on
-/// the payload; any error or warning fails the test with the validator's report.
-fn assert_validator_accepts(payload: &Payload, extension: &str) {
-    let script = repository().join("../shared/tools/validate_payloads.py");
+/// Scepter's payload validator (Android also against
+/// `openapi/android-payload.schema.json`) must find no error and no warning.
+fn assert_validator_accepts(payload: &Payload) {
+    let report = validate(&payload.body, &Options::scepter());
     assert!(
-        script.is_file(),
-        "the shared payload validator is missing: expected {} (the `shared/` checkout beside the repository)",
-        script.display()
-    );
-    let file = std::env::temp_dir().join(format!("scepter-preview-{}.{extension}", Uuid::new_v4()));
-    fs::write(&file, &payload.body).expect("write the payload to a temporary file");
-    let mut command = Command::new("python3");
-    command.arg(&script).arg("--strict");
-    if extension == "json" {
-        command
-            .arg("--android-schema")
-            .arg(repository().join("openapi/android-payload.schema.json"));
-    }
-    let output = command.arg(&file).output();
-    let _ = fs::remove_file(&file);
-    let output = output.unwrap_or_else(|error| panic!("cannot run python3 {}: {error}", script.display()));
-    assert!(
-        output.status.success(),
-        "the validator refuses the preview ({}):\n{}{}\n--- payload ---\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
+        report.is_clean(),
+        "the validator refuses the preview:\n{report}--- payload ---\n{}",
         payload.text()
     );
 }
@@ -407,7 +375,7 @@ async fn ios_user_certificate_preview_is_a_valid_mobileconfig_with_the_expanded_
         "no warning about the extended key usages: {:?}",
         payload.warnings
     );
-    assert_validator_accepts(&payload, "mobileconfig");
+    assert_validator_accepts(&payload);
 }
 
 async fn macos_device_certificate_preview_has_system_scope(backend: Backend) {
@@ -429,7 +397,7 @@ async fn macos_device_certificate_preview_has_system_scope(backend: Backend) {
         apple_scep(&mobileconfig).get("Subject"),
         Some(&apple_subject(&[("CN", &azure_id)]))
     );
-    assert_validator_accepts(&payload, "mobileconfig");
+    assert_validator_accepts(&payload);
 }
 
 async fn windows_user_certificate_preview_is_valid_syncml_with_subject_key_usage_and_root_thumbprint(
@@ -475,7 +443,7 @@ async fn windows_user_certificate_preview_is_valid_syncml_with_subject_key_usage
         CLIENT_AUTHENTICATION
     );
     assert_eq!(required_windows_node(&payload, "Challenge"), PREVIEW_CHALLENGE);
-    assert_validator_accepts(&payload, "xml");
+    assert_validator_accepts(&payload);
 }
 
 async fn android_preview_is_schema_valid_json_with_the_placeholder_challenge(backend: Backend) {
@@ -500,14 +468,13 @@ async fn android_preview_is_schema_valid_json_with_the_placeholder_challenge(bac
     assert_eq!(document["kind"], "scepCertificateProfile");
     assert_eq!(document["scep"]["challenge"], PREVIEW_CHALLENGE);
     assert_eq!(document["scep"]["subject"][0][0]["value"], "jane@contoso.com");
-    assert_validator_accepts(&payload, "json");
+    assert_validator_accepts(&payload);
 }
 
 async fn trusted_profile_preview_is_served_in_the_platform_format(backend: Backend) {
     let app = TestApp::spawn(backend).await;
 
-    for (platform, content_type, extension) in [("ios", APPLE, "mobileconfig"), ("windows10", SYNCML, "xml")]
-    {
+    for (platform, content_type) in [("ios", APPLE), ("windows10", SYNCML)] {
         let device = create_device(&app, platform, json!({})).await;
         let profile = create_trusted(&app, platform).await;
 
@@ -524,7 +491,7 @@ async fn trusted_profile_preview_is_served_in_the_platform_format(backend: Backe
                 Some(pem_to_base64_der(ROOT_CA))
             ),
         }
-        assert_validator_accepts(&payload, extension);
+        assert_validator_accepts(&payload);
     }
 }
 
@@ -582,7 +549,7 @@ async fn every_subject_attribute_renders_a_schema_valid_android_payload(backend:
 
     let payload = preview_of_every_attribute(&app, "android", JSON).await;
 
-    assert_validator_accepts(&payload, "json");
+    assert_validator_accepts(&payload);
     // The schema's subjectAttribute: `type` is the API's template keyword, `oid` what is encoded.
     let expected: Vec<Value> = EVERY_ATTRIBUTE
         .iter()
@@ -604,7 +571,7 @@ async fn every_subject_attribute_renders_a_valid_apple_payload(backend: Backend)
         apple_scep(&apple_profile(&payload)).get("Subject"),
         Some(&apple_subject(&rdns))
     );
-    assert_validator_accepts(&payload, "mobileconfig");
+    assert_validator_accepts(&payload);
 }
 
 // ---------------------------------------------------------------- injection
@@ -630,7 +597,7 @@ async fn directory_values_with_dn_syntax_stay_inside_their_attribute(backend: Ba
             ("OU", "Mobile")
         ]))
     );
-    assert_validator_accepts(&apple, "mobileconfig");
+    assert_validator_accepts(&apple);
     // Quoted because of `,` `+` `=` (CN) and `"` `<` `>` `#` `;` (E); `"` doubled, no backslashes.
     let subject_name = required_windows_node(&syncml, "SubjectName");
     assert_eq!(

@@ -7,7 +7,7 @@
 //! trusted profile becomes a Configuration with the root payload alone. Every
 //! key, type and value follows Apple's schema (apple/device-management
 //! `mdm/profiles/{TopLevel,CommonPayloadKeys,com.apple.security.root,
-//! com.apple.security.scep}.yaml`, copied to `shared/reference/apple/`).
+//! com.apple.security.scep}.yaml`, copied verbatim to `tests/reference/apple/`).
 //!
 //! The one idea: the document is built as a [`plist::Value`] tree and only then
 //! written, so every string — subject values included — is escaped by the plist

@@ -8,8 +8,9 @@
 //! (`.mobileconfig`), Windows 10 (SyncML) and Android (JSON). Each rendering
 //! is byte-compared with `domain/tests/golden/formats/<platform>-<format>-<type>.<ext>`,
 //! the golden file is read back (plist, roxmltree, serde_json) to check the
-//! subject it carries, and the shared validator checks every file with
-//! `--strict` (Android also against `openapi/android-payload.schema.json`).
+//! subject it carries, and the payload validator (`tests/payload-validator`)
+//! finds no error and no warning in any file (Android also checked against
+//! `openapi/android-payload.schema.json`).
 //!
 //! The combinations without a golden file are tested as refusals: a device
 //! certificate cannot use a format that reads the user (refused at save), and
@@ -19,11 +20,7 @@
 //! After an intended change, rerun with `SCEPTER_UPDATE_GOLDEN=1` and review
 //! the diff.
 
-use std::{
-    collections::BTreeSet,
-    fs,
-    path::{Path, PathBuf},
-};
+use std::{collections::BTreeSet, fs, path::PathBuf};
 
 use serde_json::json;
 use uuid::Uuid;
@@ -444,14 +441,6 @@ fn assert_golden(file: &str, body: &[u8]) {
     test_support::assert_golden("formats", file, body);
 }
 
-fn assert_validator_accepts(extra: &[&Path], files: &[PathBuf]) {
-    test_support::assert_validator_accepts(extra, files);
-}
-
-fn android_schema() -> PathBuf {
-    test_support::android_schema()
-}
-
 /// Renders every allowed case for `platform`, byte-compares it with its
 /// golden file, reads the file back with `check`, and runs the validator on
 /// all of them. The golden files of this platform must be exactly these.
@@ -507,12 +496,7 @@ fn check_platform(platform: Platform, content_type: &str, check: fn(&FormatCase,
     let expected: BTreeSet<PathBuf> = written.iter().cloned().collect();
     assert_eq!(on_disk, expected, "every {prefix} golden file belongs to a case");
 
-    let extra: Vec<PathBuf> = match platform {
-        Platform::Android => vec![PathBuf::from("--android-schema"), android_schema()],
-        _ => Vec::new(),
-    };
-    let extra: Vec<&Path> = extra.iter().map(PathBuf::as_path).collect();
-    assert_validator_accepts(&extra, &written);
+    test_support::assert_validator_accepts(&written);
 }
 
 // ---------------------------------------------------------------- reading back

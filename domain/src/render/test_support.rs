@@ -1,11 +1,11 @@
-//! Helpers the renderer tests share: golden files and the shared validator.
+//! Helpers the renderer tests share: golden files and the payload validator.
 
 use std::{
-    ffi::OsStr,
     fs,
     path::{Path, PathBuf},
-    process::Command,
 };
+
+use scepter_payload_validator::{validate, Options, Report};
 
 /// Set to `1` to rewrite golden files from the current rendering (then review the diff).
 pub const UPDATE_GOLDEN: &str = "SCEPTER_UPDATE_GOLDEN";
@@ -55,33 +55,26 @@ pub fn assert_golden(subdir: &str, file: &str, body: &[u8]) {
     }
 }
 
-/// Runs `shared/tools/validate_payloads.py --strict <extra…> <files…>` and
-/// returns whether it accepted them, with its report.
-pub fn run_validator<A: AsRef<OsStr>>(extra: &[A], files: &[PathBuf]) -> (bool, String) {
-    let validator = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/validate_payloads.py");
-    assert!(
-        validator.is_file(),
-        "the payload validator {} is missing: these tests need the shared tools next to the \
-         repository (CI provides them)",
-        validator.display()
-    );
-    let output = Command::new("python3")
-        .arg(&validator)
-        .arg("--strict")
-        .args(extra)
-        .args(files)
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run python3 {}: {error}", validator.display()));
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), report)
+/// Scepter's payload validator (`tests/payload-validator`) on one payload in
+/// memory; Android payloads are also checked against
+/// `openapi/android-payload.schema.json`.
+pub fn validator_report(payload: &[u8]) -> Report {
+    validate(payload, &Options::scepter())
 }
 
-/// The validator must accept `files` with no problem at all.
-pub fn assert_validator_accepts<A: AsRef<OsStr>>(extra: &[A], files: &[PathBuf]) {
-    let (accepted, report) = run_validator(extra, files);
-    assert!(accepted, "the validator rejected the payloads:\n{report}");
+/// The validator must find nothing at all in `files`: no error, no warning.
+pub fn assert_validator_accepts(files: &[PathBuf]) {
+    let mut problems = String::new();
+    for path in files {
+        let payload =
+            fs::read(path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+        let report = validator_report(&payload);
+        if !report.is_clean() {
+            problems.push_str(&format!("== {}\n{report}", path.display()));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "the validator rejected the payloads:\n{problems}"
+    );
 }

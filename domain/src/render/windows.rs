@@ -4,8 +4,8 @@
 //!
 //! The one idea: a Windows payload is a list of commands against CSP nodes,
 //! and every rule the device enforces is a rule about those nodes — their
-//! path, their `Meta/Format` (from Microsoft's DDF,
-//! `shared/reference/windows/ddf/`), and the text format of their value.
+//! path, their `Meta/Format` (from Microsoft's DDF, copied verbatim to
+//! `tests/reference/windows/ddf/`), and the text format of their value.
 //! This module builds that command list from validated settings and writes it
 //! with quick-xml; CmdIDs are assigned while writing, in document order, so
 //! they are unique by construction.
@@ -294,7 +294,7 @@ fn server_url(input: &ScepPayloadInput<'_>) -> Result<String, RenderError> {
 /// password verbatim. So the SCEP server receives these exact characters, as
 /// from Apple and Android devices. "B64" fits challenges that are base64 text;
 /// base64 is also PrintableString, so it is the alphabet Scepter's challenges
-/// should use (the shared validator warns about anything else).
+/// should use (the payload validator warns about anything else).
 ///
 /// A character outside PrintableString would make enrollment fail on the
 /// device after the MDM command already succeeded; it fails here instead. The

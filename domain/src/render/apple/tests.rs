@@ -1,7 +1,7 @@
 //! The `.mobileconfig` renderer: golden files (byte-compared; rewrite them with
 //! `SCEPTER_UPDATE_GOLDEN=1` and review the diff), the facts a device relies on
-//! read back with the plist crate, and Apple's schema checked by the shared
-//! validator (`shared/tools/validate_payloads.py --strict`).
+//! read back with the plist crate, and Apple's schema checked by the payload
+//! validator (`tests/payload-validator`: no error, no warning).
 
 use std::{fs, path::PathBuf};
 
@@ -303,7 +303,7 @@ fn assert_golden(file: &str, body: &[u8]) {
 }
 
 fn assert_validator_accepts(files: &[PathBuf]) {
-    test_support::assert_validator_accepts::<&str>(&[], files);
+    test_support::assert_validator_accepts(files);
 }
 
 fn parse(rendered: &Rendered) -> Dictionary {
@@ -623,7 +623,7 @@ fn macos_trusted_profile_matches_golden_file_without_scope() {
 }
 
 #[test]
-fn shared_validator_accepts_every_golden_file_strictly() {
+fn validator_accepts_every_golden_file_strictly() {
     let mut on_disk: Vec<PathBuf> = fs::read_dir(golden_dir())
         .expect("the golden directory exists")
         .map(|entry| entry.expect("readable directory entry").path())

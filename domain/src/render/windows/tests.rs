@@ -1,4 +1,4 @@
-//! The Windows payloads: golden files (byte-compared, checked by the shared
+//! The Windows payloads: golden files (byte-compared, checked by the payload
 //! validator, parsed back), each rule of a CSP node's value, the refusals, and
 //! properties of the XML escaping. The subject string itself is
 //! `subject_name::windows_subject_name`'s, tested there.
@@ -9,7 +9,7 @@
 use std::{
     collections::{BTreeSet, HashSet},
     fs,
-    path::{Path, PathBuf},
+    path::PathBuf,
 };
 
 use base64::{engine::general_purpose::STANDARD, Engine};
@@ -436,24 +436,14 @@ const GOLDEN_FILES: [&str; 7] = [
 ];
 
 /// Byte-compares with the golden file (rewriting it first when
-/// `SCEPTER_UPDATE_GOLDEN=1`), then runs the shared validator on it.
+/// `SCEPTER_UPDATE_GOLDEN=1`), then runs the payload validator on it.
 fn assert_golden(file: &str, body: &[u8]) {
     assert!(
         GOLDEN_FILES.contains(&file),
         "{file} must be listed in GOLDEN_FILES"
     );
     test_support::assert_golden("windows", file, body);
-    assert_validator_accepts(&golden_dir().join(file));
-}
-
-/// `shared/tools/validate_payloads.py --strict`: no error and no warning.
-fn assert_validator_accepts(path: &Path) {
-    let (accepted, report) = test_support::run_validator::<&str>(&[], &[path.to_path_buf()]);
-    assert!(
-        accepted && report.trim_end().ends_with("OK"),
-        "validator problems in {}:\n{report}",
-        path.display()
-    );
+    test_support::assert_validator_accepts(&[golden_dir().join(file)]);
 }
 
 fn user_with_sans_and_ekus() -> Case {
