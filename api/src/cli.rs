@@ -262,6 +262,36 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per CPU).
     #[arg(long, env = "SCEPTER_WORKERS")]
     pub workers: Option<usize>,
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+}
+
+/// How long and how many connections clients may hold.
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Time a client has to send a request's line and headers (then 408).
+    #[arg(long, env = "SCEPTER_CLIENT_REQUEST_TIMEOUT", value_parser = humantime::parse_duration,
+        default_value = "5s")]
+    pub client_request_timeout: Duration,
+    /// Time a client has to send a request's body after its headers (then 408).
+    #[arg(long, env = "SCEPTER_BODY_READ_TIMEOUT", value_parser = parse_positive_duration,
+        default_value = "30s")]
+    pub body_read_timeout: Duration,
+    /// How long an idle kept-alive connection stays open (0 disables keep-alive).
+    #[arg(long, env = "SCEPTER_KEEP_ALIVE", value_parser = humantime::parse_duration, default_value = "5s")]
+    pub keep_alive: Duration,
+    /// Most open client connections (shared evenly by the workers).
+    #[arg(long, env = "SCEPTER_MAX_CONNECTIONS", default_value_t = ServerSettings::DEFAULT_MAX_CONNECTIONS,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+}
+
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        Ok(_) => Err("must be more than 0".to_owned()),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -343,6 +373,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         workers: args
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
+        client_request_timeout: args.connections.client_request_timeout,
+        body_read_timeout: args.connections.body_read_timeout,
+        keep_alive: args.connections.keep_alive,
+        max_connections: usize::try_from(args.connections.max_connections).unwrap_or(usize::MAX),
         ..ServerSettings::default()
     };
     Application::build(listener, state, settings)?.run().await?;

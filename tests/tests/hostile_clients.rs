@@ -3,8 +3,14 @@
 //! make a webhook read a body before it knows who is calling, or hold a
 //! connection open by sending a body slowly.
 
+use std::time::{Duration, Instant};
+
 use reqwest::Method;
-use scepter_blackbox_tests::{backend_tests, Backend, TestApp};
+use scepter_blackbox_tests::{backend_tests, Backend, TestApp, TestOptions};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
 
 // ------------------------------------------------------------------ metrics labels
 
@@ -100,4 +106,143 @@ async fn invented_methods_and_paths_do_not_grow_metrics_or_memory(backend: Backe
     }
 }
 
-backend_tests!(invented_methods_and_paths_do_not_grow_metrics_or_memory);
+// ------------------------------------------------------------------ slow bodies
+
+/// Opens a connection and sends a request head declaring a `content_length`
+/// body, then only `first_bytes` of it: the rest never comes.
+async fn start_slow_request(
+    app: &TestApp,
+    head: &str,
+    content_length: usize,
+    first_bytes: &[u8],
+) -> TcpStream {
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).await.expect("connect");
+    let head = format!("{head}Host: {address}\r\nContent-Length: {content_length}\r\n\r\n");
+    stream.write_all(head.as_bytes()).await.expect("send the head");
+    stream.write_all(first_bytes).await.expect("send the first bytes");
+    stream
+}
+
+/// Reads what the server sends until it closes the connection or `within`
+/// runs out; returns the status code (if a response came) and whether the
+/// server closed the connection.
+async fn read_response(stream: &mut TcpStream, within: Duration) -> (Option<u16>, bool) {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let closed = loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break true,
+            Ok(Ok(read)) => received.extend_from_slice(&buffer[..read]),
+            Err(_) => break false,
+        }
+    };
+    let text = String::from_utf8_lossy(&received);
+    let status = text
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok());
+    (status, closed)
+}
+
+const CHALLENGE_WEBHOOK: &str = "/connector/v1/step-ca/scepchallenge";
+
+async fn webhooks_refuse_unauthenticated_callers_before_reading_the_body(backend: Backend) {
+    let configured = TestApp::spawn(backend).await;
+    let unconfigured = TestApp::spawn_with(
+        backend,
+        TestOptions {
+            step_ca_webhooks: false,
+            ..TestOptions::default()
+        },
+    )
+    .await;
+    let well_formed = format!("X-Smallstep-Signature: {}\r\n", "ab".repeat(32));
+    let cases = [
+        (&configured, String::new(), 401, "no signature"),
+        (
+            &configured,
+            "X-Smallstep-Signature: not-hex\r\n".to_owned(),
+            401,
+            "a malformed signature",
+        ),
+        (&unconfigured, well_formed, 404, "no secret configured"),
+    ];
+    for (app, signature, expected, case) in cases {
+        let head =
+            format!("POST {CHALLENGE_WEBHOOK} HTTP/1.1\r\nContent-Type: application/json\r\n{signature}");
+        let started = Instant::now();
+        let mut stream = start_slow_request(app, &head, 60_000, b"{").await;
+
+        let (status, _) = read_response(&mut stream, Duration::from_secs(2)).await;
+
+        assert_eq!(
+            status,
+            Some(expected),
+            "{case}: answered within {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+async fn webhook_bodies_over_64_kib_are_413(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let body = format!(
+        "{{\"timestamp\": \"{}\", \"padding\": \"{}\"}}",
+        chrono::Utc::now().to_rfc3339(),
+        "x".repeat(65 * 1024)
+    );
+
+    let response = app
+        .anonymous(Method::POST, CHALLENGE_WEBHOOK)
+        .header("X-Smallstep-Signature", "ab".repeat(32))
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("request");
+
+    assert_eq!(response.status(), 413);
+}
+
+async fn a_body_sent_too_slowly_is_cut_off_at_the_deadline(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        TestOptions {
+            body_read_timeout: Duration::from_secs(1),
+            ..TestOptions::default()
+        },
+    )
+    .await;
+    let head = format!(
+        "POST /api/v1/users HTTP/1.1\r\nContent-Type: application/json\r\nAuthorization: Bearer {}\r\n",
+        app.admin_token
+    );
+    let started = Instant::now();
+    let mut stream = start_slow_request(&app, &head, 1_000, b"{\"userPrincipalName\": ").await;
+
+    let (status, closed) = read_response(&mut stream, Duration::from_secs(6)).await;
+
+    assert_eq!(status, Some(408), "after {:?}", started.elapsed());
+    assert!(closed, "the connection is closed after the 408");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // The server still serves others.
+    let healthz = app
+        .anonymous(Method::GET, "/healthz")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(healthz.status(), 200);
+}
+
+backend_tests!(
+    invented_methods_and_paths_do_not_grow_metrics_or_memory,
+    webhooks_refuse_unauthenticated_callers_before_reading_the_body,
+    webhook_bodies_over_64_kib_are_413,
+    a_body_sent_too_slowly_is_cut_off_at_the_deadline,
+);
