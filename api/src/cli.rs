@@ -19,7 +19,7 @@ use scepter_storage::{DatabaseTarget, PoolSettings, RevocationScope, Store};
 
 use crate::{
     app::{AppState, Application, EnrollmentSettings, ProfilePolicy, ServerSettings},
-    auth::{JwtSecret, Role, TokenAuthority},
+    auth::{JwtSecret, Role, TokenAuthority, TokenLifetimes},
     facts_cache::FactsCache,
     import::{self, ImportArgs},
     metrics::Metrics,
@@ -127,6 +127,71 @@ impl SecretArgs {
             }
         };
         JwtSecret::new(bytes).map_err(anyhow::Error::msg)
+    }
+}
+
+/// The secret tokens were signed with before a rotation: still accepted,
+/// never used to sign. Remove it once the tokens it signed have expired.
+#[derive(Debug, Args)]
+pub struct PreviousSecretArgs {
+    /// The previous HMAC secret for bearer tokens (verify only).
+    #[arg(long, env = "SCEPTER_JWT_SECRET_PREVIOUS", hide_env_values = true)]
+    pub jwt_secret_previous: Option<String>,
+    /// File holding the previous HMAC secret.
+    #[arg(
+        long,
+        env = "SCEPTER_JWT_SECRET_PREVIOUS_FILE",
+        conflicts_with = "jwt_secret_previous"
+    )]
+    pub jwt_secret_previous_file: Option<PathBuf>,
+}
+
+impl PreviousSecretArgs {
+    pub fn resolve(&self) -> anyhow::Result<Option<JwtSecret>> {
+        let bytes = match (&self.jwt_secret_previous, &self.jwt_secret_previous_file) {
+            (Some(secret), _) => secret.trim().as_bytes().to_vec(),
+            (None, Some(path)) => read_secret_file(path)?,
+            (None, None) => return Ok(None),
+        };
+        JwtSecret::new(bytes)
+            .map(Some)
+            .map_err(|error| anyhow::anyhow!("SCEPTER_JWT_SECRET_PREVIOUS: {error}"))
+    }
+}
+
+/// The longest lifetime of a token per role: `token issue` refuses longer
+/// ones and `serve` rejects them.
+#[derive(Debug, Args)]
+pub struct TokenLifetimeArgs {
+    /// Longest lifetime of an admin token.
+    #[arg(long, env = "SCEPTER_MAX_TOKEN_LIFETIME_ADMIN", value_parser = parse_positive_duration,
+        default_value = "24h")]
+    pub max_token_lifetime_admin: Duration,
+    /// Longest lifetime of a reader token.
+    #[arg(long, env = "SCEPTER_MAX_TOKEN_LIFETIME_READER", value_parser = parse_positive_duration,
+        default_value = "24h")]
+    pub max_token_lifetime_reader: Duration,
+    /// Longest lifetime of a connector token.
+    #[arg(long, env = "SCEPTER_MAX_TOKEN_LIFETIME_CONNECTOR", value_parser = parse_positive_duration,
+        default_value = "30d")]
+    pub max_token_lifetime_connector: Duration,
+}
+
+impl TokenLifetimeArgs {
+    pub fn lifetimes(&self) -> TokenLifetimes {
+        TokenLifetimes {
+            admin: self.max_token_lifetime_admin,
+            reader: self.max_token_lifetime_reader,
+            connector: self.max_token_lifetime_connector,
+        }
+    }
+
+    fn setting(role: Role) -> &'static str {
+        match role {
+            Role::Admin => "SCEPTER_MAX_TOKEN_LIFETIME_ADMIN",
+            Role::Reader => "SCEPTER_MAX_TOKEN_LIFETIME_READER",
+            Role::Connector => "SCEPTER_MAX_TOKEN_LIFETIME_CONNECTOR",
+        }
     }
 }
 
@@ -244,6 +309,10 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub secret: SecretArgs,
     #[command(flatten)]
+    pub previous_secret: PreviousSecretArgs,
+    #[command(flatten)]
+    pub token_lifetimes: TokenLifetimeArgs,
+    #[command(flatten)]
     pub enrollment: EnrollmentArgs,
     #[arg(long, env = "SCEPTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -304,8 +373,9 @@ pub struct MigrateArgs {
 pub struct TokenIssueArgs {
     #[arg(long, value_enum)]
     pub role: Role,
-    /// Lifetime, e.g. `30m`, `1h`, `7d` (at most 366 days).
-    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    /// Lifetime, e.g. `30m`, `1h`, `7d`: at most the role's cap
+    /// (`SCEPTER_MAX_TOKEN_LIFETIME_*`: 24h for admin and reader, 30d for connector).
+    #[arg(long, default_value = "1h", value_parser = parse_positive_duration)]
     pub ttl: Duration,
     /// Who the token is for (the `sub` claim), shown in logs.
     #[arg(long, default_value = "admin")]
@@ -314,9 +384,9 @@ pub struct TokenIssueArgs {
     pub database: DatabaseArgs,
     #[command(flatten)]
     pub secret: SecretArgs,
+    #[command(flatten)]
+    pub token_lifetimes: TokenLifetimeArgs,
 }
-
-const MAX_TOKEN_TTL: Duration = Duration::from_secs(366 * 24 * 3600);
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -337,6 +407,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     telemetry::init(args.log_format);
     let target = args.database.target()?;
     let secret = args.secret.resolve(&target)?;
+    let previous_secret = args.previous_secret.resolve()?;
     let enrollment = args.enrollment.resolve(&target)?;
     tracing::info!(database = %target.redacted(), "opening database");
     let store = scepter_storage::connect(&target, args.database.pool_settings())
@@ -348,7 +419,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(address = %listener.local_addr()?, "serving");
     let state = AppState {
         store: store.clone(),
-        tokens: TokenAuthority::new(&secret),
+        tokens: match &previous_secret {
+            Some(previous) => TokenAuthority::new(&secret).with_previous_secret(previous),
+            None => TokenAuthority::new(&secret),
+        }
+        .with_lifetimes(args.token_lifetimes.lifetimes()),
         policy: ProfilePolicy {
             allow_http_scep_urls: args.allow_http_scep_urls,
         },
@@ -418,12 +493,23 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
 }
 
 fn issue_token(args: TokenIssueArgs) -> anyhow::Result<()> {
-    if args.ttl.is_zero() || args.ttl > MAX_TOKEN_TTL {
-        bail!("--ttl must be between 1s and 366d");
+    let lifetimes = args.token_lifetimes.lifetimes();
+    let max = lifetimes.max(args.role);
+    if args.ttl > max {
+        bail!(
+            "--ttl {} is longer than a {} token may live ({}; raise {} to allow more)",
+            humantime::format_duration(args.ttl),
+            args.role.as_str(),
+            humantime::format_duration(max),
+            TokenLifetimeArgs::setting(args.role)
+        );
     }
     let target = args.database.target()?;
     let secret = args.secret.resolve(&target)?;
-    let token = TokenAuthority::new(&secret).issue(&args.subject, args.role, args.ttl)?;
+    let token =
+        TokenAuthority::new(&secret)
+            .with_lifetimes(lifetimes)
+            .issue(&args.subject, args.role, args.ttl)?;
     println!("{token}");
     Ok(())
 }

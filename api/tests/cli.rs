@@ -23,6 +23,11 @@ fn scepter(dir: &Path, args: &[&str]) -> Command {
         .env_remove("SCEPTER_JWT_SECRET_FILE")
         .env_remove("SCEPTER_SQLITE_PATH")
         .env_remove("SCEPTER_LISTEN");
+    for (name, _) in std::env::vars() {
+        if name.starts_with("SCEPTER_") {
+            command.env_remove(name);
+        }
+    }
     command
 }
 
@@ -154,6 +159,44 @@ fn short_secrets_are_refused() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("at least 32 bytes"));
+}
+
+#[test]
+fn token_issue_refuses_a_ttl_over_the_role_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let issue = |role: &str, ttl: &str| run(dir.path(), &["token", "issue", "--role", role, "--ttl", ttl]);
+
+    let day = issue("admin", "24h");
+    let longer = issue("admin", "25h");
+    let century = issue("reader", "36500d");
+    let month = issue("connector", "30d");
+    let longer_month = issue("connector", "31d");
+    let raised = scepter(dir.path(), &["token", "issue", "--role", "admin", "--ttl", "25h"])
+        .env("SCEPTER_MAX_TOKEN_LIFETIME_ADMIN", "48h")
+        .output()
+        .unwrap();
+
+    for (output, what) in [
+        (&day, "admin 24h"),
+        (&month, "connector 30d"),
+        (&raised, "admin 25h of 48h"),
+    ] {
+        assert!(
+            output.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    for (output, setting) in [
+        (&longer, "SCEPTER_MAX_TOKEN_LIFETIME_ADMIN"),
+        (&century, "SCEPTER_MAX_TOKEN_LIFETIME_READER"),
+        (&longer_month, "SCEPTER_MAX_TOKEN_LIFETIME_CONNECTOR"),
+    ] {
+        assert!(!output.status.success());
+        assert!(output.stdout.is_empty(), "no token is printed");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(setting), "{stderr}");
+    }
 }
 
 #[test]

@@ -69,6 +69,8 @@ pub struct TestOptions {
     pub body_read_timeout: Duration,
     /// Whether the step-ca webhooks have their signing secret ([`TEST_STEP_CA_SECRET`]).
     pub step_ca_webhooks: bool,
+    /// A previous JWT secret the app still accepts (rotation).
+    pub previous_jwt_secret: Option<&'static [u8]>,
 }
 
 impl Default for TestOptions {
@@ -80,6 +82,7 @@ impl Default for TestOptions {
             db_acquire_timeout: PoolSettings::default().acquire_timeout,
             body_read_timeout: ServerSettings::DEFAULT_BODY_READ_TIMEOUT,
             step_ca_webhooks: true,
+            previous_jwt_secret: None,
         }
     }
 }
@@ -124,7 +127,11 @@ impl TestApp {
             })
             .await;
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a random port");
-        let tokens = Self::authority();
+        let mut tokens = Self::authority();
+        if let Some(previous) = options.previous_jwt_secret {
+            tokens = tokens
+                .with_previous_secret(&JwtSecret::new(previous.to_vec()).expect("a long enough secret"));
+        }
         let admin_token = tokens
             .issue("test-admin", Role::Admin, Duration::from_secs(600))
             .expect("token");
