@@ -12,7 +12,7 @@ use std::{
 
 use anyhow::{bail, Context};
 use base64::{engine::general_purpose::STANDARD, Engine as _};
-use clap::{Args, Parser, Subcommand};
+use clap::{parser::ValueSource, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use rand::RngCore;
 use scepter_domain::challenge::{self, ChallengeKey};
 use scepter_storage::{DatabaseTarget, PoolSettings, RevocationScope, Store};
@@ -37,6 +37,84 @@ use crate::{
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Secrets given as command-line flags (see [`Cli::parse_args`]).
+    #[arg(skip)]
+    pub secret_flags: Vec<SecretFlag>,
+}
+
+impl Cli {
+    /// Parses the process's arguments, noting which secrets came as flags:
+    /// those are visible to every user of the machine in the process list
+    /// (environment variables and files are not), so each is warned about once.
+    pub fn parse_args() -> Self {
+        let matches = Self::command().get_matches();
+        let mut cli = Self::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+        cli.secret_flags = SecretFlag::given_on_command_line(&matches);
+        cli
+    }
+}
+
+/// A secret-carrying argument and the `*_FILE` setting to use instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecretFlag {
+    id: &'static str,
+    flag: &'static str,
+    file_setting: &'static str,
+}
+
+impl SecretFlag {
+    const ALL: [SecretFlag; 5] = [
+        SecretFlag::new("jwt_secret", "--jwt-secret", "SCEPTER_JWT_SECRET_FILE"),
+        SecretFlag::new(
+            "jwt_secret_previous",
+            "--jwt-secret-previous",
+            "SCEPTER_JWT_SECRET_PREVIOUS_FILE",
+        ),
+        SecretFlag::new("challenge_key", "--challenge-key", "SCEPTER_CHALLENGE_KEY_FILE"),
+        SecretFlag::new(
+            "step_ca_challenge_secret",
+            "--step-ca-challenge-secret",
+            "SCEPTER_STEP_CA_CHALLENGE_SECRET_FILE",
+        ),
+        SecretFlag::new(
+            "step_ca_notify_secret",
+            "--step-ca-notify-secret",
+            "SCEPTER_STEP_CA_NOTIFY_SECRET_FILE",
+        ),
+    ];
+
+    const fn new(id: &'static str, flag: &'static str, file_setting: &'static str) -> Self {
+        Self {
+            id,
+            flag,
+            file_setting,
+        }
+    }
+
+    /// The secret arguments of the invoked (sub)command given as flags, not
+    /// through their environment variable (clap records where each value came from).
+    fn given_on_command_line(matches: &ArgMatches) -> Vec<SecretFlag> {
+        let mut leaf = matches;
+        while let Some((_, subcommand)) = leaf.subcommand() {
+            leaf = subcommand;
+        }
+        // Only ids this command has may be asked about (clap panics otherwise).
+        let present: Vec<&str> = leaf.ids().map(|id| id.as_str()).collect();
+        Self::ALL
+            .into_iter()
+            .filter(|secret| {
+                present.contains(&secret.id) && leaf.value_source(secret.id) == Some(ValueSource::CommandLine)
+            })
+            .collect()
+    }
+
+    pub fn warning(&self) -> String {
+        format!(
+            "{} puts a secret on the command line, where every user of this machine can read it in the \
+             process list; write it to a file only Scepter's user can read (chmod 600) and set {} instead",
+            self.flag, self.file_setting
+        )
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,10 +273,35 @@ impl TokenLifetimeArgs {
     }
 }
 
+/// Reads a secret from `path`, which only its owner may access.
 fn read_secret_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    refuse_shared_file(path)?;
     let text =
         fs::read_to_string(path).with_context(|| format!("reading the secret file {}", path.display()))?;
     Ok(text.trim().as_bytes().to_vec())
+}
+
+/// A secret file others can read is no longer a secret; refusing to start is
+/// the only way to make sure the operator notices.
+#[cfg(unix)]
+fn refuse_shared_file(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let metadata =
+        fs::metadata(path).with_context(|| format!("reading the secret file {}", path.display()))?;
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        bail!(
+            "the secret file {path} is accessible to group or others (mode {mode:03o}); \
+             restrict it with `chmod 600 {path}`",
+            path = path.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_shared_file(_: &Path) -> anyhow::Result<()> {
+    Ok(())
 }
 
 /// Reads the secret at `path`, creating it (mode 0600) with 32 random bytes
@@ -248,9 +351,23 @@ pub struct EnrollmentArgs {
     /// Signing secret of step-ca's SCEPCHALLENGE webhook, base64 as step-ca prints it.
     #[arg(long, env = "SCEPTER_STEP_CA_CHALLENGE_SECRET", hide_env_values = true)]
     pub step_ca_challenge_secret: Option<String>,
+    /// File holding the SCEPCHALLENGE webhook's signing secret.
+    #[arg(
+        long,
+        env = "SCEPTER_STEP_CA_CHALLENGE_SECRET_FILE",
+        conflicts_with = "step_ca_challenge_secret"
+    )]
+    pub step_ca_challenge_secret_file: Option<PathBuf>,
     /// Signing secret of step-ca's NOTIFYING webhook, base64 as step-ca prints it.
     #[arg(long, env = "SCEPTER_STEP_CA_NOTIFY_SECRET", hide_env_values = true)]
     pub step_ca_notify_secret: Option<String>,
+    /// File holding the NOTIFYING webhook's signing secret.
+    #[arg(
+        long,
+        env = "SCEPTER_STEP_CA_NOTIFY_SECRET_FILE",
+        conflicts_with = "step_ca_notify_secret"
+    )]
+    pub step_ca_notify_secret_file: Option<PathBuf>,
     /// Seconds between sweeps that queue revocations for certificates whose
     /// profile no longer reaches their device (0 disables; writes also queue them).
     #[arg(long, env = "SCEPTER_REVOCATION_SWEEP_SECS", default_value_t = 600)]
@@ -270,19 +387,20 @@ impl EnrollmentArgs {
             ),
         };
         let challenge_key = ChallengeKey::new(&key).map_err(anyhow::Error::msg)?;
-        let webhook_secret = |name: &str, value: &Option<String>| -> anyhow::Result<Option<Vec<u8>>> {
-            value
-                .as_deref()
-                .map(|text| {
-                    let secret = STANDARD
-                        .decode(text.trim())
-                        .with_context(|| format!("{name} must be base64, as step-ca prints it"))?;
-                    if secret.len() < 16 {
-                        bail!("{name} is too short ({} bytes)", secret.len());
-                    }
-                    Ok(secret)
-                })
-                .transpose()
+        let webhook_secret = |name: &str, value: &Option<String>, file: &Option<PathBuf>| {
+            let text = match (value, file) {
+                (Some(text), _) => text.clone(),
+                (None, Some(path)) => String::from_utf8(read_secret_file(path)?)
+                    .with_context(|| format!("{name}_FILE must hold base64 text"))?,
+                (None, None) => return Ok(None),
+            };
+            let secret = STANDARD
+                .decode(text.trim())
+                .with_context(|| format!("{name} must be base64, as step-ca prints it"))?;
+            if secret.len() < 16 {
+                bail!("{name} is too short ({} bytes)", secret.len());
+            }
+            Ok(Some(secret))
         };
         Ok(EnrollmentSettings {
             challenge_key,
@@ -290,10 +408,12 @@ impl EnrollmentArgs {
             step_ca_challenge_secret: webhook_secret(
                 "SCEPTER_STEP_CA_CHALLENGE_SECRET",
                 &self.step_ca_challenge_secret,
+                &self.step_ca_challenge_secret_file,
             )?,
             step_ca_notify_secret: webhook_secret(
                 "SCEPTER_STEP_CA_NOTIFY_SECRET",
                 &self.step_ca_notify_secret,
+                &self.step_ca_notify_secret_file,
             )?,
         })
     }
@@ -389,8 +509,18 @@ pub struct TokenIssueArgs {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        Command::Serve(args) => serve(args).await,
+    let Cli {
+        command,
+        secret_flags,
+    } = cli;
+    // `serve` logs them; other commands may print results on stdout, so stderr.
+    if !matches!(command, Command::Serve(_)) {
+        for flag in &secret_flags {
+            eprintln!("warning: {}", flag.warning());
+        }
+    }
+    match command {
+        Command::Serve(args) => serve(args, &secret_flags).await,
         Command::Migrate(args) => migrate(args).await,
         Command::Token {
             command: TokenCommand::Issue(args),
@@ -403,8 +533,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(args: ServeArgs, secret_flags: &[SecretFlag]) -> anyhow::Result<()> {
     telemetry::init(args.log_format);
+    for flag in secret_flags {
+        tracing::warn!("{}", flag.warning());
+    }
     let target = args.database.target()?;
     let secret = args.secret.resolve(&target)?;
     let previous_secret = args.previous_secret.resolve()?;
