@@ -6,7 +6,6 @@ use std::{
     io::Write,
     net::TcpListener,
     path::{Path, PathBuf},
-    sync::Arc,
     time::Duration,
 };
 
@@ -14,8 +13,11 @@ use anyhow::{bail, Context};
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use clap::{parser::ValueSource, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use rand::RngCore;
-use scepter_domain::challenge::{self, ChallengeKey};
-use scepter_storage::{DatabaseTarget, PoolSettings, RevocationScope, Store};
+use scepter_domain::{
+    challenge::{self, ChallengeKey},
+    retention::{self, RetentionPolicy},
+};
+use scepter_storage::{DatabaseTarget, PoolSettings};
 
 use crate::{
     app::{AppState, Application, EnrollmentSettings, ProfilePolicy, ServerSettings},
@@ -25,6 +27,7 @@ use crate::{
     metrics::Metrics,
     openapi,
     profile_cache::ProfileCache,
+    sweep,
     telemetry::{self, LogFormat},
 };
 
@@ -369,9 +372,13 @@ pub struct EnrollmentArgs {
     )]
     pub step_ca_notify_secret_file: Option<PathBuf>,
     /// Seconds between sweeps that queue revocations for certificates whose
-    /// profile no longer reaches their device (0 disables; writes also queue them).
+    /// profile no longer reaches their device (writes also queue them) and
+    /// purge rows past their retention (0 disables both).
     #[arg(long, env = "SCEPTER_REVOCATION_SWEEP_SECS", default_value_t = 600)]
     pub revocation_sweep_secs: u64,
+    /// Days events, and SCEP transactions never notified, are kept (0: forever).
+    #[arg(long, env = "SCEPTER_EVENT_RETENTION_DAYS", default_value_t = retention::DEFAULT_RETENTION_DAYS)]
+    pub event_retention_days: u32,
 }
 
 impl EnrollmentArgs {
@@ -568,10 +575,15 @@ async fn serve(args: ServeArgs, secret_flags: &[SecretFlag]) -> anyhow::Result<(
         check_in_facts: FactsCache::with_capacity(args.check_in_cache_devices),
         metrics: Metrics::new(),
     };
+    let retention = RetentionPolicy {
+        retention_days: args.enrollment.event_retention_days,
+        challenge_lifetime_secs: args.enrollment.challenge_ttl,
+    };
     let sweeper = (args.enrollment.revocation_sweep_secs > 0).then(|| {
-        tokio::spawn(sweep_periodically(
+        tokio::spawn(sweep::sweep_periodically(
             store.clone(),
             Duration::from_secs(args.enrollment.revocation_sweep_secs),
+            retention,
         ))
     });
     if args.allow_http_scep_urls {
@@ -594,25 +606,6 @@ async fn serve(args: ServeArgs, secret_flags: &[SecretFlag]) -> anyhow::Result<(
     store.close().await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Queues revocations that admin writes missed (e.g. after a crash between a
-/// write and its queueing) and purges expired used-challenge ids.
-async fn sweep_periodically(store: Arc<dyn Store>, period: Duration) {
-    let mut ticker = tokio::time::interval(period);
-    loop {
-        ticker.tick().await;
-        match store.queue_revocations(&RevocationScope::All).await {
-            Ok(0) => {}
-            Ok(queued) => tracing::info!(queued, "sweep queued certificates for revocation"),
-            Err(error) => tracing::warn!(%error, "revocation sweep failed"),
-        }
-        match store.purge_used_challenges(chrono::Utc::now()).await {
-            Ok(0) => {}
-            Ok(purged) => tracing::debug!(purged, "purged expired used-challenge ids"),
-            Err(error) => tracing::warn!(%error, "purging used challenges failed"),
-        }
-    }
 }
 
 async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod profile_cache;
 pub mod routes;
+pub mod sweep;
 pub mod telemetry;
 
 pub use app::{AppState, Application, EnrollmentSettings, ProfilePolicy};
