@@ -123,7 +123,7 @@ impl SecretFlag {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply migrations and serve the API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply the database migrations and exit.
     Migrate(MigrateArgs),
     /// Bearer tokens for the API.
@@ -527,7 +527,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     match command {
-        Command::Serve(args) => serve(args, &secret_flags).await,
+        Command::Serve(args) => serve(*args, &secret_flags).await,
         Command::Migrate(args) => migrate(args).await,
         Command::Token {
             command: TokenCommand::Issue(args),
