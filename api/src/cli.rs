@@ -6,25 +6,28 @@ use std::{
     io::Write,
     net::TcpListener,
     path::{Path, PathBuf},
-    sync::Arc,
     time::Duration,
 };
 
 use anyhow::{bail, Context};
 use base64::{engine::general_purpose::STANDARD, Engine as _};
-use clap::{Args, Parser, Subcommand};
+use clap::{parser::ValueSource, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use rand::RngCore;
-use scepter_domain::challenge::{self, ChallengeKey};
-use scepter_storage::{DatabaseTarget, PoolSettings, RevocationScope, Store};
+use scepter_domain::{
+    challenge::{self, ChallengeKey},
+    retention::{self, RetentionPolicy},
+};
+use scepter_storage::{DatabaseTarget, PoolSettings};
 
 use crate::{
     app::{AppState, Application, EnrollmentSettings, ProfilePolicy, ServerSettings},
-    auth::{JwtSecret, Role, TokenAuthority},
+    auth::{JwtSecret, Role, TokenAuthority, TokenLifetimes},
     facts_cache::FactsCache,
     import::{self, ImportArgs},
     metrics::Metrics,
     openapi,
     profile_cache::ProfileCache,
+    sweep,
     telemetry::{self, LogFormat},
 };
 
@@ -37,12 +40,90 @@ use crate::{
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Secrets given as command-line flags (see [`Cli::parse_args`]).
+    #[arg(skip)]
+    pub secret_flags: Vec<SecretFlag>,
+}
+
+impl Cli {
+    /// Parses the process's arguments, noting which secrets came as flags:
+    /// those are visible to every user of the machine in the process list
+    /// (environment variables and files are not), so each is warned about once.
+    pub fn parse_args() -> Self {
+        let matches = Self::command().get_matches();
+        let mut cli = Self::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+        cli.secret_flags = SecretFlag::given_on_command_line(&matches);
+        cli
+    }
+}
+
+/// A secret-carrying argument and the `*_FILE` setting to use instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecretFlag {
+    id: &'static str,
+    flag: &'static str,
+    file_setting: &'static str,
+}
+
+impl SecretFlag {
+    const ALL: [SecretFlag; 5] = [
+        SecretFlag::new("jwt_secret", "--jwt-secret", "SCEPTER_JWT_SECRET_FILE"),
+        SecretFlag::new(
+            "jwt_secret_previous",
+            "--jwt-secret-previous",
+            "SCEPTER_JWT_SECRET_PREVIOUS_FILE",
+        ),
+        SecretFlag::new("challenge_key", "--challenge-key", "SCEPTER_CHALLENGE_KEY_FILE"),
+        SecretFlag::new(
+            "step_ca_challenge_secret",
+            "--step-ca-challenge-secret",
+            "SCEPTER_STEP_CA_CHALLENGE_SECRET_FILE",
+        ),
+        SecretFlag::new(
+            "step_ca_notify_secret",
+            "--step-ca-notify-secret",
+            "SCEPTER_STEP_CA_NOTIFY_SECRET_FILE",
+        ),
+    ];
+
+    const fn new(id: &'static str, flag: &'static str, file_setting: &'static str) -> Self {
+        Self {
+            id,
+            flag,
+            file_setting,
+        }
+    }
+
+    /// The secret arguments of the invoked (sub)command given as flags, not
+    /// through their environment variable (clap records where each value came from).
+    fn given_on_command_line(matches: &ArgMatches) -> Vec<SecretFlag> {
+        let mut leaf = matches;
+        while let Some((_, subcommand)) = leaf.subcommand() {
+            leaf = subcommand;
+        }
+        // Only ids this command has may be asked about (clap panics otherwise).
+        let present: Vec<&str> = leaf.ids().map(|id| id.as_str()).collect();
+        Self::ALL
+            .into_iter()
+            .filter(|secret| {
+                present.contains(&secret.id) && leaf.value_source(secret.id) == Some(ValueSource::CommandLine)
+            })
+            .collect()
+    }
+
+    pub fn warning(&self) -> String {
+        format!(
+            "{} puts a secret on the command line, where every user of this machine can read it in the \
+             process list; write it to a file only Scepter's user can read (chmod 600) and set {} instead",
+            self.flag, self.file_setting
+        )
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply migrations and serve the API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply the database migrations and exit.
     Migrate(MigrateArgs),
     /// Bearer tokens for the API.
@@ -130,10 +211,100 @@ impl SecretArgs {
     }
 }
 
+/// The secret tokens were signed with before a rotation: still accepted,
+/// never used to sign. Remove it once the tokens it signed have expired.
+#[derive(Debug, Args)]
+pub struct PreviousSecretArgs {
+    /// The previous HMAC secret for bearer tokens (verify only).
+    #[arg(long, env = "SCEPTER_JWT_SECRET_PREVIOUS", hide_env_values = true)]
+    pub jwt_secret_previous: Option<String>,
+    /// File holding the previous HMAC secret.
+    #[arg(
+        long,
+        env = "SCEPTER_JWT_SECRET_PREVIOUS_FILE",
+        conflicts_with = "jwt_secret_previous"
+    )]
+    pub jwt_secret_previous_file: Option<PathBuf>,
+}
+
+impl PreviousSecretArgs {
+    pub fn resolve(&self) -> anyhow::Result<Option<JwtSecret>> {
+        let bytes = match (&self.jwt_secret_previous, &self.jwt_secret_previous_file) {
+            (Some(secret), _) => secret.trim().as_bytes().to_vec(),
+            (None, Some(path)) => read_secret_file(path)?,
+            (None, None) => return Ok(None),
+        };
+        JwtSecret::new(bytes)
+            .map(Some)
+            .map_err(|error| anyhow::anyhow!("SCEPTER_JWT_SECRET_PREVIOUS: {error}"))
+    }
+}
+
+/// The longest lifetime of a token per role: `token issue` refuses longer
+/// ones and `serve` rejects them.
+#[derive(Debug, Args)]
+pub struct TokenLifetimeArgs {
+    /// Longest lifetime of an admin token.
+    #[arg(long, env = "SCEPTER_MAX_TOKEN_LIFETIME_ADMIN", value_parser = parse_positive_duration,
+        default_value = "24h")]
+    pub max_token_lifetime_admin: Duration,
+    /// Longest lifetime of a reader token.
+    #[arg(long, env = "SCEPTER_MAX_TOKEN_LIFETIME_READER", value_parser = parse_positive_duration,
+        default_value = "24h")]
+    pub max_token_lifetime_reader: Duration,
+    /// Longest lifetime of a connector token.
+    #[arg(long, env = "SCEPTER_MAX_TOKEN_LIFETIME_CONNECTOR", value_parser = parse_positive_duration,
+        default_value = "30d")]
+    pub max_token_lifetime_connector: Duration,
+}
+
+impl TokenLifetimeArgs {
+    pub fn lifetimes(&self) -> TokenLifetimes {
+        TokenLifetimes {
+            admin: self.max_token_lifetime_admin,
+            reader: self.max_token_lifetime_reader,
+            connector: self.max_token_lifetime_connector,
+        }
+    }
+
+    fn setting(role: Role) -> &'static str {
+        match role {
+            Role::Admin => "SCEPTER_MAX_TOKEN_LIFETIME_ADMIN",
+            Role::Reader => "SCEPTER_MAX_TOKEN_LIFETIME_READER",
+            Role::Connector => "SCEPTER_MAX_TOKEN_LIFETIME_CONNECTOR",
+        }
+    }
+}
+
+/// Reads a secret from `path`, which only its owner may access.
 fn read_secret_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    refuse_shared_file(path)?;
     let text =
         fs::read_to_string(path).with_context(|| format!("reading the secret file {}", path.display()))?;
     Ok(text.trim().as_bytes().to_vec())
+}
+
+/// A secret file others can read is no longer a secret; refusing to start is
+/// the only way to make sure the operator notices.
+#[cfg(unix)]
+fn refuse_shared_file(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let metadata =
+        fs::metadata(path).with_context(|| format!("reading the secret file {}", path.display()))?;
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        bail!(
+            "the secret file {path} is accessible to group or others (mode {mode:03o}); \
+             restrict it with `chmod 600 {path}`",
+            path = path.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_shared_file(_: &Path) -> anyhow::Result<()> {
+    Ok(())
 }
 
 /// Reads the secret at `path`, creating it (mode 0600) with 32 random bytes
@@ -183,13 +354,31 @@ pub struct EnrollmentArgs {
     /// Signing secret of step-ca's SCEPCHALLENGE webhook, base64 as step-ca prints it.
     #[arg(long, env = "SCEPTER_STEP_CA_CHALLENGE_SECRET", hide_env_values = true)]
     pub step_ca_challenge_secret: Option<String>,
+    /// File holding the SCEPCHALLENGE webhook's signing secret.
+    #[arg(
+        long,
+        env = "SCEPTER_STEP_CA_CHALLENGE_SECRET_FILE",
+        conflicts_with = "step_ca_challenge_secret"
+    )]
+    pub step_ca_challenge_secret_file: Option<PathBuf>,
     /// Signing secret of step-ca's NOTIFYING webhook, base64 as step-ca prints it.
     #[arg(long, env = "SCEPTER_STEP_CA_NOTIFY_SECRET", hide_env_values = true)]
     pub step_ca_notify_secret: Option<String>,
+    /// File holding the NOTIFYING webhook's signing secret.
+    #[arg(
+        long,
+        env = "SCEPTER_STEP_CA_NOTIFY_SECRET_FILE",
+        conflicts_with = "step_ca_notify_secret"
+    )]
+    pub step_ca_notify_secret_file: Option<PathBuf>,
     /// Seconds between sweeps that queue revocations for certificates whose
-    /// profile no longer reaches their device (0 disables; writes also queue them).
+    /// profile no longer reaches their device (writes also queue them) and
+    /// purge rows past their retention (0 disables both).
     #[arg(long, env = "SCEPTER_REVOCATION_SWEEP_SECS", default_value_t = 600)]
     pub revocation_sweep_secs: u64,
+    /// Days events, and SCEP transactions never notified, are kept (0: forever).
+    #[arg(long, env = "SCEPTER_EVENT_RETENTION_DAYS", default_value_t = retention::DEFAULT_RETENTION_DAYS)]
+    pub event_retention_days: u32,
 }
 
 impl EnrollmentArgs {
@@ -205,19 +394,20 @@ impl EnrollmentArgs {
             ),
         };
         let challenge_key = ChallengeKey::new(&key).map_err(anyhow::Error::msg)?;
-        let webhook_secret = |name: &str, value: &Option<String>| -> anyhow::Result<Option<Vec<u8>>> {
-            value
-                .as_deref()
-                .map(|text| {
-                    let secret = STANDARD
-                        .decode(text.trim())
-                        .with_context(|| format!("{name} must be base64, as step-ca prints it"))?;
-                    if secret.len() < 16 {
-                        bail!("{name} is too short ({} bytes)", secret.len());
-                    }
-                    Ok(secret)
-                })
-                .transpose()
+        let webhook_secret = |name: &str, value: &Option<String>, file: &Option<PathBuf>| {
+            let text = match (value, file) {
+                (Some(text), _) => text.clone(),
+                (None, Some(path)) => String::from_utf8(read_secret_file(path)?)
+                    .with_context(|| format!("{name}_FILE must hold base64 text"))?,
+                (None, None) => return Ok(None),
+            };
+            let secret = STANDARD
+                .decode(text.trim())
+                .with_context(|| format!("{name} must be base64, as step-ca prints it"))?;
+            if secret.len() < 16 {
+                bail!("{name} is too short ({} bytes)", secret.len());
+            }
+            Ok(Some(secret))
         };
         Ok(EnrollmentSettings {
             challenge_key,
@@ -225,10 +415,12 @@ impl EnrollmentArgs {
             step_ca_challenge_secret: webhook_secret(
                 "SCEPTER_STEP_CA_CHALLENGE_SECRET",
                 &self.step_ca_challenge_secret,
+                &self.step_ca_challenge_secret_file,
             )?,
             step_ca_notify_secret: webhook_secret(
                 "SCEPTER_STEP_CA_NOTIFY_SECRET",
                 &self.step_ca_notify_secret,
+                &self.step_ca_notify_secret_file,
             )?,
         })
     }
@@ -243,6 +435,10 @@ pub struct ServeArgs {
     pub database: DatabaseArgs,
     #[command(flatten)]
     pub secret: SecretArgs,
+    #[command(flatten)]
+    pub previous_secret: PreviousSecretArgs,
+    #[command(flatten)]
+    pub token_lifetimes: TokenLifetimeArgs,
     #[command(flatten)]
     pub enrollment: EnrollmentArgs,
     #[arg(long, env = "SCEPTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -262,6 +458,36 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per CPU).
     #[arg(long, env = "SCEPTER_WORKERS")]
     pub workers: Option<usize>,
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+}
+
+/// How long and how many connections clients may hold.
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Time a client has to send a request's line and headers (then 408).
+    #[arg(long, env = "SCEPTER_CLIENT_REQUEST_TIMEOUT", value_parser = humantime::parse_duration,
+        default_value = "5s")]
+    pub client_request_timeout: Duration,
+    /// Time a client has to send a request's body after its headers (then 408).
+    #[arg(long, env = "SCEPTER_BODY_READ_TIMEOUT", value_parser = parse_positive_duration,
+        default_value = "30s")]
+    pub body_read_timeout: Duration,
+    /// How long an idle kept-alive connection stays open (0 disables keep-alive).
+    #[arg(long, env = "SCEPTER_KEEP_ALIVE", value_parser = humantime::parse_duration, default_value = "5s")]
+    pub keep_alive: Duration,
+    /// Most open client connections (shared evenly by the workers).
+    #[arg(long, env = "SCEPTER_MAX_CONNECTIONS", default_value_t = ServerSettings::DEFAULT_MAX_CONNECTIONS,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+}
+
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        Ok(_) => Err("must be more than 0".to_owned()),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -274,8 +500,9 @@ pub struct MigrateArgs {
 pub struct TokenIssueArgs {
     #[arg(long, value_enum)]
     pub role: Role,
-    /// Lifetime, e.g. `30m`, `1h`, `7d` (at most 366 days).
-    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    /// Lifetime, e.g. `30m`, `1h`, `7d`: at most the role's cap
+    /// (`SCEPTER_MAX_TOKEN_LIFETIME_*`: 24h for admin and reader, 30d for connector).
+    #[arg(long, default_value = "1h", value_parser = parse_positive_duration)]
     pub ttl: Duration,
     /// Who the token is for (the `sub` claim), shown in logs.
     #[arg(long, default_value = "admin")]
@@ -284,13 +511,23 @@ pub struct TokenIssueArgs {
     pub database: DatabaseArgs,
     #[command(flatten)]
     pub secret: SecretArgs,
+    #[command(flatten)]
+    pub token_lifetimes: TokenLifetimeArgs,
 }
 
-const MAX_TOKEN_TTL: Duration = Duration::from_secs(366 * 24 * 3600);
-
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        Command::Serve(args) => serve(args).await,
+    let Cli {
+        command,
+        secret_flags,
+    } = cli;
+    // `serve` logs them; other commands may print results on stdout, so stderr.
+    if !matches!(command, Command::Serve(_)) {
+        for flag in &secret_flags {
+            eprintln!("warning: {}", flag.warning());
+        }
+    }
+    match command {
+        Command::Serve(args) => serve(*args, &secret_flags).await,
         Command::Migrate(args) => migrate(args).await,
         Command::Token {
             command: TokenCommand::Issue(args),
@@ -303,10 +540,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(args: ServeArgs, secret_flags: &[SecretFlag]) -> anyhow::Result<()> {
     telemetry::init(args.log_format);
+    for flag in secret_flags {
+        tracing::warn!("{}", flag.warning());
+    }
     let target = args.database.target()?;
     let secret = args.secret.resolve(&target)?;
+    let previous_secret = args.previous_secret.resolve()?;
     let enrollment = args.enrollment.resolve(&target)?;
     tracing::info!(database = %target.redacted(), "opening database");
     let store = scepter_storage::connect(&target, args.database.pool_settings())
@@ -318,7 +559,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(address = %listener.local_addr()?, "serving");
     let state = AppState {
         store: store.clone(),
-        tokens: TokenAuthority::new(&secret),
+        tokens: match &previous_secret {
+            Some(previous) => TokenAuthority::new(&secret).with_previous_secret(previous),
+            None => TokenAuthority::new(&secret),
+        }
+        .with_lifetimes(args.token_lifetimes.lifetimes()),
         policy: ProfilePolicy {
             allow_http_scep_urls: args.allow_http_scep_urls,
         },
@@ -330,10 +575,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         check_in_facts: FactsCache::with_capacity(args.check_in_cache_devices),
         metrics: Metrics::new(),
     };
+    let retention = RetentionPolicy {
+        retention_days: args.enrollment.event_retention_days,
+        challenge_lifetime_secs: args.enrollment.challenge_ttl,
+    };
     let sweeper = (args.enrollment.revocation_sweep_secs > 0).then(|| {
-        tokio::spawn(sweep_periodically(
+        tokio::spawn(sweep::sweep_periodically(
             store.clone(),
             Duration::from_secs(args.enrollment.revocation_sweep_secs),
+            retention,
         ))
     });
     if args.allow_http_scep_urls {
@@ -343,6 +593,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         workers: args
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
+        client_request_timeout: args.connections.client_request_timeout,
+        body_read_timeout: args.connections.body_read_timeout,
+        keep_alive: args.connections.keep_alive,
+        max_connections: usize::try_from(args.connections.max_connections).unwrap_or(usize::MAX),
         ..ServerSettings::default()
     };
     Application::build(listener, state, settings)?.run().await?;
@@ -352,25 +606,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Queues revocations that admin writes missed (e.g. after a crash between a
-/// write and its queueing) and purges expired used-challenge ids.
-async fn sweep_periodically(store: Arc<dyn Store>, period: Duration) {
-    let mut ticker = tokio::time::interval(period);
-    loop {
-        ticker.tick().await;
-        match store.queue_revocations(&RevocationScope::All).await {
-            Ok(0) => {}
-            Ok(queued) => tracing::info!(queued, "sweep queued certificates for revocation"),
-            Err(error) => tracing::warn!(%error, "revocation sweep failed"),
-        }
-        match store.purge_used_challenges(chrono::Utc::now()).await {
-            Ok(0) => {}
-            Ok(purged) => tracing::debug!(purged, "purged expired used-challenge ids"),
-            Err(error) => tracing::warn!(%error, "purging used challenges failed"),
-        }
-    }
 }
 
 async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
@@ -384,12 +619,23 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
 }
 
 fn issue_token(args: TokenIssueArgs) -> anyhow::Result<()> {
-    if args.ttl.is_zero() || args.ttl > MAX_TOKEN_TTL {
-        bail!("--ttl must be between 1s and 366d");
+    let lifetimes = args.token_lifetimes.lifetimes();
+    let max = lifetimes.max(args.role);
+    if args.ttl > max {
+        bail!(
+            "--ttl {} is longer than a {} token may live ({}; raise {} to allow more)",
+            humantime::format_duration(args.ttl),
+            args.role.as_str(),
+            humantime::format_duration(max),
+            TokenLifetimeArgs::setting(args.role)
+        );
     }
     let target = args.database.target()?;
     let secret = args.secret.resolve(&target)?;
-    let token = TokenAuthority::new(&secret).issue(&args.subject, args.role, args.ttl)?;
+    let token =
+        TokenAuthority::new(&secret)
+            .with_lifetimes(lifetimes)
+            .issue(&args.subject, args.role, args.ttl)?;
     println!("{token}");
     Ok(())
 }

@@ -46,6 +46,9 @@ pub enum ApiError {
     PreconditionRequired,
     #[error("payload larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// The body did not arrive within the body-read deadline.
+    #[error("request body not received in time")]
+    RequestTimeout,
     #[error("unsupported media type")]
     UnsupportedMediaType,
     #[error("service unavailable: {0}")]
@@ -123,6 +126,12 @@ impl ApiError {
                 format!("the request body must be at most {limit} bytes"),
                 vec![],
             ),
+            ApiError::RequestTimeout => (
+                "urn:scepter:problem:request-timeout",
+                "Request timeout",
+                "the request body did not arrive in time".to_owned(),
+                vec![],
+            ),
             ApiError::UnsupportedMediaType => (
                 "urn:scepter:problem:unsupported-media-type",
                 "Unsupported media type",
@@ -166,6 +175,7 @@ impl ResponseError for ApiError {
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -189,6 +199,11 @@ impl ResponseError for ApiError {
             }
             ApiError::MethodNotAllowed { allow } => {
                 response.insert_header((header::ALLOW, *allow));
+            }
+            // The rest of the body may still be on its way: the connection
+            // cannot carry another request.
+            ApiError::RequestTimeout => {
+                response.force_close();
             }
             _ => {}
         }

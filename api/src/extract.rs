@@ -16,7 +16,7 @@ use scepter_domain::ValidationErrors;
 use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
 
-use crate::{app::AppState, error::ApiError, openapi};
+use crate::{app::AppState, body_deadline, error::ApiError, openapi};
 
 /// A JSON body deserialised into `T`. Syntax errors are 400; a well-formed
 /// document with a wrong type, a missing or an unknown field is 422 naming
@@ -46,40 +46,56 @@ impl FromRequest for JsonBytes {
         let limit = request
             .app_data::<web::Data<AppState>>()
             .map_or(AppState::DEFAULT_MAX_BODY_BYTES, |state| state.max_body_bytes);
-        let content_type_ok = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(';').next())
-            .map(|essence| {
-                let essence = essence.trim().to_ascii_lowercase();
-                essence == "application/json" || essence.ends_with("+json")
-            })
-            .unwrap_or(false);
-        let declared_length = request
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.parse::<usize>().ok());
-        let mut payload = payload.take();
-        Box::pin(async move {
-            if declared_length.is_some_and(|length| length > limit) {
+        Box::pin(read_json_body(request, payload, limit))
+    }
+}
+
+/// Reads a JSON body of at most `limit` bytes: 415 for another content
+/// type, 413 when the declared or the received length is over the limit
+/// (before reading, when declared), 408 when the body-read deadline passes.
+pub fn read_json_body(
+    request: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> impl Future<Output = Result<JsonBytes, ApiError>> + 'static {
+    let content_type_ok = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|essence| {
+            let essence = essence.trim().to_ascii_lowercase();
+            essence == "application/json" || essence.ends_with("+json")
+        })
+        .unwrap_or(false);
+    let declared_length = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    let mut payload = payload.take();
+    async move {
+        if declared_length.is_some_and(|length| length > limit) {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        if !content_type_ok {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|error| {
+                if body_deadline::is_deadline(&error) {
+                    ApiError::RequestTimeout
+                } else {
+                    ApiError::Malformed(format!("could not read the body: {error}"))
+                }
+            })?;
+            if body.len() + chunk.len() > limit {
                 return Err(ApiError::PayloadTooLarge { limit });
             }
-            if !content_type_ok {
-                return Err(ApiError::UnsupportedMediaType);
-            }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk
-                    .map_err(|error| ApiError::Malformed(format!("could not read the body: {error}")))?;
-                if body.len() + chunk.len() > limit {
-                    return Err(ApiError::PayloadTooLarge { limit });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(JsonBytes(body.freeze()))
-        })
+            body.extend_from_slice(&chunk);
+        }
+        Ok(JsonBytes(body.freeze()))
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod body_deadline;
 pub mod cli;
 pub mod dto;
 pub mod enrollment;
@@ -15,6 +16,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod profile_cache;
 pub mod routes;
+pub mod sweep;
 pub mod telemetry;
 
 pub use app::{AppState, Application, EnrollmentSettings, ProfilePolicy};

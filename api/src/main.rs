@@ -1,7 +1,6 @@
-use clap::Parser;
 use scepter_api::cli::{self, Cli};
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
-    cli::run(Cli::parse()).await
+    cli::run(Cli::parse_args()).await
 }

@@ -40,7 +40,7 @@ pub async fn request_span(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let request_id = Uuid::new_v4();
-    let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let route = request.match_pattern();
     let method = request.method().clone();
     let state = request
         .app_data::<actix_web::web::Data<crate::app::AppState>>()
@@ -61,7 +61,7 @@ pub async fn request_span(
             if let Some(state) = &state {
                 state
                     .metrics
-                    .observe_request(&route, method.as_str(), status, elapsed);
+                    .observe_request(route.as_deref(), method.as_str(), status, elapsed);
             }
             let elapsed_ms = elapsed * 1000.0;
             if status >= 500 {

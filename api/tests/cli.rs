@@ -23,6 +23,11 @@ fn scepter(dir: &Path, args: &[&str]) -> Command {
         .env_remove("SCEPTER_JWT_SECRET_FILE")
         .env_remove("SCEPTER_SQLITE_PATH")
         .env_remove("SCEPTER_LISTEN");
+    for (name, _) in std::env::vars() {
+        if name.starts_with("SCEPTER_") {
+            command.env_remove(name);
+        }
+    }
     command
 }
 
@@ -45,9 +50,19 @@ struct Server {
 
 impl Server {
     async fn start(dir: &Path) -> Self {
+        Self::start_with(dir, &[], &[], Stdio::null()).await
+    }
+
+    /// `scepter serve` with more arguments and environment variables, its
+    /// log (stdout) going to `log`.
+    async fn start_with(dir: &Path, args: &[&str], env: &[(&str, &str)], log: Stdio) -> Self {
         let port = free_port();
-        let child = scepter(dir, &["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
+        let listen = format!("127.0.0.1:{port}");
+        let mut arguments = vec!["serve", "--listen", &listen];
+        arguments.extend_from_slice(args);
+        let child = scepter(dir, &arguments)
+            .envs(env.iter().copied())
+            .stdout(log)
             .stderr(Stdio::null())
             .spawn()
             .expect("start scepter serve");
@@ -66,12 +81,22 @@ impl Server {
     }
 
     /// SIGTERM, then wait: a graceful stop exits with status 0.
-    fn stop(mut self) {
+    fn stop(self) {
+        self.stop_and_read_log();
+    }
+
+    /// [`Server::stop`], returning what it wrote to a piped stdout.
+    fn stop_and_read_log(mut self) -> String {
         let pid = self.child.id().to_string();
         let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
         assert!(killed.success());
+        let mut log = String::new();
+        if let Some(mut stdout) = self.child.stdout.take() {
+            std::io::Read::read_to_string(&mut stdout, &mut log).expect("read the log");
+        }
         let status = self.child.wait().expect("wait");
         assert!(status.success(), "graceful shutdown exits 0, got {status}");
+        log
     }
 }
 
@@ -154,6 +179,168 @@ fn short_secrets_are_refused() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("at least 32 bytes"));
+}
+
+#[test]
+fn token_issue_refuses_a_ttl_over_the_role_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let issue = |role: &str, ttl: &str| run(dir.path(), &["token", "issue", "--role", role, "--ttl", ttl]);
+
+    let day = issue("admin", "24h");
+    let longer = issue("admin", "25h");
+    let century = issue("reader", "36500d");
+    let month = issue("connector", "30d");
+    let longer_month = issue("connector", "31d");
+    let raised = scepter(dir.path(), &["token", "issue", "--role", "admin", "--ttl", "25h"])
+        .env("SCEPTER_MAX_TOKEN_LIFETIME_ADMIN", "48h")
+        .output()
+        .unwrap();
+
+    for (output, what) in [
+        (&day, "admin 24h"),
+        (&month, "connector 30d"),
+        (&raised, "admin 25h of 48h"),
+    ] {
+        assert!(
+            output.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    for (output, setting) in [
+        (&longer, "SCEPTER_MAX_TOKEN_LIFETIME_ADMIN"),
+        (&century, "SCEPTER_MAX_TOKEN_LIFETIME_READER"),
+        (&longer_month, "SCEPTER_MAX_TOKEN_LIFETIME_CONNECTOR"),
+    ] {
+        assert!(!output.status.success());
+        assert!(output.stdout.is_empty(), "no token is printed");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(setting), "{stderr}");
+    }
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path)
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// The database holds users, devices and the certificate ledger: only its
+/// owner may read it, whatever the umask (tests run with the usual 022).
+#[cfg(unix)]
+#[tokio::test]
+async fn the_sqlite_database_and_its_wal_files_are_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path()).await;
+
+    for file in [
+        "scepter.db",
+        "scepter.db-wal",
+        "scepter.db-shm",
+        "scepter.key",
+        "scepter.challenge-key",
+    ] {
+        assert_eq!(mode(&dir.path().join(file)), 0o600, "{file}");
+    }
+    server.stop();
+}
+
+#[cfg(unix)]
+#[test]
+fn secret_files_readable_by_others_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("jwt.key");
+    fs::write(&key, "0123456789abcdef0123456789abcdef0123456789").unwrap();
+    let issue = || {
+        scepter(dir.path(), &["token", "issue", "--role", "admin"])
+            .env("SCEPTER_JWT_SECRET_FILE", &key)
+            .output()
+            .unwrap()
+    };
+
+    for loose in [0o644, 0o640, 0o604, 0o660] {
+        fs::set_permissions(&key, fs::Permissions::from_mode(loose)).unwrap();
+        let refused = issue();
+        assert!(!refused.status.success(), "mode {loose:o}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains(&key.display().to_string()) && stderr.contains("chmod 600"),
+            "mode {loose:o}: {stderr}"
+        );
+    }
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
+    let accepted = issue();
+    assert!(
+        accepted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&accepted.stderr)
+    );
+
+    let challenge_key = dir.path().join("challenge.key");
+    fs::write(&challenge_key, "0123456789abcdef0123456789abcdef0123456789").unwrap();
+    fs::set_permissions(&challenge_key, fs::Permissions::from_mode(0o644)).unwrap();
+    let serve = scepter(dir.path(), &["serve", "--listen", "127.0.0.1:0"])
+        .env("SCEPTER_CHALLENGE_KEY_FILE", &challenge_key)
+        .output()
+        .unwrap();
+    assert!(!serve.status.success(), "serve refuses to start");
+    assert!(String::from_utf8_lossy(&serve.stderr).contains("chmod 600"));
+}
+
+const A_SECRET: &str = "0123456789abcdef0123456789abcdef-secret";
+
+#[test]
+fn secrets_given_as_flags_are_warned_about_and_env_vars_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let flag = run(
+        dir.path(),
+        &["token", "issue", "--role", "admin", "--jwt-secret", A_SECRET],
+    );
+    let env = scepter(dir.path(), &["token", "issue", "--role", "admin"])
+        .env("SCEPTER_JWT_SECRET", A_SECRET)
+        .output()
+        .unwrap();
+
+    assert!(flag.status.success() && env.status.success());
+    let warned = String::from_utf8_lossy(&flag.stderr);
+    assert!(
+        warned.contains("--jwt-secret") && warned.contains("SCEPTER_JWT_SECRET_FILE"),
+        "{warned}"
+    );
+    assert_eq!(warned.matches("--jwt-secret").count(), 1, "once: {warned}");
+    assert!(
+        !String::from_utf8(flag.stdout).unwrap().contains("warn"),
+        "stdout holds only the token"
+    );
+    assert!(env.stderr.is_empty(), "{}", String::from_utf8_lossy(&env.stderr));
+}
+
+#[tokio::test]
+async fn serve_logs_a_warning_for_each_secret_given_as_a_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        dir.path(),
+        &["--challenge-key", A_SECRET],
+        &[("SCEPTER_JWT_SECRET", A_SECRET)],
+        Stdio::piped(),
+    )
+    .await;
+
+    let log = server.stop_and_read_log();
+
+    let warnings: Vec<&str> = log.lines().filter(|line| line.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{log}");
+    assert!(
+        warnings[0].contains("--challenge-key") && warnings[0].contains("SCEPTER_CHALLENGE_KEY_FILE"),
+        "{log}"
+    );
+    assert!(!log.contains(A_SECRET), "the secret itself is never logged");
 }
 
 #[test]

@@ -18,6 +18,7 @@ pub mod issued_certificate;
 pub mod platform;
 pub mod record;
 pub mod render;
+pub mod retention;
 pub mod scep_profile;
 pub mod subject_name;
 pub mod targeting;

@@ -526,8 +526,28 @@ pub trait LifecycleRepository: Send + Sync {
         page: PageRequest,
     ) -> Result<Page<StoredEvent>, StorageError>;
 
-    /// Deletes used-challenge ids that expired before `before`; returns how many.
-    async fn purge_used_challenges(&self, before: DateTime<Utc>) -> Result<u64, StorageError>;
+    /// Deletes up to `limit` used-challenge ids whose challenge expired
+    /// before `expired_before`; returns how many. Callers keep a margin past
+    /// expiry (`scepter_domain::retention`): an id deleted too early lets its
+    /// challenge verify again on an instance whose clock lags.
+    async fn purge_used_challenges(
+        &self,
+        expired_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StorageError>;
+
+    /// Deletes up to `limit` events that occurred before `before`; returns how many.
+    async fn purge_events(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StorageError>;
+
+    /// Deletes up to `limit` finished SCEP transactions — notified ones
+    /// verified before `notified_before`, never-notified ones verified before
+    /// `abandoned_before` — and returns how many.
+    async fn purge_scep_transactions(
+        &self,
+        notified_before: DateTime<Utc>,
+        abandoned_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StorageError>;
 }
 
 /// Connections of the pool, for metrics.

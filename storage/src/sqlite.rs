@@ -1,4 +1,8 @@
 //! SQLite, the embedded default: one file, no server to run.
+//!
+//! The file holds users, devices and the certificate ledger, so it is
+//! created readable by its owner only (0600, whatever the umask); SQLite
+//! gives its `-wal` and `-shm` files the database file's permissions.
 
 use std::{path::Path, str::FromStr};
 
@@ -23,6 +27,7 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub async fn connect(path: &Path, settings: PoolSettings) -> Result<Self, StorageError> {
+        create_private(path)?;
         let options = SqliteConnectOptions::from_str("sqlite:")?
             .filename(path)
             .create_if_missing(true)
@@ -44,6 +49,33 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         Ok(Self { pool })
+    }
+}
+
+/// Creates the database file with mode 0600 when it does not exist yet, and
+/// warns when an existing one is open to group or others.
+fn create_private(path: &Path) -> Result<(), StorageError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            #[cfg(unix)]
+            if let Ok(metadata) = std::fs::metadata(path) {
+                let mode = std::os::unix::fs::PermissionsExt::mode(&metadata.permissions()) & 0o777;
+                if mode & 0o077 != 0 {
+                    tracing::warn!(path = %path.display(), mode = format!("{mode:o}"),
+                        "the database file is readable by group or others; restrict it with chmod 600");
+                }
+            }
+            Ok(())
+        }
+        Err(error) => Err(StorageError::Unavailable(sqlx::Error::Io(std::io::Error::new(
+            error.kind(),
+            format!("creating the database file {}: {error}", path.display()),
+        )))),
     }
 }
 

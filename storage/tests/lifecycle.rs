@@ -30,7 +30,9 @@ conformance!(
     revocations_are_queued_only_for_certificates_no_longer_reached,
     revocation_results_are_recorded_once,
     enrollment_steps_are_recorded_per_device_and_profile,
-    expired_used_challenges_are_purged,
+    expired_used_challenges_are_purged_in_bounded_batches,
+    old_events_are_purged_in_bounded_batches,
+    finished_scep_transactions_are_purged_in_bounded_batches,
     events_filter_by_device_profile_event_and_time,
     the_state_generation_moves_with_what_check_in_depends_on,
     a_transaction_id_stays_bound_to_its_device_profile_and_key,
@@ -443,21 +445,23 @@ async fn enrollment_steps_are_recorded_per_device_and_profile(store: Arc<dyn Sto
     );
 }
 
-async fn expired_used_challenges_are_purged(store: Arc<dyn Store>) {
+async fn expired_used_challenges_are_purged_in_bounded_batches(store: Arc<dyn Store>) {
     let setup = setup(store).await;
     let verified = event(EventId::CrpVerifyMetricSuccess, None, None);
-    let old = transaction(&setup, setup.device, "old", Uuid::new_v4());
-    let fresh = transaction(&setup, setup.device, "fresh", Uuid::new_v4());
     let past = Utc::now() - Duration::minutes(5);
     let future = Utc::now() + Duration::minutes(5);
-    assert_eq!(
-        setup
-            .store
-            .record_allowed_request(&old, past, &verified)
-            .await
-            .unwrap(),
-        AllowedRecord::Recorded
-    );
+    for n in 0..7 {
+        let old = transaction(&setup, setup.device, &format!("old-{n}"), Uuid::new_v4());
+        assert_eq!(
+            setup
+                .store
+                .record_allowed_request(&old, past, &verified)
+                .await
+                .unwrap(),
+            AllowedRecord::Recorded
+        );
+    }
+    let fresh = transaction(&setup, setup.device, "fresh", Uuid::new_v4());
     assert_eq!(
         setup
             .store
@@ -466,7 +470,17 @@ async fn expired_used_challenges_are_purged(store: Arc<dyn Store>) {
             .unwrap(),
         AllowedRecord::Recorded
     );
-    assert_eq!(setup.store.purge_used_challenges(Utc::now()).await.unwrap(), 1);
+
+    let mut batches = Vec::new();
+    loop {
+        let purged = setup.store.purge_used_challenges(Utc::now(), 3).await.unwrap();
+        batches.push(purged);
+        if purged < 3 {
+            break;
+        }
+    }
+
+    assert_eq!(batches, [3, 3, 1]);
     // The unexpired id is still remembered.
     assert_eq!(
         setup
@@ -476,6 +490,120 @@ async fn expired_used_challenges_are_purged(store: Arc<dyn Store>) {
             .unwrap(),
         AllowedRecord::ChallengeUsed
     );
+}
+
+/// Purges with `purge` (given the batch size) until a batch comes back
+/// short, and returns every batch's count.
+async fn purge_in_batches<F, Fut>(limit: u32, mut purge: F) -> Vec<u64>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = Result<u64, StorageError>>,
+{
+    let mut batches = Vec::new();
+    loop {
+        let purged = purge(limit).await.unwrap();
+        batches.push(purged);
+        if purged < u64::from(limit) {
+            return batches;
+        }
+    }
+}
+
+/// Records an allowed request verified at `verified_at` (its event occurs then too).
+async fn allowed_at(setup: &Setup, transaction_id: &str, verified_at: chrono::DateTime<Utc>) {
+    let request = ScepTransaction {
+        verified_at,
+        ..transaction(setup, setup.device, transaction_id, Uuid::new_v4())
+    };
+    let verified = event(
+        EventId::CrpVerifyMetricSuccess,
+        Some(setup.device),
+        Some(setup.profile),
+    );
+    assert_eq!(
+        setup
+            .store
+            .record_allowed_request(&request, verified_at + Duration::hours(1), &verified)
+            .await
+            .unwrap(),
+        AllowedRecord::Recorded
+    );
+}
+
+async fn old_events_are_purged_in_bounded_batches(store: Arc<dyn Store>) {
+    let setup = setup(store).await;
+    let long_ago = now() - Duration::days(100);
+    for n in 0..25 {
+        allowed_at(&setup, &format!("old-{n}"), long_ago + Duration::seconds(n)).await;
+    }
+    allowed_at(&setup, "last-week", now() - Duration::days(7)).await;
+    setup
+        .store
+        .record_event(&event(EventId::CrpNotifyMetricSuccess, Some(setup.device), None))
+        .await
+        .unwrap();
+
+    let cutoff = now() - Duration::days(90);
+    let batches = purge_in_batches(10, |limit| setup.store.purge_events(cutoff, limit)).await;
+
+    assert_eq!(batches, [10, 10, 5]);
+    let left = setup
+        .store
+        .list_events(EventFilter::default(), PageRequest::first(100))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left.iter().all(|event| event.occurred_at >= cutoff));
+    // Only events went: the transactions are another purge's.
+    assert!(setup.store.scep_transaction("old-0").await.unwrap().is_some());
+}
+
+async fn finished_scep_transactions_are_purged_in_bounded_batches(store: Arc<dyn Store>) {
+    let setup = setup(store).await;
+    let notified_before = now() - Duration::days(7);
+    let abandoned_before = now() - Duration::days(90);
+    // Finished: never notified for longer than the retention, or notified
+    // before the retry window.
+    for n in 0..12 {
+        allowed_at(&setup, &format!("abandoned-{n}"), now() - Duration::days(100)).await;
+    }
+    allowed_at(&setup, "tx-0E", now() - Duration::days(10)).await;
+    // Not finished: recent, whether notified or not, and pending for 30 days.
+    allowed_at(&setup, "tx-0F", now() - Duration::days(1)).await;
+    allowed_at(&setup, "pending", now() - Duration::days(30)).await;
+    let notified = event(EventId::CrpNotifyMetricSuccess, None, None);
+    for serial in ["0E", "0F"] {
+        setup
+            .store
+            .record_issued_certificate(&certificate(&setup, setup.device, serial), &notified)
+            .await
+            .unwrap();
+    }
+
+    let batches = purge_in_batches(5, |limit| {
+        setup
+            .store
+            .purge_scep_transactions(notified_before, abandoned_before, limit)
+    })
+    .await;
+
+    assert_eq!(batches, [5, 5, 3]);
+    for gone in ["abandoned-0", "abandoned-11", "tx-0E"] {
+        assert!(
+            setup.store.scep_transaction(gone).await.unwrap().is_none(),
+            "{gone}"
+        );
+    }
+    for kept in ["tx-0F", "pending"] {
+        assert!(
+            setup.store.scep_transaction(kept).await.unwrap().is_some(),
+            "{kept}"
+        );
+    }
+    // The ledger keeps the purged transaction's certificate and its id.
+    let certificates = setup.store.device_certificates(setup.device).await.unwrap();
+    assert!(certificates.iter().any(|c| c.transaction_id == "tx-0E"));
 }
 
 async fn events_filter_by_device_profile_event_and_time(store: Arc<dyn Store>) {

@@ -65,6 +65,12 @@ pub struct TestOptions {
     pub challenge_lifetime_secs: i64,
     /// How long a request waits for a database connection before 503.
     pub db_acquire_timeout: Duration,
+    /// How long a client may take to send a request body.
+    pub body_read_timeout: Duration,
+    /// Whether the step-ca webhooks have their signing secret ([`TEST_STEP_CA_SECRET`]).
+    pub step_ca_webhooks: bool,
+    /// A previous JWT secret the app still accepts (rotation).
+    pub previous_jwt_secret: Option<&'static [u8]>,
 }
 
 impl Default for TestOptions {
@@ -74,6 +80,9 @@ impl Default for TestOptions {
             allow_http_scep_urls: false,
             challenge_lifetime_secs: 3600,
             db_acquire_timeout: PoolSettings::default().acquire_timeout,
+            body_read_timeout: ServerSettings::DEFAULT_BODY_READ_TIMEOUT,
+            step_ca_webhooks: true,
+            previous_jwt_secret: None,
         }
     }
 }
@@ -118,7 +127,11 @@ impl TestApp {
             })
             .await;
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a random port");
-        let tokens = Self::authority();
+        let mut tokens = Self::authority();
+        if let Some(previous) = options.previous_jwt_secret {
+            tokens = tokens
+                .with_previous_secret(&JwtSecret::new(previous.to_vec()).expect("a long enough secret"));
+        }
         let admin_token = tokens
             .issue("test-admin", Role::Admin, Duration::from_secs(600))
             .expect("token");
@@ -136,8 +149,8 @@ impl TestApp {
             settings_fingerprint: AppState::settings_fingerprint("Contoso"),
             enrollment: EnrollmentSettings {
                 challenge_lifetime_secs: options.challenge_lifetime_secs,
-                step_ca_challenge_secret: Some(TEST_STEP_CA_SECRET.to_vec()),
-                step_ca_notify_secret: Some(TEST_STEP_CA_SECRET.to_vec()),
+                step_ca_challenge_secret: options.step_ca_webhooks.then(|| TEST_STEP_CA_SECRET.to_vec()),
+                step_ca_notify_secret: options.step_ca_webhooks.then(|| TEST_STEP_CA_SECRET.to_vec()),
                 ..EnrollmentSettings::new(Self::challenge_key())
             },
             profiles: ProfileCache::default(),
@@ -147,6 +160,8 @@ impl TestApp {
         let settings = ServerSettings {
             workers: 1,
             shutdown_timeout_secs: 5,
+            body_read_timeout: options.body_read_timeout,
+            ..ServerSettings::default()
         };
         let application = Application::build(listener, state, settings).expect("build the application");
         let address = format!("http://127.0.0.1:{}", application.port());

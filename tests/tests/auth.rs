@@ -6,13 +6,19 @@
 
 mod common;
 
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use common::*;
+use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{header, Method, Response};
-use scepter_blackbox_tests::{backend_tests, json, problem, Backend, TestApp, TEST_JWT_SECRET};
+use scepter_blackbox_tests::{backend_tests, json, problem, Backend, TestApp, TestOptions, TEST_JWT_SECRET};
 use serde_json::{json, Value};
+use sha2::Sha256;
 
 const OTHER_SECRET: &[u8] = b"another-installation-secret-0123456789-abcdefgh";
+const PREVIOUS_SECRET: &[u8] = b"the-secret-before-the-rotation-0123456789-abcdef";
+const HOUR: i64 = 3600;
+const DAY: i64 = 24 * HOUR;
 /// base64url of `{"alg":"none","typ":"JWT"}`.
 const ALG_NONE_HEADER: &str = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0";
 
@@ -44,6 +50,36 @@ fn renamed(body: Value) -> Value {
 
 fn forge(claims: &Value) -> String {
     sign(claims, Algorithm::HS256, TEST_JWT_SECRET)
+}
+
+/// An HS256 token with an arbitrary header, signed with the test secret.
+fn forge_with_header(header: &Value, claims: &Value) -> String {
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let mut mac = Hmac::<Sha256>::new_from_slice(TEST_JWT_SECRET).expect("any key length");
+    mac.update(signing_input.as_bytes());
+    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("{signing_input}.{signature}")
+}
+
+/// A token for `role` issued now and expiring after `lifetime` seconds.
+fn living(role: &str, lifetime: i64) -> String {
+    let now = chrono::Utc::now().timestamp();
+    forge(&claims_with(
+        json!({ "role": role, "iat": now, "exp": now + lifetime }),
+    ))
+}
+
+/// GETs the revocation queue (the connector's read) with `token`.
+async fn revocations_with_token(app: &TestApp, token: &str) -> Response {
+    app.anonymous(Method::GET, "/connector/v1/revocations")
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request")
 }
 
 /// GETs the trusted-profile list with `Authorization: <authorization>`.
@@ -216,6 +252,108 @@ async fn unsigned_alg_none_token_is_401(backend: Backend) {
     assert_unauthenticated(list_with_token(&app, &token).await).await;
 }
 
+async fn token_issued_in_the_future_is_401(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let now = chrono::Utc::now().timestamp();
+
+    let token = forge(&claims_with(json!({ "iat": now + HOUR, "exp": now + 2 * HOUR })));
+
+    assert_unauthenticated(list_with_token(&app, &token).await).await;
+}
+
+async fn token_not_yet_valid_is_401(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let now = chrono::Utc::now().timestamp();
+
+    let token = forge(&claims_with(json!({ "nbf": now + HOUR })));
+
+    assert_unauthenticated(list_with_token(&app, &token).await).await;
+}
+
+async fn token_from_a_clock_slightly_ahead_is_accepted(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let now = chrono::Utc::now().timestamp();
+
+    let token = forge(&claims_with(json!({ "iat": now + 20, "nbf": now + 20 })));
+
+    assert_eq!(list_with_token(&app, &token).await.status().as_u16(), 200);
+}
+
+async fn token_without_issue_time_is_401(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut claims = valid_claims();
+    claims.as_object_mut().expect("claims").remove("iat");
+
+    let token = forge(&claims);
+
+    assert_unauthenticated(list_with_token(&app, &token).await).await;
+}
+
+async fn token_with_a_critical_header_parameter_is_401(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let plain = json!({ "alg": "HS256", "typ": "JWT" });
+    let critical = json!({ "alg": "HS256", "typ": "JWT", "crit": ["x-scope"], "x-scope": "one" });
+
+    let accepted = list_with_token(&app, &forge_with_header(&plain, &valid_claims())).await;
+    let refused = list_with_token(&app, &forge_with_header(&critical, &valid_claims())).await;
+
+    assert_eq!(
+        accepted.status().as_u16(),
+        200,
+        "the hand-made token is otherwise valid"
+    );
+    // RFC 7515 §4.1.11: an extension the recipient does not understand must be refused.
+    assert_unauthenticated(refused).await;
+}
+
+async fn admin_and_reader_tokens_living_over_a_day_are_401(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+
+    for role in ["admin", "reader"] {
+        let day = list_with_token(&app, &living(role, DAY)).await;
+        assert_eq!(day.status().as_u16(), 200, "{role} for a day");
+        assert_unauthenticated(list_with_token(&app, &living(role, DAY + HOUR)).await).await;
+        assert_unauthenticated(list_with_token(&app, &living(role, 100 * 365 * DAY)).await).await;
+    }
+}
+
+async fn connector_tokens_living_over_thirty_days_are_401(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+
+    let month = revocations_with_token(&app, &living("connector", 30 * DAY)).await;
+    let longer = revocations_with_token(&app, &living("connector", 31 * DAY)).await;
+
+    assert_eq!(month.status().as_u16(), 200);
+    assert_unauthenticated(longer).await;
+}
+
+async fn tokens_signed_with_the_previous_secret_are_accepted_during_rotation(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        TestOptions {
+            previous_jwt_secret: Some(PREVIOUS_SECRET),
+            ..TestOptions::default()
+        },
+    )
+    .await;
+
+    let current = forge(&valid_claims());
+    let previous = sign(&valid_claims(), Algorithm::HS256, PREVIOUS_SECRET);
+    let other = sign(&valid_claims(), Algorithm::HS256, OTHER_SECRET);
+
+    assert_eq!(list_with_token(&app, &current).await.status().as_u16(), 200);
+    assert_eq!(list_with_token(&app, &previous).await.status().as_u16(), 200);
+    assert_unauthenticated(list_with_token(&app, &other).await).await;
+}
+
+async fn the_previous_secret_is_not_accepted_unless_configured(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+
+    let previous = sign(&valid_claims(), Algorithm::HS256, PREVIOUS_SECRET);
+
+    assert_unauthenticated(list_with_token(&app, &previous).await).await;
+}
+
 // ---------------------------------------------------------------- roles
 
 /// A trusted profile and a SCEP profile using it: (trusted path, SCEP path).
@@ -374,6 +512,15 @@ backend_tests!(
     token_with_unknown_role_is_401,
     token_signed_with_hs512_and_the_right_secret_is_401,
     unsigned_alg_none_token_is_401,
+    token_issued_in_the_future_is_401,
+    token_not_yet_valid_is_401,
+    token_from_a_clock_slightly_ahead_is_accepted,
+    token_without_issue_time_is_401,
+    token_with_a_critical_header_parameter_is_401,
+    admin_and_reader_tokens_living_over_a_day_are_401,
+    connector_tokens_living_over_thirty_days_are_401,
+    tokens_signed_with_the_previous_secret_are_accepted_during_rotation,
+    the_previous_secret_is_not_accepted_unless_configured,
     reader_can_list_and_get_both_kinds_of_profile,
     reader_cannot_create_and_nothing_is_created,
     reader_cannot_update_and_nothing_changes,

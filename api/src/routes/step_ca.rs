@@ -16,9 +16,15 @@
 //!   `scepErrorDescription`, recorded as a `CRPNotifyMetric_Failure` event.
 //!
 //! A webhook without a configured secret answers 404: an unauthenticated
-//! validator must not exist at all.
+//! validator must not exist at all. Both answers that need only the headers —
+//! 404 without a secret, 401 without a well-formed signature — come before a
+//! byte of the body is read, and bodies are limited to
+//! [`MAX_WEBHOOK_BODY_BYTES`]: anyone can reach these routes, so reading what
+//! they send must cost nothing until they show a signature.
 
-use actix_web::{http::header::HeaderMap, web, HttpRequest, HttpResponse};
+use std::{future::Future, marker::PhantomData, pin::Pin};
+
+use actix_web::{dev::Payload, http::header::HeaderMap, web, FromRequest, HttpRequest, HttpResponse};
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
@@ -33,13 +39,16 @@ use utoipa::ToSchema;
 
 use super::{connector::transaction_id, resource};
 use crate::{
-    app::AppState,
+    app::{AppState, EnrollmentSettings},
     enrollment::{self, CsrInput},
     error::ApiError,
-    extract::{parse_json_body, JsonBytes},
+    extract::{parse_json_body, read_json_body},
 };
 
 pub const SIGNATURE_HEADER: &str = "X-Smallstep-Signature";
+
+/// step-ca's webhook bodies carry one CSR or certificate (a few KiB).
+pub const MAX_WEBHOOK_BODY_BYTES: usize = 64 * 1024;
 
 /// How far a webhook's `timestamp` may be from now: a captured request
 /// cannot be replayed later.
@@ -93,25 +102,83 @@ impl StepCaWebhookResponse {
     }
 }
 
-/// Checks the signature over the exact body and the timestamp, then parses it.
-fn authenticate(
-    secret: Option<&[u8]>,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<StepCaWebhookRequest, ApiError> {
-    let secret = secret.ok_or(ApiError::NotFound)?;
-    let signature = headers
+/// Which webhook a request is for: the signing secret it must carry.
+pub trait WebhookKind {
+    fn secret(settings: &EnrollmentSettings) -> Option<&[u8]>;
+}
+
+/// The `SCEPCHALLENGE` webhook.
+pub struct ChallengeWebhook;
+
+impl WebhookKind for ChallengeWebhook {
+    fn secret(settings: &EnrollmentSettings) -> Option<&[u8]> {
+        settings.step_ca_challenge_secret.as_deref()
+    }
+}
+
+/// The `NOTIFYING` webhook.
+pub struct NotifyWebhook;
+
+impl WebhookKind for NotifyWebhook {
+    fn secret(settings: &EnrollmentSettings) -> Option<&[u8]> {
+        settings.step_ca_notify_secret.as_deref()
+    }
+}
+
+/// A webhook request of kind `K` whose signature verified over the exact
+/// body and whose timestamp is recent, parsed.
+pub struct SignedWebhook<K> {
+    pub request: StepCaWebhookRequest,
+    kind: PhantomData<K>,
+}
+
+impl<K: WebhookKind + 'static> FromRequest for SignedWebhook<K> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = request
+            .app_data::<web::Data<AppState>>()
+            .ok_or_else(|| ApiError::Internal("application state missing".to_owned()))
+            .and_then(|state| {
+                let secret = K::secret(&state.enrollment).ok_or(ApiError::NotFound)?;
+                let signature = signature(request.headers())?;
+                let limit = MAX_WEBHOOK_BODY_BYTES.min(state.max_body_bytes);
+                Ok((secret.to_vec(), signature, limit))
+            });
+        let (secret, signature, limit) = match caller {
+            Ok(caller) => caller,
+            Err(error) => return Box::pin(std::future::ready(Err(error))),
+        };
+        let body = read_json_body(request, payload, limit);
+        Box::pin(async move {
+            let request = authenticate(&secret, &signature, &body.await?.0)?;
+            Ok(SignedWebhook {
+                request,
+                kind: PhantomData,
+            })
+        })
+    }
+}
+
+/// The decoded `X-Smallstep-Signature`.
+fn signature(headers: &HeaderMap) -> Result<Vec<u8>, ApiError> {
+    headers
         .get(SIGNATURE_HEADER)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| hex::decode(value.trim()).ok())
         .ok_or(ApiError::Unauthenticated(
             "send X-Smallstep-Signature: hex HMAC-SHA256 of the body",
-        ))?;
+        ))
+}
+
+/// Checks the signature over the exact body and the timestamp, then parses it.
+fn authenticate(secret: &[u8], signature: &[u8], body: &[u8]) -> Result<StepCaWebhookRequest, ApiError> {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret)
         .map_err(|_| ApiError::Internal("webhook secret rejected by HMAC".to_owned()))?;
     mac.update(body);
     // Constant-time comparison (hmac's verify_slice).
-    mac.verify_slice(&signature).map_err(|_| {
+    mac.verify_slice(signature).map_err(|_| {
         tracing::info!("rejected a step-ca webhook with a bad signature");
         ApiError::Unauthenticated("the X-Smallstep-Signature does not match the body")
     })?;
@@ -142,14 +209,9 @@ fn decode_raw(field: &'static str, raw: &RawDer) -> Result<Vec<u8>, ApiError> {
         (status = 404, description = "No webhook secret is configured", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn scep_challenge(
     state: web::Data<AppState>,
-    request: HttpRequest,
-    body: JsonBytes,
+    webhook: SignedWebhook<ChallengeWebhook>,
 ) -> Result<HttpResponse, ApiError> {
-    let webhook = authenticate(
-        state.enrollment.step_ca_challenge_secret.as_deref(),
-        request.headers(),
-        &body.0,
-    )?;
+    let webhook = webhook.request;
     let transaction = webhook
         .scep_transaction_id
         .as_deref()
@@ -186,14 +248,9 @@ pub async fn scep_challenge(
         (status = 404, description = "No webhook secret is configured", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn notifying(
     state: web::Data<AppState>,
-    request: HttpRequest,
-    body: JsonBytes,
+    webhook: SignedWebhook<NotifyWebhook>,
 ) -> Result<HttpResponse, ApiError> {
-    let webhook = authenticate(
-        state.enrollment.step_ca_notify_secret.as_deref(),
-        request.headers(),
-        &body.0,
-    )?;
+    let webhook = webhook.request;
     let transaction = webhook
         .scep_transaction_id
         .as_deref()

@@ -557,12 +557,51 @@ macro_rules! impl_lifecycle_repository {
                 Ok(Page::from_overfetched(events, page.limit, |event: &StoredEvent| event.id))
             }
 
-            async fn purge_used_challenges(&self, before: DateTime<Utc>) -> Result<u64, StorageError> {
-                Ok(sqlx::query("DELETE FROM used_challenges WHERE expires_at < $1")
-                    .bind(before)
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected())
+            // Each purge deletes one bounded batch per statement (the sweep loops), so
+            // no statement holds its locks — or SQLite's one connection — for long.
+            async fn purge_used_challenges(&self, expired_before: DateTime<Utc>, limit: u32) -> Result<u64, StorageError> {
+                // Index used_challenges_expires (0005).
+                Ok(sqlx::query(
+                    "DELETE FROM used_challenges WHERE id IN \
+                     (SELECT id FROM used_challenges WHERE expires_at < $1 LIMIT $2)",
+                )
+                .bind(expired_before)
+                .bind(i64::from(limit))
+                .execute(&self.pool)
+                .await?
+                .rows_affected())
+            }
+
+            async fn purge_events(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StorageError> {
+                // Index events_occurred_at (0008).
+                Ok(sqlx::query(
+                    "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE occurred_at < $1 LIMIT $2)",
+                )
+                .bind(before)
+                .bind(i64::from(limit))
+                .execute(&self.pool)
+                .await?
+                .rows_affected())
+            }
+
+            async fn purge_scep_transactions(
+                &self,
+                notified_before: DateTime<Utc>,
+                abandoned_before: DateTime<Utc>,
+                limit: u32,
+            ) -> Result<u64, StorageError> {
+                // Index scep_transactions_verified_at (0008), for both branches.
+                Ok(sqlx::query(
+                    "DELETE FROM scep_transactions WHERE transaction_id IN \
+                     (SELECT transaction_id FROM scep_transactions \
+                      WHERE (certificate_id IS NOT NULL AND verified_at < $1) OR verified_at < $2 LIMIT $3)",
+                )
+                .bind(notified_before)
+                .bind(abandoned_before)
+                .bind(i64::from(limit))
+                .execute(&self.pool)
+                .await?
+                .rows_affected())
             }
         }
       }
