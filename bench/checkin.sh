@@ -57,6 +57,8 @@ for credential in open(path).read().split():
 PY
 echo "$(wc -l <"$work/idle.txt") devices"
 
+echo "== yardstick: /readyz (HTTP + one database round trip), $connections connections"
+wrk -t2 -c"$connections" -d"$duration" "http://127.0.0.1:$port/readyz" | grep -E 'Requests/sec|Latency'
 echo "== changed check-in (two payloads rendered), $connections connections"
 CHECKIN_FILE=$work/credentials.txt BODY=$changed_body \
     wrk -t2 -c"$connections" -d"$duration" -s bench/checkin.lua "http://127.0.0.1:$port" | tail -1
