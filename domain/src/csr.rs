@@ -221,14 +221,11 @@ impl CertificateRequest {
 
         let public_key_sha256 = spki_sha256(&request.info.public_key)?;
         let subject = subject(&request.info.subject)?;
-        let mut challenge_password = None;
+        let challenge_password = challenge_password_of(&request)?;
         let mut subject_alternative_names = None;
         let mut requested_extensions = RequestedExtensions::default();
         for attribute in request.info.attributes.iter() {
-            if attribute.oid == CHALLENGE_PASSWORD {
-                let value = single_value(attribute.oid, attribute.values.as_slice(), &challenge_password)?;
-                challenge_password = Some(text(attribute.oid, value, StringTypes::ChallengePassword)?);
-            } else if attribute.oid == EXTENSION_REQUEST || attribute.oid == MS_CERT_EXTENSIONS {
+            if attribute.oid == EXTENSION_REQUEST || attribute.oid == MS_CERT_EXTENSIONS {
                 // Both at once would be two sources of SANs: refused like a repeated attribute.
                 let value = single_value(
                     attribute.oid,
@@ -274,18 +271,7 @@ impl CertificateRequest {
     /// signature or reading its name: the policy screens the challenge —
     /// the cheap check — before it spends work on anything else.
     pub fn peek_challenge_password(der: &[u8]) -> Result<Option<String>, CsrError> {
-        let request = CertReq::from_der(der).map_err(malformed)?;
-        let mut found = None;
-        for attribute in request
-            .info
-            .attributes
-            .iter()
-            .filter(|a| a.oid == CHALLENGE_PASSWORD)
-        {
-            let value = single_value(attribute.oid, attribute.values.as_slice(), &found)?;
-            found = Some(text(attribute.oid, value, StringTypes::ChallengePassword)?);
-        }
-        Ok(found)
+        challenge_password_of(&CertReq::from_der(der).map_err(malformed)?)
     }
 
     /// The PKCS#9 challengePassword, where SCEP carries the challenge.
@@ -316,6 +302,21 @@ impl CertificateRequest {
     pub fn der(&self) -> &[u8] {
         &self.der
     }
+}
+
+/// The request's PKCS#9 challengePassword attribute, if any (once, one value).
+fn challenge_password_of(request: &CertReq) -> Result<Option<String>, CsrError> {
+    let mut found = None;
+    for attribute in request
+        .info
+        .attributes
+        .iter()
+        .filter(|a| a.oid == CHALLENGE_PASSWORD)
+    {
+        let value = single_value(attribute.oid, attribute.values.as_slice(), &found)?;
+        found = Some(text(attribute.oid, value, StringTypes::ChallengePassword)?);
+    }
+    Ok(found)
 }
 
 /// What a request's extension request asks for besides subject alternative

@@ -184,38 +184,32 @@ fn parse_issuing_certificates(
             }
         }
     }
-    // Grow the set of CAs known to chain to the root until it stops growing.
-    let mut chained = vec![false; parsed.len()];
+    // Move CAs from `pending` to `chained` while one of the chained CAs issued them.
+    let mut chained = vec![root];
+    let mut pending: Vec<(usize, &CaCertificate)> = parsed
+        .iter()
+        .enumerate()
+        .filter_map(|(index, certificate)| certificate.as_ref().map(|certificate| (index, certificate)))
+        .collect();
     loop {
-        let mut grew = false;
-        for index in 0..parsed.len() {
-            let Some(candidate) = &parsed[index] else { continue };
-            if chained[index] {
-                continue;
+        let waiting = pending.len();
+        pending.retain(|(_, candidate)| {
+            let issued = chained.iter().any(|issuer| issuer.issued(candidate.der()));
+            if issued {
+                chained.push(candidate);
             }
-            let by_chained = parsed.iter().zip(&chained).any(|(issuer, done)| {
-                *done
-                    && issuer
-                        .as_ref()
-                        .is_some_and(|issuer| issuer.issued(candidate.der()))
-            });
-            if root.issued(candidate.der()) || by_chained {
-                chained[index] = true;
-                grew = true;
-            }
-        }
-        if !grew {
+            !issued
+        });
+        if pending.len() == waiting {
             break;
         }
     }
-    for (index, certificate) in parsed.iter().enumerate() {
-        if certificate.is_some() && !chained[index] {
-            errors.push(
-                format!("{FIELD}[{index}]"),
-                "chainsToRoot",
-                "is not issued by the root certificate or by another listed issuing CA",
-            );
-        }
+    for (index, _) in pending {
+        errors.push(
+            format!("{FIELD}[{index}]"),
+            "chainsToRoot",
+            "is not issued by the root certificate or by another listed issuing CA",
+        );
     }
     (errors.errors().len() == before).then(|| parsed.into_iter().flatten().collect())
 }

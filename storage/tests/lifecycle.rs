@@ -103,6 +103,20 @@ fn transaction(setup: &Setup, device: Uuid, transaction_id: &str, challenge_id: 
     }
 }
 
+/// Records an allowed request (see [`Store::record_allowed_request`]) and returns the outcome.
+async fn allow(
+    setup: &Setup,
+    request: &ScepTransaction,
+    challenge_expires_at: chrono::DateTime<Utc>,
+    event: &NewEvent,
+) -> AllowedRecord {
+    setup
+        .store
+        .record_allowed_request(request, challenge_expires_at, event)
+        .await
+        .unwrap()
+}
+
 fn failed_request<'a>(setup: &Setup, reason: &'a str) -> FailedRequest<'a> {
     FailedRequest {
         device_id: setup.device,
@@ -200,11 +214,7 @@ async fn certificates_round_trip_and_duplicates_conflict(store: Arc<dyn Store>) 
         Some(setup.profile),
     );
     assert_eq!(
-        setup
-            .store
-            .record_allowed_request(&request, expires, &verified)
-            .await
-            .unwrap(),
+        allow(&setup, &request, expires, &verified).await,
         AllowedRecord::Recorded
     );
     let stored_request = setup.store.scep_transaction("tx-01").await.unwrap().unwrap();
@@ -453,21 +463,13 @@ async fn expired_used_challenges_are_purged_in_bounded_batches(store: Arc<dyn St
     for n in 0..7 {
         let old = transaction(&setup, setup.device, &format!("old-{n}"), Uuid::new_v4());
         assert_eq!(
-            setup
-                .store
-                .record_allowed_request(&old, past, &verified)
-                .await
-                .unwrap(),
+            allow(&setup, &old, past, &verified).await,
             AllowedRecord::Recorded
         );
     }
     let fresh = transaction(&setup, setup.device, "fresh", Uuid::new_v4());
     assert_eq!(
-        setup
-            .store
-            .record_allowed_request(&fresh, future, &verified)
-            .await
-            .unwrap(),
+        allow(&setup, &fresh, future, &verified).await,
         AllowedRecord::Recorded
     );
 
@@ -483,11 +485,7 @@ async fn expired_used_challenges_are_purged_in_bounded_batches(store: Arc<dyn St
     assert_eq!(batches, [3, 3, 1]);
     // The unexpired id is still remembered.
     assert_eq!(
-        setup
-            .store
-            .record_allowed_request(&fresh, future, &verified)
-            .await
-            .unwrap(),
+        allow(&setup, &fresh, future, &verified).await,
         AllowedRecord::ChallengeUsed
     );
 }
@@ -521,11 +519,7 @@ async fn allowed_at(setup: &Setup, transaction_id: &str, verified_at: chrono::Da
         Some(setup.profile),
     );
     assert_eq!(
-        setup
-            .store
-            .record_allowed_request(&request, verified_at + Duration::hours(1), &verified)
-            .await
-            .unwrap(),
+        allow(setup, &request, verified_at + Duration::hours(1), &verified).await,
         AllowedRecord::Recorded
     );
 }
@@ -762,22 +756,14 @@ async fn a_transaction_id_stays_bound_to_its_device_profile_and_key(store: Arc<d
     );
     let first = transaction(&setup, setup.device, "tx-shared", Uuid::new_v4());
     assert_eq!(
-        setup
-            .store
-            .record_allowed_request(&first, expires, &verified)
-            .await
-            .unwrap(),
+        allow(&setup, &first, expires, &verified).await,
         AllowedRecord::Recorded
     );
 
     // Another device (its own fresh challenge) under the same id: refused, nothing written.
     let hijack = transaction(&setup, setup.other_device, "tx-shared", Uuid::new_v4());
     assert_eq!(
-        setup
-            .store
-            .record_allowed_request(&hijack, expires, &verified)
-            .await
-            .unwrap(),
+        allow(&setup, &hijack, expires, &verified).await,
         AllowedRecord::TransactionBound
     );
     assert_eq!(
@@ -794,11 +780,7 @@ async fn a_transaction_id_stays_bound_to_its_device_profile_and_key(store: Arc<d
         ..first.clone()
     };
     assert_eq!(
-        setup
-            .store
-            .record_allowed_request(&other_key, expires, &verified)
-            .await
-            .unwrap(),
+        allow(&setup, &other_key, expires, &verified).await,
         AllowedRecord::TransactionBound
     );
 
@@ -809,11 +791,7 @@ async fn a_transaction_id_stays_bound_to_its_device_profile_and_key(store: Arc<d
         ..first.clone()
     };
     assert_eq!(
-        setup
-            .store
-            .record_allowed_request(&retry, expires, &verified)
-            .await
-            .unwrap(),
+        allow(&setup, &retry, expires, &verified).await,
         AllowedRecord::Recorded
     );
     let stored = setup.store.scep_transaction("tx-shared").await.unwrap().unwrap();
@@ -911,14 +889,12 @@ async fn used_challenges_can_be_looked_up_before_anything_is_written(store: Arc<
     let setup = setup(store).await;
     let request = transaction(&setup, setup.device, "tx-lookup", Uuid::new_v4());
     assert!(!setup.store.challenge_used(request.challenge_id).await.unwrap());
-    setup
-        .store
-        .record_allowed_request(
-            &request,
-            Utc::now() + Duration::hours(1),
-            &event(EventId::CrpVerifyMetricSuccess, None, None),
-        )
-        .await
-        .unwrap();
+    allow(
+        &setup,
+        &request,
+        Utc::now() + Duration::hours(1),
+        &event(EventId::CrpVerifyMetricSuccess, None, None),
+    )
+    .await;
     assert!(setup.store.challenge_used(request.challenge_id).await.unwrap());
 }
