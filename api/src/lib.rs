@@ -1,22 +1,32 @@
-//! Scepter's HTTP face: actix-web handlers, authentication, RFC 9457 errors
-//! and the OpenAPI contract. Handlers are thin: they parse the request into
-//! domain types, call the domain or one repository method, and map the result.
+//! Scepter's service: the HTTP API, the enrollment core and the `scepter` binary.
+//!
+//! # Layout
+//!
+//! Dependencies point down this list, never up:
+//!
+//! - [`cli`]: the `scepter` command (serve, migrate, token, import, openapi);
+//!   builds an [`AppState`] and runs the [`http`] server.
+//! - [`http`]: actix-web routes, authentication extractors, request parsing,
+//!   response shapes and the OpenAPI document. Handlers parse, call one
+//!   service or repository method, and answer.
+//! - [`service`]: the enrollment core — check-in, SCEP verification and
+//!   notification, device statuses, the periodic sweep. Reads facts from
+//!   storage, lets `scepter_domain` decide, records the outcome.
+//! - [`state`]: [`AppState`], what every handler and service can reach, and
+//!   its caches.
+//! - [`error`], [`metrics`], [`tokens`]: shared by all of the above — the one
+//!   error enum mapped to problem+json, the Prometheus registry, and the
+//!   admin token authority.
+//!
+//! Rules live in `scepter_domain` (pure) and persistence in `scepter_storage`.
 
-pub mod app;
-pub mod auth;
-pub mod body_deadline;
 pub mod cli;
-pub mod dto;
-pub mod enrollment;
 pub mod error;
-pub mod extract;
-pub mod facts_cache;
-pub mod import;
+pub mod http;
 pub mod metrics;
-pub mod openapi;
-pub mod profile_cache;
-pub mod routes;
-pub mod sweep;
-pub mod telemetry;
+pub mod service;
+pub mod state;
+pub mod tokens;
 
-pub use app::{AppState, Application, EnrollmentSettings, ProfilePolicy};
+pub use http::server::{Application, ServerSettings};
+pub use state::{AppState, EnrollmentSettings, ProfilePolicy};

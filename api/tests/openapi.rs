@@ -5,7 +5,7 @@
 fn committed_openapi_document_matches_the_generated_one() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/openapi.json");
     let committed = std::fs::read_to_string(path).unwrap_or_default();
-    let generated = scepter_api::openapi::to_json();
+    let generated = scepter_api::http::openapi::to_json();
     assert!(
         committed == generated,
         "openapi/openapi.json is out of date; regenerate it with:\n\n    \
@@ -15,7 +15,7 @@ fn committed_openapi_document_matches_the_generated_one() {
 
 #[test]
 fn document_is_openapi_3_1_with_bearer_security_on_every_api_operation() {
-    let document: serde_json::Value = serde_json::from_str(&scepter_api::openapi::to_json()).unwrap();
+    let document: serde_json::Value = serde_json::from_str(&scepter_api::http::openapi::to_json()).unwrap();
     assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
     assert_eq!(
         document["components"]["securitySchemes"]["bearer"]["scheme"],
@@ -50,7 +50,7 @@ fn document_is_openapi_3_1_with_bearer_security_on_every_api_operation() {
 
 #[test]
 fn device_and_connector_operations_name_their_own_security_schemes() {
-    let document: serde_json::Value = serde_json::from_str(&scepter_api::openapi::to_json()).unwrap();
+    let document: serde_json::Value = serde_json::from_str(&scepter_api::http::openapi::to_json()).unwrap();
     let schemes = &document["components"]["securitySchemes"];
     assert_eq!(schemes["deviceCredential"]["scheme"], "bearer");
     let paths = document["paths"].as_object().unwrap();

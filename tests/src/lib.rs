@@ -11,12 +11,8 @@ use std::{net::TcpListener, sync::Arc, time::Duration};
 use actix_web::dev::ServerHandle;
 use reqwest::{header, Method, RequestBuilder, Response};
 use scepter_api::{
-    app::ServerSettings,
-    auth::{JwtSecret, Role, TokenAuthority},
-    facts_cache::FactsCache,
-    metrics::Metrics,
-    profile_cache::ProfileCache,
-    AppState, Application, EnrollmentSettings, ProfilePolicy,
+    tokens::{JwtSecret, Role, TokenAuthority},
+    AppState, Application, EnrollmentSettings, ProfilePolicy, ServerSettings,
 };
 use scepter_domain::challenge::ChallengeKey;
 pub use scepter_storage::testing::{postgres_url, Backend, TestDatabase};
@@ -138,25 +134,18 @@ impl TestApp {
         let reader_token = tokens
             .issue("test-reader", Role::Reader, Duration::from_secs(600))
             .expect("token");
-        let state = AppState {
-            store: store.clone(),
-            tokens,
-            policy: ProfilePolicy {
-                allow_http_scep_urls: options.allow_http_scep_urls,
-            },
-            max_body_bytes: options.max_body_bytes,
-            organization: "Contoso".to_owned(),
-            settings_fingerprint: AppState::settings_fingerprint("Contoso"),
-            enrollment: EnrollmentSettings {
-                challenge_lifetime_secs: options.challenge_lifetime_secs,
-                step_ca_challenge_secret: options.step_ca_webhooks.then(|| TEST_STEP_CA_SECRET.to_vec()),
-                step_ca_notify_secret: options.step_ca_webhooks.then(|| TEST_STEP_CA_SECRET.to_vec()),
-                ..EnrollmentSettings::new(Self::challenge_key())
-            },
-            profiles: ProfileCache::default(),
-            check_in_facts: FactsCache::default(),
-            metrics: Metrics::new(),
+        let enrollment = EnrollmentSettings {
+            challenge_lifetime_secs: options.challenge_lifetime_secs,
+            step_ca_challenge_secret: options.step_ca_webhooks.then(|| TEST_STEP_CA_SECRET.to_vec()),
+            step_ca_notify_secret: options.step_ca_webhooks.then(|| TEST_STEP_CA_SECRET.to_vec()),
+            ..EnrollmentSettings::new(Self::challenge_key())
         };
+        let state = AppState::new(store.clone(), tokens, enrollment)
+            .with_policy(ProfilePolicy {
+                allow_http_scep_urls: options.allow_http_scep_urls,
+            })
+            .with_max_body_bytes(options.max_body_bytes)
+            .with_organization("Contoso");
         let settings = ServerSettings {
             workers: 1,
             shutdown_timeout_secs: 5,

@@ -9,7 +9,7 @@ mod common;
 
 use common::*;
 use reqwest::{header, Method, Response};
-use scepter_api::routes::preview::{PREVIEW_CHALLENGE, WARNINGS_HEADER};
+use scepter_api::http::routes::preview::{PREVIEW_CHALLENGE, WARNINGS_HEADER};
 use scepter_blackbox_tests::{assert_validation_error, backend_tests, problem, Backend, TestApp};
 use scepter_payload_validator::{validate, Options};
 use serde_json::{json, Value};

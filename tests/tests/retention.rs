@@ -7,7 +7,7 @@ mod common;
 
 use chrono::{Duration, Utc};
 use common::{enrollment::*, *};
-use scepter_api::sweep::sweep_once;
+use scepter_api::service::sweep::sweep_once;
 use scepter_blackbox_tests::{backend_tests, Backend, TestOptions};
 use scepter_domain::retention::RetentionPolicy;
 

@@ -35,7 +35,7 @@ use std::{
 
 use common::*;
 use reqwest::Method;
-use scepter_api::auth::Role;
+use scepter_api::tokens::Role;
 use scepter_blackbox_tests::{backend_tests, json, Backend, TestApp, TestOptions};
 use serde_json::{json, Value};
 use uuid::Uuid;

@@ -9,12 +9,12 @@ use super::{
     created, ok_with_etag, optional_precondition, required_precondition, resource, ProfileListQuery,
 };
 use crate::{
-    app::AppState,
-    auth::{Admin, Reader},
-    dto::{ScepCertificateProfileList, ScepCertificateProfileView},
-    enrollment,
     error::ApiError,
-    extract::{IfMatch, ValidJson},
+    http::auth::{Admin, Reader},
+    http::dto::{ScepCertificateProfileList, ScepCertificateProfileView},
+    http::extract::{IfMatch, ValidJson},
+    service::enrollment,
+    state::AppState,
 };
 
 pub const PATH: &str = "/api/v1/scep-certificate-profiles";

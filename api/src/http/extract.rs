@@ -16,7 +16,8 @@ use scepter_domain::ValidationErrors;
 use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
 
-use crate::{app::AppState, body_deadline, error::ApiError, openapi};
+use super::{body_deadline, openapi};
+use crate::{error::ApiError, state::AppState};
 
 /// A JSON body deserialised into `T`. Syntax errors are 400; a well-formed
 /// document with a wrong type, a missing or an unknown field is 422 naming
@@ -444,7 +445,7 @@ mod tests {
             fields_and_rules(nested),
             [("installedProfiles[1]".to_owned(), "schema")]
         );
-        let optional = parse_json_body::<crate::routes::step_ca::StepCaWebhookRequest>(
+        let optional = parse_json_body::<crate::http::routes::step_ca::StepCaWebhookRequest>(
             br#"{"timestamp": "2024-01-01T00:00:00Z", "x509CertificateRequest": ["MIIB"]}"#,
         )
         .unwrap_err();

@@ -25,7 +25,7 @@ use utoipa::IntoParams;
 
 use crate::{
     error::ApiError,
-    extract::{etag, IfMatch},
+    http::extract::{etag, IfMatch},
 };
 
 pub fn configure(config: &mut web::ServiceConfig) {

@@ -12,12 +12,12 @@ use uuid::Uuid;
 
 use super::{created, ok_with_etag, optional_precondition, required_precondition, resource, PageQuery};
 use crate::{
-    app::AppState,
-    auth::{Admin, Reader},
-    dto::{DeviceList, DeviceView, EffectiveProfileList, EffectiveProfileView},
-    enrollment,
     error::ApiError,
-    extract::{IfMatch, ValidJson},
+    http::auth::{Admin, Reader},
+    http::dto::{DeviceList, DeviceView, EffectiveProfileList, EffectiveProfileView},
+    http::extract::{IfMatch, ValidJson},
+    service::enrollment,
+    state::AppState,
 };
 
 pub const PATH: &str = "/api/v1/devices";

@@ -29,7 +29,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::resource;
-use crate::{app::AppState, auth::DeviceCaller, error::ApiError, extract::ValidJson};
+use crate::{error::ApiError, http::auth::DeviceCaller, http::extract::ValidJson, state::AppState};
 
 pub const PATH: &str = "/device/v1/checkin";
 

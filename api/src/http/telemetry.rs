@@ -43,7 +43,7 @@ pub async fn request_span(
     let route = request.match_pattern();
     let method = request.method().clone();
     let state = request
-        .app_data::<actix_web::web::Data<crate::app::AppState>>()
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
         .cloned();
     let span = tracing::info_span!(
         "request",

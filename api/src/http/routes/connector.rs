@@ -16,12 +16,12 @@ use uuid::Uuid;
 
 use super::resource;
 use crate::{
-    app::AppState,
-    auth::Connector,
-    dto::CertificateView,
-    enrollment::{self, CsrInput, Notified, MAX_TRANSACTION_ID_CHARS},
     error::ApiError,
-    extract::ValidJson,
+    http::auth::Connector,
+    http::dto::CertificateView,
+    http::extract::ValidJson,
+    service::enrollment::{self, CsrInput, Notified, MAX_TRANSACTION_ID_CHARS},
+    state::AppState,
 };
 
 pub fn configure(config: &mut web::ServiceConfig) {

@@ -1,76 +1,11 @@
-//! Wiring: the shared state and the actix-web server.
+//! The actix-web server: middleware, routes and connection limits around an [`AppState`].
 
-use std::{net::TcpListener, sync::Arc, time::Duration};
+use std::{net::TcpListener, time::Duration};
 
 use actix_web::{dev::Server, middleware, web, App, HttpServer};
-use scepter_domain::challenge::{self, ChallengeKey};
-use scepter_storage::Store;
 
-use crate::{
-    auth::TokenAuthority, body_deadline, error::ApiError, extract, facts_cache::FactsCache, metrics::Metrics,
-    profile_cache::ProfileCache, routes, telemetry,
-};
-
-/// Deployment policies that shape validation.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ProfilePolicy {
-    /// Lab flag: accept plain-http SCEP server URLs.
-    pub allow_http_scep_urls: bool,
-}
-
-/// Secrets and limits of the enrollment flow.
-pub struct EnrollmentSettings {
-    /// Signs challenges; separate from the admin JWT secret.
-    pub challenge_key: ChallengeKey,
-    /// Seconds a challenge stays valid.
-    pub challenge_lifetime_secs: i64,
-    /// HMAC secret of step-ca's `SCEPCHALLENGE` webhook (the base64-decoded
-    /// "signing secret" step-ca printed); the webhook answers 404 without one.
-    pub step_ca_challenge_secret: Option<Vec<u8>>,
-    /// Same for the `NOTIFYING` webhook.
-    pub step_ca_notify_secret: Option<Vec<u8>>,
-}
-
-impl EnrollmentSettings {
-    pub fn new(challenge_key: ChallengeKey) -> Self {
-        Self {
-            challenge_key,
-            challenge_lifetime_secs: challenge::DEFAULT_LIFETIME_SECONDS,
-            step_ca_challenge_secret: None,
-            step_ca_notify_secret: None,
-        }
-    }
-}
-
-/// What every handler can reach.
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub tokens: TokenAuthority,
-    pub policy: ProfilePolicy,
-    pub max_body_bytes: usize,
-    /// Shown to device users as the payloads' organization (`PayloadOrganization`).
-    pub organization: String,
-    /// [`AppState::settings_fingerprint`] of `organization`, computed once
-    /// for check-in's state tag.
-    pub settings_fingerprint: [u8; 32],
-    pub enrollment: EnrollmentSettings,
-    /// Profiles by version, for check-in and verification.
-    pub profiles: ProfileCache,
-    /// Check-in facts by device and state generation.
-    pub check_in_facts: FactsCache,
-    pub metrics: Metrics,
-}
-
-impl AppState {
-    pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
-
-    /// A digest of the deployment settings that shape payloads (the
-    /// organization name): a change re-tags every device's check-in.
-    pub fn settings_fingerprint(organization: &str) -> [u8; 32] {
-        use sha2::Digest as _;
-        sha2::Sha256::digest(organization.as_bytes()).into()
-    }
-}
+use super::{body_deadline, extract, routes, telemetry};
+use crate::{error::ApiError, state::AppState};
 
 /// Server settings that are not part of [`AppState`]: how long and how many
 /// connections a client may hold, so slow or idle clients cannot exhaust the server.

@@ -8,12 +8,12 @@ use super::{created, ok_with_etag, optional_precondition, required_precondition,
 use scepter_storage::RevocationScope;
 
 use crate::{
-    app::AppState,
-    auth::{Admin, Reader},
-    dto::{UserList, UserView},
-    enrollment,
     error::ApiError,
-    extract::{IfMatch, ValidJson},
+    http::auth::{Admin, Reader},
+    http::dto::{UserList, UserView},
+    http::extract::{IfMatch, ValidJson},
+    service::enrollment,
+    state::AppState,
 };
 
 pub const PATH: &str = "/api/v1/users";

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use actix_web::{http::header::ContentType, web, HttpResponse};
 
-use crate::openapi;
+use crate::http::openapi;
 
 pub fn configure(config: &mut web::ServiceConfig) {
     config

@@ -9,11 +9,11 @@ use super::{
     created, ok_with_etag, optional_precondition, required_precondition, resource, ProfileListQuery,
 };
 use crate::{
-    app::AppState,
-    auth::{Admin, Reader},
-    dto::{TrustedCertificateProfileList, TrustedCertificateProfileView},
     error::ApiError,
-    extract::{IfMatch, ValidJson},
+    http::auth::{Admin, Reader},
+    http::dto::{TrustedCertificateProfileList, TrustedCertificateProfileView},
+    http::extract::{IfMatch, ValidJson},
+    state::AppState,
 };
 
 pub const PATH: &str = "/api/v1/trusted-certificate-profiles";

@@ -11,10 +11,10 @@ use uuid::Uuid;
 
 use super::{devices, resource};
 use crate::{
-    app::AppState,
-    auth::{Admin, DeviceCaller},
-    dto::DeviceView,
     error::ApiError,
+    http::auth::{Admin, DeviceCaller},
+    http::dto::DeviceView,
+    state::AppState,
 };
 
 pub fn configure(config: &mut web::ServiceConfig) {

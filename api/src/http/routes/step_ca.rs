@@ -39,10 +39,10 @@ use utoipa::ToSchema;
 
 use super::{connector::transaction_id, resource};
 use crate::{
-    app::{AppState, EnrollmentSettings},
-    enrollment::{self, CsrInput},
     error::ApiError,
-    extract::{parse_json_body, read_json_body},
+    http::extract::{parse_json_body, read_json_body},
+    service::enrollment::{self, CsrInput},
+    state::{AppState, EnrollmentSettings},
 };
 
 pub const SIGNATURE_HEADER: &str = "X-Smallstep-Signature";

@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{resource, scep_profiles, trusted_profiles};
-use crate::{app::AppState, auth::Reader, error::ApiError, extract::ValidJson};
+use crate::{error::ApiError, http::auth::Reader, http::extract::ValidJson, state::AppState};
 
 /// Never a valid challenge: previews must not hand out enrollment rights.
 /// Letters only, so it fits every platform's challenge alphabet (Windows puts

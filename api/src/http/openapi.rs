@@ -16,7 +16,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use crate::routes::{
+use super::routes::{
     assignments, certificates, checkin, connector, credentials, devices, groups, health, preview,
     scep_profiles, step_ca, trusted_profiles, users,
 };
@@ -114,7 +114,7 @@ pub fn to_json() -> String {
 
 /// The document's `components.schemas` as JSON, built once: request bodies are
 /// checked against it for what serde does not enforce (see
-/// [`crate::extract::parse_json_body`]).
+/// [`crate::http::extract::parse_json_body`]).
 pub fn component_schemas() -> &'static serde_json::Map<String, serde_json::Value> {
     static SCHEMAS: OnceLock<serde_json::Map<String, serde_json::Value>> = OnceLock::new();
     SCHEMAS.get_or_init(|| {

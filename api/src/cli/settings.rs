@@ -1,147 +1,27 @@
-//! The `scepter` command line: one [`Cli`] parsed once in `main`, with every
-//! setting also readable from the environment.
+//! Argument groups shared by several commands: database, secrets, token
+//! lifetimes and enrollment settings, each also readable from the environment.
 
 use std::{
     fs,
     io::Write,
-    net::TcpListener,
     path::{Path, PathBuf},
     time::Duration,
 };
 
 use anyhow::{bail, Context};
 use base64::{engine::general_purpose::STANDARD, Engine as _};
-use clap::{parser::ValueSource, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::Args;
 use rand::RngCore;
 use scepter_domain::{
     challenge::{self, ChallengeKey},
-    retention::{self, RetentionPolicy},
+    retention::{self},
 };
 use scepter_storage::{DatabaseTarget, PoolSettings};
 
 use crate::{
-    app::{AppState, Application, EnrollmentSettings, ProfilePolicy, ServerSettings},
-    auth::{JwtSecret, Role, TokenAuthority, TokenLifetimes},
-    facts_cache::FactsCache,
-    import::{self, ImportArgs},
-    metrics::Metrics,
-    openapi,
-    profile_cache::ProfileCache,
-    sweep,
-    telemetry::{self, LogFormat},
+    state::EnrollmentSettings,
+    tokens::{JwtSecret, Role, TokenLifetimes},
 };
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "scepter",
-    version,
-    about = "Certificate-profile service for mobile-device management"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-    /// Secrets given as command-line flags (see [`Cli::parse_args`]).
-    #[arg(skip)]
-    pub secret_flags: Vec<SecretFlag>,
-}
-
-impl Cli {
-    /// Parses the process's arguments, noting which secrets came as flags:
-    /// those are visible to every user of the machine in the process list
-    /// (environment variables and files are not), so each is warned about once.
-    pub fn parse_args() -> Self {
-        let matches = Self::command().get_matches();
-        let mut cli = Self::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
-        cli.secret_flags = SecretFlag::given_on_command_line(&matches);
-        cli
-    }
-}
-
-/// A secret-carrying argument and the `*_FILE` setting to use instead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SecretFlag {
-    id: &'static str,
-    flag: &'static str,
-    file_setting: &'static str,
-}
-
-impl SecretFlag {
-    const ALL: [SecretFlag; 5] = [
-        SecretFlag::new("jwt_secret", "--jwt-secret", "SCEPTER_JWT_SECRET_FILE"),
-        SecretFlag::new(
-            "jwt_secret_previous",
-            "--jwt-secret-previous",
-            "SCEPTER_JWT_SECRET_PREVIOUS_FILE",
-        ),
-        SecretFlag::new("challenge_key", "--challenge-key", "SCEPTER_CHALLENGE_KEY_FILE"),
-        SecretFlag::new(
-            "step_ca_challenge_secret",
-            "--step-ca-challenge-secret",
-            "SCEPTER_STEP_CA_CHALLENGE_SECRET_FILE",
-        ),
-        SecretFlag::new(
-            "step_ca_notify_secret",
-            "--step-ca-notify-secret",
-            "SCEPTER_STEP_CA_NOTIFY_SECRET_FILE",
-        ),
-    ];
-
-    const fn new(id: &'static str, flag: &'static str, file_setting: &'static str) -> Self {
-        Self {
-            id,
-            flag,
-            file_setting,
-        }
-    }
-
-    /// The secret arguments of the invoked (sub)command given as flags, not
-    /// through their environment variable (clap records where each value came from).
-    fn given_on_command_line(matches: &ArgMatches) -> Vec<SecretFlag> {
-        let mut leaf = matches;
-        while let Some((_, subcommand)) = leaf.subcommand() {
-            leaf = subcommand;
-        }
-        // Only ids this command has may be asked about (clap panics otherwise).
-        let present: Vec<&str> = leaf.ids().map(|id| id.as_str()).collect();
-        Self::ALL
-            .into_iter()
-            .filter(|secret| {
-                present.contains(&secret.id) && leaf.value_source(secret.id) == Some(ValueSource::CommandLine)
-            })
-            .collect()
-    }
-
-    pub fn warning(&self) -> String {
-        format!(
-            "{} puts a secret on the command line, where every user of this machine can read it in the \
-             process list; write it to a file only Scepter's user can read (chmod 600) and set {} instead",
-            self.flag, self.file_setting
-        )
-    }
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Apply migrations and serve the API.
-    Serve(Box<ServeArgs>),
-    /// Apply the database migrations and exit.
-    Migrate(MigrateArgs),
-    /// Bearer tokens for the API.
-    Token {
-        #[command(subcommand)]
-        command: TokenCommand,
-    },
-    /// Print the OpenAPI document (the committed openapi/openapi.json).
-    Openapi,
-    /// Bulk-import users, devices or group members from CSV or JSON lines (upsert by externalId).
-    Import(ImportArgs),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum TokenCommand {
-    /// Mint a token and print it on stdout.
-    Issue(TokenIssueArgs),
-}
 
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
@@ -267,7 +147,7 @@ impl TokenLifetimeArgs {
         }
     }
 
-    fn setting(role: Role) -> &'static str {
+    pub fn setting(role: Role) -> &'static str {
         match role {
             Role::Admin => "SCEPTER_MAX_TOKEN_LIFETIME_ADMIN",
             Role::Reader => "SCEPTER_MAX_TOKEN_LIFETIME_READER",
@@ -426,216 +306,10 @@ impl EnrollmentArgs {
     }
 }
 
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "SCEPTER_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: String,
-    #[command(flatten)]
-    pub database: DatabaseArgs,
-    #[command(flatten)]
-    pub secret: SecretArgs,
-    #[command(flatten)]
-    pub previous_secret: PreviousSecretArgs,
-    #[command(flatten)]
-    pub token_lifetimes: TokenLifetimeArgs,
-    #[command(flatten)]
-    pub enrollment: EnrollmentArgs,
-    #[arg(long, env = "SCEPTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
-    /// Largest accepted request body in bytes (larger ones get 413).
-    #[arg(long, env = "SCEPTER_MAX_BODY_BYTES", default_value_t = AppState::DEFAULT_MAX_BODY_BYTES)]
-    pub max_body_bytes: usize,
-    /// Lab only: accept plain-http SCEP server URLs in profiles.
-    #[arg(long, env = "SCEPTER_ALLOW_HTTP_SCEP_URLS")]
-    pub allow_http_scep_urls: bool,
-    /// Organization name shown on devices in installed profiles.
-    #[arg(long, env = "SCEPTER_ORGANIZATION", default_value = "Scepter")]
-    pub organization: String,
-    /// Devices whose check-in facts are cached per instance (0 disables the cache).
-    #[arg(long, env = "SCEPTER_CHECK_IN_CACHE_DEVICES", default_value_t = crate::facts_cache::DEFAULT_CAPACITY)]
-    pub check_in_cache_devices: usize,
-    /// HTTP worker threads (default: one per CPU).
-    #[arg(long, env = "SCEPTER_WORKERS")]
-    pub workers: Option<usize>,
-    #[command(flatten)]
-    pub connections: ConnectionArgs,
-}
-
-/// How long and how many connections clients may hold.
-#[derive(Debug, Args)]
-pub struct ConnectionArgs {
-    /// Time a client has to send a request's line and headers (then 408).
-    #[arg(long, env = "SCEPTER_CLIENT_REQUEST_TIMEOUT", value_parser = humantime::parse_duration,
-        default_value = "5s")]
-    pub client_request_timeout: Duration,
-    /// Time a client has to send a request's body after its headers (then 408).
-    #[arg(long, env = "SCEPTER_BODY_READ_TIMEOUT", value_parser = parse_positive_duration,
-        default_value = "30s")]
-    pub body_read_timeout: Duration,
-    /// How long an idle kept-alive connection stays open (0 disables keep-alive).
-    #[arg(long, env = "SCEPTER_KEEP_ALIVE", value_parser = humantime::parse_duration, default_value = "5s")]
-    pub keep_alive: Duration,
-    /// Most open client connections (shared evenly by the workers).
-    #[arg(long, env = "SCEPTER_MAX_CONNECTIONS", default_value_t = ServerSettings::DEFAULT_MAX_CONNECTIONS,
-        value_parser = clap::value_parser!(u32).range(1..))]
-    pub max_connections: u32,
-}
-
-fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     match humantime::parse_duration(text) {
         Ok(duration) if !duration.is_zero() => Ok(duration),
         Ok(_) => Err("must be more than 0".to_owned()),
         Err(error) => Err(error.to_string()),
     }
-}
-
-#[derive(Debug, Args)]
-pub struct MigrateArgs {
-    #[command(flatten)]
-    pub database: DatabaseArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct TokenIssueArgs {
-    #[arg(long, value_enum)]
-    pub role: Role,
-    /// Lifetime, e.g. `30m`, `1h`, `7d`: at most the role's cap
-    /// (`SCEPTER_MAX_TOKEN_LIFETIME_*`: 24h for admin and reader, 30d for connector).
-    #[arg(long, default_value = "1h", value_parser = parse_positive_duration)]
-    pub ttl: Duration,
-    /// Who the token is for (the `sub` claim), shown in logs.
-    #[arg(long, default_value = "admin")]
-    pub subject: String,
-    #[command(flatten)]
-    pub database: DatabaseArgs,
-    #[command(flatten)]
-    pub secret: SecretArgs,
-    #[command(flatten)]
-    pub token_lifetimes: TokenLifetimeArgs,
-}
-
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let Cli {
-        command,
-        secret_flags,
-    } = cli;
-    // `serve` logs them; other commands may print results on stdout, so stderr.
-    if !matches!(command, Command::Serve(_)) {
-        for flag in &secret_flags {
-            eprintln!("warning: {}", flag.warning());
-        }
-    }
-    match command {
-        Command::Serve(args) => serve(*args, &secret_flags).await,
-        Command::Migrate(args) => migrate(args).await,
-        Command::Token {
-            command: TokenCommand::Issue(args),
-        } => issue_token(args),
-        Command::Openapi => {
-            print!("{}", openapi::to_json());
-            Ok(())
-        }
-        Command::Import(args) => import::run(args).await,
-    }
-}
-
-async fn serve(args: ServeArgs, secret_flags: &[SecretFlag]) -> anyhow::Result<()> {
-    telemetry::init(args.log_format);
-    for flag in secret_flags {
-        tracing::warn!("{}", flag.warning());
-    }
-    let target = args.database.target()?;
-    let secret = args.secret.resolve(&target)?;
-    let previous_secret = args.previous_secret.resolve()?;
-    let enrollment = args.enrollment.resolve(&target)?;
-    tracing::info!(database = %target.redacted(), "opening database");
-    let store = scepter_storage::connect(&target, args.database.pool_settings())
-        .await
-        .context("connecting to the database")?;
-    store.migrate().await.context("applying migrations")?;
-    let listener =
-        TcpListener::bind(&args.listen).with_context(|| format!("listening on {}", args.listen))?;
-    tracing::info!(address = %listener.local_addr()?, "serving");
-    let state = AppState {
-        store: store.clone(),
-        tokens: match &previous_secret {
-            Some(previous) => TokenAuthority::new(&secret).with_previous_secret(previous),
-            None => TokenAuthority::new(&secret),
-        }
-        .with_lifetimes(args.token_lifetimes.lifetimes()),
-        policy: ProfilePolicy {
-            allow_http_scep_urls: args.allow_http_scep_urls,
-        },
-        max_body_bytes: args.max_body_bytes,
-        settings_fingerprint: AppState::settings_fingerprint(&args.organization),
-        organization: args.organization,
-        enrollment,
-        profiles: ProfileCache::default(),
-        check_in_facts: FactsCache::with_capacity(args.check_in_cache_devices),
-        metrics: Metrics::new(),
-    };
-    let retention = RetentionPolicy {
-        retention_days: args.enrollment.event_retention_days,
-        challenge_lifetime_secs: args.enrollment.challenge_ttl,
-    };
-    let sweeper = (args.enrollment.revocation_sweep_secs > 0).then(|| {
-        tokio::spawn(sweep::sweep_periodically(
-            store.clone(),
-            Duration::from_secs(args.enrollment.revocation_sweep_secs),
-            retention,
-        ))
-    });
-    if args.allow_http_scep_urls {
-        tracing::warn!("lab mode: plain-http SCEP server URLs are accepted");
-    }
-    let settings = ServerSettings {
-        workers: args
-            .workers
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
-        client_request_timeout: args.connections.client_request_timeout,
-        body_read_timeout: args.connections.body_read_timeout,
-        keep_alive: args.connections.keep_alive,
-        max_connections: usize::try_from(args.connections.max_connections).unwrap_or(usize::MAX),
-        ..ServerSettings::default()
-    };
-    Application::build(listener, state, settings)?.run().await?;
-    if let Some(sweeper) = sweeper {
-        sweeper.abort();
-    }
-    store.close().await;
-    tracing::info!("stopped");
-    Ok(())
-}
-
-async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
-    telemetry::init(LogFormat::Text);
-    let target = args.database.target()?;
-    let store = scepter_storage::connect(&target, args.database.pool_settings()).await?;
-    store.migrate().await?;
-    store.close().await;
-    tracing::info!(database = %target.redacted(), "migrations applied");
-    Ok(())
-}
-
-fn issue_token(args: TokenIssueArgs) -> anyhow::Result<()> {
-    let lifetimes = args.token_lifetimes.lifetimes();
-    let max = lifetimes.max(args.role);
-    if args.ttl > max {
-        bail!(
-            "--ttl {} is longer than a {} token may live ({}; raise {} to allow more)",
-            humantime::format_duration(args.ttl),
-            args.role.as_str(),
-            humantime::format_duration(max),
-            TokenLifetimeArgs::setting(args.role)
-        );
-    }
-    let target = args.database.target()?;
-    let secret = args.secret.resolve(&target)?;
-    let token =
-        TokenAuthority::new(&secret)
-            .with_lifetimes(lifetimes)
-            .issue(&args.subject, args.role, args.ttl)?;
-    println!("{token}");
-    Ok(())
 }

@@ -13,12 +13,14 @@ use super::{created, ok_with_etag, optional_precondition, resource, PageQuery};
 use scepter_storage::RevocationScope;
 
 use crate::{
-    app::AppState,
-    auth::{Admin, Reader},
-    dto::{AddMembersRequest, GroupList, GroupMemberList, GroupMemberView, GroupView, MembershipChangeView},
-    enrollment,
     error::ApiError,
-    extract::{IfMatch, ValidJson},
+    http::auth::{Admin, Reader},
+    http::dto::{
+        AddMembersRequest, GroupList, GroupMemberList, GroupMemberView, GroupView, MembershipChangeView,
+    },
+    http::extract::{IfMatch, ValidJson},
+    service::enrollment,
+    state::AppState,
 };
 
 pub const PATH: &str = "/api/v1/groups";

@@ -8,7 +8,7 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::{app::AppState, auth::Reader, error::ApiError};
+use crate::{error::ApiError, http::auth::Reader, state::AppState};
 
 pub fn configure(config: &mut web::ServiceConfig) {
     config

@@ -13,12 +13,12 @@ use uuid::Uuid;
 
 use super::{resource, scep_profiles, trusted_profiles, PageQuery};
 use crate::{
-    app::AppState,
-    auth::{Admin, Reader},
-    dto::{AssignmentList, AssignmentRequest, AssignmentView, DeviceList, DeviceView},
-    enrollment,
     error::ApiError,
-    extract::ValidJson,
+    http::auth::{Admin, Reader},
+    http::dto::{AssignmentList, AssignmentRequest, AssignmentView, DeviceList, DeviceView},
+    http::extract::ValidJson,
+    service::enrollment,
+    state::AppState,
 };
 
 pub fn configure(config: &mut web::ServiceConfig) {

@@ -23,7 +23,7 @@ use scepter_storage::{
 };
 use uuid::Uuid;
 
-use crate::{app::AppState, error::ApiError};
+use crate::{error::ApiError, state::AppState};
 
 /// The longest transaction id accepted (SCEP's are hex or base64 digests).
 pub const MAX_TRANSACTION_ID_CHARS: usize = 128;

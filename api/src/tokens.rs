@@ -9,21 +9,14 @@
 //! century — and when its header carries `crit` (RFC 7515 §4.1.11: a
 //! recipient must refuse extensions it does not understand, and Scepter
 //! understands none). During a secret rotation the previous secret still
-//! verifies but never signs. Handlers state the role they need by taking an
-//! [`Admin`], [`Reader`] or [`Connector`] argument.
+//! verifies but never signs. The HTTP side (`crate::http::auth`) turns a
+//! verified token into the caller's role.
 
-use std::{
-    fmt,
-    future::{ready, Ready},
-    time::Duration,
-};
+use std::{fmt, time::Duration};
 
-use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use jsonwebtoken::{errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-
-use crate::{app::AppState, error::ApiError};
 
 pub const ISSUER: &str = "scepter";
 pub const AUDIENCE: &str = "scepter-api";
@@ -45,15 +38,15 @@ pub enum Role {
 }
 
 impl Role {
-    fn can_read(self) -> bool {
+    pub fn can_read(self) -> bool {
         matches!(self, Role::Admin | Role::Reader)
     }
 
-    fn can_write(self) -> bool {
+    pub fn can_write(self) -> bool {
         self == Role::Admin
     }
 
-    fn can_connect(self) -> bool {
+    pub fn can_connect(self) -> bool {
         self == Role::Connector
     }
 
@@ -252,155 +245,6 @@ fn has_critical_header(token: &str) -> bool {
         .and_then(|header| URL_SAFE_NO_PAD.decode(header).ok())
         .and_then(|header| serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&header).ok())
         .is_some_and(|header| header.contains_key("crit"))
-}
-
-/// An authenticated caller.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub subject: String,
-    pub role: Role,
-}
-
-fn authenticate(request: &HttpRequest) -> Result<Principal, ApiError> {
-    let state = request
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
-    let token = bearer_token(request)?;
-    let claims = state.tokens.verify(token).map_err(|error| {
-        tracing::info!(reason = %error, "rejected bearer token");
-        ApiError::Unauthenticated("the bearer token is invalid or expired")
-    })?;
-    Ok(Principal {
-        subject: claims.sub,
-        role: claims.role,
-    })
-}
-
-/// The token of an `Authorization: Bearer <token>` header.
-fn bearer_token(request: &HttpRequest) -> Result<&str, ApiError> {
-    request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or(ApiError::Unauthenticated("send Authorization: Bearer <token>"))?
-        .to_str()
-        .ok()
-        .and_then(|value| value.split_once(' '))
-        // RFC 9110 §11.1: the scheme is case-insensitive.
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .filter(|token| !token.is_empty())
-        .ok_or(ApiError::Unauthenticated(
-            "the Authorization header must be `Bearer <token>`",
-        ))
-}
-
-fn authorize(
-    request: &HttpRequest,
-    allowed: fn(Role) -> bool,
-    action: &'static str,
-) -> Result<Principal, ApiError> {
-    let principal = authenticate(request)?;
-    if !allowed(principal.role) {
-        tracing::info!(subject = %principal.subject, role = ?principal.role, action, "forbidden");
-        return Err(ApiError::Forbidden(action));
-    }
-    Ok(principal)
-}
-
-/// A caller allowed to change resources.
-#[derive(Debug, Clone)]
-pub struct Admin(pub Principal);
-
-/// A caller allowed to read resources.
-#[derive(Debug, Clone)]
-pub struct Reader(pub Principal);
-
-impl FromRequest for Admin {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authorize(request, Role::can_write, "this operation needs the admin role").map(Admin))
-    }
-}
-
-impl FromRequest for Reader {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            authorize(
-                request,
-                Role::can_read,
-                "this operation needs the reader or admin role",
-            )
-            .map(Reader),
-        )
-    }
-}
-
-/// The SCEP server's policy module (role `connector`).
-#[derive(Debug, Clone)]
-pub struct Connector(pub Principal);
-
-impl FromRequest for Connector {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            authorize(
-                request,
-                Role::can_connect,
-                "this operation needs the connector role",
-            )
-            .map(Connector),
-        )
-    }
-}
-
-/// A device authenticated with its own credential (`/device/v1`). Handlers
-/// take the device id from here, never from the request, so a device can only
-/// ever act as itself.
-#[derive(Debug, Clone, Copy)]
-pub struct DeviceCaller {
-    pub device_id: uuid::Uuid,
-    /// The database's state generation read with the credential (see `facts_cache`).
-    pub state_generation: i64,
-}
-
-impl FromRequest for DeviceCaller {
-    type Error = ApiError;
-    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = request.app_data::<web::Data<AppState>>().cloned();
-        let credential = bearer_token(request)
-            .ok()
-            .and_then(|token| scepter_domain::device_credential::DeviceCredential::parse(token).ok());
-        Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
-            let credential = credential.ok_or(ApiError::Unauthenticated(
-                "send Authorization: Bearer <device credential>",
-            ))?;
-            let stored = state.store.device_credential(credential.id()).await?;
-            match stored {
-                Some(stored) if !stored.revoked && credential.matches(&stored.secret_digest) => {
-                    Ok(DeviceCaller {
-                        device_id: stored.device_id,
-                        state_generation: stored.state_generation,
-                    })
-                }
-                _ => {
-                    tracing::info!(credential_id = %credential.id(), "rejected device credential");
-                    Err(ApiError::Unauthenticated(
-                        "the device credential is invalid or revoked",
-                    ))
-                }
-            }
-        })
-    }
 }
 
 #[cfg(test)]

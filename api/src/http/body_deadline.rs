@@ -5,7 +5,7 @@
 //! actix-web bounds the time to receive a request's head
 //! (`client_request_timeout`) but not its body, so this middleware wraps the
 //! body stream of every request: past the deadline the stream ends with a
-//! timed-out I/O error, which [`crate::extract`] answers with 408 and a closed
+//! timed-out I/O error, which [`crate::http::extract`] answers with 408 and a closed
 //! connection. Extractors that read the body any other way see the same error.
 
 use std::{io, time::Duration};

@@ -33,7 +33,7 @@ use serde::{de::DeserializeOwned, Deserialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::cli::DatabaseArgs;
+use super::settings::DatabaseArgs;
 
 /// Exit status when the file was processed but some rows were rejected.
 pub const EXIT_ROWS_REJECTED: i32 = 2;

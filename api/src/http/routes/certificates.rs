@@ -17,10 +17,10 @@ use uuid::Uuid;
 
 use super::{devices, page_request, resource, scep_profiles};
 use crate::{
-    app::AppState,
-    auth::{Admin, Reader},
-    dto::{diagnostic_hex, diagnostic_name, CertificateView, EventList, EventView},
     error::ApiError,
+    http::auth::{Admin, Reader},
+    http::dto::{diagnostic_hex, diagnostic_name, CertificateView, EventList, EventView},
+    state::AppState,
 };
 
 pub fn configure(config: &mut web::ServiceConfig) {
