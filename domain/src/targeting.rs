@@ -203,16 +203,11 @@ pub fn effective_profiles(
         .into_values()
         .filter_map(|(profile, mut effective)| {
             if effective.state == TargetState::Applicable && profile.kind == ProfileKind::ScepCertificate {
-                if profile.certificate_type == Some(CertificateType::User) && !device.has_primary_user {
-                    effective.state = TargetState::NotApplicable;
-                    effective.reason = Some(TargetReason::NoPrimaryUser);
-                } else if !profile
+                let root_installed = profile
                     .root_profile_id
-                    .is_some_and(|root| installed_roots.contains(&root))
-                {
-                    effective.state = TargetState::Failed;
-                    effective.reason = Some(TargetReason::RootCertificateNotAssigned);
-                }
+                    .is_some_and(|root| installed_roots.contains(&root));
+                (effective.state, effective.reason) =
+                    scep_target_state(profile.certificate_type, device.has_primary_user, root_installed);
             }
             let explained_only = matches!(
                 effective.reason,
@@ -221,6 +216,26 @@ pub fn effective_profiles(
             (explain == Explain::Yes || !explained_only).then_some(effective)
         })
         .collect()
+}
+
+/// Rules 4 and 5 for a SCEP profile that reaches a device of its platform:
+/// a user certificate needs the device's primary user, and the profile needs
+/// its trusted root installed there.
+pub fn scep_target_state(
+    certificate_type: Option<CertificateType>,
+    has_primary_user: bool,
+    root_installed: bool,
+) -> (TargetState, Option<TargetReason>) {
+    if certificate_type == Some(CertificateType::User) && !has_primary_user {
+        (TargetState::NotApplicable, Some(TargetReason::NoPrimaryUser))
+    } else if !root_installed {
+        (
+            TargetState::Failed,
+            Some(TargetReason::RootCertificateNotAssigned),
+        )
+    } else {
+        (TargetState::Applicable, None)
+    }
 }
 
 #[cfg(test)]

@@ -69,7 +69,7 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// Builds a page from up to `limit + 1` rows: the extra row only says that more exist.
-    pub(crate) fn from_overfetched(mut rows: Vec<T>, limit: u32, id_of: impl Fn(&T) -> Uuid) -> Self {
+    pub fn from_overfetched(mut rows: Vec<T>, limit: u32, id_of: impl Fn(&T) -> Uuid) -> Self {
         let limit = limit as usize;
         let has_more = rows.len() > limit;
         rows.truncate(limit);

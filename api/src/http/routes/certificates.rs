@@ -1,16 +1,13 @@
 //! What admins read about enrollment: a device's issued certificates, a SCEP
 //! profile's per-device status, and the event log.
 
-use std::collections::{HashMap, HashSet};
-
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use scepter_domain::{
-    checkin::{renewal_due, RevokeStatus},
-    scep_profile::CertificateType,
-    targeting::ProfileKind,
+    device_status::{DeviceEnrollmentState, DeviceStatus, DeviceStatusSummary, StatusDetail},
+    targeting::TargetReason,
 };
-use scepter_storage::{EnrollmentStep, EventFilter, PageRequest, StoredCertificate};
+use scepter_storage::EventFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -20,6 +17,7 @@ use crate::{
     error::ApiError,
     http::auth::{Admin, Reader},
     http::dto::{diagnostic_hex, diagnostic_name, CertificateView, EventList, EventView},
+    service::statuses,
     state::AppState,
 };
 
@@ -92,36 +90,6 @@ pub async fn revoke_certificate(
     Ok(HttpResponse::Ok().json(CertificateView::from(queued)))
 }
 
-/// A device's state for one SCEP profile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum DeviceEnrollmentState {
-    /// Targeted; the device has not checked in for it yet.
-    Pending,
-    /// The device got a payload with a challenge.
-    ChallengeIssued,
-    /// A valid certificate is in the ledger.
-    Succeeded,
-    /// The policy module denied the last request (see the diagnostic).
-    Failed,
-    /// The certificate has reached the renewal threshold.
-    RenewalDue,
-    /// No longer targeted; the certificate awaits revocation (or it failed).
-    RevocationPending,
-    /// No longer targeted; the certificates are revoked.
-    Revoked,
-}
-
-const ALL_STATES: [DeviceEnrollmentState; 7] = [
-    DeviceEnrollmentState::Pending,
-    DeviceEnrollmentState::ChallengeIssued,
-    DeviceEnrollmentState::Succeeded,
-    DeviceEnrollmentState::Failed,
-    DeviceEnrollmentState::RenewalDue,
-    DeviceEnrollmentState::RevocationPending,
-    DeviceEnrollmentState::Revoked,
-];
-
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceStatusView {
@@ -143,34 +111,6 @@ pub struct DeviceStatusView {
     pub certificate_id: Option<Uuid>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_updated_date_time: Option<DateTime<Utc>>,
-}
-
-/// Devices per state, over all pages.
-#[derive(Debug, Default, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DeviceStatusSummary {
-    pub pending: u64,
-    pub challenge_issued: u64,
-    pub succeeded: u64,
-    pub failed: u64,
-    pub renewal_due: u64,
-    pub revocation_pending: u64,
-    pub revoked: u64,
-}
-
-impl DeviceStatusSummary {
-    fn count(&mut self, state: DeviceEnrollmentState) {
-        let counter = match state {
-            DeviceEnrollmentState::Pending => &mut self.pending,
-            DeviceEnrollmentState::ChallengeIssued => &mut self.challenge_issued,
-            DeviceEnrollmentState::Succeeded => &mut self.succeeded,
-            DeviceEnrollmentState::Failed => &mut self.failed,
-            DeviceEnrollmentState::RenewalDue => &mut self.renewal_due,
-            DeviceEnrollmentState::RevocationPending => &mut self.revocation_pending,
-            DeviceEnrollmentState::Revoked => &mut self.revoked,
-        };
-        *counter += 1;
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -212,174 +152,53 @@ pub async fn device_statuses(
     query: web::Query<DeviceStatusQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page_request(query.limit, query.cursor.as_deref())?;
-    let filter = query
+    let only = query
         .state
         .as_deref()
         .map(|text| {
-            ALL_STATES
-                .into_iter()
-                .find(|candidate| serde_json::to_value(candidate).is_ok_and(|value| value == text))
+            DeviceEnrollmentState::parse(text)
                 .ok_or_else(|| ApiError::field("state", "enum", format!("{text:?} is not a device state")))
         })
         .transpose()?;
-    let profile = state.store.scep_profile(*id).await?.ok_or(ApiError::NotFound)?;
-    let threshold = profile.content.settings.renewal_threshold_percentage.percent();
-
-    let mut certificates: HashMap<Uuid, Vec<StoredCertificate>> = HashMap::new();
-    for certificate in state.store.profile_certificates(*id).await? {
-        certificates
-            .entry(certificate.device_id)
-            .or_default()
-            .push(certificate);
-    }
-    let steps: HashMap<Uuid, _> = state
-        .store
-        .profile_states(*id)
-        .await?
-        .into_iter()
-        .map(|step| (step.device_id, step))
-        .collect();
-
-    let now = Utc::now();
-    let mut statuses = Vec::new();
-    // Targeting rule 5: the profile needs its root to reach the device.
-    let root_reaches: HashSet<Uuid> = all_targeted(
-        &state,
-        ProfileKind::TrustedCertificate,
-        profile.content.root_certificate_id,
-        profile.content.platform,
-    )
-    .await?
-    .into_iter()
-    .map(|device| device.id)
-    .collect();
-    let user_certificate = profile.content.settings.certificate_type == CertificateType::User;
-    for device in all_targeted(
-        &state,
-        ProfileKind::ScepCertificate,
-        *id,
-        profile.content.platform,
-    )
-    .await?
-    {
-        // Rule 4: a user certificate does not apply to a device without a primary user.
-        if user_certificate && device.content.device.user_id.is_none() {
-            continue;
-        }
-        let held = certificates.remove(&device.id).unwrap_or_default();
-        let valid = held.iter().find(|certificate| {
-            certificate.revoke_status == RevokeStatus::None && certificate.not_after > now
-        });
-        let mut view = DeviceStatusView {
-            device_id: device.id,
-            device_name: Some(device.content.device.device_name.clone()),
-            state: DeviceEnrollmentState::Pending,
-            diagnostic_code: None,
-            diagnostic_name: None,
-            reason: None,
-            certificate_id: None,
-            last_updated_date_time: None,
-        };
-        if let Some(certificate) = valid {
-            view.state = if renewal_due(certificate.not_before, certificate.not_after, threshold, now) {
-                DeviceEnrollmentState::RenewalDue
-            } else {
-                DeviceEnrollmentState::Succeeded
-            };
-            view.certificate_id = Some(certificate.id);
-            view.last_updated_date_time = Some(certificate.issued_at);
-        } else if !root_reaches.contains(&device.id) {
-            view.state = DeviceEnrollmentState::Failed;
-            view.reason = Some("rootCertificateNotAssigned".to_owned());
-        } else if let Some(step) = steps.get(&device.id) {
-            view.last_updated_date_time = Some(step.updated_at);
-            match step.step {
-                EnrollmentStep::ChallengeIssued => view.state = DeviceEnrollmentState::ChallengeIssued,
-                EnrollmentStep::Failed(code) => {
-                    view.state = DeviceEnrollmentState::Failed;
-                    view.diagnostic_code = Some(code.hex());
-                    view.diagnostic_name = Some(code.name().to_owned());
-                    view.reason = step.reason.clone();
-                }
-            }
-        }
-        statuses.push(view);
-    }
-    // Devices the profile no longer reaches but that hold its certificates.
-    for (device_id, held) in certificates {
-        let awaiting = held
-            .iter()
-            .find(|certificate| certificate.revoke_status != RevokeStatus::Revoked);
-        let Some(certificate) = awaiting.or_else(|| held.first()) else {
-            continue;
-        };
-        // A retired device has no name any more.
-        let device_name = state
-            .store
-            .device(device_id)
-            .await?
-            .map(|device| device.content.device.device_name);
-        statuses.push(DeviceStatusView {
-            device_id,
-            device_name,
-            state: if awaiting.is_none() {
-                DeviceEnrollmentState::Revoked
-            } else {
-                DeviceEnrollmentState::RevocationPending
-            },
-            diagnostic_code: certificate.revoke_diagnostic_code.map(diagnostic_hex),
-            diagnostic_name: certificate.revoke_diagnostic_code.map(diagnostic_name),
-            reason: None,
-            certificate_id: Some(certificate.id),
-            last_updated_date_time: certificate.revoked_at.or(certificate.revoke_requested_at),
-        });
-    }
-    statuses.sort_by_key(|status| status.device_id);
-
-    let mut summary = DeviceStatusSummary::default();
-    statuses.iter().for_each(|status| summary.count(status.state));
-    let after = page.cursor.map(|cursor| cursor.last_id());
-    let mut items: Vec<DeviceStatusView> = statuses
-        .into_iter()
-        .filter(|status| filter.is_none_or(|wanted| status.state == wanted))
-        .filter(|status| after.is_none_or(|after| status.device_id > after))
-        .take(page.limit as usize + 1)
-        .collect();
-    let next_cursor = if items.len() > page.limit as usize {
-        items.truncate(page.limit as usize);
-        items
-            .last()
-            .map(|last| scepter_storage::Cursor::after(last.device_id).encode())
-    } else {
-        None
-    };
+    let statuses = statuses::device_statuses(&state, *id, only, page, Utc::now()).await?;
     Ok(HttpResponse::Ok().json(DeviceStatusList {
-        summary,
-        items,
-        next_cursor,
+        summary: statuses.summary,
+        items: statuses
+            .page
+            .items
+            .into_iter()
+            .map(DeviceStatusView::from)
+            .collect(),
+        next_cursor: statuses.page.next_cursor.map(|cursor| cursor.encode()),
     }))
 }
 
-/// Every device a profile reaches by targeting rules 1–3, all pages.
-async fn all_targeted(
-    state: &AppState,
-    kind: ProfileKind,
-    profile_id: Uuid,
-    platform: scepter_domain::Platform,
-) -> Result<Vec<scepter_domain::Record<scepter_storage::StoredDevice>>, ApiError> {
-    let mut devices = Vec::new();
-    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-    loop {
-        let batch = state
-            .store
-            .targeted_devices(kind, profile_id, platform, page)
-            .await?;
-        devices.extend(batch.items);
-        match batch.next_cursor {
-            Some(cursor) => page.cursor = Some(cursor),
-            None => return Ok(devices),
+impl From<DeviceStatus> for DeviceStatusView {
+    fn from(status: DeviceStatus) -> Self {
+        let (code, reason) = match status.detail {
+            Some(StatusDetail::Diagnostic { code, reason }) => (Some(code), reason),
+            Some(StatusDetail::Targeting(reason)) => (None, Some(target_reason_name(reason))),
+            None => (None, None),
+        };
+        Self {
+            device_id: status.device_id,
+            device_name: status.device_name,
+            state: status.state,
+            diagnostic_code: code.map(diagnostic_hex),
+            diagnostic_name: code.map(diagnostic_name),
+            reason,
+            certificate_id: status.certificate_id,
+            last_updated_date_time: status.last_updated,
         }
     }
+}
+
+/// A targeting reason as the API spells it (`rootCertificateNotAssigned`).
+fn target_reason_name(reason: TargetReason) -> String {
+    serde_json::to_value(reason)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -1,28 +1,22 @@
-//! Payload previews: exactly the bytes a device would get, so an admin can
-//! check a profile against a real device before assigning it. The challenge
-//! is a placeholder that can never verify.
+//! Payload previews over HTTP: the preview service's payload as a
+//! [`PayloadPreview`], or raw when `Accept` names the platform's media type.
 
 use actix_web::{
     http::header::{self, ContentType},
     web, HttpRequest, HttpResponse,
 };
-use scepter_domain::{
-    render::{self, Rendered, ScepPayloadInput, TrustedPayloadInput, TrustedProfileRef},
-    subject_name::{expand_name, ExpansionError, NameContext},
-    Platform,
-};
-use scepter_storage::StoredDevice;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{resource, scep_profiles, trusted_profiles};
-use crate::{error::ApiError, http::auth::Reader, http::extract::ValidJson, state::AppState};
-
-/// Never a valid challenge: previews must not hand out enrollment rights.
-/// Letters only, so it fits every platform's challenge alphabet (Windows puts
-/// it in a PrintableString and documents it as base64).
-pub const PREVIEW_CHALLENGE: &str = "SCEPTERPREVIEWPLACEHOLDERNOTACHALLENGE";
+pub use crate::service::preview::PREVIEW_CHALLENGE;
+use crate::{
+    error::ApiError,
+    http::{auth::Reader, extract::ValidJson},
+    service::preview::{self, Preview},
+    state::AppState,
+};
 
 /// The response header carrying warnings, as a JSON array of strings.
 pub const WARNINGS_HEADER: &str = "Scepter-Warnings";
@@ -53,27 +47,6 @@ pub struct PreviewQuery {
     pub device_id: Uuid,
 }
 
-/// The device, which must exist and run the profile's platform.
-async fn device_for(state: &AppState, device_id: Uuid, platform: Platform) -> Result<StoredDevice, ApiError> {
-    let device = state
-        .store
-        .device(device_id)
-        .await?
-        .ok_or_else(|| ApiError::field("deviceId", "exists", "does not name an existing device"))?
-        .content;
-    if device.device.platform != platform {
-        return Err(ApiError::field(
-            "deviceId",
-            "platform",
-            format!(
-                "the device runs {}, the profile is for {platform}",
-                device.device.platform
-            ),
-        ));
-    }
-    Ok(device)
-}
-
 /// A rendered payload with its media type, as JSON: what generated clients
 /// read (one schema for every platform).
 #[derive(Debug, Serialize, ToSchema)]
@@ -89,12 +62,8 @@ pub struct PayloadPreview {
 
 /// The preview as a [`PayloadPreview`], or — when `Accept` names the
 /// platform's media type exactly — the raw payload bytes with that type.
-fn payload_response(
-    request: &HttpRequest,
-    rendered: Rendered,
-    mut warnings: Vec<String>,
-) -> Result<HttpResponse, ApiError> {
-    warnings.extend(rendered.warnings);
+fn payload_response(request: &HttpRequest, preview: Preview) -> Result<HttpResponse, ApiError> {
+    let Preview { rendered, warnings } = preview;
     let header_value =
         serde_json::to_string(&warnings).map_err(|error| ApiError::Internal(error.to_string()))?;
     let wants_raw = request
@@ -151,46 +120,8 @@ pub async fn scep(
     request: HttpRequest,
     body: ValidJson<PreviewRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let profile = state.store.scep_profile(*id).await?.ok_or(ApiError::NotFound)?;
-    let device = device_for(&state, body.0.device_id, profile.content.platform).await?;
-    let user = match device.device.user_id {
-        Some(user_id) => state.store.user(user_id).await?.map(|record| record.content),
-        None => None,
-    };
-    let root = state
-        .store
-        .trusted_profile(profile.content.root_certificate_id)
-        .await?
-        .ok_or_else(|| ApiError::Internal("a SCEP profile's root profile is missing".to_owned()))?;
-    let context = NameContext {
-        device_id: body.0.device_id,
-        device: &device.device,
-        user: user.as_ref(),
-    };
-    let name = expand_name(&profile.content.settings, &context).map_err(|error| match error {
-        ExpansionError::MissingValue { variable, reason } => ApiError::field(
-            "deviceId",
-            "missingValue",
-            format!("{{{{{variable}}}}}: {reason}"),
-        ),
-        ExpansionError::InvalidValue { field, rule, reason } => {
-            ApiError::field("deviceId", rule, format!("{field}: {reason}"))
-        }
-        other => ApiError::Internal(other.to_string()),
-    })?;
-    let input = ScepPayloadInput {
-        profile_id: profile.id,
-        profile_version: profile.version,
-        profile: &profile.content,
-        root: TrustedProfileRef::of(&root),
-        device_id: body.0.device_id,
-        name: &name,
-        challenge: PREVIEW_CHALLENGE,
-        organization: &state.organization,
-    };
-    let rendered = render::render_scep(&input)
-        .map_err(|error| ApiError::field("deviceId", "render", error.to_string()))?;
-    payload_response(&request, rendered, profile.content.warnings())
+    let preview = preview::scep(&state, *id, body.0.device_id).await?;
+    payload_response(&request, preview)
 }
 
 /// Preview a trusted certificate profile's payload
@@ -214,17 +145,6 @@ pub async fn trusted(
     request: HttpRequest,
     query: web::Query<PreviewQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let profile = state
-        .store
-        .trusted_profile(*id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    device_for(&state, query.device_id, profile.content.platform).await?;
-    let input = TrustedPayloadInput {
-        profile: TrustedProfileRef::of(&profile),
-        device_id: query.device_id,
-        organization: &state.organization,
-    };
-    let rendered = render::render_trusted(&input).map_err(|error| ApiError::Internal(error.to_string()))?;
-    payload_response(&request, rendered, profile.content.warnings(chrono::Utc::now()))
+    let preview = preview::trusted(&state, *id, query.device_id, chrono::Utc::now()).await?;
+    payload_response(&request, preview)
 }

@@ -1,0 +1,394 @@
+//! Device check-in: a device reports what it has and gets, per profile, what
+//! to do — with rendered payloads and fresh challenges where it must enroll.
+//!
+//! One pass, in this order: the device's facts (cached at its state
+//! generation), every profile they name read once (cached by version), the
+//! decisions (`scepter_domain::checkin`), the state tag — and only when the
+//! device does not already hold that tag, the payloads. Last, what changed is
+//! recorded: a stale `lastCheckInDateTime` and `challengeIssued` for profiles
+//! offered anew. An idle device therefore costs the credential lookup and,
+//! at most once a minute, one write.
+
+use std::{collections::HashMap, sync::Arc};
+
+use chrono::{DateTime, Duration, Utc};
+use scepter_domain::{
+    checkin::{
+        self, Action, CheckInReport, Decision, ItemReason, ItemState, LedgerCertificate, ProfileForDevice,
+        TagInputs,
+    },
+    enrollment::MAX_DETAIL_CHARS,
+    payload::{self, Challenge, PayloadError},
+    subject_name::ExpansionError,
+    targeting::{effective_profiles, EffectiveProfile, Explain, ProfileKind},
+    text::bounded,
+    Record, ScepCertificateProfile, TrustedCertificateProfile,
+};
+use scepter_storage::{CheckInFacts, DeviceStep, EnrollmentStep};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::name_context;
+use crate::{error::ApiError, state::AppState};
+
+/// How stale `lastCheckInDateTime` may get before an unchanged (304)
+/// check-in writes it: idle check-ins then cost no write most of the time.
+const LAST_CHECK_IN_RESOLUTION: Duration = Duration::seconds(60);
+
+/// The device checking in, as its credential proved it.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckingDevice {
+    pub device_id: Uuid,
+    /// The state generation read with the credential: the facts cache's key.
+    pub state_generation: i64,
+}
+
+/// What the device must do with one profile.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckInItem {
+    pub profile_id: Uuid,
+    /// Absent only for `remove` of a profile that no longer exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_type: Option<ProfileKind>,
+    /// The profile's current version (for `remove` of a deleted profile, the reported one).
+    pub version: i64,
+    pub action: Action,
+    /// The payload's media type; present with `payload`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// The rendered payload for the device's platform (`install` and `renew`);
+    /// SCEP payloads carry a fresh one-time challenge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    pub state: ItemState,
+    pub reason: ItemReason,
+    /// For a `failed` item: which value or rule stopped the payload, for admins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckInResponse {
+    pub items: Vec<CheckInItem>,
+}
+
+/// The answer to one check-in.
+#[derive(Debug)]
+pub enum CheckInAnswer {
+    /// The device already holds `tag`: nothing to send.
+    Unchanged {
+        tag: String,
+    },
+    Changed {
+        tag: String,
+        response: CheckInResponse,
+    },
+}
+
+/// Checks `device` in. `holds_tag` tells whether the device sent a tag back
+/// (`If-None-Match`) that matches the current one.
+pub async fn check_in(
+    state: &AppState,
+    device: CheckingDevice,
+    report: &CheckInReport,
+    holds_tag: impl FnOnce(&str) -> bool,
+    now: DateTime<Utc>,
+) -> Result<CheckInAnswer, ApiError> {
+    let facts = facts_of(state, device).await?;
+    let effective = effective_profiles(&facts.memberships, &facts.profiles, Explain::No);
+    let profiles = LoadedProfiles::load(state, &effective, &facts).await?;
+    let decisions = checkin::decide(
+        &profiles.for_device(effective, &facts),
+        &facts
+            .profiles
+            .iter()
+            .map(|profile| (profile.profile_id, profile.kind))
+            .collect(),
+        report,
+        &ledger(&facts),
+        now,
+    );
+    let tag = checkin::state_tag(
+        &TagInputs {
+            device_id: device.device_id,
+            device_version: facts.device.version,
+            user_version: facts.user.as_ref().map(|user| user.version),
+            settings_fingerprint: state.settings_fingerprint,
+            now: now.timestamp(),
+            challenge_lifetime: state.enrollment.challenge_lifetime_secs,
+        },
+        &decisions,
+    );
+    let touch = facts
+        .device
+        .content
+        .last_check_in_at
+        .is_none_or(|last| now - last >= LAST_CHECK_IN_RESOLUTION);
+
+    if holds_tag(&tag) {
+        record(state, device, &facts, touch, &[]).await?;
+        state.metrics.observe_check_in("304");
+        return Ok(CheckInAnswer::Unchanged { tag });
+    }
+    let items: Vec<CheckInItem> = decisions
+        .into_iter()
+        .map(|decision| profiles.item(state, &facts, decision, now))
+        .collect();
+    let offered: Vec<(Uuid, i64)> = items
+        .iter()
+        .filter(|item| item.payload.is_some() && item.profile_type == Some(ProfileKind::ScepCertificate))
+        .map(|item| (item.profile_id, item.version))
+        .collect();
+    record(state, device, &facts, touch, &offered).await?;
+    state.metrics.observe_check_in("200");
+    Ok(CheckInAnswer::Changed {
+        tag,
+        response: CheckInResponse { items },
+    })
+}
+
+/// The device's facts: cached at the caller's state generation, or read.
+async fn facts_of(state: &AppState, device: CheckingDevice) -> Result<Arc<CheckInFacts>, ApiError> {
+    if let Some(facts) = state
+        .check_in_facts
+        .get(device.device_id, device.state_generation)
+    {
+        return Ok(facts);
+    }
+    let facts = Arc::new(
+        state
+            .store
+            .check_in_facts(device.device_id)
+            .await?
+            .ok_or(ApiError::NotFound)?,
+    );
+    state
+        .check_in_facts
+        .put(device.device_id, device.state_generation, Arc::clone(&facts));
+    Ok(facts)
+}
+
+/// The profiles that reach the device, each read once at the version the facts name.
+struct LoadedProfiles {
+    scep: HashMap<Uuid, Arc<Record<ScepCertificateProfile>>>,
+    trusted: HashMap<Uuid, Arc<Record<TrustedCertificateProfile>>>,
+}
+
+impl LoadedProfiles {
+    async fn load(
+        state: &AppState,
+        effective: &[EffectiveProfile],
+        facts: &CheckInFacts,
+    ) -> Result<Self, ApiError> {
+        let store = state.store.as_ref();
+        let mut loaded = Self {
+            scep: HashMap::new(),
+            trusted: HashMap::new(),
+        };
+        // A SCEP profile's root reaches the device too when it installs (targeting rule 5).
+        for profile in effective {
+            let version = version_of(facts, profile.kind, profile.profile_id);
+            // Profiles deleted since the facts were read are simply absent.
+            match profile.kind {
+                ProfileKind::ScepCertificate => {
+                    if let Some(record) = state.profiles.scep(store, profile.profile_id, version).await? {
+                        loaded.scep.insert(record.id, record);
+                    }
+                }
+                ProfileKind::TrustedCertificate => {
+                    if let Some(record) = state.profiles.trusted(store, profile.profile_id, version).await? {
+                        loaded.trusted.insert(record.id, record);
+                    }
+                }
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// The effective profiles with their versions and renewal thresholds.
+    fn for_device(&self, effective: Vec<EffectiveProfile>, facts: &CheckInFacts) -> Vec<ProfileForDevice> {
+        effective
+            .into_iter()
+            .map(|effective| ProfileForDevice {
+                version: version_of(facts, effective.kind, effective.profile_id),
+                renewal_threshold_percent: match effective.kind {
+                    ProfileKind::TrustedCertificate => None,
+                    ProfileKind::ScepCertificate => self
+                        .scep
+                        .get(&effective.profile_id)
+                        .map(|profile| profile.content.settings.renewal_threshold_percentage.percent()),
+                },
+                effective,
+            })
+            .collect()
+    }
+
+    /// The item for one decision, with its payload when the decision has one.
+    fn item(
+        &self,
+        state: &AppState,
+        facts: &CheckInFacts,
+        decision: Decision,
+        now: DateTime<Utc>,
+    ) -> CheckInItem {
+        let mut item = CheckInItem {
+            profile_id: decision.profile_id,
+            profile_type: decision.kind,
+            version: decision.version,
+            action: decision.action,
+            content_type: None,
+            payload: None,
+            state: decision.state,
+            reason: decision.reason,
+            detail: None,
+        };
+        if !decision.action.has_payload() {
+            return item;
+        }
+        let rendered = match decision.kind {
+            Some(ProfileKind::TrustedCertificate) => {
+                let Some(profile) = self.trusted.get(&decision.profile_id) else {
+                    return unavailable(item);
+                };
+                payload::trusted_payload(profile, facts.device.id, &state.organization)
+                    .map_err(PayloadError::from)
+            }
+            Some(ProfileKind::ScepCertificate) => {
+                let Some(profile) = self.scep.get(&decision.profile_id) else {
+                    return unavailable(item);
+                };
+                let Some(root) = self.trusted.get(&profile.content.root_certificate_id) else {
+                    return unavailable(item);
+                };
+                item.version = profile.version;
+                payload::scep_payload(
+                    profile,
+                    root,
+                    &name_context(facts),
+                    &state.organization,
+                    Challenge::Issue {
+                        key: &state.enrollment.challenge_key,
+                        id: Uuid::new_v4(),
+                        issued_at: now.timestamp(),
+                        lifetime_secs: state.enrollment.challenge_lifetime_secs,
+                    },
+                )
+            }
+            None => return item,
+        };
+        // One value that cannot be rendered fails this item only: the device
+        // still gets every other profile, its roots and its removals.
+        let rendered = match rendered {
+            Ok(rendered) => rendered,
+            Err(error) => {
+                tracing::info!(device_id = %facts.device.id, profile_id = %item.profile_id, %error,
+                    "cannot make a payload");
+                let reason = match error {
+                    PayloadError::Name(ExpansionError::MissingValue { .. }) => {
+                        ItemReason::SubjectNameUnavailable
+                    }
+                    _ => ItemReason::PayloadUnrenderable,
+                };
+                return failed(item, reason, &error);
+            }
+        };
+        match String::from_utf8(rendered.body) {
+            Ok(payload) => {
+                item.content_type = Some(rendered.content_type.to_owned());
+                item.payload = Some(payload);
+                item
+            }
+            Err(_) => failed(item, ItemReason::PayloadUnrenderable, &"the payload is not UTF-8"),
+        }
+    }
+}
+
+/// The version of a profile the facts name (0 for one they do not name).
+fn version_of(facts: &CheckInFacts, kind: ProfileKind, profile_id: Uuid) -> i64 {
+    facts
+        .profiles
+        .iter()
+        .find(|profile| profile.kind == kind && profile.profile_id == profile_id)
+        .map_or(0, |profile| profile.version)
+}
+
+/// The ledger's view of the device's certificates, for renewal decisions.
+fn ledger(facts: &CheckInFacts) -> Vec<LedgerCertificate> {
+    facts
+        .certificates
+        .iter()
+        .map(|certificate| LedgerCertificate {
+            profile_id: certificate.profile_id,
+            thumbprint_sha1: certificate.thumbprint_sha1.clone(),
+            not_before: certificate.not_before,
+            not_after: certificate.not_after,
+            revoke_status: certificate.revoke_status,
+        })
+        .collect()
+}
+
+/// Writes what changed — a stale `lastCheckInDateTime`, `challengeIssued`
+/// for offered profiles not yet in that state — and keeps the cached facts
+/// in step. An unchanged device writes nothing.
+async fn record(
+    state: &AppState,
+    device: CheckingDevice,
+    facts: &CheckInFacts,
+    touch: bool,
+    offered: &[(Uuid, i64)],
+) -> Result<(), ApiError> {
+    let new_steps: Vec<(Uuid, i64)> = offered
+        .iter()
+        .copied()
+        .filter(|(profile_id, version)| {
+            !facts.steps.iter().any(|step| {
+                step.profile_id == *profile_id
+                    && step.profile_version == *version
+                    && step.step == EnrollmentStep::ChallengeIssued
+            })
+        })
+        .collect();
+    if !touch && new_steps.is_empty() {
+        return Ok(());
+    }
+    let at = scepter_storage::now();
+    state
+        .store
+        .record_check_in(device.device_id, at, touch, &new_steps)
+        .await?;
+    let mut updated = facts.clone();
+    if touch {
+        updated.device.content.last_check_in_at = Some(at);
+    }
+    for (profile_id, profile_version) in new_steps {
+        updated.steps.retain(|step| step.profile_id != profile_id);
+        updated.steps.push(DeviceStep {
+            profile_id,
+            profile_version,
+            step: EnrollmentStep::ChallengeIssued,
+        });
+    }
+    state
+        .check_in_facts
+        .put(device.device_id, device.state_generation, Arc::new(updated));
+    Ok(())
+}
+
+/// The item as `failed` for `reason`, with the error as its detail.
+fn failed(mut item: CheckInItem, reason: ItemReason, error: &dyn std::fmt::Display) -> CheckInItem {
+    item.action = Action::None;
+    item.state = ItemState::Failed;
+    item.reason = reason;
+    item.detail = Some(bounded(&error.to_string(), MAX_DETAIL_CHARS));
+    item
+}
+
+/// The profile was deleted between reading the facts and rendering.
+fn unavailable(mut item: CheckInItem) -> CheckInItem {
+    item.action = Action::None;
+    item.state = ItemState::NotTargeted;
+    item.reason = ItemReason::NoLongerAssigned;
+    item
+}
