@@ -445,7 +445,7 @@ mod tests {
             fields_and_rules(nested),
             [("installedProfiles[1]".to_owned(), "schema")]
         );
-        let optional = parse_json_body::<crate::http::routes::step_ca::StepCaWebhookRequest>(
+        let optional = parse_json_body::<crate::http::webhook::StepCaWebhookRequest>(
             br#"{"timestamp": "2024-01-01T00:00:00Z", "x509CertificateRequest": ["MIIB"]}"#,
         )
         .unwrap_err();

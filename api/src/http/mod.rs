@@ -11,3 +11,4 @@ pub mod openapi;
 pub mod routes;
 pub mod server;
 pub mod telemetry;
+pub mod webhook;

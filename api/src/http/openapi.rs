@@ -18,7 +18,7 @@ use utoipa::{
 
 use super::routes::{
     assignments, certificates, checkin, connector, credentials, devices, groups, health, preview,
-    scep_profiles, step_ca, trusted_profiles, users,
+    revocations, scep_profiles, step_ca, trusted_profiles, users,
 };
 
 #[derive(OpenApi)]
@@ -77,8 +77,8 @@ use super::routes::{
         checkin::check_in,
         connector::verify,
         connector::notify,
-        connector::revocations,
-        connector::revocation_result,
+        revocations::revocations,
+        revocations::revocation_result,
         step_ca::scep_challenge,
         step_ca::notifying,
         certificates::device_certificates,

@@ -10,23 +10,34 @@
 
 use chrono::{DateTime, Utc};
 use scepter_domain::{
-    challenge::{self, ChallengeClaims},
+    challenge::ChallengeClaims,
     csr::CertificateRequest,
     diagnostics::{DiagnosticCode, EventId},
     enrollment::{self as policy, Denial, DenyReason, EnrollmentFacts},
-    issued_certificate::IssuedCertificate,
     subject_name::NameContext,
     targeting::{effective_profiles, Explain, ProfileKind, TargetState},
 };
-use scepter_storage::{
-    AllowedRecord, FailedRequest, NewEvent, RevocationScope, ScepTransaction, StorageError, StoredCertificate,
-};
-use uuid::Uuid;
+use scepter_storage::{AllowedRecord, FailedRequest, NewEvent, RevocationScope, ScepTransaction};
 
 use crate::{error::ApiError, state::AppState};
 
 /// The longest transaction id accepted (SCEP's are hex or base64 digests).
 pub const MAX_TRANSACTION_ID_CHARS: usize = 128;
+
+/// A SCEP transaction id as callers send it: 1–128 printable ASCII characters.
+pub fn transaction_id(value: &str) -> Result<&str, ApiError> {
+    if value.is_empty()
+        || value.len() > MAX_TRANSACTION_ID_CHARS
+        || !value.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(ApiError::field(
+            "transactionId",
+            "transactionId",
+            format!("must be 1–{MAX_TRANSACTION_ID_CHARS} printable ASCII characters"),
+        ));
+    }
+    Ok(value)
+}
 
 /// The policy decision on one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,231 +242,6 @@ async fn record_denial(
         reason: Some(reason),
         message: reason.message(),
     })
-}
-
-/// Why a notified certificate was refused.
-#[derive(Debug)]
-pub enum NotifyRefusal {
-    UnknownTransaction,
-    PublicKeyMismatch,
-    NameMismatch,
-    /// The certificate is not issued by the profile's root or an issuing CA registered for it.
-    UntrustedIssuer,
-    /// The transaction already has a different certificate.
-    AlreadyNotified,
-}
-
-impl NotifyRefusal {
-    fn into_api_error(self) -> ApiError {
-        match self {
-            Self::UnknownTransaction => ApiError::field(
-                "transactionId",
-                "verified",
-                "names no request that Scepter allowed",
-            ),
-            Self::PublicKeyMismatch => ApiError::field(
-                "certificate",
-                "publicKey",
-                "its public key is not the one of the verified request",
-            ),
-            Self::NameMismatch => ApiError::field(
-                "certificate",
-                "subject",
-                "its subject or subject alternative names are not the ones of the verified request",
-            ),
-            Self::UntrustedIssuer => ApiError::field(
-                "certificate",
-                "issuer",
-                "is not issued by the profile's root certificate or an issuing CA registered for that root \
-                 (issuingCertificates of the trusted certificate profile)",
-            ),
-            Self::AlreadyNotified => {
-                ApiError::Conflict("another certificate was already recorded for this transaction".to_owned())
-            }
-        }
-    }
-
-    fn as_str(&self) -> &'static str {
-        match self {
-            Self::UnknownTransaction => "unknownTransaction",
-            Self::PublicKeyMismatch => "publicKeyMismatch",
-            Self::NameMismatch => "subjectMismatch",
-            Self::UntrustedIssuer => "untrustedIssuer",
-            Self::AlreadyNotified => "alreadyNotified",
-        }
-    }
-}
-
-/// Whether [`notify`] stored a new certificate or found it already stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Notified {
-    Created,
-    AlreadyRecorded,
-}
-
-/// Records the certificate issued for an allowed request. Idempotent: the
-/// same certificate again returns the stored one.
-pub async fn notify(
-    state: &AppState,
-    transaction_id: &str,
-    certificate: &IssuedCertificate,
-) -> Result<(StoredCertificate, Notified), ApiError> {
-    let transaction = state.store.scep_transaction(transaction_id).await?;
-    let checked = match &transaction {
-        None => Err(NotifyRefusal::UnknownTransaction),
-        Some(transaction) if transaction.public_key_sha256 != certificate.public_key_sha256() => {
-            Err(NotifyRefusal::PublicKeyMismatch)
-        }
-        Some(transaction)
-            if certificate
-                .name()
-                .is_none_or(|name| challenge::name_digest(name).as_slice() != transaction.name_digest) =>
-        {
-            Err(NotifyRefusal::NameMismatch)
-        }
-        Some(transaction) => Ok(transaction),
-    };
-    let checked = match checked {
-        Ok(transaction) if !issued_under_root(state, transaction.profile_id, certificate).await? => {
-            Err(NotifyRefusal::UntrustedIssuer)
-        }
-        other => other,
-    };
-    let transaction = match checked {
-        Ok(transaction) => transaction,
-        Err(refusal) => {
-            return Err(refuse_notification(state, transaction.as_ref(), transaction_id, refusal).await?)
-        }
-    };
-    if let Some(existing_id) = transaction.certificate_id {
-        let existing = state
-            .store
-            .device_certificates(transaction.device_id)
-            .await?
-            .into_iter()
-            .find(|stored| stored.id == existing_id);
-        return match existing {
-            Some(stored) if stored.thumbprint_sha1 == certificate.details().thumbprint_sha1 => {
-                Ok((stored, Notified::AlreadyRecorded))
-            }
-            _ => Err(refuse_notification(
-                state,
-                Some(transaction),
-                transaction_id,
-                NotifyRefusal::AlreadyNotified,
-            )
-            .await?),
-        };
-    }
-    let details = certificate.details();
-    let stored = StoredCertificate {
-        id: Uuid::now_v7(),
-        device_id: transaction.device_id,
-        profile_id: transaction.profile_id,
-        profile_version: transaction.profile_version,
-        transaction_id: transaction_id.to_owned(),
-        serial_number: details.serial_number.clone(),
-        thumbprint_sha1: details.thumbprint_sha1.clone(),
-        issuer: details.issuer.clone(),
-        subject: details.subject.clone(),
-        not_before: details.not_before,
-        not_after: details.not_after,
-        issued_at: scepter_storage::now(),
-        revoke_status: scepter_domain::checkin::RevokeStatus::None,
-        revoke_requested_at: None,
-        revoke_diagnostic_code: None,
-        revoke_message: None,
-        revoked_at: None,
-    };
-    let event = NewEvent {
-        event: EventId::CrpNotifyMetricSuccess,
-        diagnostic: DiagnosticCode::Success,
-        device_id: Some(stored.device_id),
-        profile_id: Some(stored.profile_id),
-        certificate_id: Some(stored.id),
-        transaction_id: Some(transaction_id.to_owned()),
-        message: format!(
-            "recorded certificate serial {} from {}",
-            stored.serial_number, stored.issuer
-        ),
-    };
-    let recorded = state.store.record_issued_certificate(&stored, &event).await?;
-    tracing::info!(transaction_id, device_id = %recorded.device_id, profile_id = %recorded.profile_id,
-        serial = %recorded.serial_number, "recorded an issued certificate");
-    // The profile may have stopped reaching the device while the CA worked.
-    queue_revocations(state, RevocationScope::Devices(vec![recorded.device_id])).await;
-    Ok((recorded, Notified::Created))
-}
-
-/// Whether `certificate` chains to the root of the SCEP profile: issued by
-/// the root or by an issuing CA registered for it. A profile or root deleted
-/// meanwhile leaves nothing to check against: `false`.
-async fn issued_under_root(
-    state: &AppState,
-    profile_id: Uuid,
-    certificate: &IssuedCertificate,
-) -> Result<bool, StorageError> {
-    let Some(profile) = state.store.scep_profile(profile_id).await? else {
-        return Ok(false);
-    };
-    let root = state
-        .store
-        .trusted_profile(profile.content.root_certificate_id)
-        .await?;
-    Ok(root.is_some_and(|root| root.content.issued(certificate.der())))
-}
-
-/// Records a notification whose certificate does not parse (event 20602) and
-/// returns the 422 naming `field`.
-pub async fn refuse_unreadable_certificate(
-    state: &AppState,
-    transaction_id: &str,
-    field: &str,
-    error: &scepter_domain::CertificateError,
-) -> Result<ApiError, StorageError> {
-    let known = state.store.scep_transaction(transaction_id).await?;
-    tracing::info!(transaction_id, %error, "refused an unreadable notified certificate");
-    state
-        .store
-        .record_event(&NewEvent {
-            event: EventId::CrpNotifyMetricFailure,
-            diagnostic: DiagnosticCode::UnknownError,
-            device_id: known.as_ref().map(|transaction| transaction.device_id),
-            profile_id: known.as_ref().map(|transaction| transaction.profile_id),
-            certificate_id: None,
-            transaction_id: Some(transaction_id.to_owned()),
-            message: format!("refused the notified certificate (unreadable: {error})"),
-        })
-        .await?;
-    Ok(ApiError::field(
-        field,
-        error.rule(),
-        format!("the certificate {error}"),
-    ))
-}
-
-async fn refuse_notification(
-    state: &AppState,
-    transaction: Option<&ScepTransaction>,
-    transaction_id: &str,
-    refusal: NotifyRefusal,
-) -> Result<ApiError, StorageError> {
-    tracing::info!(
-        transaction_id,
-        reason = refusal.as_str(),
-        "refused a certificate notification"
-    );
-    let event = NewEvent {
-        event: EventId::CrpNotifyMetricFailure,
-        diagnostic: DiagnosticCode::UnknownError,
-        device_id: transaction.map(|transaction| transaction.device_id),
-        profile_id: transaction.map(|transaction| transaction.profile_id),
-        certificate_id: None,
-        transaction_id: Some(transaction_id.to_owned()),
-        message: format!("refused the notified certificate ({})", refusal.as_str()),
-    };
-    state.store.record_event(&event).await?;
-    Ok(refusal.into_api_error())
 }
 
 /// Queues revocations after a change that may stop profiles from reaching

@@ -10,6 +10,7 @@ pub mod docs;
 pub mod groups;
 pub mod health;
 pub mod preview;
+pub mod revocations;
 pub mod scep_profiles;
 pub mod step_ca;
 pub mod trusted_profiles;
@@ -42,6 +43,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .configure(credentials::configure)
         .configure(checkin::configure)
         .configure(connector::configure)
+        .configure(revocations::configure)
         .configure(step_ca::configure)
         .configure(certificates::configure);
 }
