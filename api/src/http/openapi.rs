@@ -17,8 +17,8 @@ use utoipa::{
 };
 
 use super::routes::{
-    assignments, certificates, checkin, connector, credentials, devices, groups, health, preview,
-    revocations, scep_profiles, step_ca, trusted_profiles, users,
+    assignments, certificates, checkin, connector, credentials, device_statuses, devices, events, groups,
+    health, preview, revocations, scep_profiles, step_ca, trusted_profiles, users,
 };
 
 #[derive(OpenApi)]
@@ -83,8 +83,8 @@ use super::routes::{
         step_ca::notifying,
         certificates::device_certificates,
         certificates::revoke_certificate,
-        certificates::device_statuses,
-        certificates::events,
+        device_statuses::device_statuses,
+        events::events,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&StandardResponses),

@@ -4,6 +4,7 @@
 
 pub mod checkin;
 pub mod enrollment;
+pub mod ledger;
 pub mod notification;
 pub mod preview;
 pub mod statuses;

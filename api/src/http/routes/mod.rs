@@ -5,8 +5,10 @@ pub mod certificates;
 pub mod checkin;
 pub mod connector;
 pub mod credentials;
+pub mod device_statuses;
 pub mod devices;
 pub mod docs;
+pub mod events;
 pub mod groups;
 pub mod health;
 pub mod preview;
@@ -45,7 +47,9 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .configure(connector::configure)
         .configure(revocations::configure)
         .configure(step_ca::configure)
-        .configure(certificates::configure);
+        .configure(certificates::configure)
+        .configure(device_statuses::configure)
+        .configure(events::configure);
 }
 
 /// Query parameters of the profile list endpoints.

@@ -2,8 +2,6 @@
 //! revokes at the CA, and the results it reports back.
 
 use actix_web::{web, HttpResponse};
-use scepter_domain::diagnostics::{DiagnosticCode, EventId};
-use scepter_storage::{NewEvent, RevocationOutcome};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -12,6 +10,7 @@ use super::resource;
 use crate::{
     error::ApiError,
     http::{auth::Connector, dto::CertificateView, extract::ValidJson},
+    service::ledger,
     state::AppState,
 };
 
@@ -71,8 +70,6 @@ pub struct RevocationResult {
     pub message: Option<String>,
 }
 
-const MAX_RESULT_MESSAGE_CHARS: usize = 1000;
-
 /// Report a revocation's outcome
 ///
 /// Records `revoked` or `failed` with the diagnostic code and an event
@@ -91,71 +88,11 @@ pub async fn revocation_result(
     body: ValidJson<RevocationResult>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
-    let diagnostic = match body.diagnostic_code.as_deref() {
-        None if body.succeeded => DiagnosticCode::Success,
-        None => DiagnosticCode::UnknownError,
-        Some(text) => parse_diagnostic_code(text)?,
-    };
-    if body.succeeded && diagnostic != DiagnosticCode::Success {
-        return Err(ApiError::field(
-            "diagnosticCode",
-            "success",
-            "a successful revocation reports 0x00000000",
-        ));
-    }
-    if body
-        .message
-        .as_ref()
-        .is_some_and(|message| message.chars().count() > MAX_RESULT_MESSAGE_CHARS)
-    {
-        return Err(ApiError::field(
-            "message",
-            "maxLength",
-            format!("at most {MAX_RESULT_MESSAGE_CHARS} characters"),
-        ));
-    }
-    let event = NewEvent {
-        event: if body.succeeded {
-            EventId::RevokeCertSuccess
-        } else {
-            EventId::RevokeCertFailure
-        },
-        diagnostic,
-        device_id: None,
-        profile_id: None,
-        certificate_id: Some(*id),
-        transaction_id: None,
-        message: body
-            .message
-            .clone()
-            .unwrap_or_else(|| diagnostic.message().to_owned()),
-    };
-    let outcome = RevocationOutcome {
-        revoked: body.succeeded,
-        diagnostic,
+    let result = ledger::RevocationReport {
+        succeeded: body.succeeded,
+        diagnostic_code: body.diagnostic_code.as_deref(),
         message: body.message,
     };
-    let stored = state
-        .store
-        .record_revocation_result(*id, &outcome, &event)
-        .await?;
-    tracing::info!(certificate_id = %stored.id, revoked = outcome.revoked, code = %diagnostic.hex(),
-        "recorded a revocation result");
+    let stored = ledger::record_revocation_result(&state, *id, result).await?;
     Ok(HttpResponse::Ok().json(CertificateView::from(stored)))
-}
-
-/// `0x` and eight hex digits naming one of the seed's codes.
-fn parse_diagnostic_code(text: &str) -> Result<DiagnosticCode, ApiError> {
-    text.strip_prefix("0x")
-        .or_else(|| text.strip_prefix("0X"))
-        .filter(|digits| digits.len() == 8)
-        .and_then(|digits| u32::from_str_radix(digits, 16).ok())
-        .and_then(DiagnosticCode::from_code)
-        .ok_or_else(|| {
-            ApiError::field(
-                "diagnosticCode",
-                "diagnosticCode",
-                "must be one of the seed's codes written 0x and eight hex digits, e.g. 0x00000402",
-            )
-        })
 }
