@@ -16,7 +16,7 @@ use scepter_domain::ValidationErrors;
 use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
 
-use super::{body_deadline, openapi};
+use super::body_deadline;
 use crate::{error::ApiError, state::AppState};
 
 /// A JSON body deserialised into `T`. Syntax errors are 400; a well-formed
@@ -132,16 +132,29 @@ pub fn parse_json_body<T: DeserializeOwned + ToSchema>(body: &[u8]) -> Result<T,
     if body.contains(&b'[') {
         let document: serde_json::Value = serde_json::from_slice(body)
             .map_err(|error| ApiError::Malformed(format!("the body is not valid JSON: {error}")))?;
-        let schemas = openapi::component_schemas();
+        let schemas = schemas_of::<T>();
         if let Some(schema) = schemas.get(T::name().as_ref()) {
             let mut errors = ValidationErrors::new();
-            find_positional_objects(schemas, schema, &document, &mut String::new(), &mut errors);
+            find_positional_objects(&schemas, schema, &document, &mut String::new(), &mut errors);
             if !errors.is_empty() {
                 return Err(ApiError::Validation(errors));
             }
         }
     }
     Ok(value)
+}
+
+/// `T`'s schema and every component schema it references, by name, as JSON:
+/// the part of the OpenAPI document that describes the body. Built only for
+/// bodies that hold an array, so the common request pays nothing.
+fn schemas_of<T: ToSchema>() -> serde_json::Map<String, serde_json::Value> {
+    let mut schemas = Vec::new();
+    T::schemas(&mut schemas);
+    schemas.push((T::name().into_owned(), T::schema()));
+    schemas
+        .into_iter()
+        .filter_map(|(name, schema)| Some((name, serde_json::to_value(schema).ok()?)))
+        .collect()
 }
 
 /// Pushes an error for every array in `value` where `schema` admits an object but no array.
