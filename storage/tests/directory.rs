@@ -16,12 +16,11 @@ use scepter_domain::{
 use scepter_storage::{GroupMember, MembershipChange, PageRequest, RejectedMembers, StorageError, Store};
 use uuid::Uuid;
 
-#[macro_use]
 mod support;
 
 use support::*;
 
-conformance!(
+scepter_storage::store_tests!(
     user_round_trips,
     user_principal_names_are_unique_ignoring_case,
     user_external_ids_are_unique,
