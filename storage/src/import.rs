@@ -122,6 +122,12 @@ impl<T> Plan<T> {
     }
 }
 
+/// Each distinct value once, in first-seen order.
+pub(crate) fn distinct<'a>(values: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut seen = HashSet::new();
+    values.filter(|value| seen.insert(*value)).collect()
+}
+
 /// Who holds a user principal name key now.
 #[derive(Debug, Clone)]
 pub(crate) struct UpnHolder {
