@@ -151,9 +151,12 @@ pub(crate) struct UserRow {
     pub external_id: Option<String>,
 }
 
-impl From<UserRow> for Record<User> {
-    fn from(row: UserRow) -> Self {
-        row.meta.record(User {
+/// Infallible today; a `TryFrom` like the other rows so every query reads them alike.
+impl TryFrom<UserRow> for Record<User> {
+    type Error = StorageError;
+
+    fn try_from(row: UserRow) -> Result<Self, Self::Error> {
+        Ok(row.meta.record(User {
             user_principal_name: row.user_principal_name,
             display_name: row.display_name,
             mail: row.mail,
@@ -161,7 +164,7 @@ impl From<UserRow> for Record<User> {
             on_premises_sam_account_name: row.on_premises_sam_account_name,
             on_premises_security_identifier: row.on_premises_security_identifier,
             external_id: row.external_id,
-        })
+        }))
     }
 }
 

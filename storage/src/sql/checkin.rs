@@ -20,7 +20,8 @@ macro_rules! impl_check_in_repository {
             use uuid::Uuid;
 
             use super::{
-                assignment_repository::targeting_facts, ledger_repository::certificates_of_device, $store,
+                assignment_repository::targeting_facts, fetch, ledger_repository::certificates_of_device,
+                $store,
             };
             use crate::{
                 rows::{DeviceRow, StepRow, UserRow},
@@ -38,20 +39,19 @@ macro_rules! impl_check_in_repository {
                     device_id: Uuid,
                 ) -> Result<Option<CheckInFacts>, StorageError> {
                     let mut connection = self.pool.acquire().await?;
-                    let Some(device) = sqlx::query_as::<_, DeviceRow>(SELECT_DEVICE)
-                        .bind(device_id)
-                        .fetch_optional(&mut *connection)
-                        .await?
+                    let Some(device) = fetch::one::<DeviceRow, Record<StoredDevice>>(
+                        &mut *connection,
+                        SELECT_DEVICE,
+                        device_id,
+                    )
+                    .await?
                     else {
                         return Ok(None);
                     };
-                    let device: Record<StoredDevice> = device.try_into()?;
                     let user = match device.content.device.user_id {
-                        Some(user_id) => sqlx::query_as::<_, UserRow>(SELECT_USER)
-                            .bind(user_id)
-                            .fetch_optional(&mut *connection)
-                            .await?
-                            .map(Into::into),
+                        Some(user_id) => {
+                            fetch::one::<UserRow, _>(&mut *connection, SELECT_USER, user_id).await?
+                        }
                         None => None,
                     };
                     let (memberships, profiles) = targeting_facts(
@@ -62,13 +62,7 @@ macro_rules! impl_check_in_repository {
                     )
                     .await?;
                     let certificates = certificates_of_device(&mut *connection, device_id).await?;
-                    let steps = sqlx::query_as::<_, StepRow>(SELECT_STEPS)
-                        .bind(device_id)
-                        .fetch_all(&mut *connection)
-                        .await?
-                        .into_iter()
-                        .map(TryInto::try_into)
-                        .collect::<Result<Vec<_>, _>>()?;
+                    let steps = fetch::all::<StepRow, _>(&mut *connection, SELECT_STEPS, device_id).await?;
                     Ok(Some(CheckInFacts {
                         device,
                         user,

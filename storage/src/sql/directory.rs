@@ -173,7 +173,7 @@ macro_rules! impl_directory_repositories {
             use sqlx::QueryBuilder;
             use uuid::Uuid;
 
-            use super::{versioned, $store};
+            use super::{fetch, versioned, $store};
             use crate::{
                 rows::{now, DeviceRow, GroupRow, MemberRow, UserRow},
                 sql::{bind_device_attributes, bind_user_attributes, directory::*},
@@ -203,15 +203,11 @@ macro_rules! impl_directory_repositories {
                         .fetch_one(&self.pool)
                         .await
                         .map_err(user_conflict)?;
-                    Ok(row.into())
+                    row.try_into()
                 }
 
                 async fn user(&self, id: Uuid) -> Result<Option<Record<User>>, StorageError> {
-                    let row = sqlx::query_as::<_, UserRow>(SELECT_USER)
-                        .bind(id)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                    Ok(row.map(Into::into))
+                    fetch::one::<UserRow, _>(&self.pool, SELECT_USER, id).await
                 }
 
                 async fn list_users(&self, page: PageRequest) -> Result<Page<Record<User>>, StorageError> {
@@ -220,12 +216,7 @@ macro_rules! impl_directory_repositories {
                         .bind(page.fetch_limit())
                         .fetch_all(&self.pool)
                         .await?;
-                    let records = rows.into_iter().map(Into::into).collect();
-                    Ok(Page::from_overfetched(
-                        records,
-                        page.limit,
-                        |record: &Record<User>| record.id,
-                    ))
+                    Page::from_rows(rows, page, |record: &Record<User>| record.id)
                 }
 
                 async fn update_user(
@@ -246,7 +237,7 @@ macro_rules! impl_directory_repositories {
                         .map_err(user_conflict)?;
                     let row = versioned::updated(row, &mut transaction, &USERS, id).await?;
                     transaction.commit().await?;
-                    Ok(row.into())
+                    row.try_into()
                 }
 
                 async fn delete_user(
@@ -273,12 +264,7 @@ macro_rules! impl_directory_repositories {
                 }
 
                 async fn device(&self, id: Uuid) -> Result<Option<Record<StoredDevice>>, StorageError> {
-                    sqlx::query_as::<_, DeviceRow>(SELECT_DEVICE)
-                        .bind(id)
-                        .fetch_optional(&self.pool)
-                        .await?
-                        .map(TryInto::try_into)
-                        .transpose()
+                    fetch::one::<DeviceRow, _>(&self.pool, SELECT_DEVICE, id).await
                 }
 
                 async fn list_devices(
@@ -340,12 +326,7 @@ macro_rules! impl_directory_repositories {
                 }
 
                 async fn group(&self, id: Uuid) -> Result<Option<Record<Group>>, StorageError> {
-                    sqlx::query_as::<_, GroupRow>(SELECT_GROUP)
-                        .bind(id)
-                        .fetch_optional(&self.pool)
-                        .await?
-                        .map(TryInto::try_into)
-                        .transpose()
+                    fetch::one::<GroupRow, _>(&self.pool, SELECT_GROUP, id).await
                 }
 
                 async fn list_groups(&self, page: PageRequest) -> Result<Page<Record<Group>>, StorageError> {

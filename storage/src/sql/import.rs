@@ -177,12 +177,14 @@ macro_rules! impl_import_repository {
                     let keys: Vec<String> = users.iter().map(User::principal_name_key).collect();
                     let keys = distinct(keys.iter().map(String::as_str));
 
-                    let existing: HashMap<String, Record<User>> =
-                        fetch_in::<UserRow, _>(&mut transaction, USERS_BY_EXTERNAL_ID, &external_ids)
-                            .await?
-                            .into_iter()
-                            .filter_map(|row| Some((row.external_id.clone()?, Record::from(row))))
-                            .collect();
+                    let mut existing: HashMap<String, Record<User>> = HashMap::new();
+                    for row in
+                        fetch_in::<UserRow, _>(&mut transaction, USERS_BY_EXTERNAL_ID, &external_ids).await?
+                    {
+                        if let Some(external_id) = row.external_id.clone() {
+                            existing.insert(external_id, row.try_into()?);
+                        }
+                    }
                     let holders: HashMap<String, UpnHolder> =
                         fetch_in::<(String, Uuid, Option<String>), _>(&mut transaction, UPN_HOLDERS, &keys)
                             .await?

@@ -2,28 +2,33 @@
 
 use super::assignments::reached_through;
 
-const CERTIFICATE_COLUMNS: &str = "id, device_id, profile_id, profile_version, transaction_id, \
-    serial_number, thumbprint_sha1, issuer, subject, not_before, not_after, issued_at, revoke_status, \
-    revoke_requested_at, revoke_diagnostic_code, revoke_message, revoked_at";
-
-pub(crate) fn certificate_by_id() -> String {
-    format!("SELECT {CERTIFICATE_COLUMNS} FROM issued_certificates c WHERE id = $1")
+/// The ledger's columns, for `concat!`.
+macro_rules! certificate_columns {
+    () => {
+        "id, device_id, profile_id, profile_version, transaction_id, serial_number, thumbprint_sha1, issuer, \
+         subject, not_before, not_after, issued_at, revoke_status, revoke_requested_at, revoke_diagnostic_code, \
+         revoke_message, revoked_at"
+    };
 }
+
+pub(crate) const CERTIFICATE_BY_ID: &str = concat!(
+    "SELECT ",
+    certificate_columns!(),
+    " FROM issued_certificates c WHERE id = $1"
+);
 
 /// The device's certificates, newest first (check-in's ledger and the admin list).
-pub(crate) fn certificates_of_device() -> String {
-    format!(
-        "SELECT {CERTIFICATE_COLUMNS} FROM issued_certificates c WHERE device_id = $1 \
-         ORDER BY issued_at DESC, id DESC"
-    )
-}
+pub(crate) const CERTIFICATES_OF_DEVICE: &str = concat!(
+    "SELECT ",
+    certificate_columns!(),
+    " FROM issued_certificates c WHERE device_id = $1 ORDER BY issued_at DESC, id DESC"
+);
 
-pub(crate) fn certificates_of_profile() -> String {
-    format!(
-        "SELECT {CERTIFICATE_COLUMNS} FROM issued_certificates c WHERE profile_id = $1 \
-         ORDER BY device_id, issued_at DESC, id DESC"
-    )
-}
+pub(crate) const CERTIFICATES_OF_PROFILE: &str = concat!(
+    "SELECT ",
+    certificate_columns!(),
+    " FROM issued_certificates c WHERE profile_id = $1 ORDER BY device_id, issued_at DESC, id DESC"
+);
 
 pub(crate) const CHALLENGE_USED: &str = "SELECT 1 FROM used_challenges WHERE id = $1";
 
@@ -111,7 +116,10 @@ pub(crate) fn hand_out_revocation_queue() -> String {
 }
 
 pub(crate) fn read_revocation_queue() -> String {
-    format!("SELECT {CERTIFICATE_COLUMNS} FROM issued_certificates c WHERE id IN ({QUEUE_PAGE}) ORDER BY id")
+    format!(
+        "SELECT {} FROM issued_certificates c WHERE id IN ({QUEUE_PAGE}) ORDER BY id",
+        certificate_columns!()
+    )
 }
 
 /// `$1` certificate, `$2` status, `$3` diagnostic code, `$4` message, `$5` revocation time.
@@ -136,7 +144,7 @@ macro_rules! impl_ledger_repository {
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
 
-            use super::{event_repository::insert_event, $store};
+            use super::{event_repository::insert_event, fetch, $store};
             use crate::{
                 rows::{now, CertificateRow, StateRow, TransactionRow},
                 sql::{ledger::*, unique_violation},
@@ -150,15 +158,10 @@ macro_rules! impl_ledger_repository {
                 executor: impl sqlx::Executor<'_, Database = $db>,
                 id: Uuid,
             ) -> Result<Option<StoredCertificate>, StorageError> {
-                sqlx::query_as::<_, CertificateRow>(&crate::sql::ledger::certificate_by_id())
-                    .bind(id)
-                    .fetch_optional(executor)
-                    .await?
-                    .map(TryInto::try_into)
-                    .transpose()
+                fetch::one::<CertificateRow, _>(executor, CERTIFICATE_BY_ID, id).await
             }
 
-            /// The certificate as just written in this transaction.
+            /// The certificate, read again in this transaction; [`StorageError::NotFound`] when missing.
             async fn written_certificate(
                 connection: &mut Connection,
                 id: Uuid,
@@ -173,13 +176,7 @@ macro_rules! impl_ledger_repository {
                 executor: impl sqlx::Executor<'_, Database = $db>,
                 device_id: Uuid,
             ) -> Result<Vec<StoredCertificate>, StorageError> {
-                sqlx::query_as::<_, CertificateRow>(&crate::sql::ledger::certificates_of_device())
-                    .bind(device_id)
-                    .fetch_all(executor)
-                    .await?
-                    .into_iter()
-                    .map(TryInto::try_into)
-                    .collect()
+                fetch::all::<CertificateRow, _>(executor, CERTIFICATES_OF_DEVICE, device_id).await
             }
 
             #[async_trait]
@@ -332,26 +329,14 @@ macro_rules! impl_ledger_repository {
                     &self,
                     profile_id: Uuid,
                 ) -> Result<Vec<StoredCertificate>, StorageError> {
-                    sqlx::query_as::<_, CertificateRow>(&certificates_of_profile())
-                        .bind(profile_id)
-                        .fetch_all(&self.pool)
-                        .await?
-                        .into_iter()
-                        .map(TryInto::try_into)
-                        .collect()
+                    fetch::all::<CertificateRow, _>(&self.pool, CERTIFICATES_OF_PROFILE, profile_id).await
                 }
 
                 async fn profile_states(
                     &self,
                     profile_id: Uuid,
                 ) -> Result<Vec<DeviceProfileState>, StorageError> {
-                    sqlx::query_as::<_, StateRow>(SELECT_STATES)
-                        .bind(profile_id)
-                        .fetch_all(&self.pool)
-                        .await?
-                        .into_iter()
-                        .map(TryInto::try_into)
-                        .collect()
+                    fetch::all::<StateRow, _>(&self.pool, SELECT_STATES, profile_id).await
                 }
 
                 async fn queue_revocations(&self, scope: &RevocationScope) -> Result<u64, StorageError> {

@@ -113,6 +113,54 @@ macro_rules! impl_store {
             }
         }
 
+        /// Reads of rows keyed by one id, converted to records.
+        mod fetch {
+            use uuid::Uuid;
+
+            use crate::StorageError;
+
+            /// The row `sql` finds for `$1 = key`, converted to a `T`.
+            pub(super) async fn one<R, T>(
+                executor: impl sqlx::Executor<'_, Database = $db>,
+                sql: &'static str,
+                key: Uuid,
+            ) -> Result<Option<T>, StorageError>
+            where
+                R: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row>
+                    + TryInto<T, Error = StorageError>
+                    + Send
+                    + Unpin,
+            {
+                sqlx::query_as::<_, R>(sql)
+                    .bind(key)
+                    .fetch_optional(executor)
+                    .await?
+                    .map(TryInto::try_into)
+                    .transpose()
+            }
+
+            /// Every row `sql` finds for `$1 = key`, converted to `T`s.
+            pub(super) async fn all<R, T>(
+                executor: impl sqlx::Executor<'_, Database = $db>,
+                sql: &'static str,
+                key: Uuid,
+            ) -> Result<Vec<T>, StorageError>
+            where
+                R: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row>
+                    + TryInto<T, Error = StorageError>
+                    + Send
+                    + Unpin,
+            {
+                sqlx::query_as::<_, R>(sql)
+                    .bind(key)
+                    .fetch_all(executor)
+                    .await?
+                    .into_iter()
+                    .map(TryInto::try_into)
+                    .collect()
+            }
+        }
+
         $crate::sql::impl_profile_repositories!($store, $db);
         $crate::sql::impl_directory_repositories!($store, $db);
         $crate::sql::impl_assignment_repository!($store, $db);

@@ -106,7 +106,7 @@ macro_rules! impl_profile_repositories {
             use scepter_domain::{Record, ScepCertificateProfile, TrustedCertificateProfile};
             use uuid::Uuid;
 
-            use super::{versioned, $store};
+            use super::{fetch, versioned, $store};
             use crate::{
                 rows::{now, ScepProfileRow, TrustedProfileRow},
                 sql::profiles::*,
@@ -133,12 +133,7 @@ macro_rules! impl_profile_repositories {
                     &self,
                     id: Uuid,
                 ) -> Result<Option<Record<TrustedCertificateProfile>>, StorageError> {
-                    sqlx::query_as::<_, TrustedProfileRow>(SELECT_TRUSTED)
-                        .bind(id)
-                        .fetch_optional(&self.pool)
-                        .await?
-                        .map(TryInto::try_into)
-                        .transpose()
+                    fetch::one::<TrustedProfileRow, _>(&self.pool, SELECT_TRUSTED, id).await
                 }
 
                 async fn list_trusted_profiles(
@@ -232,12 +227,7 @@ macro_rules! impl_profile_repositories {
                     &self,
                     id: Uuid,
                 ) -> Result<Option<Record<ScepCertificateProfile>>, StorageError> {
-                    sqlx::query_as::<_, ScepProfileRow>(SELECT_SCEP)
-                        .bind(id)
-                        .fetch_optional(&self.pool)
-                        .await?
-                        .map(TryInto::try_into)
-                        .transpose()
+                    fetch::one::<ScepProfileRow, _>(&self.pool, SELECT_SCEP, id).await
                 }
 
                 async fn list_scep_profiles(
