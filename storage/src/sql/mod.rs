@@ -119,45 +119,47 @@ macro_rules! impl_store {
 
             use crate::StorageError;
 
-            /// The row `sql` finds for `$1 = key`, converted to a `T`.
-            pub(super) async fn one<R, T>(
-                executor: impl sqlx::Executor<'_, Database = $db>,
-                sql: &'static str,
-                key: Uuid,
-            ) -> Result<Option<T>, StorageError>
-            where
+            /// A row type this backend decodes and that converts to a `T`.
+            pub(super) trait RowOf<T>:
+                for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row>
+                + TryInto<T, Error = StorageError>
+                + Send
+                + Unpin
+            {
+            }
+
+            impl<T, R> RowOf<T> for R where
                 R: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row>
                     + TryInto<T, Error = StorageError>
                     + Send
-                    + Unpin,
+                    + Unpin
             {
-                sqlx::query_as::<_, R>(sql)
+            }
+
+            /// The row `sql` finds for `$1 = key`, converted to a `T`.
+            pub(super) async fn one<R: RowOf<T>, T>(
+                executor: impl sqlx::Executor<'_, Database = $db>,
+                sql: &'static str,
+                key: Uuid,
+            ) -> Result<Option<T>, StorageError> {
+                let row = sqlx::query_as::<_, R>(sql)
                     .bind(key)
                     .fetch_optional(executor)
-                    .await?
-                    .map(TryInto::try_into)
-                    .transpose()
+                    .await?;
+                row.map(TryInto::try_into).transpose()
             }
 
             /// Every row `sql` finds for `$1 = key`, converted to `T`s.
-            pub(super) async fn all<R, T>(
+            pub(super) async fn all<R: RowOf<T>, T>(
                 executor: impl sqlx::Executor<'_, Database = $db>,
                 sql: &'static str,
                 key: Uuid,
-            ) -> Result<Vec<T>, StorageError>
-            where
-                R: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row>
-                    + TryInto<T, Error = StorageError>
-                    + Send
-                    + Unpin,
-            {
-                sqlx::query_as::<_, R>(sql)
+            ) -> Result<Vec<T>, StorageError> {
+                let rows = sqlx::query_as::<_, R>(sql)
                     .bind(key)
                     .fetch_all(executor)
-                    .await?
-                    .into_iter()
-                    .map(TryInto::try_into)
-                    .collect()
+                    .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
             }
         }
 
