@@ -113,6 +113,26 @@ impl<T> Plan<T> {
         }
     }
 
+    /// Row `index` is written: `Updated` over the `stored` record (at its
+    /// version), or `Created` when there is none.
+    fn write<S>(&mut self, index: usize, stored: Option<&Record<S>>, value: T) {
+        match stored {
+            Some(record) => {
+                self.outcomes.push(RowOutcome::Updated);
+                self.updates.push(PlannedUpdate {
+                    index,
+                    id: record.id,
+                    version: record.version,
+                    value,
+                });
+            }
+            None => {
+                self.outcomes.push(RowOutcome::Created);
+                self.inserts.push(value);
+            }
+        }
+    }
+
     /// A conditional update that matched no row: someone changed or deleted it
     /// between the lookup and the write.
     pub fn lost_race(&mut self, index: usize) {
@@ -120,6 +140,12 @@ impl<T> Plan<T> {
             "changed or deleted by someone else during the import; run the import again".to_owned(),
         );
     }
+}
+
+/// Each distinct value once, in first-seen order.
+pub(crate) fn distinct<'a>(values: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut seen = HashSet::new();
+    values.filter(|value| seen.insert(*value)).collect()
 }
 
 /// Who holds a user principal name key now.
@@ -188,21 +214,7 @@ pub(crate) fn plan_users<'a>(
             continue;
         }
         claimed.insert(key, external_id);
-        match stored {
-            Some(record) => {
-                plan.outcomes.push(RowOutcome::Updated);
-                plan.updates.push(PlannedUpdate {
-                    index,
-                    id: record.id,
-                    version: record.version,
-                    value: user,
-                });
-            }
-            None => {
-                plan.outcomes.push(RowOutcome::Created);
-                plan.inserts.push(user);
-            }
-        }
+        plan.write(index, stored, user);
     }
     plan
 }
@@ -243,19 +255,7 @@ pub(crate) fn plan_devices(
         };
         match existing.get(external_id) {
             Some(record) if record.content.device == device => plan.outcomes.push(RowOutcome::Unchanged),
-            Some(record) => {
-                plan.outcomes.push(RowOutcome::Updated);
-                plan.updates.push(PlannedUpdate {
-                    index,
-                    id: record.id,
-                    version: record.version,
-                    value: device,
-                });
-            }
-            None => {
-                plan.outcomes.push(RowOutcome::Created);
-                plan.inserts.push(device);
-            }
+            stored => plan.write(index, stored, device),
         }
     }
     plan

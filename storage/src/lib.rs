@@ -1,17 +1,37 @@
 //! Scepter's repositories: where profiles live between requests.
 //!
 //! The API talks to one [`Store`] trait object, composed of one repository
-//! trait per aggregate. Two backends implement it with the same SQL (`sql/`
-//! holds it once): PostgreSQL for production and SQLite as the embedded
-//! default, chosen by [`DatabaseTarget`]. Both pass the one conformance suite
-//! in `tests/conformance.rs`.
+//! trait per aggregate, each declared with its types in
+//! `repositories/<aggregate>.rs`: [`TrustedProfileRepository`] and
+//! [`ScepProfileRepository`] (`profiles.rs`); [`UserRepository`],
+//! [`DeviceRepository`] and [`GroupRepository`] (`directory.rs`);
+//! [`AssignmentRepository`]; [`DeviceCredentialRepository`];
+//! [`CheckInRepository`] (the facts a check-in decides on, and what it
+//! records); [`LedgerRepository`] (used challenges, allowed and denied
+//! requests, SCEP transactions, issued certificates, enrollment states,
+//! revocations and their purges); [`EventRepository`] (the event log); and
+//! [`ImportRepository`] (bulk import, `import.rs`, whose batch decisions are
+//! pure Rust).
+//!
+//! Two backends implement them with the same SQL: PostgreSQL for production
+//! and SQLite as the embedded default, chosen by [`DatabaseTarget`]. The SQL
+//! lives once in `sql/`, one file per aggregate mirroring `repositories/`:
+//! statements as `const`s or small functions, column binds as `bind_*!`
+//! macros, and one `impl_*!` macro per file that instantiates the trait
+//! implementations for a backend (sqlx's per-database traits make a generic
+//! `impl<DB>` unreadable); `sql::impl_store!` applies them all, with the
+//! optimistic-concurrency helpers they share, to [`PostgresStore`] and
+//! [`SqliteStore`]. Row → record conversions are in `rows.rs`, keyset pages
+//! in `pagination.rs`, and unique-key conflicts are classified by constraint
+//! name, the same way on both backends, in `sql/constraints.rs`.
 //!
 //! PostgreSQL and SQLite accept the same statements here (`$n` parameters,
 //! `RETURNING`, `ON CONFLICT`, the same column names), and sqlx decodes the
 //! same Rust types from both. What differs — connection options, column types,
-//! migrations — lives in `postgres.rs`, `sqlite.rs` and `migrations/`. Macros
-//! instantiate the implementations per backend because sqlx's per-database
-//! traits make a generic `impl<DB>` unreadable.
+//! migrations — lives in `postgres.rs`, `sqlite.rs` and `migrations/`. Both
+//! pass the same conformance suites in `tests/`, run once per backend by
+//! [`store_tests!`] (feature `testing`, which also gives the black-box suite
+//! [`backend_tests!`]).
 
 mod error;
 mod import;

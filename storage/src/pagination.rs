@@ -5,6 +5,8 @@
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use uuid::Uuid;
 
+use crate::StorageError;
+
 /// The `nextCursor` a client hands back. Opaque to clients: the encoding may change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
@@ -58,6 +60,16 @@ impl PageRequest {
     pub fn first(limit: u32) -> Self {
         Self { limit, cursor: None }
     }
+
+    /// The keyset to bind: the last id of the previous page, if any.
+    pub(crate) fn after(&self) -> Option<Uuid> {
+        self.cursor.map(Cursor::last_id)
+    }
+
+    /// The row limit to bind: one more than the page holds, to learn whether more follow.
+    pub(crate) fn fetch_limit(&self) -> i64 {
+        i64::from(self.limit) + 1
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +94,22 @@ impl<T> Page<T> {
             items: rows,
             next_cursor,
         }
+    }
+
+    /// [`Page::from_overfetched`] of the rows of a keyset query, each converted to a `T`.
+    pub(crate) fn from_rows<R>(
+        rows: Vec<R>,
+        page: PageRequest,
+        id_of: impl Fn(&T) -> Uuid,
+    ) -> Result<Self, StorageError>
+    where
+        R: TryInto<T, Error = StorageError>,
+    {
+        let items = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self::from_overfetched(items, page.limit, id_of))
     }
 
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {

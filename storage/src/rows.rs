@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use scepter_domain::{
-    directory::{Device, Group, User},
+    directory::{Device, Group, GroupType, User},
     scep_profile::{CertificateType, ScepSettings},
     targeting::{AssignmentFact, ProfileKind, TargetedProfile},
     text::{CertFileName, Description, DisplayName},
@@ -18,8 +18,8 @@ use uuid::Uuid;
 use scepter_domain::diagnostics::DiagnosticCode;
 
 use crate::{
-    Assignment, DeviceProfileState, DeviceStep, EnrollmentStep, ScepTransaction, StorageError,
-    StoredCertificate, StoredDevice, StoredEvent,
+    Assignment, DeviceProfileState, DeviceStep, EnrollmentStep, GroupMember, ScepTransaction, StorageError,
+    StoredCertificate, StoredCredential, StoredDevice, StoredEvent,
 };
 
 /// Both backends keep microseconds (PostgreSQL's resolution), so a value
@@ -28,12 +28,31 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
+/// The columns every versioned table starts with.
 #[derive(sqlx::FromRow)]
-pub(crate) struct TrustedProfileRow {
+pub(crate) struct RecordMeta {
     pub id: Uuid,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub modified_at: DateTime<Utc>,
+}
+
+impl RecordMeta {
+    fn record<T>(self, content: T) -> Record<T> {
+        Record {
+            id: self.id,
+            version: self.version,
+            created_at: self.created_at,
+            modified_at: self.modified_at,
+            content,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TrustedProfileRow {
+    #[sqlx(flatten)]
+    pub meta: RecordMeta,
     pub display_name: String,
     pub description: String,
     pub platform: String,
@@ -53,10 +72,8 @@ pub(crate) fn concatenated_der(certificates: &[CaCertificate]) -> Vec<u8> {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ScepProfileRow {
-    pub id: Uuid,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub modified_at: DateTime<Utc>,
+    #[sqlx(flatten)]
+    pub meta: RecordMeta,
     pub display_name: String,
     pub description: String,
     pub platform: String,
@@ -82,7 +99,7 @@ impl TryFrom<TrustedProfileRow> for Record<TrustedCertificateProfile> {
     type Error = StorageError;
 
     fn try_from(row: TrustedProfileRow) -> Result<Self, Self::Error> {
-        let id = row.id;
+        let id = row.meta.id;
         let content = TrustedCertificateProfile {
             display_name: DisplayName::try_from(row.display_name).map_err(|e| corrupt(id, e))?,
             description: Description::try_from(row.description).map_err(|e| corrupt(id, e))?,
@@ -101,13 +118,7 @@ impl TryFrom<TrustedProfileRow> for Record<TrustedCertificateProfile> {
             issuing_certificates: CaCertificate::from_concatenated_der(&row.issuing_certificates_der)
                 .map_err(|e| corrupt(id, e))?,
         };
-        Ok(Record {
-            id,
-            version: row.version,
-            created_at: row.created_at,
-            modified_at: row.modified_at,
-            content,
-        })
+        Ok(row.meta.record(content))
     }
 }
 
@@ -115,7 +126,7 @@ impl TryFrom<ScepProfileRow> for Record<ScepCertificateProfile> {
     type Error = StorageError;
 
     fn try_from(row: ScepProfileRow) -> Result<Self, Self::Error> {
-        let id = row.id;
+        let id = row.meta.id;
         let content = ScepCertificateProfile {
             display_name: DisplayName::try_from(row.display_name).map_err(|e| corrupt(id, e))?,
             description: Description::try_from(row.description).map_err(|e| corrupt(id, e))?,
@@ -123,22 +134,14 @@ impl TryFrom<ScepProfileRow> for Record<ScepCertificateProfile> {
             root_certificate_id: row.root_certificate_id,
             settings: row.settings.0,
         };
-        Ok(Record {
-            id,
-            version: row.version,
-            created_at: row.created_at,
-            modified_at: row.modified_at,
-            content,
-        })
+        Ok(row.meta.record(content))
     }
 }
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
-    pub id: Uuid,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub modified_at: DateTime<Utc>,
+    #[sqlx(flatten)]
+    pub meta: RecordMeta,
     pub user_principal_name: String,
     pub display_name: String,
     pub mail: Option<String>,
@@ -148,32 +151,27 @@ pub(crate) struct UserRow {
     pub external_id: Option<String>,
 }
 
-impl From<UserRow> for Record<User> {
-    fn from(row: UserRow) -> Self {
-        Record {
-            id: row.id,
-            version: row.version,
-            created_at: row.created_at,
-            modified_at: row.modified_at,
-            content: User {
-                user_principal_name: row.user_principal_name,
-                display_name: row.display_name,
-                mail: row.mail,
-                on_premises_distinguished_name: row.on_premises_distinguished_name,
-                on_premises_sam_account_name: row.on_premises_sam_account_name,
-                on_premises_security_identifier: row.on_premises_security_identifier,
-                external_id: row.external_id,
-            },
-        }
+/// Infallible today; a `TryFrom` like the other rows so every query reads them alike.
+impl TryFrom<UserRow> for Record<User> {
+    type Error = StorageError;
+
+    fn try_from(row: UserRow) -> Result<Self, Self::Error> {
+        Ok(row.meta.record(User {
+            user_principal_name: row.user_principal_name,
+            display_name: row.display_name,
+            mail: row.mail,
+            on_premises_distinguished_name: row.on_premises_distinguished_name,
+            on_premises_sam_account_name: row.on_premises_sam_account_name,
+            on_premises_security_identifier: row.on_premises_security_identifier,
+            external_id: row.external_id,
+        }))
     }
 }
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct DeviceRow {
-    pub id: Uuid,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub modified_at: DateTime<Utc>,
+    #[sqlx(flatten)]
+    pub meta: RecordMeta,
     pub device_name: String,
     pub platform: String,
     pub os_version: Option<String>,
@@ -192,37 +190,30 @@ impl TryFrom<DeviceRow> for Record<StoredDevice> {
     type Error = StorageError;
 
     fn try_from(row: DeviceRow) -> Result<Self, Self::Error> {
-        Ok(Record {
-            id: row.id,
-            version: row.version,
-            created_at: row.created_at,
-            modified_at: row.modified_at,
-            content: StoredDevice {
-                device: Device {
-                    device_name: row.device_name,
-                    platform: parse_platform(row.id, &row.platform)?,
-                    os_version: row.os_version,
-                    serial_number: row.serial_number,
-                    imei: row.imei,
-                    azure_ad_device_id: row.azure_ad_device_id,
-                    user_id: row.user_id,
-                    external_id: row.external_id,
-                    meid: row.meid,
-                    wifi_mac_address: row.wifi_mac_address,
-                    fully_qualified_domain_name: row.fully_qualified_domain_name,
-                },
-                last_check_in_at: row.last_check_in_at,
+        let id = row.meta.id;
+        Ok(row.meta.record(StoredDevice {
+            device: Device {
+                device_name: row.device_name,
+                platform: parse_platform(id, &row.platform)?,
+                os_version: row.os_version,
+                serial_number: row.serial_number,
+                imei: row.imei,
+                azure_ad_device_id: row.azure_ad_device_id,
+                user_id: row.user_id,
+                external_id: row.external_id,
+                meid: row.meid,
+                wifi_mac_address: row.wifi_mac_address,
+                fully_qualified_domain_name: row.fully_qualified_domain_name,
             },
-        })
+            last_check_in_at: row.last_check_in_at,
+        }))
     }
 }
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct GroupRow {
-    pub id: Uuid,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub modified_at: DateTime<Utc>,
+    #[sqlx(flatten)]
+    pub meta: RecordMeta,
     pub display_name: String,
     pub description: Option<String>,
     pub group_type: String,
@@ -233,18 +224,13 @@ impl TryFrom<GroupRow> for Record<Group> {
     type Error = StorageError;
 
     fn try_from(row: GroupRow) -> Result<Self, Self::Error> {
-        Ok(Record {
-            id: row.id,
-            version: row.version,
-            created_at: row.created_at,
-            modified_at: row.modified_at,
-            content: Group {
-                display_name: row.display_name,
-                description: row.description,
-                group_type: parse_enum(row.id, &row.group_type)?,
-                external_id: row.external_id,
-            },
-        })
+        let id = row.meta.id;
+        Ok(row.meta.record(Group {
+            display_name: row.display_name,
+            description: row.description,
+            group_type: parse_enum(id, &row.group_type)?,
+            external_id: row.external_id,
+        }))
     }
 }
 
@@ -253,6 +239,40 @@ pub(crate) struct MemberRow {
     pub id: Uuid,
     pub display_name: String,
     pub external_id: Option<String>,
+}
+
+impl MemberRow {
+    pub fn into_member(self, member_type: GroupType) -> GroupMember {
+        GroupMember {
+            id: self.id,
+            member_type,
+            display_name: self.display_name,
+            external_id: self.external_id,
+        }
+    }
+}
+
+/// A group's type as bulk import reads it (with its own wording when corrupt).
+pub(crate) fn parse_group_type(id: Uuid, value: &str) -> Result<GroupType, StorageError> {
+    match value {
+        "user" => Ok(GroupType::User),
+        "device" => Ok(GroupType::Device),
+        other => Err(StorageError::Corrupt(format!("group {id}: group type {other:?}"))),
+    }
+}
+
+/// `device_id, secret_sha256, revoked, state generation`, as `SELECT_CREDENTIAL` reads them.
+pub(crate) type CredentialRow = (Uuid, Vec<u8>, bool, i64);
+
+impl From<CredentialRow> for StoredCredential {
+    fn from((device_id, secret_digest, revoked, state_generation): CredentialRow) -> Self {
+        StoredCredential {
+            device_id,
+            secret_digest,
+            revoked,
+            state_generation,
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]

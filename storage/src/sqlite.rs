@@ -11,15 +11,7 @@ use sqlx::{
     SqlitePool,
 };
 
-use async_trait::async_trait;
-
-use crate::{
-    sql::{
-        impl_assignment_repository, impl_credential_repository, impl_directory_repositories,
-        impl_import_repository, impl_lifecycle_repository, impl_profile_repositories,
-    },
-    PoolSettings, PoolStatus, StorageError, Store,
-};
+use crate::{PoolSettings, StorageError};
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -79,34 +71,4 @@ fn create_private(path: &Path) -> Result<(), StorageError> {
     }
 }
 
-#[async_trait]
-impl Store for SqliteStore {
-    async fn migrate(&self) -> Result<(), StorageError> {
-        sqlx::migrate!("../migrations/sqlite").run(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn ping(&self) -> Result<(), StorageError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn close(&self) {
-        self.pool.close().await;
-    }
-
-    fn pool_status(&self) -> PoolStatus {
-        PoolStatus {
-            size: self.pool.size(),
-            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
-            max: self.pool.options().get_max_connections(),
-        }
-    }
-}
-
-impl_profile_repositories!(SqliteStore, sqlx::Sqlite);
-impl_directory_repositories!(SqliteStore, sqlx::Sqlite);
-impl_assignment_repository!(SqliteStore, sqlx::Sqlite);
-impl_credential_repository!(SqliteStore, sqlx::Sqlite);
-impl_lifecycle_repository!(SqliteStore, sqlx::Sqlite);
-impl_import_repository!(SqliteStore, sqlx::Sqlite);
+crate::sql::impl_store!(SqliteStore, sqlx::Sqlite, "../migrations/sqlite");

@@ -1,7 +1,29 @@
 //! Throwaway databases for tests: a new SQLite file in a temp dir, or a new
-//! database in the PostgreSQL server named by `SCEPTER_TEST_POSTGRES_URL`.
+//! database in the PostgreSQL server named by `SCEPTER_TEST_POSTGRES_URL`,
+//! and the one macro family that runs a test once per backend:
+//!
+//! - [`backend_tests!`](crate::backend_tests) runs each `async fn(Backend)`
+//!   (the black-box suite: it starts the application on that backend);
+//! - [`store_tests!`](crate::store_tests) runs each `async fn(Arc<dyn Store>)`
+//!   on a fresh, migrated database (this crate's conformance suites).
+//!
+//! Both expand to `mod sqlite { … } mod postgres { … }` with one
+//! `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` per name, so
+//! the crate using them needs `tokio` (with `macros` and `rt-multi-thread`)
+//! among its dependencies. The PostgreSQL variant is skipped when
+//! [`postgres_url`] is `None`.
+//!
+//! ```ignore
+//! use scepter_storage::{testing::Backend, Store};
+//!
+//! scepter_storage::backend_tests!(starts_on_either_backend);
+//! async fn starts_on_either_backend(backend: Backend) { /* … */ }
+//!
+//! scepter_storage::store_tests!(round_trips);
+//! async fn round_trips(store: std::sync::Arc<dyn Store>) { /* … */ }
+//! ```
 
-use std::sync::Arc;
+use std::{future::Future, sync::Arc};
 
 use sqlx::{Connection, Executor, PgConnection};
 use tempfile::TempDir;
@@ -92,4 +114,61 @@ impl TestDatabase {
         store.migrate().await.expect("migrate the test database");
         store
     }
+}
+
+/// Runs `test` on `backend` (what [`backend_tests!`](crate::backend_tests) calls).
+pub async fn run_on_backend<F: Future<Output = ()>>(backend: Backend, test: impl FnOnce(Backend) -> F) {
+    test(backend).await
+}
+
+/// Runs `test` on a fresh, migrated database of `backend`, which lives until
+/// the test ends (what [`store_tests!`](crate::store_tests) calls).
+pub async fn run_on_fresh_store<F: Future<Output = ()>>(
+    backend: Backend,
+    test: impl FnOnce(Arc<dyn Store>) -> F,
+) {
+    let database = TestDatabase::fresh(backend).await;
+    test(database.connect().await).await
+}
+
+/// Runs each named `async fn(Backend)` as one test per backend: `sqlite::name`
+/// and `postgres::name` (a no-op without [`postgres_url`]).
+///
+/// `backend_tests!(via some::runner; names…)` calls
+/// `some::runner(backend, name)` instead: the seam [`store_tests!`](crate::store_tests) uses.
+#[macro_export]
+macro_rules! backend_tests {
+    (via $run:path; $($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    $run($crate::testing::Backend::Sqlite, super::$name).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::testing::postgres_url().is_some() {
+                        $run($crate::testing::Backend::Postgres, super::$name).await
+                    }
+                }
+            )*
+        }
+    };
+    ($($name:ident),* $(,)?) => {
+        $crate::backend_tests!(via $crate::testing::run_on_backend; $($name),*);
+    };
+}
+
+/// Runs each named `async fn(Arc<dyn Store>)` once per backend, each time on
+/// a fresh, migrated database: [`backend_tests!`](crate::backend_tests) with
+/// [`run_on_fresh_store`].
+#[macro_export]
+macro_rules! store_tests {
+    ($($name:ident),* $(,)?) => {
+        $crate::backend_tests!(via $crate::testing::run_on_fresh_store; $($name),*);
+    };
 }

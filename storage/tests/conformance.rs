@@ -8,40 +8,12 @@ use scepter_domain::{
     Platform, ScepCertificateProfile, ScepCertificateProfileDraft, ScepProfileContext,
     TrustedCertificateProfile, TrustedCertificateProfileDraft,
 };
-use scepter_storage::{
-    testing::{postgres_url, Backend, TestDatabase},
-    PageRequest, ProfileFilter, StorageError, Store,
-};
+use scepter_storage::{PageRequest, ProfileFilter, StorageError, Store};
 use uuid::Uuid;
 
 const ROOT_PEM: &str = include_str!("../../domain/tests/fixtures/root-ca.pem");
 
-macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let database = super::TestDatabase::fresh(super::Backend::Sqlite).await;
-                    super::$name(database.connect().await).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    if super::postgres_url().is_some() {
-                        let database = super::TestDatabase::fresh(super::Backend::Postgres).await;
-                        super::$name(database.connect().await).await
-                    }
-                }
-            )*
-        }
-    };
-}
-
-conformance!(
+scepter_storage::store_tests!(
     migrations_are_idempotent_and_ping_answers,
     trusted_profile_round_trips,
     scep_profile_round_trips,
@@ -95,6 +67,26 @@ fn scep(platform: Platform, root_id: Uuid) -> ScepCertificateProfile {
         root_platform: Some(platform),
     };
     ScepCertificateProfile::parse(draft, &context).expect("valid SCEP profile")
+}
+
+/// `backend_tests!` (the form the black-box suite uses) hands each test a
+/// backend: two pools on one database see the same rows.
+mod per_backend {
+    use scepter_domain::Platform;
+    use scepter_storage::testing::{Backend, TestDatabase};
+
+    scepter_storage::backend_tests!(a_second_pool_on_the_same_database_sees_its_rows);
+
+    async fn a_second_pool_on_the_same_database_sees_its_rows(backend: Backend) {
+        let database = TestDatabase::fresh(backend).await;
+        let first = database.connect().await;
+        let inserted = first
+            .insert_trusted_profile(&super::trusted(Platform::Windows10, "Shared"))
+            .await
+            .unwrap();
+        let second = database.share().connect().await;
+        assert_eq!(second.trusted_profile(inserted.id).await.unwrap(), Some(inserted));
+    }
 }
 
 async fn migrations_are_idempotent_and_ping_answers(store: Arc<dyn Store>) {

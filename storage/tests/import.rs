@@ -7,38 +7,10 @@ use scepter_domain::{
     directory::{Device, Group, GroupType, User},
     Platform, Record,
 };
-use scepter_storage::{
-    testing::{postgres_url, Backend, TestDatabase},
-    DeviceImport, MembershipImport, PageRequest, RowOutcome, Store, StoredDevice,
-};
+use scepter_storage::{DeviceImport, MembershipImport, PageRequest, RowOutcome, Store, StoredDevice};
 use uuid::Uuid;
 
-macro_rules! import_conformance {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let database = super::TestDatabase::fresh(super::Backend::Sqlite).await;
-                    super::$name(database.connect().await).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    if super::postgres_url().is_some() {
-                        let database = super::TestDatabase::fresh(super::Backend::Postgres).await;
-                        super::$name(database.connect().await).await
-                    }
-                }
-            )*
-        }
-    };
-}
-
-import_conformance!(
+scepter_storage::store_tests!(
     users_are_created_then_updated_or_left_unchanged,
     a_taken_user_principal_name_rejects_only_its_row,
     devices_resolve_their_primary_user_by_external_id,

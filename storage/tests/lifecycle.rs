@@ -19,12 +19,11 @@ use scepter_storage::{
 };
 use uuid::Uuid;
 
-#[macro_use]
 mod support;
 
 use support::*;
 
-conformance!(
+scepter_storage::store_tests!(
     a_challenge_is_accepted_once_even_when_raced,
     certificates_round_trip_and_duplicates_conflict,
     revocations_are_queued_only_for_certificates_no_longer_reached,

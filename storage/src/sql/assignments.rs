@@ -1,246 +1,287 @@
 //! Profile assignments, and the facts targeting decides on.
 
+use scepter_domain::targeting::ProfileKind;
+
+/// The tables of one profile kind. Fixed strings, never input, so building
+/// SQL from them is safe.
+pub(crate) struct Tables {
+    pub profiles: &'static str,
+    pub assignments: &'static str,
+}
+
+pub(crate) fn tables(kind: ProfileKind) -> Tables {
+    match kind {
+        ProfileKind::TrustedCertificate => Tables {
+            profiles: "trusted_certificate_profiles",
+            assignments: "trusted_profile_assignments",
+        },
+        ProfileKind::ScepCertificate => Tables {
+            profiles: "scep_certificate_profiles",
+            assignments: "scep_profile_assignments",
+        },
+    }
+}
+
+/// Whether an assignment with `intent` of the profile whose id is `profile`
+/// (an SQL expression) reaches device `d` (alias of `devices`) through a
+/// device group or the device's primary user's groups. The SQL half of
+/// `scepter_domain::targeting`; the black-box suite checks they agree.
+pub(crate) fn reached_through(assignments: &str, profile: &str, intent: &str) -> String {
+    format!(
+        "(EXISTS (SELECT 1 FROM {assignments} a JOIN device_group_members m \
+             ON m.group_id = a.group_id AND m.device_id = d.id \
+             WHERE a.profile_id = {profile} AND a.intent = '{intent}') \
+          OR EXISTS (SELECT 1 FROM {assignments} a JOIN user_group_members m \
+             ON m.group_id = a.group_id AND m.user_id = d.user_id \
+             WHERE a.profile_id = {profile} AND a.intent = '{intent}'))"
+    )
+}
+
+/// Every assignment to a group the device (`$1`) or its primary user (`$2`)
+/// is in, with its profile's facts. Indexes: device_group_members_device,
+/// user_group_members_user, *_profile_assignments_group, and the primary keys.
+pub(crate) const TARGETING_FACTS: &str = "WITH member_groups AS ( \
+         SELECT group_id FROM device_group_members WHERE device_id = $1 \
+         UNION ALL \
+         SELECT group_id FROM user_group_members WHERE user_id = $2) \
+     SELECT a.id AS assignment_id, a.group_id, g.group_type, a.intent, \
+            'trustedCertificate' AS profile_kind, p.id AS profile_id, p.version AS profile_version, \
+            p.platform, NULL AS certificate_type, NULL AS root_profile_id \
+     FROM member_groups mg \
+     JOIN trusted_profile_assignments a ON a.group_id = mg.group_id \
+     JOIN directory_groups g ON g.id = a.group_id \
+     JOIN trusted_certificate_profiles p ON p.id = a.profile_id \
+     UNION ALL \
+     SELECT a.id, a.group_id, g.group_type, a.intent, \
+            'scepCertificate', p.id, p.version, p.platform, p.certificate_type, p.root_certificate_id \
+     FROM member_groups mg \
+     JOIN scep_profile_assignments a ON a.group_id = mg.group_id \
+     JOIN directory_groups g ON g.id = a.group_id \
+     JOIN scep_certificate_profiles p ON p.id = a.profile_id \
+     ORDER BY profile_kind, profile_id";
+
+pub(crate) const DEVICE_PLATFORM_AND_USER: &str = "SELECT platform, user_id FROM devices WHERE id = $1";
+
+pub(crate) fn count_profile(kind: ProfileKind) -> String {
+    format!("SELECT COUNT(*) FROM {} WHERE id = $1", tables(kind).profiles)
+}
+
+pub(crate) fn insert_assignment(kind: ProfileKind) -> String {
+    format!(
+        "INSERT INTO {} (id, profile_id, group_id, intent, created_at) VALUES ($1, $2, $3, $4, $5) \
+         RETURNING id, profile_id, group_id, intent, created_at",
+        tables(kind).assignments
+    )
+}
+
+/// `$1` profile, `$2` keyset, `$3` limit.
+pub(crate) fn list_assignments(kind: ProfileKind) -> String {
+    format!(
+        "SELECT id, profile_id, group_id, intent, created_at FROM {} \
+         WHERE profile_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3",
+        tables(kind).assignments
+    )
+}
+
+pub(crate) fn delete_assignment(kind: ProfileKind) -> String {
+    format!(
+        "DELETE FROM {} WHERE id = $1 AND profile_id = $2",
+        tables(kind).assignments
+    )
+}
+
+/// Rules 1–3 of scepter_domain::targeting: included, not excluded, same
+/// platform. `$1` profile, `$2` platform, `$3` keyset, `$4` limit. Walks
+/// devices_platform_id in id order; each candidate is an index probe per assignment.
+pub(crate) fn targeted_devices(kind: ProfileKind) -> String {
+    let assignments = tables(kind).assignments;
+    format!(
+        "SELECT d.* FROM devices d WHERE d.platform = $2 AND ($3 IS NULL OR d.id > $3) \
+         AND {} AND NOT {} ORDER BY d.id LIMIT $4",
+        reached_through(assignments, "$1", "include"),
+        reached_through(assignments, "$1", "exclude")
+    )
+}
+
+/// The targeting facts of a device once its platform and primary user are known.
+pub(crate) fn memberships(
+    platform: scepter_domain::Platform,
+    user_id: Option<uuid::Uuid>,
+    profiles: &[scepter_domain::targeting::TargetedProfile],
+) -> scepter_domain::targeting::DeviceMemberships {
+    use scepter_domain::directory::GroupType;
+    let groups_of = |group_type: GroupType| {
+        profiles
+            .iter()
+            .flat_map(|profile| &profile.assignments)
+            .filter(|assignment| assignment.group_type == group_type)
+            .map(|assignment| assignment.group_id)
+            .collect()
+    };
+    scepter_domain::targeting::DeviceMemberships {
+        platform,
+        has_primary_user: user_id.is_some(),
+        device_groups: groups_of(GroupType::Device),
+        user_groups: groups_of(GroupType::User),
+    }
+}
+
 macro_rules! impl_assignment_repository {
     ($store:ident, $db:ty) => {
-      mod assignment_repository {
-        use async_trait::async_trait;
-        use scepter_domain::{
-            directory::GroupType,
-            targeting::{DeviceMemberships, Intent, ProfileKind, TargetedProfile},
-            Platform, Record,
-        };
-        use uuid::Uuid;
-
-        use super::$store;
-        use crate::{
-            rows::{now, targeted_profiles, AssignmentRow, DeviceRow, TargetingRow},
-            Assignment, AssignmentRepository, Page, PageRequest, StorageError, StoredDevice,
-        };
-
-        /// The statements of one profile kind. Table names are fixed strings,
-        /// never input, so building SQL from them is safe.
-        struct Tables {
-            profiles: &'static str,
-            assignments: &'static str,
-        }
-
-        fn tables(kind: ProfileKind) -> Tables {
-            match kind {
-                ProfileKind::TrustedCertificate => Tables {
-                    profiles: "trusted_certificate_profiles",
-                    assignments: "trusted_profile_assignments",
-                },
-                ProfileKind::ScepCertificate => Tables {
-                    profiles: "scep_certificate_profiles",
-                    assignments: "scep_profile_assignments",
-                },
-            }
-        }
-
-        /// The targeting facts of a device whose platform and primary user are known.
-        pub(super) async fn targeting_facts(
-            executor: impl sqlx::Executor<'_, Database = $db>,
-            device_id: Uuid,
-            platform: Platform,
-            user_id: Option<Uuid>,
-        ) -> Result<(DeviceMemberships, Vec<TargetedProfile>), StorageError> {
-            // Every assignment to a group the device or its primary user is in, with its
-            // profile's facts. Indexes: device_group_members_device, user_group_members_user,
-            // *_profile_assignments_group, and the primary keys.
-            let rows = sqlx::query_as::<_, TargetingRow>(
-                "WITH member_groups AS ( \
-                     SELECT group_id FROM device_group_members WHERE device_id = $1 \
-                     UNION ALL \
-                     SELECT group_id FROM user_group_members WHERE user_id = $2) \
-                 SELECT a.id AS assignment_id, a.group_id, g.group_type, a.intent, \
-                        'trustedCertificate' AS profile_kind, p.id AS profile_id, p.version AS profile_version, \
-                        p.platform, NULL AS certificate_type, NULL AS root_profile_id \
-                 FROM member_groups mg \
-                 JOIN trusted_profile_assignments a ON a.group_id = mg.group_id \
-                 JOIN directory_groups g ON g.id = a.group_id \
-                 JOIN trusted_certificate_profiles p ON p.id = a.profile_id \
-                 UNION ALL \
-                 SELECT a.id, a.group_id, g.group_type, a.intent, \
-                        'scepCertificate', p.id, p.version, p.platform, p.certificate_type, p.root_certificate_id \
-                 FROM member_groups mg \
-                 JOIN scep_profile_assignments a ON a.group_id = mg.group_id \
-                 JOIN directory_groups g ON g.id = a.group_id \
-                 JOIN scep_certificate_profiles p ON p.id = a.profile_id \
-                 ORDER BY profile_kind, profile_id",
-            )
-            .bind(device_id)
-            .bind(user_id)
-            .fetch_all(executor)
-            .await?;
-            let profiles = targeted_profiles(rows)?;
-            let groups_of = |group_type: GroupType| {
-                profiles
-                    .iter()
-                    .flat_map(|profile| &profile.assignments)
-                    .filter(|assignment| assignment.group_type == group_type)
-                    .map(|assignment| assignment.group_id)
-                    .collect()
+        mod assignment_repository {
+            use async_trait::async_trait;
+            use scepter_domain::{
+                targeting::{DeviceMemberships, Intent, ProfileKind, TargetedProfile},
+                Platform, Record,
             };
-            let memberships = DeviceMemberships {
-                platform,
-                has_primary_user: user_id.is_some(),
-                device_groups: groups_of(GroupType::Device),
-                user_groups: groups_of(GroupType::User),
+            use uuid::Uuid;
+
+            use super::$store;
+            use crate::{
+                rows::{now, targeted_profiles, AssignmentRow, DeviceRow, TargetingRow},
+                sql::{assignments::*, unique_violation},
+                Assignment, AssignmentRepository, Page, PageRequest, StorageError, StoredDevice,
             };
-            Ok((memberships, profiles))
-        }
 
-        #[async_trait]
-        impl AssignmentRepository for $store {
-            async fn insert_assignment(
-                &self,
-                kind: ProfileKind,
-                profile_id: Uuid,
-                group_id: Uuid,
-                intent: Intent,
-            ) -> Result<Assignment, StorageError> {
-                let tables = tables(kind);
-                let mut transaction = self.pool.begin().await?;
-                let profile_exists = sqlx::query_scalar::<_, i64>(&format!(
-                    "SELECT COUNT(*) FROM {} WHERE id = $1",
-                    tables.profiles
-                ))
-                .bind(profile_id)
-                .fetch_one(&mut *transaction)
-                .await?;
-                if profile_exists == 0 {
-                    return Err(StorageError::NotFound);
-                }
-                let row = sqlx::query_as::<_, AssignmentRow>(&format!(
-                    "INSERT INTO {} (id, profile_id, group_id, intent, created_at) VALUES ($1, $2, $3, $4, $5) \
-                     RETURNING id, profile_id, group_id, intent, created_at",
-                    tables.assignments
-                ))
-                .bind(Uuid::now_v7())
-                .bind(profile_id)
-                .bind(group_id)
-                .bind(intent.as_str())
-                .bind(now())
-                .fetch_one(&mut *transaction)
-                .await
-                .map_err(|error| match &error {
-                    sqlx::Error::Database(database_error) if database_error.is_unique_violation() => {
-                        StorageError::Conflict("the group is already assigned to this profile".to_owned())
-                    }
-                    _ => error.into(),
-                })?;
-                transaction.commit().await?;
-                row.into_assignment(kind)
+            /// The targeting facts of a device whose platform and primary user are known.
+            pub(super) async fn targeting_facts(
+                executor: impl sqlx::Executor<'_, Database = $db>,
+                device_id: Uuid,
+                platform: Platform,
+                user_id: Option<Uuid>,
+            ) -> Result<(DeviceMemberships, Vec<TargetedProfile>), StorageError> {
+                let rows = sqlx::query_as::<_, TargetingRow>(TARGETING_FACTS)
+                    .bind(device_id)
+                    .bind(user_id)
+                    .fetch_all(executor)
+                    .await?;
+                let profiles = targeted_profiles(rows)?;
+                Ok((memberships(platform, user_id, &profiles), profiles))
             }
 
-            async fn list_assignments(
-                &self,
+            /// [`StorageError::NotFound`] unless the profile exists.
+            async fn profile_exists(
+                executor: impl sqlx::Executor<'_, Database = $db>,
                 kind: ProfileKind,
                 profile_id: Uuid,
-                page: PageRequest,
-            ) -> Result<Page<Assignment>, StorageError> {
-                let tables = tables(kind);
-                let profile_exists = sqlx::query_scalar::<_, i64>(&format!(
-                    "SELECT COUNT(*) FROM {} WHERE id = $1",
-                    tables.profiles
-                ))
-                .bind(profile_id)
-                .fetch_one(&self.pool)
-                .await?;
-                if profile_exists == 0 {
-                    return Err(StorageError::NotFound);
-                }
-                let rows = sqlx::query_as::<_, AssignmentRow>(&format!(
-                    "SELECT id, profile_id, group_id, intent, created_at FROM {} \
-                     WHERE profile_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3",
-                    tables.assignments
-                ))
-                .bind(profile_id)
-                .bind(page.cursor.map(|cursor| cursor.last_id()))
-                .bind(i64::from(page.limit) + 1)
-                .fetch_all(&self.pool)
-                .await?;
-                let assignments =
-                    rows.into_iter().map(|row| row.into_assignment(kind)).collect::<Result<Vec<_>, _>>()?;
-                Ok(Page::from_overfetched(assignments, page.limit, |assignment: &Assignment| assignment.id))
-            }
-
-            async fn delete_assignment(
-                &self,
-                kind: ProfileKind,
-                profile_id: Uuid,
-                assignment_id: Uuid,
             ) -> Result<(), StorageError> {
-                let deleted = sqlx::query(&format!(
-                    "DELETE FROM {} WHERE id = $1 AND profile_id = $2",
-                    tables(kind).assignments
-                ))
-                .bind(assignment_id)
-                .bind(profile_id)
-                .execute(&self.pool)
-                .await?;
-                if deleted.rows_affected() == 0 {
+                let count = sqlx::query_scalar::<_, i64>(&count_profile(kind))
+                    .bind(profile_id)
+                    .fetch_one(executor)
+                    .await?;
+                if count == 0 {
                     return Err(StorageError::NotFound);
                 }
                 Ok(())
             }
 
-            async fn device_targeting_facts(
-                &self,
-                device_id: Uuid,
-            ) -> Result<Option<(DeviceMemberships, Vec<TargetedProfile>)>, StorageError> {
-                let device = sqlx::query_as::<_, (String, Option<Uuid>)>(
-                    "SELECT platform, user_id FROM devices WHERE id = $1",
-                )
-                .bind(device_id)
-                .fetch_optional(&self.pool)
-                .await?;
-                let Some((platform, user_id)) = device else {
-                    return Ok(None);
-                };
-                let platform: Platform =
-                    platform.parse().map_err(|error| StorageError::Corrupt(format!("device {device_id}: {error}")))?;
-                targeting_facts(&self.pool, device_id, platform, user_id).await.map(Some)
-            }
+            #[async_trait]
+            impl AssignmentRepository for $store {
+                async fn insert_assignment(
+                    &self,
+                    kind: ProfileKind,
+                    profile_id: Uuid,
+                    group_id: Uuid,
+                    intent: Intent,
+                ) -> Result<Assignment, StorageError> {
+                    let mut transaction = self.pool.begin().await?;
+                    profile_exists(&mut *transaction, kind, profile_id).await?;
+                    let row = sqlx::query_as::<_, AssignmentRow>(&insert_assignment(kind))
+                        .bind(Uuid::now_v7())
+                        .bind(profile_id)
+                        .bind(group_id)
+                        .bind(intent.as_str())
+                        .bind(now())
+                        .fetch_one(&mut *transaction)
+                        .await
+                        .map_err(|error| match unique_violation(&error) {
+                            Some(_) => StorageError::Conflict(
+                                "the group is already assigned to this profile".to_owned(),
+                            ),
+                            None => error.into(),
+                        })?;
+                    transaction.commit().await?;
+                    row.into_assignment(kind)
+                }
 
-            async fn targeted_devices(
-                &self,
-                kind: ProfileKind,
-                profile_id: Uuid,
-                platform: Platform,
-                page: PageRequest,
-            ) -> Result<Page<Record<StoredDevice>>, StorageError> {
-                let assignments = tables(kind).assignments;
-                let reached_through = |intent: &str| {
-                    format!(
-                        "(EXISTS (SELECT 1 FROM {assignments} a JOIN device_group_members m \
-                             ON m.group_id = a.group_id AND m.device_id = d.id \
-                             WHERE a.profile_id = $1 AND a.intent = '{intent}') \
-                          OR EXISTS (SELECT 1 FROM {assignments} a JOIN user_group_members m \
-                             ON m.group_id = a.group_id AND m.user_id = d.user_id \
-                             WHERE a.profile_id = $1 AND a.intent = '{intent}'))"
-                    )
-                };
-                // Rules 1–3 of scepter_domain::targeting: included, not excluded, same platform.
-                // Walks devices_platform_id in id order; each candidate is an index probe per assignment.
-                let sql = format!(
-                    "SELECT d.* FROM devices d WHERE d.platform = $2 AND ($3 IS NULL OR d.id > $3) \
-                     AND {} AND NOT {} ORDER BY d.id LIMIT $4",
-                    reached_through("include"),
-                    reached_through("exclude")
-                );
-                let rows = sqlx::query_as::<_, DeviceRow>(&sql)
-                    .bind(profile_id)
-                    .bind(platform.as_str())
-                    .bind(page.cursor.map(|cursor| cursor.last_id()))
-                    .bind(i64::from(page.limit) + 1)
-                    .fetch_all(&self.pool)
-                    .await?;
-                let records = rows.into_iter().map(TryInto::try_into).collect::<Result<Vec<_>, _>>()?;
-                Ok(Page::from_overfetched(records, page.limit, |record: &Record<StoredDevice>| record.id))
+                async fn list_assignments(
+                    &self,
+                    kind: ProfileKind,
+                    profile_id: Uuid,
+                    page: PageRequest,
+                ) -> Result<Page<Assignment>, StorageError> {
+                    profile_exists(&self.pool, kind, profile_id).await?;
+                    let rows = sqlx::query_as::<_, AssignmentRow>(&list_assignments(kind))
+                        .bind(profile_id)
+                        .bind(page.after())
+                        .bind(page.fetch_limit())
+                        .fetch_all(&self.pool)
+                        .await?;
+                    let assignments = rows
+                        .into_iter()
+                        .map(|row| row.into_assignment(kind))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(Page::from_overfetched(
+                        assignments,
+                        page.limit,
+                        |assignment: &Assignment| assignment.id,
+                    ))
+                }
+
+                async fn delete_assignment(
+                    &self,
+                    kind: ProfileKind,
+                    profile_id: Uuid,
+                    assignment_id: Uuid,
+                ) -> Result<(), StorageError> {
+                    let deleted = sqlx::query(&delete_assignment(kind))
+                        .bind(assignment_id)
+                        .bind(profile_id)
+                        .execute(&self.pool)
+                        .await?;
+                    if deleted.rows_affected() == 0 {
+                        return Err(StorageError::NotFound);
+                    }
+                    Ok(())
+                }
+
+                async fn device_targeting_facts(
+                    &self,
+                    device_id: Uuid,
+                ) -> Result<Option<(DeviceMemberships, Vec<TargetedProfile>)>, StorageError> {
+                    let device = sqlx::query_as::<_, (String, Option<Uuid>)>(DEVICE_PLATFORM_AND_USER)
+                        .bind(device_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    let Some((platform, user_id)) = device else {
+                        return Ok(None);
+                    };
+                    let platform: Platform = platform
+                        .parse()
+                        .map_err(|error| StorageError::Corrupt(format!("device {device_id}: {error}")))?;
+                    targeting_facts(&self.pool, device_id, platform, user_id)
+                        .await
+                        .map(Some)
+                }
+
+                async fn targeted_devices(
+                    &self,
+                    kind: ProfileKind,
+                    profile_id: Uuid,
+                    platform: Platform,
+                    page: PageRequest,
+                ) -> Result<Page<Record<StoredDevice>>, StorageError> {
+                    let rows = sqlx::query_as::<_, DeviceRow>(&targeted_devices(kind))
+                        .bind(profile_id)
+                        .bind(platform.as_str())
+                        .bind(page.after())
+                        .bind(page.fetch_limit())
+                        .fetch_all(&self.pool)
+                        .await?;
+                    Page::from_rows(rows, page, |record: &Record<StoredDevice>| record.id)
+                }
             }
         }
-      }
     };
 }
 

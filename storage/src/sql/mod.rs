@@ -1,16 +1,202 @@
 //! The repository SQL, written once for both backends (see the crate docs).
-//! Each macro implements one group of repository traits for a store type.
+//!
+//! One file per aggregate, mirroring `repositories/`. Each holds its
+//! statements as `const`s (or, where a statement is assembled from parts,
+//! plain functions) and one macro that implements its repository traits for
+//! a store type: sqlx's traits are per database, so the implementations are
+//! instantiated per backend, but what they share lives outside the macros —
+//! row → record conversions in `rows.rs`, the column binds of each aggregate
+//! in a `bind_*!` macro next to its statements, unique-key classification in
+//! `constraints.rs`, keyset pages in `pagination.rs`, and the optimistic
+//! concurrency of versioned rows in [`impl_store!`]'s `versioned` module.
 
-mod assignments;
-mod credentials;
-mod directory;
-mod import;
-mod lifecycle;
-mod profiles;
+pub(crate) mod assignments;
+pub(crate) mod checkin;
+pub(crate) mod constraints;
+pub(crate) mod credentials;
+pub(crate) mod directory;
+pub(crate) mod events;
+pub(crate) mod import;
+pub(crate) mod ledger;
+pub(crate) mod profiles;
 
 pub(crate) use assignments::impl_assignment_repository;
+pub(crate) use checkin::impl_check_in_repository;
+pub(crate) use constraints::{unique_violation, UniqueKey};
 pub(crate) use credentials::impl_credential_repository;
-pub(crate) use directory::impl_directory_repositories;
+pub(crate) use directory::{bind_device_attributes, bind_user_attributes, impl_directory_repositories};
+pub(crate) use events::impl_event_repository;
 pub(crate) use import::impl_import_repository;
-pub(crate) use lifecycle::impl_lifecycle_repository;
+pub(crate) use ledger::impl_ledger_repository;
 pub(crate) use profiles::impl_profile_repositories;
+
+/// The statements that check and delete a row with a version (optimistic concurrency).
+pub(crate) struct VersionedTable {
+    /// `$1`: id.
+    pub version: &'static str,
+    /// `$1`: id, `$2`: the expected version, or `NULL` for any.
+    pub delete: &'static str,
+}
+
+/// Implements [`crate::Store`] and every repository trait for `$store`, a
+/// struct whose `pool` is a `sqlx::Pool<$db>`; `$migrations` is the path of
+/// the backend's migrations for `sqlx::migrate!`.
+macro_rules! impl_store {
+    ($store:ident, $db:ty, $migrations:tt) => {
+        /// Optimistic concurrency, shared by every repository with versioned rows.
+        mod versioned {
+            use uuid::Uuid;
+
+            use crate::{sql::VersionedTable, StorageError};
+
+            type Connection = <$db as sqlx::Database>::Connection;
+
+            /// After a conditional write matched no row: missing, or at another version?
+            pub(super) async fn mismatch_or_missing(
+                connection: &mut Connection,
+                table: &VersionedTable,
+                id: Uuid,
+            ) -> StorageError {
+                match sqlx::query_scalar::<_, i64>(table.version)
+                    .bind(id)
+                    .fetch_optional(connection)
+                    .await
+                {
+                    Ok(Some(current)) => StorageError::VersionMismatch { current },
+                    Ok(None) => StorageError::NotFound,
+                    Err(error) => error.into(),
+                }
+            }
+
+            /// The row a conditional update returned, or why there was none.
+            pub(super) async fn updated<R>(
+                row: Option<R>,
+                connection: &mut Connection,
+                table: &VersionedTable,
+                id: Uuid,
+            ) -> Result<R, StorageError> {
+                match row {
+                    Some(row) => Ok(row),
+                    None => Err(mismatch_or_missing(connection, table, id).await),
+                }
+            }
+
+            /// Deletes the row if it is at `expected_version` (or at any, for `None`).
+            pub(super) async fn delete(
+                connection: &mut Connection,
+                table: &VersionedTable,
+                id: Uuid,
+                expected_version: Option<i64>,
+            ) -> Result<(), StorageError> {
+                let deleted = sqlx::query(table.delete)
+                    .bind(id)
+                    .bind(expected_version)
+                    .execute(&mut *connection)
+                    .await?;
+                if deleted.rows_affected() == 0 {
+                    return Err(mismatch_or_missing(connection, table, id).await);
+                }
+                Ok(())
+            }
+
+            /// [`delete`] in a transaction of its own.
+            pub(super) async fn delete_alone(
+                pool: &sqlx::Pool<$db>,
+                table: &VersionedTable,
+                id: Uuid,
+                expected_version: Option<i64>,
+            ) -> Result<(), StorageError> {
+                let mut transaction = pool.begin().await?;
+                delete(&mut transaction, table, id, expected_version).await?;
+                transaction.commit().await?;
+                Ok(())
+            }
+        }
+
+        /// Reads of rows keyed by one id, converted to records.
+        mod fetch {
+            use uuid::Uuid;
+
+            use crate::StorageError;
+
+            /// A row type this backend decodes and that converts to a `T`.
+            pub(super) trait RowOf<T>:
+                for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row>
+                + TryInto<T, Error = StorageError>
+                + Send
+                + Unpin
+            {
+            }
+
+            impl<T, R> RowOf<T> for R where
+                R: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row>
+                    + TryInto<T, Error = StorageError>
+                    + Send
+                    + Unpin
+            {
+            }
+
+            /// The row `sql` finds for `$1 = key`, converted to a `T`.
+            pub(super) async fn one<R: RowOf<T>, T>(
+                executor: impl sqlx::Executor<'_, Database = $db>,
+                sql: &'static str,
+                key: Uuid,
+            ) -> Result<Option<T>, StorageError> {
+                let row = sqlx::query_as::<_, R>(sql)
+                    .bind(key)
+                    .fetch_optional(executor)
+                    .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            /// Every row `sql` finds for `$1 = key`, converted to `T`s.
+            pub(super) async fn all<R: RowOf<T>, T>(
+                executor: impl sqlx::Executor<'_, Database = $db>,
+                sql: &'static str,
+                key: Uuid,
+            ) -> Result<Vec<T>, StorageError> {
+                let rows = sqlx::query_as::<_, R>(sql)
+                    .bind(key)
+                    .fetch_all(executor)
+                    .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+        }
+
+        $crate::sql::impl_profile_repositories!($store, $db);
+        $crate::sql::impl_directory_repositories!($store, $db);
+        $crate::sql::impl_assignment_repository!($store, $db);
+        $crate::sql::impl_credential_repository!($store, $db);
+        $crate::sql::impl_check_in_repository!($store, $db);
+        $crate::sql::impl_ledger_repository!($store, $db);
+        $crate::sql::impl_event_repository!($store, $db);
+        $crate::sql::impl_import_repository!($store, $db);
+
+        #[async_trait::async_trait]
+        impl $crate::Store for $store {
+            async fn migrate(&self) -> Result<(), $crate::StorageError> {
+                sqlx::migrate!($migrations).run(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn ping(&self) -> Result<(), $crate::StorageError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn close(&self) {
+                self.pool.close().await;
+            }
+
+            fn pool_status(&self) -> $crate::PoolStatus {
+                $crate::PoolStatus {
+                    size: self.pool.size(),
+                    idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+                    max: self.pool.options().get_max_connections(),
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use impl_store;

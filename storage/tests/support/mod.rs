@@ -1,4 +1,5 @@
-//! Fixtures and the two-backend test macro shared by the storage test suites.
+//! Fixtures shared by the storage test suites (they run on both backends
+//! through `scepter_storage::store_tests!`).
 
 #![allow(dead_code)] // Each test crate uses a different part.
 
@@ -8,36 +9,9 @@ use scepter_domain::{
     Platform, ScepCertificateProfile, ScepCertificateProfileDraft, ScepProfileContext,
     TrustedCertificateProfile, TrustedCertificateProfileDraft,
 };
-pub use scepter_storage::testing::{postgres_url, Backend, TestDatabase};
 use uuid::Uuid;
 
 pub const ROOT_PEM: &str = include_str!("../../../domain/tests/fixtures/root-ca.pem");
-
-/// Runs each named `async fn(Arc<dyn Store>)` once per backend, on a fresh database.
-macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let database = $crate::support::TestDatabase::fresh($crate::support::Backend::Sqlite).await;
-                    super::$name(database.connect().await).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    if $crate::support::postgres_url().is_some() {
-                        let database = $crate::support::TestDatabase::fresh($crate::support::Backend::Postgres).await;
-                        super::$name(database.connect().await).await
-                    }
-                }
-            )*
-        }
-    };
-}
 
 pub fn user(upn: &str) -> User {
     User {

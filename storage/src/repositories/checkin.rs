@@ -1,0 +1,52 @@
+//! Check-ins: everything one decides on, read together, and what it records.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use scepter_domain::{
+    directory::User,
+    targeting::{DeviceMemberships, TargetedProfile},
+    Record,
+};
+use uuid::Uuid;
+
+use crate::{EnrollmentStep, StorageError, StoredCertificate, StoredDevice};
+
+/// Everything a check-in decides on, read together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckInFacts {
+    pub device: Record<StoredDevice>,
+    pub user: Option<Record<User>>,
+    pub memberships: DeviceMemberships,
+    pub profiles: Vec<TargetedProfile>,
+    /// The device's certificates, newest first.
+    pub certificates: Vec<StoredCertificate>,
+    /// The device's last enrollment step per profile.
+    pub steps: Vec<DeviceStep>,
+}
+
+/// [`EnrollmentStep`] of one device for one profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceStep {
+    pub profile_id: Uuid,
+    pub profile_version: i64,
+    pub step: EnrollmentStep,
+}
+
+/// Check-ins: what one decides on, and what it observed.
+#[async_trait]
+pub trait CheckInRepository: Send + Sync {
+    /// The device, its primary user, its targeting facts and its certificates; `None` for an unknown device.
+    async fn check_in_facts(&self, device_id: Uuid) -> Result<Option<CheckInFacts>, StorageError>;
+
+    /// Sets `lastCheckInDateTime` when `touch` (without a new version: it is
+    /// an observation, not an admin change) and records `challengeIssued` for
+    /// the offered `(profile, version)` pairs. Independent observations, so
+    /// written without a transaction; each statement is atomic.
+    async fn record_check_in(
+        &self,
+        device_id: Uuid,
+        at: DateTime<Utc>,
+        touch: bool,
+        offered: &[(Uuid, i64)],
+    ) -> Result<(), StorageError>;
+}

@@ -1,0 +1,34 @@
+//! Device credentials.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::StorageError;
+
+/// A stored device credential: whose it is and the SHA-256 of its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCredential {
+    pub device_id: Uuid,
+    pub secret_digest: Vec<u8>,
+    pub revoked: bool,
+    /// The database's state generation when the credential was read: it
+    /// moves on every change a check-in depends on (migration 0006), so a
+    /// check-in may reuse facts it cached at the same generation.
+    pub state_generation: i64,
+}
+
+/// Credentials devices authenticate with (only digests of their secrets).
+#[async_trait]
+pub trait DeviceCredentialRepository: Send + Sync {
+    /// Revokes the device's credentials and stores a new one, in one
+    /// transaction; [`StorageError::NotFound`] for an unknown device.
+    async fn replace_device_credential(
+        &self,
+        device_id: Uuid,
+        credential_id: Uuid,
+        secret_digest: &[u8],
+    ) -> Result<(), StorageError>;
+    /// Revokes every credential of the device; [`StorageError::NotFound`] for an unknown device.
+    async fn revoke_device_credentials(&self, device_id: Uuid) -> Result<(), StorageError>;
+    async fn device_credential(&self, credential_id: Uuid) -> Result<Option<StoredCredential>, StorageError>;
+}

@@ -1,0 +1,67 @@
+//! The repository traits the API depends on, one file per aggregate (as
+//! `sql/` implements them), and [`Store`], which composes them.
+
+mod assignments;
+mod checkin;
+mod credentials;
+mod directory;
+mod events;
+mod ledger;
+mod profiles;
+
+use async_trait::async_trait;
+
+pub use assignments::{Assignment, AssignmentRepository};
+pub use checkin::{CheckInFacts, CheckInRepository, DeviceStep};
+pub use credentials::{DeviceCredentialRepository, StoredCredential};
+pub use directory::{
+    DeviceRepository, GroupMember, GroupRepository, MembershipChange, RejectedMembers, StoredDevice,
+    UserRepository,
+};
+pub use events::{EventFilter, EventRepository, NewEvent, StoredEvent};
+pub use ledger::{
+    AllowedRecord, DeviceProfileState, EnrollmentStep, FailedRequest, LedgerRepository, RevocationOutcome,
+    RevocationScope, ScepTransaction, StoredCertificate,
+};
+pub use profiles::{ProfileFilter, ScepProfileRepository, TrustedProfileRepository};
+
+use crate::{ImportRepository, StorageError};
+
+/// Connections of the pool, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolStatus {
+    /// Open connections.
+    pub size: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// The most connections the pool opens.
+    pub max: u32,
+}
+
+/// Everything the API needs from a database.
+#[async_trait]
+pub trait Store:
+    TrustedProfileRepository
+    + ScepProfileRepository
+    + UserRepository
+    + DeviceRepository
+    + GroupRepository
+    + AssignmentRepository
+    + DeviceCredentialRepository
+    + CheckInRepository
+    + LedgerRepository
+    + EventRepository
+    + ImportRepository
+{
+    /// Applies the embedded migrations that have not run yet.
+    async fn migrate(&self) -> Result<(), StorageError>;
+
+    /// Cheap round trip for readiness checks.
+    async fn ping(&self) -> Result<(), StorageError>;
+
+    /// Closes the pool, waiting for connections in use.
+    async fn close(&self);
+
+    /// How many connections are open and idle.
+    fn pool_status(&self) -> PoolStatus;
+}

@@ -1,0 +1,106 @@
+//! Check-ins: the facts one decides on, read on one connection, and what it observed.
+
+pub(crate) const SELECT_STEPS: &str = "SELECT profile_id, profile_version, state, diagnostic_code \
+     FROM device_profile_states WHERE device_id = $1";
+
+pub(crate) const TOUCH_DEVICE: &str = "UPDATE devices SET last_check_in_at = $2 WHERE id = $1";
+
+/// `$1` device, `$2` profile, `$3` its version, `$4` now.
+pub(crate) const RECORD_CHALLENGE_ISSUED: &str = "INSERT INTO device_profile_states \
+     (device_id, profile_id, profile_version, state, updated_at) VALUES ($1, $2, $3, 'challengeIssued', $4) \
+     ON CONFLICT (device_id, profile_id) DO UPDATE SET profile_version = excluded.profile_version, \
+     state = 'challengeIssued', diagnostic_code = NULL, reason = NULL, updated_at = excluded.updated_at";
+
+macro_rules! impl_check_in_repository {
+    ($store:ident, $db:ty) => {
+        mod check_in_repository {
+            use async_trait::async_trait;
+            use chrono::{DateTime, Utc};
+            use scepter_domain::Record;
+            use uuid::Uuid;
+
+            use super::{
+                assignment_repository::targeting_facts, fetch, ledger_repository::certificates_of_device,
+                $store,
+            };
+            use crate::{
+                rows::{DeviceRow, StepRow, UserRow},
+                sql::{
+                    checkin::*,
+                    directory::{SELECT_DEVICE, SELECT_USER},
+                },
+                CheckInFacts, CheckInRepository, StorageError, StoredDevice,
+            };
+
+            #[async_trait]
+            impl CheckInRepository for $store {
+                async fn check_in_facts(
+                    &self,
+                    device_id: Uuid,
+                ) -> Result<Option<CheckInFacts>, StorageError> {
+                    let mut connection = self.pool.acquire().await?;
+                    let Some(device) = fetch::one::<DeviceRow, Record<StoredDevice>>(
+                        &mut *connection,
+                        SELECT_DEVICE,
+                        device_id,
+                    )
+                    .await?
+                    else {
+                        return Ok(None);
+                    };
+                    let user = match device.content.device.user_id {
+                        Some(user_id) => {
+                            fetch::one::<UserRow, _>(&mut *connection, SELECT_USER, user_id).await?
+                        }
+                        None => None,
+                    };
+                    let (memberships, profiles) = targeting_facts(
+                        &mut *connection,
+                        device_id,
+                        device.content.device.platform,
+                        device.content.device.user_id,
+                    )
+                    .await?;
+                    let certificates = certificates_of_device(&mut *connection, device_id).await?;
+                    let steps = fetch::all::<StepRow, _>(&mut *connection, SELECT_STEPS, device_id).await?;
+                    Ok(Some(CheckInFacts {
+                        device,
+                        user,
+                        memberships,
+                        profiles,
+                        certificates,
+                        steps,
+                    }))
+                }
+
+                async fn record_check_in(
+                    &self,
+                    device_id: Uuid,
+                    at: DateTime<Utc>,
+                    touch: bool,
+                    offered: &[(Uuid, i64)],
+                ) -> Result<(), StorageError> {
+                    if touch {
+                        sqlx::query(TOUCH_DEVICE)
+                            .bind(device_id)
+                            .bind(at)
+                            .execute(&self.pool)
+                            .await?;
+                    }
+                    for (profile_id, version) in offered {
+                        sqlx::query(RECORD_CHALLENGE_ISSUED)
+                            .bind(device_id)
+                            .bind(profile_id)
+                            .bind(version)
+                            .bind(at)
+                            .execute(&self.pool)
+                            .await?;
+                    }
+                    Ok(())
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use impl_check_in_repository;
