@@ -26,6 +26,7 @@ scepter_storage::store_tests!(
     user_external_ids_are_unique,
     user_update_and_delete_check_the_version,
     device_round_trips,
+    devices_are_read_by_ids_in_one_call,
     device_needs_an_existing_primary_user,
     device_external_ids_are_unique,
     group_round_trips,
@@ -1136,4 +1137,26 @@ async fn targeted_devices_follow_the_rules_and_page_in_id_order(store: Arc<dyn S
     let (scep_listed, _) =
         targeted_ids(&store, ProfileKind::ScepCertificate, root, Platform::Android, 2).await;
     assert_eq!(scep_listed, Vec::<Uuid>::new());
+}
+
+async fn devices_are_read_by_ids_in_one_call(store: Arc<dyn Store>) {
+    let first = insert_device(&store, Platform::Ios, None).await;
+    let second = insert_device(&store, Platform::Android, None).await;
+    let _other = insert_device(&store, Platform::Windows10, None).await;
+    let missing = Uuid::now_v7();
+
+    let found = store.devices(&[second, missing, first]).await.expect("devices");
+
+    let mut expected = vec![first, second];
+    expected.sort();
+    assert_eq!(found.iter().map(|device| device.id).collect::<Vec<_>>(), expected);
+    assert_eq!(
+        found[0].content.device.platform,
+        if expected[0] == first {
+            Platform::Ios
+        } else {
+            Platform::Android
+        }
+    );
+    assert!(store.devices(&[]).await.expect("no ids").is_empty());
 }

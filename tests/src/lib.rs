@@ -28,30 +28,9 @@ pub const TEST_CHALLENGE_KEY: &[u8] = b"scepter-test-challenge-key-0123456789-ab
 /// step-ca's webhook signing secret in test apps (raw bytes; step-ca prints them base64).
 pub const TEST_STEP_CA_SECRET: &[u8] = b"scepter-test-step-ca-webhook-secret-0123456789";
 
-/// Runs each named `async fn(Backend)` as one test per backend.
-#[macro_export]
-macro_rules! backend_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::Backend::Sqlite).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if $crate::postgres_url().is_some() {
-                        super::$name($crate::Backend::Postgres).await
-                    }
-                }
-            )*
-        }
-    };
-}
+/// Runs each named `async fn(Backend)` as one test per backend (the storage
+/// crate's macro, shared by every test suite).
+pub use scepter_storage::backend_tests;
 
 /// Options a test may change before spawning.
 #[derive(Debug, Clone, Copy)]

@@ -3,7 +3,7 @@
 //! certificates and enrollment steps — and `scepter_domain::device_status`
 //! derives each device's state; this module pages the result.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use scepter_domain::{
@@ -114,15 +114,23 @@ pub async fn device_statuses(
     Ok(StatusPage { summary, page })
 }
 
-/// Names the devices on the page that the profile no longer reaches (a
-/// retired device has no name any more).
+/// Names the devices on the page that the profile no longer reaches, in one
+/// read (a retired device has no name any more).
 async fn name_untargeted(state: &AppState, statuses: &mut [DeviceStatus]) -> Result<(), ApiError> {
+    let unnamed: Vec<Uuid> = statuses
+        .iter()
+        .filter(|status| status.device_name.is_none())
+        .map(|status| status.device_id)
+        .collect();
+    let names: HashMap<Uuid, String> = state
+        .store
+        .devices(&unnamed)
+        .await?
+        .into_iter()
+        .map(|device| (device.id, device.content.device.device_name))
+        .collect();
     for status in statuses.iter_mut().filter(|status| status.device_name.is_none()) {
-        status.device_name = state
-            .store
-            .device(status.device_id)
-            .await?
-            .map(|device| device.content.device.device_name);
+        status.device_name = names.get(&status.device_id).cloned();
     }
     Ok(())
 }

@@ -39,6 +39,9 @@ pub trait UserRepository: Send + Sync {
 pub trait DeviceRepository: Send + Sync {
     async fn insert_device(&self, device: &Device) -> Result<Record<StoredDevice>, StorageError>;
     async fn device(&self, id: Uuid) -> Result<Option<Record<StoredDevice>>, StorageError>;
+    /// The devices among `ids` that exist, by id, in one round trip (at most
+    /// [`PageRequest::MAX_LIMIT`] ids: a page's worth).
+    async fn devices(&self, ids: &[Uuid]) -> Result<Vec<Record<StoredDevice>>, StorageError>;
     async fn list_devices(&self, page: PageRequest) -> Result<Page<Record<StoredDevice>>, StorageError>;
     async fn update_device(
         &self,

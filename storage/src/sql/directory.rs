@@ -267,6 +267,21 @@ macro_rules! impl_directory_repositories {
                     fetch::one::<DeviceRow, _>(&self.pool, SELECT_DEVICE, id).await
                 }
 
+                async fn devices(&self, ids: &[Uuid]) -> Result<Vec<Record<StoredDevice>>, StorageError> {
+                    if ids.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    // An `IN` list of binds: both backends take it (SQLite has no arrays).
+                    let mut query = sqlx::QueryBuilder::<$db>::new("SELECT * FROM devices WHERE id IN (");
+                    let mut list = query.separated(", ");
+                    for id in ids.iter().take(PageRequest::MAX_LIMIT as usize) {
+                        list.push_bind(*id);
+                    }
+                    query.push(") ORDER BY id");
+                    let rows: Vec<DeviceRow> = query.build_query_as().fetch_all(&self.pool).await?;
+                    rows.into_iter().map(TryInto::try_into).collect()
+                }
+
                 async fn list_devices(
                     &self,
                     page: PageRequest,
