@@ -11,32 +11,16 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 use uuid::Uuid;
 
+pub use crate::{certificate_type::CertificateType, subject_name::format::SubjectNameFormat};
 use crate::{
     platform::Platform,
     subject_name::{
-        user_variable_of_format, SubjectTemplate, TemplateError, TemplateErrorKind, ValueTemplate,
+        format::user_variable_of_format,
+        template::{SubjectTemplate, TemplateError, TemplateErrorKind, ValueTemplate},
     },
     text::{is_forbidden_char, Description, DisplayName},
     validation::{FieldError, ValidationErrors},
 };
-
-/// Whose certificate store the certificate goes to, and whose identity it carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum CertificateType {
-    User,
-    Device,
-}
-
-impl CertificateType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CertificateType::User => "user",
-            CertificateType::Device => "device",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -98,21 +82,6 @@ pub enum KeyStorageProvider {
 impl KeyStorageProvider {
     /// Intune's default: TPM when present, otherwise software.
     pub const DEFAULT: KeyStorageProvider = KeyStorageProvider::UseTpmKspOtherwiseUseSoftwareKsp;
-}
-
-/// How the subject name is built (seed: "Subject name format").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum SubjectNameFormat {
-    NotConfigured,
-    CommonName,
-    CommonNameIncludingEmail,
-    CommonNameAsEmail,
-    #[serde(rename = "commonNameAsIMEI")]
-    CommonNameAsImei,
-    CommonNameAsSerialNumber,
-    Custom,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
