@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     platform::Platform,
-    text::is_forbidden_char,
+    text::{check_max_chars, check_single_line},
     validation::{FieldError, ValidationErrors},
 };
 
@@ -21,24 +21,7 @@ const MAX_DISTINGUISHED_NAME_CHARS: usize = 1024;
 /// may end up in a certificate subject: newlines and other controls are
 /// refused at the door, and the renderers still treat values as data.
 fn attribute(field: &str, value: String, max_chars: usize) -> Result<String, FieldError> {
-    if value.trim().is_empty() {
-        return Err(FieldError::new(field, "required", "must not be empty or blank"));
-    }
-    let length = value.chars().count();
-    if length > max_chars {
-        return Err(FieldError::new(
-            field,
-            "maxLength",
-            format!("must be at most {max_chars} characters, got {length}"),
-        ));
-    }
-    if value.chars().any(is_forbidden_char) {
-        return Err(FieldError::new(
-            field,
-            "noControlCharacters",
-            "must not contain control or invisible formatting characters",
-        ));
-    }
+    check_single_line(field, &value, max_chars)?;
     Ok(value)
 }
 
@@ -175,14 +158,7 @@ impl User {
 fn parse_security_identifier(value: String) -> Result<String, FieldError> {
     const FIELD: &str = "onPremisesSecurityIdentifier";
     const MAX_SUB_AUTHORITIES: usize = 15;
-    let length = value.chars().count();
-    if length > MAX_ATTRIBUTE_CHARS {
-        return Err(FieldError::new(
-            FIELD,
-            "maxLength",
-            format!("must be at most {MAX_ATTRIBUTE_CHARS} characters, got {length}"),
-        ));
-    }
+    check_max_chars(FIELD, &value, MAX_ATTRIBUTE_CHARS)?;
     let decimal = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
     let valid = value.strip_prefix("S-1-").is_some_and(|rest| {
         let mut parts = rest.split('-');
@@ -376,14 +352,7 @@ fn parse_domain_name(value: String) -> Result<String, FieldError> {
     const FIELD: &str = "fullyQualifiedDomainName";
     const MAX_NAME_CHARS: usize = 253;
     const MAX_LABEL_CHARS: usize = 63;
-    let length = value.chars().count();
-    if length > MAX_NAME_CHARS {
-        return Err(FieldError::new(
-            FIELD,
-            "maxLength",
-            format!("must be at most {MAX_NAME_CHARS} characters, got {length}"),
-        ));
-    }
+    check_max_chars(FIELD, &value, MAX_NAME_CHARS)?;
     let valid_label = |label: &str| {
         (1..=MAX_LABEL_CHARS).contains(&label.len())
             && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')

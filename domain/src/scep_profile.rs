@@ -18,7 +18,7 @@ use crate::{
         format::user_variable_of_format,
         template::{SubjectTemplate, TemplateError, TemplateErrorKind, ValueTemplate},
     },
-    text::{is_forbidden_char, Description, DisplayName},
+    text::{check_max_chars, check_no_forbidden_chars, Description, DisplayName},
     validation::{FieldError, ValidationErrors},
 };
 
@@ -614,22 +614,8 @@ fn parse_subject_name(
 }
 
 fn check_template_text(field: &str, template: &str) -> Result<(), FieldError> {
-    let length = template.chars().count();
-    if length > MAX_TEMPLATE_CHARS {
-        return Err(FieldError::new(
-            field,
-            "maxLength",
-            format!("must be at most {MAX_TEMPLATE_CHARS} characters, got {length}"),
-        ));
-    }
-    if template.chars().any(is_forbidden_char) {
-        return Err(FieldError::new(
-            field,
-            "noControlCharacters",
-            "must not contain control or invisible formatting characters",
-        ));
-    }
-    Ok(())
+    check_max_chars(field, template, MAX_TEMPLATE_CHARS)?;
+    check_no_forbidden_chars(field, template)
 }
 
 /// A template error as a field error: its rule says which template rule
@@ -766,21 +752,14 @@ fn parse_extended_key_usages(
     let mut seen = HashSet::new();
     let mut usages = Vec::with_capacity(drafts.len());
     for (index, draft) in drafts.into_iter().enumerate() {
-        let name_length = draft.name.chars().count();
+        let name_field = format!("{FIELD}[{index}].name");
         if draft.name.trim().is_empty() {
-            errors.push(format!("{FIELD}[{index}].name"), "required", "must not be empty");
-        } else if name_length > MAX_EKU_NAME_CHARS {
-            errors.push(
-                format!("{FIELD}[{index}].name"),
-                "maxLength",
-                format!("must be at most {MAX_EKU_NAME_CHARS} characters, got {name_length}"),
-            );
-        } else if draft.name.chars().any(is_forbidden_char) {
+            errors.push(name_field, "required", "must not be empty");
+        } else {
             // Its own rule, as for every other name: a short name with a tab is not too long.
-            errors.push(
-                format!("{FIELD}[{index}].name"),
-                "noControlCharacters",
-                "must not contain control or invisible formatting characters",
+            errors.collect(
+                check_max_chars(&name_field, &draft.name, MAX_EKU_NAME_CHARS)
+                    .and_then(|()| check_no_forbidden_chars(&name_field, &draft.name)),
             );
         }
         match Oid::parse(&draft.object_identifier) {
