@@ -33,6 +33,11 @@ fn optional_attribute(
     value.map(|value| attribute(field, value, max_chars)).transpose()
 }
 
+/// The id of a user, device or group in the source directory or system.
+fn parse_external_id(value: Option<String>) -> Result<Option<String>, FieldError> {
+    optional_attribute("externalId", value, MAX_ATTRIBUTE_CHARS)
+}
+
 /// `local@domain` with both parts present: the shape of a UPN and of a mail address.
 fn at_address(field: &str, value: String) -> Result<String, FieldError> {
     let value = attribute(field, value, MAX_ATTRIBUTE_CHARS)?;
@@ -110,39 +115,18 @@ impl User {
                 .map(parse_security_identifier)
                 .transpose(),
         );
-        let external_id = errors.collect(optional_attribute(
-            "externalId",
-            draft.external_id,
-            MAX_ATTRIBUTE_CHARS,
-        ));
-        match (
-            user_principal_name,
-            display_name,
-            mail,
-            on_premises_distinguished_name,
-            on_premises_sam_account_name,
-            on_premises_security_identifier,
-            external_id,
-        ) {
-            (
-                Some(upn),
-                Some(display_name),
-                Some(mail),
-                Some(dn),
-                Some(sam),
-                Some(sid),
-                Some(external_id),
-            ) if errors.is_empty() => Ok(Self {
-                user_principal_name: upn,
-                display_name,
-                mail,
-                on_premises_distinguished_name: dn,
-                on_premises_sam_account_name: sam,
-                on_premises_security_identifier: sid,
-                external_id,
-            }),
-            _ => Err(errors),
-        }
+        let external_id = errors.collect(parse_external_id(draft.external_id));
+        errors.finish(|| {
+            Some(Self {
+                user_principal_name: user_principal_name?,
+                display_name: display_name?,
+                mail: mail?,
+                on_premises_distinguished_name: on_premises_distinguished_name?,
+                on_premises_sam_account_name: on_premises_sam_account_name?,
+                on_premises_security_identifier: on_premises_security_identifier?,
+                external_id: external_id?,
+            })
+        })
     }
 
     /// The key UPN uniqueness is decided on: UPNs compare case-insensitively.
@@ -255,45 +239,22 @@ impl Device {
                 .map(parse_domain_name)
                 .transpose(),
         );
-        let external_id = errors.collect(optional_attribute(
-            "externalId",
-            draft.external_id,
-            MAX_ATTRIBUTE_CHARS,
-        ));
-        match (
-            device_name,
-            os_version,
-            serial_number,
-            imei,
-            meid,
-            wifi_mac_address,
-            fully_qualified_domain_name,
-            external_id,
-        ) {
-            (
-                Some(device_name),
-                Some(os_version),
-                Some(serial_number),
-                Some(imei),
-                Some(meid),
-                Some(wifi_mac_address),
-                Some(fully_qualified_domain_name),
-                Some(external_id),
-            ) if errors.is_empty() => Ok(Self {
-                device_name,
+        let external_id = errors.collect(parse_external_id(draft.external_id));
+        errors.finish(|| {
+            Some(Self {
+                device_name: device_name?,
                 platform: draft.platform,
-                os_version,
-                serial_number,
-                imei,
-                meid,
-                wifi_mac_address,
-                fully_qualified_domain_name,
+                os_version: os_version?,
+                serial_number: serial_number?,
+                imei: imei?,
+                meid: meid?,
+                wifi_mac_address: wifi_mac_address?,
+                fully_qualified_domain_name: fully_qualified_domain_name?,
                 azure_ad_device_id: draft.azure_ad_device_id,
                 user_id: draft.user_id,
-                external_id,
-            }),
-            _ => Err(errors),
-        }
+                external_id: external_id?,
+            })
+        })
     }
 }
 
@@ -417,20 +378,15 @@ impl Group {
         let mut errors = ValidationErrors::new();
         let display_name = errors.collect(attribute("displayName", draft.display_name, MAX_ATTRIBUTE_CHARS));
         let description = errors.collect(optional_attribute("description", draft.description, 1500));
-        let external_id = errors.collect(optional_attribute(
-            "externalId",
-            draft.external_id,
-            MAX_ATTRIBUTE_CHARS,
-        ));
-        match (display_name, description, external_id) {
-            (Some(display_name), Some(description), Some(external_id)) if errors.is_empty() => Ok(Self {
-                display_name,
-                description,
+        let external_id = errors.collect(parse_external_id(draft.external_id));
+        errors.finish(|| {
+            Some(Self {
+                display_name: display_name?,
+                description: description?,
                 group_type: draft.group_type,
-                external_id,
-            }),
-            _ => Err(errors),
-        }
+                external_id: external_id?,
+            })
+        })
     }
 
     /// A replacement may change anything but the group's type.

@@ -482,32 +482,28 @@ impl ScepCertificateProfile {
         let scep_server_urls =
             parse_scep_server_urls(draft.scep_server_urls, context.allow_http_scep_urls, &mut errors);
 
-        let settings = (|| {
-            Some(ScepSettings {
-                certificate_type: draft.certificate_type,
-                validity_period: validity_period?,
-                key_storage_provider: key_storage_provider?,
-                subject_name_format: draft.subject_name_format,
-                subject_name_format_string: subject_name_format_string?,
-                custom_subject_alternative_names: custom_subject_alternative_names?,
-                key_usage: key_usage?,
-                key_size: key_size?,
-                hash_algorithm: hash_algorithm?,
-                extended_key_usages: extended_key_usages?,
-                renewal_threshold_percentage: renewal_threshold_percentage?,
-                scep_server_urls: scep_server_urls?,
-            })
-        })();
-        match (display_name, description, settings) {
-            (Some(display_name), Some(description), Some(settings)) if errors.is_empty() => Ok(Self {
-                display_name,
-                description,
+        errors.finish(|| {
+            Some(Self {
+                display_name: display_name?,
+                description: description?,
                 platform,
                 root_certificate_id: draft.root_certificate_id,
-                settings,
-            }),
-            _ => Err(errors),
-        }
+                settings: ScepSettings {
+                    certificate_type: draft.certificate_type,
+                    validity_period: validity_period?,
+                    key_storage_provider: key_storage_provider?,
+                    subject_name_format: draft.subject_name_format,
+                    subject_name_format_string: subject_name_format_string?,
+                    custom_subject_alternative_names: custom_subject_alternative_names?,
+                    key_usage: key_usage?,
+                    key_size: key_size?,
+                    hash_algorithm: hash_algorithm?,
+                    extended_key_usages: extended_key_usages?,
+                    renewal_threshold_percentage: renewal_threshold_percentage?,
+                    scep_server_urls: scep_server_urls?,
+                },
+            })
+        })
     }
 
     /// Settings that are accepted but will not take effect as written.
