@@ -70,10 +70,7 @@ impl CaCertificate {
 
     /// Parses exact DER bytes; anything after the certificate is an error.
     pub fn from_der(der: &[u8]) -> Result<Self, CertificateError> {
-        let certificate = Certificate::from_der(der).map_err(|error| match error.kind() {
-            der::ErrorKind::TrailingData { .. } => CertificateError::TrailingData,
-            _ => CertificateError::Malformed(error.to_string()),
-        })?;
+        let certificate = decode_der(der)?;
         let tbs = &certificate.tbs_certificate;
 
         let basic_constraints = extension::<BasicConstraints>(tbs, "basicConstraints")?;
@@ -203,6 +200,14 @@ impl CertificateDetails {
             thumbprint_sha256: hex::encode_upper(Sha256::digest(der)),
         })
     }
+}
+
+/// Exactly one DER certificate: bytes after it are [`CertificateError::TrailingData`].
+pub(crate) fn decode_der(der: &[u8]) -> Result<Certificate, CertificateError> {
+    Certificate::from_der(der).map_err(|error| match error.kind() {
+        der::ErrorKind::TrailingData { .. } => CertificateError::TrailingData,
+        _ => CertificateError::Malformed(error.to_string()),
+    })
 }
 
 /// The DER of one PEM `CERTIFICATE` block or of base64 DER (line breaks allowed).

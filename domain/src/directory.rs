@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     platform::Platform,
-    text::is_forbidden_char,
+    text::{check_max_chars, check_single_line},
     validation::{FieldError, ValidationErrors},
 };
 
@@ -21,24 +21,7 @@ const MAX_DISTINGUISHED_NAME_CHARS: usize = 1024;
 /// may end up in a certificate subject: newlines and other controls are
 /// refused at the door, and the renderers still treat values as data.
 fn attribute(field: &str, value: String, max_chars: usize) -> Result<String, FieldError> {
-    if value.trim().is_empty() {
-        return Err(FieldError::new(field, "required", "must not be empty or blank"));
-    }
-    let length = value.chars().count();
-    if length > max_chars {
-        return Err(FieldError::new(
-            field,
-            "maxLength",
-            format!("must be at most {max_chars} characters, got {length}"),
-        ));
-    }
-    if value.chars().any(is_forbidden_char) {
-        return Err(FieldError::new(
-            field,
-            "noControlCharacters",
-            "must not contain control or invisible formatting characters",
-        ));
-    }
+    check_single_line(field, &value, max_chars)?;
     Ok(value)
 }
 
@@ -48,6 +31,11 @@ fn optional_attribute(
     max_chars: usize,
 ) -> Result<Option<String>, FieldError> {
     value.map(|value| attribute(field, value, max_chars)).transpose()
+}
+
+/// The id of a user, device or group in the source directory or system.
+fn parse_external_id(value: Option<String>) -> Result<Option<String>, FieldError> {
+    optional_attribute("externalId", value, MAX_ATTRIBUTE_CHARS)
 }
 
 /// `local@domain` with both parts present: the shape of a UPN and of a mail address.
@@ -127,39 +115,18 @@ impl User {
                 .map(parse_security_identifier)
                 .transpose(),
         );
-        let external_id = errors.collect(optional_attribute(
-            "externalId",
-            draft.external_id,
-            MAX_ATTRIBUTE_CHARS,
-        ));
-        match (
-            user_principal_name,
-            display_name,
-            mail,
-            on_premises_distinguished_name,
-            on_premises_sam_account_name,
-            on_premises_security_identifier,
-            external_id,
-        ) {
-            (
-                Some(upn),
-                Some(display_name),
-                Some(mail),
-                Some(dn),
-                Some(sam),
-                Some(sid),
-                Some(external_id),
-            ) if errors.is_empty() => Ok(Self {
-                user_principal_name: upn,
-                display_name,
-                mail,
-                on_premises_distinguished_name: dn,
-                on_premises_sam_account_name: sam,
-                on_premises_security_identifier: sid,
-                external_id,
-            }),
-            _ => Err(errors),
-        }
+        let external_id = errors.collect(parse_external_id(draft.external_id));
+        errors.finish(|| {
+            Some(Self {
+                user_principal_name: user_principal_name?,
+                display_name: display_name?,
+                mail: mail?,
+                on_premises_distinguished_name: on_premises_distinguished_name?,
+                on_premises_sam_account_name: on_premises_sam_account_name?,
+                on_premises_security_identifier: on_premises_security_identifier?,
+                external_id: external_id?,
+            })
+        })
     }
 
     /// The key UPN uniqueness is decided on: UPNs compare case-insensitively.
@@ -175,14 +142,7 @@ impl User {
 fn parse_security_identifier(value: String) -> Result<String, FieldError> {
     const FIELD: &str = "onPremisesSecurityIdentifier";
     const MAX_SUB_AUTHORITIES: usize = 15;
-    let length = value.chars().count();
-    if length > MAX_ATTRIBUTE_CHARS {
-        return Err(FieldError::new(
-            FIELD,
-            "maxLength",
-            format!("must be at most {MAX_ATTRIBUTE_CHARS} characters, got {length}"),
-        ));
-    }
+    check_max_chars(FIELD, &value, MAX_ATTRIBUTE_CHARS)?;
     let decimal = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
     let valid = value.strip_prefix("S-1-").is_some_and(|rest| {
         let mut parts = rest.split('-');
@@ -279,45 +239,22 @@ impl Device {
                 .map(parse_domain_name)
                 .transpose(),
         );
-        let external_id = errors.collect(optional_attribute(
-            "externalId",
-            draft.external_id,
-            MAX_ATTRIBUTE_CHARS,
-        ));
-        match (
-            device_name,
-            os_version,
-            serial_number,
-            imei,
-            meid,
-            wifi_mac_address,
-            fully_qualified_domain_name,
-            external_id,
-        ) {
-            (
-                Some(device_name),
-                Some(os_version),
-                Some(serial_number),
-                Some(imei),
-                Some(meid),
-                Some(wifi_mac_address),
-                Some(fully_qualified_domain_name),
-                Some(external_id),
-            ) if errors.is_empty() => Ok(Self {
-                device_name,
+        let external_id = errors.collect(parse_external_id(draft.external_id));
+        errors.finish(|| {
+            Some(Self {
+                device_name: device_name?,
                 platform: draft.platform,
-                os_version,
-                serial_number,
-                imei,
-                meid,
-                wifi_mac_address,
-                fully_qualified_domain_name,
+                os_version: os_version?,
+                serial_number: serial_number?,
+                imei: imei?,
+                meid: meid?,
+                wifi_mac_address: wifi_mac_address?,
+                fully_qualified_domain_name: fully_qualified_domain_name?,
                 azure_ad_device_id: draft.azure_ad_device_id,
                 user_id: draft.user_id,
-                external_id,
-            }),
-            _ => Err(errors),
-        }
+                external_id: external_id?,
+            })
+        })
     }
 }
 
@@ -376,14 +313,7 @@ fn parse_domain_name(value: String) -> Result<String, FieldError> {
     const FIELD: &str = "fullyQualifiedDomainName";
     const MAX_NAME_CHARS: usize = 253;
     const MAX_LABEL_CHARS: usize = 63;
-    let length = value.chars().count();
-    if length > MAX_NAME_CHARS {
-        return Err(FieldError::new(
-            FIELD,
-            "maxLength",
-            format!("must be at most {MAX_NAME_CHARS} characters, got {length}"),
-        ));
-    }
+    check_max_chars(FIELD, &value, MAX_NAME_CHARS)?;
     let valid_label = |label: &str| {
         (1..=MAX_LABEL_CHARS).contains(&label.len())
             && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
@@ -448,20 +378,15 @@ impl Group {
         let mut errors = ValidationErrors::new();
         let display_name = errors.collect(attribute("displayName", draft.display_name, MAX_ATTRIBUTE_CHARS));
         let description = errors.collect(optional_attribute("description", draft.description, 1500));
-        let external_id = errors.collect(optional_attribute(
-            "externalId",
-            draft.external_id,
-            MAX_ATTRIBUTE_CHARS,
-        ));
-        match (display_name, description, external_id) {
-            (Some(display_name), Some(description), Some(external_id)) if errors.is_empty() => Ok(Self {
-                display_name,
-                description,
+        let external_id = errors.collect(parse_external_id(draft.external_id));
+        errors.finish(|| {
+            Some(Self {
+                display_name: display_name?,
+                description: description?,
                 group_type: draft.group_type,
-                external_id,
-            }),
-            _ => Err(errors),
-        }
+                external_id: external_id?,
+            })
+        })
     }
 
     /// A replacement may change anything but the group's type.

@@ -10,11 +10,10 @@
 //! renewal and revocation are decided from.
 
 use chrono::{DateTime, Utc};
-use der::Decode;
-use x509_cert::{ext::Extension, Certificate};
+use x509_cert::ext::Extension;
 
 use crate::{
-    certificate::{decode_input, CertificateDetails, CertificateError},
+    certificate::{decode_der, decode_input, CertificateDetails, CertificateError},
     csr,
     subject_name::ExpandedName,
 };
@@ -38,10 +37,7 @@ impl IssuedCertificate {
 
     /// Parses exact DER bytes; anything after the certificate is an error.
     pub fn from_der(der: &[u8]) -> Result<Self, CertificateError> {
-        let certificate = Certificate::from_der(der).map_err(|error| match error.kind() {
-            der::ErrorKind::TrailingData { .. } => CertificateError::TrailingData,
-            _ => CertificateError::Malformed(error.to_string()),
-        })?;
+        let certificate = decode_der(der)?;
         let tbs = &certificate.tbs_certificate;
         let details = CertificateDetails::of(tbs, der)?;
         let public_key_sha256 = csr::spki_sha256(&tbs.subject_public_key_info)

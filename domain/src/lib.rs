@@ -7,6 +7,7 @@
 //! validated types.
 
 pub mod certificate;
+pub mod certificate_type;
 pub mod challenge;
 pub mod checkin;
 pub mod csr;

@@ -11,32 +11,16 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 use uuid::Uuid;
 
+pub use crate::{certificate_type::CertificateType, subject_name::format::SubjectNameFormat};
 use crate::{
     platform::Platform,
     subject_name::{
-        user_variable_of_format, SubjectTemplate, TemplateError, TemplateErrorKind, ValueTemplate,
+        format::user_variable_of_format,
+        template::{SubjectTemplate, TemplateError, TemplateErrorKind, ValueTemplate},
     },
-    text::{is_forbidden_char, Description, DisplayName},
+    text::{check_max_chars, check_no_forbidden_chars, Description, DisplayName},
     validation::{FieldError, ValidationErrors},
 };
-
-/// Whose certificate store the certificate goes to, and whose identity it carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum CertificateType {
-    User,
-    Device,
-}
-
-impl CertificateType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CertificateType::User => "user",
-            CertificateType::Device => "device",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -98,21 +82,6 @@ pub enum KeyStorageProvider {
 impl KeyStorageProvider {
     /// Intune's default: TPM when present, otherwise software.
     pub const DEFAULT: KeyStorageProvider = KeyStorageProvider::UseTpmKspOtherwiseUseSoftwareKsp;
-}
-
-/// How the subject name is built (seed: "Subject name format").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum SubjectNameFormat {
-    NotConfigured,
-    CommonName,
-    CommonNameIncludingEmail,
-    CommonNameAsEmail,
-    #[serde(rename = "commonNameAsIMEI")]
-    CommonNameAsImei,
-    CommonNameAsSerialNumber,
-    Custom,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -513,32 +482,28 @@ impl ScepCertificateProfile {
         let scep_server_urls =
             parse_scep_server_urls(draft.scep_server_urls, context.allow_http_scep_urls, &mut errors);
 
-        let settings = (|| {
-            Some(ScepSettings {
-                certificate_type: draft.certificate_type,
-                validity_period: validity_period?,
-                key_storage_provider: key_storage_provider?,
-                subject_name_format: draft.subject_name_format,
-                subject_name_format_string: subject_name_format_string?,
-                custom_subject_alternative_names: custom_subject_alternative_names?,
-                key_usage: key_usage?,
-                key_size: key_size?,
-                hash_algorithm: hash_algorithm?,
-                extended_key_usages: extended_key_usages?,
-                renewal_threshold_percentage: renewal_threshold_percentage?,
-                scep_server_urls: scep_server_urls?,
-            })
-        })();
-        match (display_name, description, settings) {
-            (Some(display_name), Some(description), Some(settings)) if errors.is_empty() => Ok(Self {
-                display_name,
-                description,
+        errors.finish(|| {
+            Some(Self {
+                display_name: display_name?,
+                description: description?,
                 platform,
                 root_certificate_id: draft.root_certificate_id,
-                settings,
-            }),
-            _ => Err(errors),
-        }
+                settings: ScepSettings {
+                    certificate_type: draft.certificate_type,
+                    validity_period: validity_period?,
+                    key_storage_provider: key_storage_provider?,
+                    subject_name_format: draft.subject_name_format,
+                    subject_name_format_string: subject_name_format_string?,
+                    custom_subject_alternative_names: custom_subject_alternative_names?,
+                    key_usage: key_usage?,
+                    key_size: key_size?,
+                    hash_algorithm: hash_algorithm?,
+                    extended_key_usages: extended_key_usages?,
+                    renewal_threshold_percentage: renewal_threshold_percentage?,
+                    scep_server_urls: scep_server_urls?,
+                },
+            })
+        })
     }
 
     /// Settings that are accepted but will not take effect as written.
@@ -645,22 +610,8 @@ fn parse_subject_name(
 }
 
 fn check_template_text(field: &str, template: &str) -> Result<(), FieldError> {
-    let length = template.chars().count();
-    if length > MAX_TEMPLATE_CHARS {
-        return Err(FieldError::new(
-            field,
-            "maxLength",
-            format!("must be at most {MAX_TEMPLATE_CHARS} characters, got {length}"),
-        ));
-    }
-    if template.chars().any(is_forbidden_char) {
-        return Err(FieldError::new(
-            field,
-            "noControlCharacters",
-            "must not contain control or invisible formatting characters",
-        ));
-    }
-    Ok(())
+    check_max_chars(field, template, MAX_TEMPLATE_CHARS)?;
+    check_no_forbidden_chars(field, template)
 }
 
 /// A template error as a field error: its rule says which template rule
@@ -797,21 +748,14 @@ fn parse_extended_key_usages(
     let mut seen = HashSet::new();
     let mut usages = Vec::with_capacity(drafts.len());
     for (index, draft) in drafts.into_iter().enumerate() {
-        let name_length = draft.name.chars().count();
+        let name_field = format!("{FIELD}[{index}].name");
         if draft.name.trim().is_empty() {
-            errors.push(format!("{FIELD}[{index}].name"), "required", "must not be empty");
-        } else if name_length > MAX_EKU_NAME_CHARS {
-            errors.push(
-                format!("{FIELD}[{index}].name"),
-                "maxLength",
-                format!("must be at most {MAX_EKU_NAME_CHARS} characters, got {name_length}"),
-            );
-        } else if draft.name.chars().any(is_forbidden_char) {
+            errors.push(name_field, "required", "must not be empty");
+        } else {
             // Its own rule, as for every other name: a short name with a tab is not too long.
-            errors.push(
-                format!("{FIELD}[{index}].name"),
-                "noControlCharacters",
-                "must not contain control or invisible formatting characters",
+            errors.collect(
+                check_max_chars(&name_field, &draft.name, MAX_EKU_NAME_CHARS)
+                    .and_then(|()| check_no_forbidden_chars(&name_field, &draft.name)),
             );
         }
         match Oid::parse(&draft.object_identifier) {

@@ -43,6 +43,47 @@ pub fn bounded(text: &str, max_chars: usize) -> String {
     out
 }
 
+/// `required`: the value is not empty or blank.
+pub(crate) fn check_not_blank(field: &str, value: &str) -> Result<(), FieldError> {
+    if value.trim().is_empty() {
+        return Err(FieldError::new(field, "required", "must not be empty or blank"));
+    }
+    Ok(())
+}
+
+/// `maxLength`: at most `max_chars` characters (not bytes).
+pub(crate) fn check_max_chars(field: &str, value: &str, max_chars: usize) -> Result<(), FieldError> {
+    let length = value.chars().count();
+    if length > max_chars {
+        return Err(FieldError::new(
+            field,
+            "maxLength",
+            format!("must be at most {max_chars} characters, got {length}"),
+        ));
+    }
+    Ok(())
+}
+
+/// `noControlCharacters`: no [`is_forbidden_char`].
+pub(crate) fn check_no_forbidden_chars(field: &str, value: &str) -> Result<(), FieldError> {
+    if value.chars().any(is_forbidden_char) {
+        return Err(FieldError::new(
+            field,
+            "noControlCharacters",
+            "must not contain control or invisible formatting characters",
+        ));
+    }
+    Ok(())
+}
+
+/// A one-line name: not blank, at most `max_chars` characters, no control
+/// or invisible formatting characters, checked in that order.
+pub(crate) fn check_single_line(field: &str, value: &str, max_chars: usize) -> Result<(), FieldError> {
+    check_not_blank(field, value)?;
+    check_max_chars(field, value, max_chars)?;
+    check_no_forbidden_chars(field, value)
+}
+
 /// 1–200 characters (Graph's limit for `displayName`), not blank, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -52,24 +93,7 @@ impl DisplayName {
     pub const MAX_CHARS: usize = 200;
 
     pub fn parse(field: &str, value: String) -> Result<Self, FieldError> {
-        let length = value.chars().count();
-        if value.trim().is_empty() {
-            return Err(FieldError::new(field, "required", "must not be empty or blank"));
-        }
-        if length > Self::MAX_CHARS {
-            return Err(FieldError::new(
-                field,
-                "maxLength",
-                format!("must be at most {} characters, got {length}", Self::MAX_CHARS),
-            ));
-        }
-        if value.chars().any(is_forbidden_char) {
-            return Err(FieldError::new(
-                field,
-                "noControlCharacters",
-                "must not contain control or invisible formatting characters",
-            ));
-        }
+        check_single_line(field, &value, Self::MAX_CHARS)?;
         Ok(Self(value))
     }
 
@@ -100,14 +124,7 @@ impl Description {
                 "must not contain control characters other than line breaks and tabs",
             ));
         }
-        let length = value.chars().count();
-        if length > Self::MAX_CHARS {
-            return Err(FieldError::new(
-                field,
-                "maxLength",
-                format!("must be at most {} characters, got {length}", Self::MAX_CHARS),
-            ));
-        }
+        check_max_chars(field, &value, Self::MAX_CHARS)?;
         Ok(Self(value))
     }
 
@@ -127,17 +144,8 @@ impl CertFileName {
     pub const MAX_CHARS: usize = 255;
 
     pub fn parse(field: &str, value: String) -> Result<Self, FieldError> {
-        let length = value.chars().count();
-        if value.trim().is_empty() {
-            return Err(FieldError::new(field, "required", "must not be empty or blank"));
-        }
-        if length > Self::MAX_CHARS {
-            return Err(FieldError::new(
-                field,
-                "maxLength",
-                format!("must be at most {} characters, got {length}", Self::MAX_CHARS),
-            ));
-        }
+        check_not_blank(field, &value)?;
+        check_max_chars(field, &value, Self::MAX_CHARS)?;
         if value
             .chars()
             .any(|c| is_forbidden_char(c) || c == '/' || c == '\\')

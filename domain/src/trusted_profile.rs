@@ -113,32 +113,17 @@ impl TrustedCertificateProfile {
         let issuing_certificates = certificate.as_ref().and_then(|root| {
             parse_issuing_certificates(root, draft.issuing_certificates.unwrap_or_default(), &mut errors)
         });
-        match (
-            display_name,
-            description,
-            cert_file_name,
-            certificate,
-            destination_store,
-            issuing_certificates,
-        ) {
-            (
-                Some(display_name),
-                Some(description),
-                Some(cert_file_name),
-                Some(certificate),
-                Some(destination_store),
-                Some(issuing_certificates),
-            ) if errors.is_empty() => Ok(Self {
-                display_name,
-                description,
+        errors.finish(|| {
+            Some(Self {
+                display_name: display_name?,
+                description: description?,
                 platform: draft.platform,
-                cert_file_name,
-                certificate,
-                destination_store,
-                issuing_certificates,
-            }),
-            _ => Err(errors),
-        }
+                cert_file_name: cert_file_name?,
+                certificate: certificate?,
+                destination_store: destination_store?,
+                issuing_certificates: issuing_certificates?,
+            })
+        })
     }
 
     pub fn warnings(&self, now: DateTime<Utc>) -> Vec<String> {

@@ -69,6 +69,16 @@ impl ValidationErrors {
         self.0
     }
 
+    /// The validated value when nothing was recorded. `build` assembles it
+    /// from what [`collect`](Self::collect) yielded, with `?` on each value:
+    /// a `None` stands for a field whose error is already recorded.
+    pub fn finish<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, Self> {
+        match build() {
+            Some(value) if self.is_empty() => Ok(value),
+            _ => Err(self),
+        }
+    }
+
     /// `Ok(value)` when nothing was recorded.
     pub fn into_result<T>(self, value: T) -> Result<T, Self> {
         if self.0.is_empty() {

@@ -26,7 +26,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{
-    urls_for_device, RenderError, Rendered, ScepPayloadInput, TrustedPayloadInput, JSON_CONTENT_TYPE,
+    subject_rdns, urls_for_device, RenderError, Rendered, ScepPayloadInput, TrustedPayloadInput,
+    JSON_CONTENT_TYPE,
 };
 use crate::{
     scep_profile::{CertificateType, ExtendedKeyUsage, HashAlgorithm, KeyUsage, SanType, ValidityScale},
@@ -212,26 +213,11 @@ struct SubjectAlternativeName<'a> {
 /// RDNs in order, each a non-empty list of attributes (several for a
 /// multi-valued RDN).
 fn subject(subject: &Subject) -> Result<Vec<Vec<SubjectAttribute<'_>>>, RenderError> {
-    subject
-        .0
-        .iter()
-        .map(|rdn| {
-            if rdn.0.is_empty() {
-                return Err(RenderError::Encoding(
-                    "the subject has an empty RDN, which X.500 cannot encode".to_owned(),
-                ));
-            }
-            Ok(rdn
-                .0
-                .iter()
-                .map(|attribute| SubjectAttribute {
-                    attribute_type: attribute.attribute.template_keyword(),
-                    oid: attribute.attribute.oid(),
-                    value: &attribute.value,
-                })
-                .collect())
-        })
-        .collect()
+    subject_rdns(subject, |attribute| SubjectAttribute {
+        attribute_type: attribute.attribute.template_keyword(),
+        oid: attribute.attribute.oid(),
+        value: &attribute.value,
+    })
 }
 
 /// Pretty-printed (two-space indent) with a final newline, so previews and

@@ -22,8 +22,8 @@ use sha2::{Digest, Sha256};
 use uuid::{Builder, Uuid};
 
 use super::{
-    urls_for_device, RenderError, Rendered, ScepPayloadInput, TrustedPayloadInput, TrustedProfileRef,
-    APPLE_CONTENT_TYPE,
+    subject_rdns, urls_for_device, RenderError, Rendered, ScepPayloadInput, TrustedPayloadInput,
+    TrustedProfileRef, APPLE_CONTENT_TYPE,
 };
 use crate::{
     platform::Platform,
@@ -291,29 +291,13 @@ fn uuid_string(uuid: Uuid) -> String {
 /// `Subject`: an array of RDNs, each an array of `[type, value]` pairs, so a
 /// multi-valued RDN (`OU=Mobile+CN=jane`) is one inner array with two pairs.
 fn subject(subject: &Subject) -> Result<Value, RenderError> {
-    subject
-        .0
-        .iter()
-        .map(|rdn| {
-            if rdn.0.is_empty() {
-                return Err(RenderError::Encoding(
-                    "the subject has an empty RDN, which X.500 cannot encode".to_owned(),
-                ));
-            }
-            Ok(Value::Array(
-                rdn.0
-                    .iter()
-                    .map(|attribute| {
-                        Value::Array(vec![
-                            attribute.attribute.apple_type().into(),
-                            attribute.value.as_str().into(),
-                        ])
-                    })
-                    .collect(),
-            ))
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Value::Array)
+    let rdns = subject_rdns(subject, |attribute| {
+        Value::Array(vec![
+            attribute.attribute.apple_type().into(),
+            attribute.value.as_str().into(),
+        ])
+    })?;
+    Ok(Value::Array(rdns.into_iter().map(Value::Array).collect()))
 }
 
 /// The `Key Usage` bitmask; `digitalSignature` is Apple's "signing" and

@@ -14,8 +14,9 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::{
-    scep_profile::ScepServerUrl, subject_name::ExpandedName, Platform, ScepCertificateProfile,
-    TrustedCertificateProfile,
+    scep_profile::ScepServerUrl,
+    subject_name::{AttributeValue, ExpandedName, Subject},
+    Platform, ScepCertificateProfile, TrustedCertificateProfile,
 };
 
 /// A trusted certificate profile as identified in payloads.
@@ -95,6 +96,26 @@ pub fn urls_for_device(urls: &[ScepServerUrl], device_id: Uuid) -> Vec<&ScepServ
     first.copy_from_slice(&digest[..8]);
     let start = (u64::from_be_bytes(first) % urls.len() as u64) as usize;
     urls[start..].iter().chain(&urls[..start]).collect()
+}
+
+/// The subject's RDNs in order, each attribute as `attribute` encodes it;
+/// an empty RDN, which X.500 cannot encode, is an error.
+fn subject_rdns<'a, T>(
+    subject: &'a Subject,
+    attribute: impl Fn(&'a AttributeValue) -> T,
+) -> Result<Vec<Vec<T>>, RenderError> {
+    subject
+        .0
+        .iter()
+        .map(|rdn| {
+            if rdn.0.is_empty() {
+                return Err(RenderError::Encoding(
+                    "the subject has an empty RDN, which X.500 cannot encode".to_owned(),
+                ));
+            }
+            Ok(rdn.0.iter().map(&attribute).collect())
+        })
+        .collect()
 }
 
 /// Renders the SCEP payload (with its root) for the profile's platform.

@@ -1271,7 +1271,9 @@ fn value_parts() -> impl Strategy<Value = Vec<ValuePart>> {
             .iter()
             .all(|part| !matches!(part, ValuePart::Literal(text) if text.contains("{{")))
     })
-    .prop_filter("values are not blank", |parts| !super::parts_are_blank(parts))
+    .prop_filter("values are not blank", |parts| {
+        !super::template::parts_are_blank(parts)
+    })
 }
 
 fn attribute_template() -> impl Strategy<Value = super::AttributeTemplate> {
