@@ -93,12 +93,20 @@ pub struct TargetedDevice {
 pub struct LedgerEntry {
     pub certificate_id: Uuid,
     pub device_id: Uuid,
-    pub not_before: DateTime<Utc>,
-    pub not_after: DateTime<Utc>,
     pub issued_at: DateTime<Utc>,
-    pub revoke_status: RevokeStatus,
-    pub revoke_requested_at: Option<DateTime<Utc>>,
-    pub revoke_diagnostic_code: Option<u32>,
+    /// `notBefore` and `notAfter`.
+    pub validity: (DateTime<Utc>, DateTime<Utc>),
+    pub revocation: Revocation,
+}
+
+/// Where a certificate's revocation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revocation {
+    pub status: RevokeStatus,
+    /// When it was queued.
+    pub requested_at: Option<DateTime<Utc>>,
+    /// The CA's answer, for a failed or completed revocation.
+    pub diagnostic_code: Option<u32>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
@@ -201,16 +209,12 @@ fn targeted_status(
         certificate_id: None,
         last_updated: None,
     };
-    let valid = certificates
-        .iter()
-        .find(|certificate| certificate.revoke_status == RevokeStatus::None && certificate.not_after > now);
+    let valid = certificates.iter().find(|certificate| {
+        certificate.revocation.status == RevokeStatus::None && certificate.validity.1 > now
+    });
     if let Some(certificate) = valid {
-        let due = renewal_due(
-            certificate.not_before,
-            certificate.not_after,
-            profile.renewal_threshold_percent,
-            now,
-        );
+        let (not_before, not_after) = certificate.validity;
+        let due = renewal_due(not_before, not_after, profile.renewal_threshold_percent, now);
         status.state = if due {
             DeviceEnrollmentState::RenewalDue
         } else {
@@ -240,8 +244,9 @@ fn targeted_status(
 fn untargeted_status(device_id: Uuid, certificates: &[&LedgerEntry]) -> Option<DeviceStatus> {
     let awaiting = certificates
         .iter()
-        .find(|certificate| certificate.revoke_status != RevokeStatus::Revoked);
+        .find(|certificate| certificate.revocation.status != RevokeStatus::Revoked);
     let certificate = awaiting.or_else(|| certificates.first())?;
+    let revocation = certificate.revocation;
     Some(DeviceStatus {
         device_id,
         device_name: None,
@@ -250,11 +255,11 @@ fn untargeted_status(device_id: Uuid, certificates: &[&LedgerEntry]) -> Option<D
         } else {
             DeviceEnrollmentState::RevocationPending
         },
-        detail: certificate
-            .revoke_diagnostic_code
+        detail: revocation
+            .diagnostic_code
             .map(|code| StatusDetail::Diagnostic { code, reason: None }),
         certificate_id: Some(certificate.certificate_id),
-        last_updated: certificate.revoked_at.or(certificate.revoke_requested_at),
+        last_updated: revocation.revoked_at.or(revocation.requested_at),
     })
 }
 

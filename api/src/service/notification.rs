@@ -29,32 +29,35 @@ pub enum NotifyRefusal {
 
 impl NotifyRefusal {
     fn into_api_error(self) -> ApiError {
-        match self {
-            Self::UnknownTransaction => ApiError::field(
+        let (field, rule, reason) = match self {
+            Self::UnknownTransaction => (
                 "transactionId",
                 "verified",
                 "names no request that Scepter allowed",
             ),
-            Self::PublicKeyMismatch => ApiError::field(
+            Self::PublicKeyMismatch => (
                 "certificate",
                 "publicKey",
                 "its public key is not the one of the verified request",
             ),
-            Self::NameMismatch => ApiError::field(
+            Self::NameMismatch => (
                 "certificate",
                 "subject",
                 "its subject or subject alternative names are not the ones of the verified request",
             ),
-            Self::UntrustedIssuer => ApiError::field(
+            Self::UntrustedIssuer => (
                 "certificate",
                 "issuer",
                 "is not issued by the profile's root certificate or an issuing CA registered for that root \
                  (issuingCertificates of the trusted certificate profile)",
             ),
             Self::AlreadyNotified => {
-                ApiError::Conflict("another certificate was already recorded for this transaction".to_owned())
+                return ApiError::Conflict(
+                    "another certificate was already recorded for this transaction".to_owned(),
+                )
             }
-        }
+        };
+        ApiError::field(field, rule, reason)
     }
 
     fn as_str(&self) -> &'static str {

@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use scepter_domain::{
     device_status::{
-        self, DeviceEnrollmentState, DeviceStatus, DeviceStatusSummary, LedgerEntry, StatusProfile, Step,
-        StepEntry, TargetedDevice,
+        self, DeviceEnrollmentState, DeviceStatus, DeviceStatusSummary, LedgerEntry, Revocation,
+        StatusProfile, Step, StepEntry, TargetedDevice,
     },
     targeting::ProfileKind,
     Platform, Record,
@@ -71,13 +71,14 @@ pub async fn device_statuses(
         .map(|certificate| LedgerEntry {
             certificate_id: certificate.id,
             device_id: certificate.device_id,
-            not_before: certificate.not_before,
-            not_after: certificate.not_after,
             issued_at: certificate.issued_at,
-            revoke_status: certificate.revoke_status,
-            revoke_requested_at: certificate.revoke_requested_at,
-            revoke_diagnostic_code: certificate.revoke_diagnostic_code,
-            revoked_at: certificate.revoked_at,
+            validity: (certificate.not_before, certificate.not_after),
+            revocation: Revocation {
+                status: certificate.revoke_status,
+                requested_at: certificate.revoke_requested_at,
+                diagnostic_code: certificate.revoke_diagnostic_code,
+                revoked_at: certificate.revoked_at,
+            },
         })
         .collect();
     let steps: Vec<StepEntry> = state

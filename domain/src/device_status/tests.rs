@@ -2,8 +2,8 @@ use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 use super::{
-    device_statuses, DeviceEnrollmentState, DeviceStatusSummary, LedgerEntry, StatusDetail, StatusProfile,
-    Step, StepEntry, TargetedDevice,
+    device_statuses, DeviceEnrollmentState, DeviceStatusSummary, LedgerEntry, Revocation, StatusDetail,
+    StatusProfile, Step, StepEntry, TargetedDevice,
 };
 use crate::{
     checkin::RevokeStatus, diagnostics::DiagnosticCode, scep_profile::CertificateType,
@@ -37,13 +37,14 @@ fn certificate(device: u128, certificate: u128, days_left: i64) -> LedgerEntry {
     LedgerEntry {
         certificate_id: id(certificate),
         device_id: id(device),
-        not_before: now() - Duration::days(90),
-        not_after: now() + Duration::days(days_left),
         issued_at: now() - Duration::days(90),
-        revoke_status: RevokeStatus::None,
-        revoke_requested_at: None,
-        revoke_diagnostic_code: None,
-        revoked_at: None,
+        validity: (now() - Duration::days(90), now() + Duration::days(days_left)),
+        revocation: Revocation {
+            status: RevokeStatus::None,
+            requested_at: None,
+            diagnostic_code: None,
+            revoked_at: None,
+        },
     }
 }
 
@@ -88,7 +89,7 @@ fn a_valid_certificate_succeeds_until_the_renewal_threshold() {
 #[test]
 fn expired_or_revoked_certificates_fall_back_to_the_last_step() {
     let mut revoked = certificate(2, 12, 300);
-    revoked.revoke_status = RevokeStatus::Pending;
+    revoked.revocation.status = RevokeStatus::Pending;
     let statuses = device_statuses(
         USER_PROFILE,
         &[device(1), device(2), device(3)],
@@ -160,12 +161,12 @@ fn targeting_rules_four_and_five_apply_as_at_check_in() {
 #[test]
 fn devices_no_longer_reached_show_their_revocation() {
     let mut pending = certificate(5, 15, 300);
-    pending.revoke_status = RevokeStatus::Failed;
-    pending.revoke_requested_at = Some(now() - Duration::hours(2));
-    pending.revoke_diagnostic_code = Some(0x402);
+    pending.revocation.status = RevokeStatus::Failed;
+    pending.revocation.requested_at = Some(now() - Duration::hours(2));
+    pending.revocation.diagnostic_code = Some(0x402);
     let mut revoked = certificate(4, 14, 300);
-    revoked.revoke_status = RevokeStatus::Revoked;
-    revoked.revoked_at = Some(now() - Duration::hours(1));
+    revoked.revocation.status = RevokeStatus::Revoked;
+    revoked.revocation.revoked_at = Some(now() - Duration::hours(1));
 
     let statuses = device_statuses(USER_PROFILE, &[device(9)], &[pending, revoked], &[], now());
 
