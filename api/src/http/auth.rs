@@ -3,7 +3,10 @@
 //! need by taking an [`Admin`], [`Reader`], [`Connector`] or [`DeviceCaller`]
 //! argument, so an endpoint cannot forget its check.
 
-use std::future::{ready, Ready};
+use std::{
+    future::{ready, Ready},
+    marker::PhantomData,
+};
 
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 
@@ -62,57 +65,50 @@ fn authorize(
     Ok(principal)
 }
 
+/// A caller whose token's role meets `N`: [`Admin`], [`Reader`] or [`Connector`].
+#[derive(Debug, Clone)]
+pub struct Authorized<N>(pub Principal, PhantomData<N>);
+
+/// What an [`Authorized`] caller needs: a role that passes the check, or a
+/// 403 naming the action.
+pub trait Need {
+    const NEED: (fn(Role) -> bool, &'static str);
+}
+
+impl<N: Need> FromRequest for Authorized<N> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let (allowed, action) = N::NEED;
+        ready(authorize(request, allowed, action).map(|principal| Authorized(principal, PhantomData)))
+    }
+}
+
 /// A caller allowed to change resources.
-#[derive(Debug, Clone)]
-pub struct Admin(pub Principal);
-
+pub type Admin = Authorized<ChangeResources>;
 /// A caller allowed to read resources.
-#[derive(Debug, Clone)]
-pub struct Reader(pub Principal);
-
-impl FromRequest for Admin {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authorize(request, Role::can_write, "this operation needs the admin role").map(Admin))
-    }
-}
-
-impl FromRequest for Reader {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            authorize(
-                request,
-                Role::can_read,
-                "this operation needs the reader or admin role",
-            )
-            .map(Reader),
-        )
-    }
-}
-
+pub type Reader = Authorized<ReadResources>;
 /// The SCEP server's policy module (role `connector`).
+pub type Connector = Authorized<Connect>;
+
 #[derive(Debug, Clone)]
-pub struct Connector(pub Principal);
+pub enum ChangeResources {}
+#[derive(Debug, Clone)]
+pub enum ReadResources {}
+#[derive(Debug, Clone)]
+pub enum Connect {}
 
-impl FromRequest for Connector {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            authorize(
-                request,
-                Role::can_connect,
-                "this operation needs the connector role",
-            )
-            .map(Connector),
-        )
-    }
+impl Need for ChangeResources {
+    const NEED: (fn(Role) -> bool, &'static str) = (Role::can_write, "this operation needs the admin role");
+}
+impl Need for ReadResources {
+    const NEED: (fn(Role) -> bool, &'static str) =
+        (Role::can_read, "this operation needs the reader or admin role");
+}
+impl Need for Connect {
+    const NEED: (fn(Role) -> bool, &'static str) =
+        (Role::can_connect, "this operation needs the connector role");
 }
 
 /// A device authenticated with its own credential (`/device/v1`). Handlers

@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
 
 use super::body_deadline;
+pub use crate::service::versioned::IfMatch;
 use crate::{error::ApiError, state::AppState};
 
 /// A JSON body deserialised into `T`. Syntax errors are 400; a well-formed
@@ -274,18 +275,9 @@ fn field_of(path: &str, message: &str) -> String {
     }
 }
 
-/// The `If-Match` precondition of a write.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IfMatch {
-    /// No header: writes that need one answer 428.
-    Absent,
-    /// `*`: any current version.
-    Any,
-    /// The versions the client accepts, from strong entity tags like `"3"`.
-    Versions(Vec<i64>),
-}
-
+// The precondition is checked by the service's writes (`service::versioned`); it is read here.
 impl IfMatch {
+    /// The request's `If-Match` header: `Absent` without one, 400 when it is malformed.
     pub fn parse(request: &HttpRequest) -> Result<Self, ApiError> {
         let Some(value) = request.headers().get(header::IF_MATCH) else {
             return Ok(IfMatch::Absent);
@@ -312,16 +304,6 @@ impl IfMatch {
             })
             .collect::<Result<Vec<_>, _>>()
             .map(|versions| IfMatch::Versions(versions.into_iter().flatten().collect()))
-    }
-
-    /// The version a conditional write should expect, given the current one.
-    pub fn expect(&self, current: i64) -> Result<i64, ApiError> {
-        match self {
-            IfMatch::Absent => Err(ApiError::PreconditionRequired),
-            IfMatch::Any => Ok(current),
-            IfMatch::Versions(versions) if versions.contains(&current) => Ok(current),
-            IfMatch::Versions(_) => Err(ApiError::PreconditionFailed { current }),
-        }
     }
 }
 

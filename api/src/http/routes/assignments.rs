@@ -4,20 +4,15 @@
 //! the thin per-kind functions exist so each operation is documented.
 
 use actix_web::{web, HttpResponse};
-use scepter_domain::{
-    targeting::{Intent, ProfileKind},
-    Platform,
-};
-use scepter_storage::{RevocationScope, StorageError};
+use scepter_domain::targeting::ProfileKind;
 use uuid::Uuid;
 
-use super::{resource, scep_profiles, trusted_profiles, PageQuery};
+use super::{no_content, resource, scep_profiles, trusted_profiles, PageQuery, Reply};
 use crate::{
-    error::ApiError,
     http::auth::{Admin, Reader},
     http::dto::{AssignmentList, AssignmentRequest, AssignmentView, DeviceList, DeviceView},
     http::extract::ValidJson,
-    service::enrollment,
+    service::profiles,
     state::AppState,
 };
 
@@ -47,32 +42,15 @@ pub fn configure(config: &mut web::ServiceConfig) {
     }
 }
 
-/// The group named in the body does not exist (or was deleted meanwhile).
-fn unknown_group(error: StorageError) -> ApiError {
-    match error {
-        StorageError::MissingReference => {
-            ApiError::field("groupId", "exists", "does not name an existing group")
-        }
-        other => other.into(),
-    }
-}
-
 async fn create(
     _: Admin,
     state: web::Data<AppState>,
     kind: web::Data<ProfileKind>,
     id: web::Path<Uuid>,
     body: ValidJson<AssignmentRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let request = body.0;
-    let assignment = state
-        .store
-        .insert_assignment(**kind, *id, request.group_id, request.intent)
-        .await
-        .map_err(unknown_group)?;
-    if **kind == ProfileKind::ScepCertificate && request.intent == Intent::Exclude {
-        enrollment::queue_revocations(&state, RevocationScope::Profile(*id)).await;
-    }
+) -> Reply {
+    let AssignmentRequest { group_id, intent } = body.0;
+    let assignment = profiles::assign(&state, **kind, *id, group_id, intent).await?;
     Ok(HttpResponse::Created().json(AssignmentView::from(assignment)))
 }
 
@@ -82,7 +60,7 @@ async fn list(
     kind: web::Data<ProfileKind>,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
-) -> Result<HttpResponse, ApiError> {
+) -> Reply {
     let page = state.store.list_assignments(**kind, *id, query.page()?).await?;
     Ok(HttpResponse::Ok().json(AssignmentList::new(page, AssignmentView::from)))
 }
@@ -92,16 +70,10 @@ async fn delete(
     state: web::Data<AppState>,
     kind: web::Data<ProfileKind>,
     path: web::Path<(Uuid, Uuid)>,
-) -> Result<HttpResponse, ApiError> {
+) -> Reply {
     let (profile_id, assignment_id) = path.into_inner();
-    state
-        .store
-        .delete_assignment(**kind, profile_id, assignment_id)
-        .await?;
-    if **kind == ProfileKind::ScepCertificate {
-        enrollment::queue_revocations(&state, RevocationScope::Profile(profile_id)).await;
-    }
-    Ok(HttpResponse::NoContent().finish())
+    profiles::unassign(&state, **kind, profile_id, assignment_id).await?;
+    no_content()
 }
 
 async fn targeted_devices(
@@ -110,18 +82,8 @@ async fn targeted_devices(
     kind: web::Data<ProfileKind>,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let page = query.page()?;
-    let platform: Platform = match **kind {
-        ProfileKind::TrustedCertificate => state
-            .store
-            .trusted_profile(*id)
-            .await?
-            .map(|r| r.content.platform),
-        ProfileKind::ScepCertificate => state.store.scep_profile(*id).await?.map(|r| r.content.platform),
-    }
-    .ok_or(ApiError::NotFound)?;
-    let devices = state.store.targeted_devices(**kind, *id, platform, page).await?;
+) -> Reply {
+    let devices = profiles::targeted_devices(&state, **kind, *id, query.page()?).await?;
     Ok(HttpResponse::Ok().json(DeviceList::new(devices, DeviceView::from)))
 }
 
@@ -131,12 +93,12 @@ pub mod docs {
     use super::*;
 
     macro_rules! documented {
-        ($tag:literal, $base:literal, $name:literal, $create:ident, $list:ident, $delete:ident, $targeted:ident) => {
+        ($tag:literal, $name:literal, $create:ident, $list:ident, $delete:ident, $targeted:ident) => {
             /// Assign the profile to a group
             ///
             /// `include` or `exclude`; exclusion wins over inclusion across user and
             /// device groups. A group can be assigned to a profile once (409).
-            #[utoipa::path(post, path = concat!($base, "/{id}/assignments"), tag = $tag,
+            #[utoipa::path(post, path = concat!("/api/v1/", $tag, "/{id}/assignments"), tag = $tag,
                 operation_id = concat!("create", $name, "Assignment"),
                 params(("id" = Uuid, Path, description = "Profile id")),
                 request_body = AssignmentRequest,
@@ -145,14 +107,14 @@ pub mod docs {
             pub fn $create() {}
 
             /// List the profile's assignments
-            #[utoipa::path(get, path = concat!($base, "/{id}/assignments"), tag = $tag,
+            #[utoipa::path(get, path = concat!("/api/v1/", $tag, "/{id}/assignments"), tag = $tag,
                 operation_id = concat!("list", $name, "Assignments"),
                 params(("id" = Uuid, Path, description = "Profile id"), PageQuery),
                 responses((status = 200, description = "One page of assignments", body = AssignmentList)))]
             pub fn $list() {}
 
             /// Remove an assignment
-            #[utoipa::path(delete, path = concat!($base, "/{id}/assignments/{assignmentId}"), tag = $tag,
+            #[utoipa::path(delete, path = concat!("/api/v1/", $tag, "/{id}/assignments/{assignmentId}"), tag = $tag,
                 operation_id = concat!("delete", $name, "Assignment"),
                 params(("id" = Uuid, Path, description = "Profile id"),
                     ("assignmentId" = Uuid, Path, description = "Assignment id")),
@@ -164,7 +126,7 @@ pub mod docs {
             /// Devices of the profile's platform in an included device group, or whose
             /// primary user is in an included user group, and in no excluded one —
             /// the impact of the assignments before any device checks in.
-            #[utoipa::path(get, path = concat!($base, "/{id}/targeted-devices"), tag = $tag,
+            #[utoipa::path(get, path = concat!("/api/v1/", $tag, "/{id}/targeted-devices"), tag = $tag,
                 operation_id = concat!("list", $name, "TargetedDevices"),
                 params(("id" = Uuid, Path, description = "Profile id"), PageQuery),
                 responses((status = 200, description = "One page of devices, in id order", body = DeviceList)))]
@@ -172,22 +134,9 @@ pub mod docs {
         };
     }
 
-    documented!(
-        "trusted-certificate-profiles",
-        "/api/v1/trusted-certificate-profiles",
-        "TrustedCertificateProfile",
-        create_trusted,
-        list_trusted,
-        delete_trusted,
-        targeted_trusted
-    );
-    documented!(
-        "scep-certificate-profiles",
-        "/api/v1/scep-certificate-profiles",
-        "ScepCertificateProfile",
-        create_scep,
-        list_scep,
-        delete_scep,
-        targeted_scep
-    );
+    // The tag is also the collection's name: `/api/v1/{tag}`.
+    documented! {"trusted-certificate-profiles", "TrustedCertificateProfile",
+    create_trusted, list_trusted, delete_trusted, targeted_trusted}
+    documented! {"scep-certificate-profiles", "ScepCertificateProfile",
+    create_scep, list_scep, delete_scep, targeted_scep}
 }

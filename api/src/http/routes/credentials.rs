@@ -3,17 +3,14 @@
 //! device-facing `/device/v1` API those credentials open.
 
 use actix_web::{http::header, web, HttpResponse};
-use rand::RngCore;
-use scepter_domain::device_credential::DeviceCredential;
-use serde::Serialize;
-use utoipa::ToSchema;
+use scepter_domain::directory::Device;
 use uuid::Uuid;
 
-use super::{devices, resource};
+use super::{devices, no_content, resource, Reply};
 use crate::{
-    error::ApiError,
     http::auth::{Admin, DeviceCaller},
-    http::dto::DeviceView,
+    http::dto::{DeviceView, IssuedCredential},
+    service::{directory, versioned},
     state::AppState,
 };
 
@@ -27,14 +24,6 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(resource("/device/v1/me", "GET").route(web::get().to(me)));
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct IssuedCredential {
-    pub credential_id: Uuid,
-    /// The device's bearer credential for `/device/v1`. Shown once: Scepter keeps only its digest.
-    pub credential: String,
-}
-
 /// Issue a device credential
 ///
 /// Revokes the device's earlier credentials and returns a new one, once. The
@@ -42,19 +31,8 @@ pub struct IssuedCredential {
 #[utoipa::path(post, path = "/api/v1/devices/{id}/credentials", tag = "devices", operation_id = "issueDeviceCredential",
     params(("id" = Uuid, Path, description = "Device id")),
     responses((status = 201, description = "Issued; store it now, it is not shown again", body = IssuedCredential)))]
-pub async fn issue(
-    _: Admin,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let mut secret = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut secret);
-    let credential = DeviceCredential::new(Uuid::now_v7(), secret);
-    state
-        .store
-        .replace_device_credential(*id, credential.id(), &credential.secret_digest())
-        .await?;
-    tracing::info!(device_id = %id, credential_id = %credential.id(), "issued a device credential");
+pub async fn issue(_: Admin, state: web::Data<AppState>, id: web::Path<Uuid>) -> Reply {
+    let credential = directory::issue_device_credential(&state, *id).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(IssuedCredential {
@@ -67,14 +45,10 @@ pub async fn issue(
 #[utoipa::path(delete, path = "/api/v1/devices/{id}/credentials", tag = "devices", operation_id = "revokeDeviceCredentials",
     params(("id" = Uuid, Path, description = "Device id")),
     responses((status = 204, description = "Revoked (also when none was active)")))]
-pub async fn revoke(
-    _: Admin,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn revoke(_: Admin, state: web::Data<AppState>, id: web::Path<Uuid>) -> Reply {
     state.store.revoke_device_credentials(*id).await?;
     tracing::info!(device_id = %id, "revoked the device's credentials");
-    Ok(HttpResponse::NoContent().finish())
+    no_content()
 }
 
 /// The calling device
@@ -83,11 +57,7 @@ pub async fn revoke(
 #[utoipa::path(get, path = "/device/v1/me", tag = "device", operation_id = "getOwnDevice",
     responses((status = 200, description = "The device the credential belongs to", body = DeviceView),
         (status = 401, description = "Missing, invalid or revoked device credential", body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn me(caller: DeviceCaller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let device = state
-        .store
-        .device(caller.device_id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+pub async fn me(caller: DeviceCaller, state: web::Data<AppState>) -> Reply {
+    let device = versioned::get::<Device>(&state, caller.device_id).await?;
     Ok(HttpResponse::Ok().json(DeviceView::from(device)))
 }

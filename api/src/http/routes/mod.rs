@@ -1,4 +1,4 @@
-//! HTTP routes, one module per resource.
+//! HTTP routes, one module per resource, and the response shapes they share.
 
 pub mod assignments;
 pub mod certificates;
@@ -18,18 +18,12 @@ pub mod step_ca;
 pub mod trusted_profiles;
 pub mod users;
 
-use std::future::Future;
+use actix_web::{http::header, web, FromRequest, Handler, HttpResponse};
+use scepter_domain::Record;
+use serde::Serialize;
 
-use actix_web::{http::header, web, HttpResponse};
-use scepter_domain::Platform;
-use scepter_storage::{Cursor, PageRequest, ProfileFilter, StorageError};
-use serde::{Deserialize, Serialize};
-use utoipa::IntoParams;
-
-use crate::{
-    error::ApiError,
-    http::extract::{etag, IfMatch},
-};
+pub use crate::http::dto::{page_request, PageQuery, ProfileListQuery};
+use crate::{error::ApiError, http::extract::etag};
 
 pub fn configure(config: &mut web::ServiceConfig) {
     config
@@ -52,99 +46,40 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .configure(events::configure);
 }
 
-/// Query parameters of the profile list endpoints.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ProfileListQuery {
-    /// Only profiles for this platform.
-    #[param(value_type = Option<Platform>)]
-    pub platform: Option<String>,
-    /// Page size, 1–500 (default 100).
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    /// `nextCursor` of the previous page.
-    pub cursor: Option<String>,
-}
+/// What a handler answers.
+pub type Reply = Result<HttpResponse, ApiError>;
 
-impl ProfileListQuery {
-    pub fn parse(&self) -> Result<(ProfileFilter, PageRequest), ApiError> {
-        let platform = self
-            .platform
-            .as_deref()
-            .map(|platform| {
-                platform
-                    .parse::<Platform>()
-                    .map_err(|error| ApiError::field("platform", "oneOf", error.to_string()))
-            })
-            .transpose()?;
-        Ok((
-            ProfileFilter { platform },
-            page_request(self.limit, self.cursor.as_deref())?,
-        ))
-    }
-}
-
-/// Query parameters of list endpoints without filters.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page size, 1–500 (default 100).
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    /// `nextCursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-impl PageQuery {
-    pub fn page(&self) -> Result<PageRequest, ApiError> {
-        page_request(self.limit, self.cursor.as_deref())
-    }
-}
-
-/// The expected version of a write whose `If-Match` is optional (deletes):
-/// none without the header; otherwise the current version, which
-/// `current_version` reads only then.
-pub async fn optional_precondition(
-    if_match: IfMatch,
-    current_version: impl Future<Output = Result<Option<i64>, StorageError>>,
-) -> Result<Option<i64>, ApiError> {
-    match if_match {
-        IfMatch::Absent => Ok(None),
-        condition => {
-            let current = current_version.await?.ok_or(ApiError::NotFound)?;
-            Ok(Some(condition.expect(current)?))
-        }
-    }
-}
-
-/// The expected version of a write that needs `If-Match` (replacements).
-pub async fn required_precondition(
-    if_match: IfMatch,
-    current_version: impl Future<Output = Result<Option<i64>, StorageError>>,
-) -> Result<i64, ApiError> {
-    let current = current_version.await?.ok_or(ApiError::NotFound)?;
-    if_match.expect(current)
-}
-
-pub fn page_request(limit: Option<i64>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
-    let max = i64::from(PageRequest::MAX_LIMIT);
-    let limit = match limit {
-        None => PageRequest::DEFAULT_LIMIT,
-        Some(limit @ 1..) if limit <= max => limit as u32,
-        Some(other) => {
-            return Err(ApiError::field(
-                "limit",
-                "range",
-                format!("must be between 1 and {max}, got {other}"),
-            ))
-        }
-    };
-    let cursor = cursor
-        .map(|cursor| {
-            Cursor::decode(cursor).map_err(|error| ApiError::field("cursor", "cursor", error.to_string()))
-        })
-        .transpose()?;
-    Ok(PageRequest { limit, cursor })
+/// Routes a versioned resource: `POST` (create) and `GET` (list) on `path`;
+/// `GET`, `PUT` (replace) and `DELETE` on `path/{id}`.
+pub fn crud<C, Ca, L, La, G, Ga, R, Ra, D, Da>(
+    config: &mut web::ServiceConfig,
+    path: &str,
+    (create, list): (C, L),
+    (get, replace, delete): (G, R, D),
+) where
+    C: Handler<Ca, Output = Reply>,
+    L: Handler<La, Output = Reply>,
+    G: Handler<Ga, Output = Reply>,
+    R: Handler<Ra, Output = Reply>,
+    D: Handler<Da, Output = Reply>,
+    Ca: FromRequest + 'static,
+    La: FromRequest + 'static,
+    Ga: FromRequest + 'static,
+    Ra: FromRequest + 'static,
+    Da: FromRequest + 'static,
+{
+    config
+        .service(
+            resource(path, "GET, POST")
+                .route(web::post().to(create))
+                .route(web::get().to(list)),
+        )
+        .service(
+            resource(&format!("{path}/{{id}}"), "GET, PUT, DELETE")
+                .route(web::get().to(get))
+                .route(web::put().to(replace))
+                .route(web::delete().to(delete)),
+        );
 }
 
 /// A resource at `path` serving the methods in `allow` (e.g. `"GET, POST"`);
@@ -168,4 +103,27 @@ pub fn created(location: String, version: i64, body: &impl Serialize) -> HttpRes
         .insert_header((header::LOCATION, location))
         .insert_header(header::ETag(etag(version)))
         .json(body)
+}
+
+/// [`ok_with_etag`] for a record, shown as `view`.
+pub fn ok_record<T, V: Serialize>(record: Record<T>, view: impl FnOnce(Record<T>) -> V) -> Reply {
+    Ok(ok_with_etag(record.version, &view(record)))
+}
+
+/// [`created`] for a record new in the collection at `path`, shown as `view`.
+pub fn created_record<T, V: Serialize>(
+    path: &str,
+    record: Record<T>,
+    view: impl FnOnce(Record<T>) -> V,
+) -> Reply {
+    Ok(created(
+        format!("{path}/{}", record.id),
+        record.version,
+        &view(record),
+    ))
+}
+
+/// 204: done, nothing to show.
+pub fn no_content() -> Reply {
+    Ok(HttpResponse::NoContent().finish())
 }

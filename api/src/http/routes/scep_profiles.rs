@@ -1,62 +1,27 @@
 //! `/api/v1/scep-certificate-profiles`: how devices enroll for certificates.
 
 use actix_web::{web, HttpResponse};
-use scepter_domain::{ScepCertificateProfile, ScepCertificateProfileDraft, ScepProfileContext};
-use scepter_storage::{RevocationScope, StorageError};
+use scepter_domain::{Record, ScepCertificateProfile, ScepCertificateProfileDraft};
 use uuid::Uuid;
 
-use super::{
-    created, ok_with_etag, optional_precondition, required_precondition, resource, ProfileListQuery,
-};
+use super::{created_record, crud, no_content, ok_record, ProfileListQuery, Reply};
 use crate::{
-    error::ApiError,
     http::auth::{Admin, Reader},
     http::dto::{ScepCertificateProfileList, ScepCertificateProfileView},
     http::extract::{IfMatch, ValidJson},
-    service::enrollment,
+    service::versioned,
     state::AppState,
 };
 
 pub const PATH: &str = "/api/v1/scep-certificate-profiles";
 
 pub fn configure(config: &mut web::ServiceConfig) {
-    config
-        .service(
-            resource(PATH, "GET, POST")
-                .route(web::post().to(create))
-                .route(web::get().to(list)),
-        )
-        .service(
-            resource(&format!("{PATH}/{{id}}"), "GET, PUT, DELETE")
-                .route(web::get().to(get))
-                .route(web::put().to(replace))
-                .route(web::delete().to(delete)),
-        );
+    crud(config, PATH, (create, list), (get, replace, delete));
 }
 
-/// Validates a draft against the domain rules, with its root profile's platform as context.
-async fn parse(
-    state: &AppState,
-    draft: ScepCertificateProfileDraft,
-) -> Result<ScepCertificateProfile, ApiError> {
-    let root = state.store.trusted_profile(draft.root_certificate_id).await?;
-    let context = ScepProfileContext {
-        allow_http_scep_urls: state.policy.allow_http_scep_urls,
-        root_platform: root.map(|record| record.content.platform),
-    };
-    Ok(ScepCertificateProfile::parse(draft, &context)?)
-}
-
-/// The root profile was deleted between validation and write.
-fn root_vanished(error: StorageError) -> ApiError {
-    match error {
-        StorageError::MissingReference => ApiError::field(
-            "rootCertificateId",
-            "exists",
-            "does not name an existing trusted certificate profile",
-        ),
-        other => other.into(),
-    }
+/// The response body of a profile.
+fn view(record: Record<ScepCertificateProfile>) -> ScepCertificateProfileView {
+    ScepCertificateProfileView::from(&record)
 }
 
 /// Create a SCEP certificate profile
@@ -71,18 +36,12 @@ pub async fn create(
     _: Admin,
     state: web::Data<AppState>,
     body: ValidJson<ScepCertificateProfileDraft>,
-) -> Result<HttpResponse, ApiError> {
-    let profile = parse(&state, body.0).await?;
-    let record = state
-        .store
-        .insert_scep_profile(&profile)
-        .await
-        .map_err(root_vanished)?;
-    Ok(created(
-        format!("{PATH}/{}", record.id),
-        record.version,
-        &ScepCertificateProfileView::from(&record),
-    ))
+) -> Reply {
+    created_record(
+        PATH,
+        versioned::create::<ScepCertificateProfile>(&state, body.0).await?,
+        view,
+    )
 }
 
 /// List SCEP certificate profiles
@@ -90,18 +49,10 @@ pub async fn create(
     operation_id = "listScepCertificateProfiles",
     params(ProfileListQuery),
     responses((status = 200, description = "One page, in creation order", body = ScepCertificateProfileList)))]
-pub async fn list(
-    _: Reader,
-    state: web::Data<AppState>,
-    query: web::Query<ProfileListQuery>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(_: Reader, state: web::Data<AppState>, query: web::Query<ProfileListQuery>) -> Reply {
     let (filter, page) = query.parse()?;
     let page = state.store.list_scep_profiles(filter, page).await?;
-    Ok(
-        HttpResponse::Ok().json(ScepCertificateProfileList::new(page, |record| {
-            ScepCertificateProfileView::from(&record)
-        })),
-    )
+    Ok(HttpResponse::Ok().json(ScepCertificateProfileList::new(page, view)))
 }
 
 /// Get a SCEP certificate profile
@@ -110,16 +61,8 @@ pub async fn list(
     params(("id" = Uuid, Path, description = "Profile id")),
     responses((status = 200, description = "The profile", body = ScepCertificateProfileView,
         headers(("ETag" = String, description = "Version tag for If-Match")))))]
-pub async fn get(
-    _: Reader,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let record = state.store.scep_profile(*id).await?.ok_or(ApiError::NotFound)?;
-    Ok(ok_with_etag(
-        record.version,
-        &ScepCertificateProfileView::from(&record),
-    ))
+pub async fn get(_: Reader, state: web::Data<AppState>, id: web::Path<Uuid>) -> Reply {
+    ok_record(versioned::get::<ScepCertificateProfile>(&state, *id).await?, view)
 }
 
 /// Replace a SCEP certificate profile
@@ -138,21 +81,9 @@ pub async fn replace(
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: ValidJson<ScepCertificateProfileDraft>,
-) -> Result<HttpResponse, ApiError> {
-    let current_version = async { Ok(state.store.scep_profile(*id).await?.map(|record| record.version)) };
-    let expected_version = required_precondition(if_match, current_version).await?;
-    let profile = parse(&state, body.0).await?;
-    let record = state
-        .store
-        .update_scep_profile(*id, expected_version, &profile)
-        .await
-        .map_err(root_vanished)?;
-    // A new platform or certificate type can stop the profile reaching devices.
-    enrollment::queue_revocations(&state, RevocationScope::Profile(*id)).await;
-    Ok(ok_with_etag(
-        record.version,
-        &ScepCertificateProfileView::from(&record),
-    ))
+) -> Reply {
+    let record = versioned::replace::<ScepCertificateProfile>(&state, *id, &if_match, body.0).await?;
+    ok_record(record, view)
 }
 
 /// Delete a SCEP certificate profile
@@ -163,15 +94,7 @@ pub async fn replace(
     params(("id" = Uuid, Path, description = "Profile id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted")),
     responses((status = 204, description = "Deleted")))]
-pub async fn delete(
-    _: Admin,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-) -> Result<HttpResponse, ApiError> {
-    let current_version = async { Ok(state.store.scep_profile(*id).await?.map(|record| record.version)) };
-    let expected_version = optional_precondition(if_match, current_version).await?;
-    state.store.delete_scep_profile(*id, expected_version).await?;
-    enrollment::queue_revocations(&state, RevocationScope::Profile(*id)).await;
-    Ok(HttpResponse::NoContent().finish())
+pub async fn delete(_: Admin, state: web::Data<AppState>, id: web::Path<Uuid>, if_match: IfMatch) -> Reply {
+    versioned::delete::<ScepCertificateProfile>(&state, *id, &if_match).await?;
+    no_content()
 }

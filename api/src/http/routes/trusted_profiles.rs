@@ -2,35 +2,27 @@
 
 use actix_web::{web, HttpResponse};
 use chrono::Utc;
-use scepter_domain::{TrustedCertificateProfile, TrustedCertificateProfileDraft};
+use scepter_domain::{Record, TrustedCertificateProfile, TrustedCertificateProfileDraft};
 use uuid::Uuid;
 
-use super::{
-    created, ok_with_etag, optional_precondition, required_precondition, resource, ProfileListQuery,
-};
+use super::{created_record, crud, no_content, ok_record, ProfileListQuery, Reply};
 use crate::{
-    error::ApiError,
     http::auth::{Admin, Reader},
     http::dto::{TrustedCertificateProfileList, TrustedCertificateProfileView},
     http::extract::{IfMatch, ValidJson},
+    service::versioned,
     state::AppState,
 };
 
 pub const PATH: &str = "/api/v1/trusted-certificate-profiles";
 
 pub fn configure(config: &mut web::ServiceConfig) {
-    config
-        .service(
-            resource(PATH, "GET, POST")
-                .route(web::post().to(create))
-                .route(web::get().to(list)),
-        )
-        .service(
-            resource(&format!("{PATH}/{{id}}"), "GET, PUT, DELETE")
-                .route(web::get().to(get))
-                .route(web::put().to(replace))
-                .route(web::delete().to(delete)),
-        );
+    crud(config, PATH, (create, list), (get, replace, delete));
+}
+
+/// The response body of a profile, its warnings as of now.
+fn view(record: Record<TrustedCertificateProfile>) -> TrustedCertificateProfileView {
+    TrustedCertificateProfileView::new(&record, Utc::now())
 }
 
 /// Create a trusted certificate profile
@@ -46,11 +38,12 @@ pub async fn create(
     _: Admin,
     state: web::Data<AppState>,
     body: ValidJson<TrustedCertificateProfileDraft>,
-) -> Result<HttpResponse, ApiError> {
-    let profile = TrustedCertificateProfile::parse(body.0)?;
-    let record = state.store.insert_trusted_profile(&profile).await?;
-    let view = TrustedCertificateProfileView::new(&record, Utc::now());
-    Ok(created(format!("{PATH}/{}", record.id), record.version, &view))
+) -> Reply {
+    created_record(
+        PATH,
+        versioned::create::<TrustedCertificateProfile>(&state, body.0).await?,
+        view,
+    )
 }
 
 /// List trusted certificate profiles
@@ -58,11 +51,7 @@ pub async fn create(
     operation_id = "listTrustedCertificateProfiles",
     params(ProfileListQuery),
     responses((status = 200, description = "One page, in creation order", body = TrustedCertificateProfileList)))]
-pub async fn list(
-    _: Reader,
-    state: web::Data<AppState>,
-    query: web::Query<ProfileListQuery>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(_: Reader, state: web::Data<AppState>, query: web::Query<ProfileListQuery>) -> Reply {
     let (filter, page) = query.parse()?;
     let page = state.store.list_trusted_profiles(filter, page).await?;
     let now = Utc::now();
@@ -79,20 +68,11 @@ pub async fn list(
     params(("id" = Uuid, Path, description = "Profile id")),
     responses((status = 200, description = "The profile", body = TrustedCertificateProfileView,
         headers(("ETag" = String, description = "Version tag for If-Match")))))]
-pub async fn get(
-    _: Reader,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let record = state
-        .store
-        .trusted_profile(*id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok(ok_with_etag(
-        record.version,
-        &TrustedCertificateProfileView::new(&record, Utc::now()),
-    ))
+pub async fn get(_: Reader, state: web::Data<AppState>, id: web::Path<Uuid>) -> Reply {
+    ok_record(
+        versioned::get::<TrustedCertificateProfile>(&state, *id).await?,
+        view,
+    )
 }
 
 /// Replace a trusted certificate profile
@@ -113,24 +93,9 @@ pub async fn replace(
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: ValidJson<TrustedCertificateProfileDraft>,
-) -> Result<HttpResponse, ApiError> {
-    let current_version = async {
-        Ok(state
-            .store
-            .trusted_profile(*id)
-            .await?
-            .map(|record| record.version))
-    };
-    let expected_version = required_precondition(if_match, current_version).await?;
-    let profile = TrustedCertificateProfile::parse(body.0)?;
-    let record = state
-        .store
-        .update_trusted_profile(*id, expected_version, &profile)
-        .await?;
-    Ok(ok_with_etag(
-        record.version,
-        &TrustedCertificateProfileView::new(&record, Utc::now()),
-    ))
+) -> Reply {
+    let record = versioned::replace::<TrustedCertificateProfile>(&state, *id, &if_match, body.0).await?;
+    ok_record(record, view)
 }
 
 /// Delete a trusted certificate profile
@@ -143,20 +108,7 @@ pub async fn replace(
         ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted")),
     responses((status = 204, description = "Deleted"),
         (status = 409, description = "A SCEP profile uses it as its root", body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn delete(
-    _: Admin,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-) -> Result<HttpResponse, ApiError> {
-    let current_version = async {
-        Ok(state
-            .store
-            .trusted_profile(*id)
-            .await?
-            .map(|record| record.version))
-    };
-    let expected_version = optional_precondition(if_match, current_version).await?;
-    state.store.delete_trusted_profile(*id, expected_version).await?;
-    Ok(HttpResponse::NoContent().finish())
+pub async fn delete(_: Admin, state: web::Data<AppState>, id: web::Path<Uuid>, if_match: IfMatch) -> Reply {
+    versioned::delete::<TrustedCertificateProfile>(&state, *id, &if_match).await?;
+    no_content()
 }

@@ -1,0 +1,195 @@
+//! The directory's writes: users, devices and groups (see [`super::versioned`]),
+//! group members, and device credentials.
+
+use std::collections::HashSet;
+
+use rand::RngCore;
+use scepter_domain::{
+    device_credential::DeviceCredential,
+    directory::{Device, DeviceDraft, Group, GroupDraft, User, UserDraft, MAX_MEMBERS_PER_REQUEST},
+    Record, ValidationErrors,
+};
+use scepter_storage::{MembershipChange, RevocationScope, StorageError, Store, StoredDevice};
+use uuid::Uuid;
+
+use super::{
+    enrollment,
+    versioned::{missing_reference, Pending, Versioned},
+};
+use crate::{error::ApiError, state::AppState};
+
+impl Versioned for User {
+    type Draft = UserDraft;
+    type Stored = User;
+
+    async fn validate(_: &AppState, draft: UserDraft, _: Option<&Record<User>>) -> Result<Self, ApiError> {
+        Ok(User::parse(draft)?)
+    }
+    fn insert<'a>(store: &'a dyn Store, user: &'a User) -> Pending<'a, Record<User>> {
+        store.insert_user(user)
+    }
+    fn read(store: &dyn Store, id: Uuid) -> Pending<'_, Option<Record<User>>> {
+        store.user(id)
+    }
+    fn update<'a>(store: &'a dyn Store, id: Uuid, version: i64, user: &'a User) -> Pending<'a, Record<User>> {
+        store.update_user(id, version, user)
+    }
+    fn delete(store: &dyn Store, id: Uuid, version: Option<i64>) -> Pending<'_, ()> {
+        store.delete_user(id, version)
+    }
+    /// Its devices lose their primary user, and with it user-group profiles.
+    fn revocations_after_delete(_: Uuid) -> Option<RevocationScope> {
+        Some(RevocationScope::All)
+    }
+}
+
+impl Versioned for Device {
+    type Draft = DeviceDraft;
+    type Stored = StoredDevice;
+
+    async fn validate(
+        _: &AppState,
+        draft: DeviceDraft,
+        _: Option<&Record<StoredDevice>>,
+    ) -> Result<Self, ApiError> {
+        Ok(Device::parse(draft)?)
+    }
+    fn insert<'a>(store: &'a dyn Store, device: &'a Device) -> Pending<'a, Record<StoredDevice>> {
+        store.insert_device(device)
+    }
+    fn read(store: &dyn Store, id: Uuid) -> Pending<'_, Option<Record<StoredDevice>>> {
+        store.device(id)
+    }
+    fn update<'a>(
+        store: &'a dyn Store,
+        id: Uuid,
+        version: i64,
+        device: &'a Device,
+    ) -> Pending<'a, Record<StoredDevice>> {
+        store.update_device(id, version, device)
+    }
+    fn delete(store: &dyn Store, id: Uuid, version: Option<i64>) -> Pending<'_, ()> {
+        store.delete_device(id, version)
+    }
+    /// The primary user was not found (or deleted meanwhile).
+    fn write_error(error: StorageError) -> ApiError {
+        missing_reference(error, "userId", "does not name an existing user")
+    }
+    /// A new primary user or platform can stop profiles reaching the device.
+    fn revocations_after_replace(id: Uuid) -> Option<RevocationScope> {
+        Some(RevocationScope::Devices(vec![id]))
+    }
+    /// A retired device's certificates are revoked.
+    fn revocations_after_delete(id: Uuid) -> Option<RevocationScope> {
+        Some(RevocationScope::Devices(vec![id]))
+    }
+}
+
+impl Versioned for Group {
+    type Draft = GroupDraft;
+    type Stored = Group;
+
+    /// A replacement keeps the group's type.
+    async fn validate(
+        _: &AppState,
+        draft: GroupDraft,
+        current: Option<&Record<Group>>,
+    ) -> Result<Self, ApiError> {
+        let group = Group::parse(draft)?;
+        if let Some(current) = current {
+            current.content.check_replacement(&group)?;
+        }
+        Ok(group)
+    }
+    fn insert<'a>(store: &'a dyn Store, group: &'a Group) -> Pending<'a, Record<Group>> {
+        store.insert_group(group)
+    }
+    fn read(store: &dyn Store, id: Uuid) -> Pending<'_, Option<Record<Group>>> {
+        store.group(id)
+    }
+    fn update<'a>(
+        store: &'a dyn Store,
+        id: Uuid,
+        version: i64,
+        group: &'a Group,
+    ) -> Pending<'a, Record<Group>> {
+        store.update_group(id, version, group)
+    }
+    /// Also removes its memberships and the assignments that name it.
+    fn delete(store: &dyn Store, id: Uuid, version: Option<i64>) -> Pending<'_, ()> {
+        store.delete_group(id, version)
+    }
+    fn revocations_after_delete(_: Uuid) -> Option<RevocationScope> {
+        Some(RevocationScope::All)
+    }
+}
+
+/// Adds members to a group in one transaction, or — when any id is unknown or
+/// of the wrong kind — none, with a 422 naming each such id.
+pub async fn add_members(
+    state: &AppState,
+    group_id: Uuid,
+    member_ids: &[Uuid],
+) -> Result<MembershipChange, ApiError> {
+    if member_ids.len() > MAX_MEMBERS_PER_REQUEST {
+        return Err(ApiError::field(
+            "memberIds",
+            "maxItems",
+            format!(
+                "at most {MAX_MEMBERS_PER_REQUEST} ids per request, got {}",
+                member_ids.len()
+            ),
+        ));
+    }
+    let rejected = match state.store.add_members(group_id, member_ids).await? {
+        Ok(change) => return Ok(change),
+        Err(rejected) => rejected,
+    };
+    let unknown: HashSet<Uuid> = rejected.unknown.into_iter().collect();
+    let wrong_kind: HashSet<Uuid> = rejected.wrong_kind.into_iter().collect();
+    let mut errors = ValidationErrors::new();
+    for (index, member_id) in member_ids.iter().enumerate() {
+        if unknown.contains(member_id) {
+            errors.push(
+                format!("memberIds[{index}]"),
+                "exists",
+                format!("{member_id} names no user or device"),
+            );
+        } else if wrong_kind.contains(member_id) {
+            errors.push(
+                format!("memberIds[{index}]"),
+                "memberType",
+                format!("{member_id} is not of the group's type"),
+            );
+        }
+    }
+    Err(errors.into())
+}
+
+/// Removes a member and queues the revocations that can follow.
+pub async fn remove_member(state: &AppState, group_id: Uuid, member_id: Uuid) -> Result<(), ApiError> {
+    state.store.remove_member(group_id, member_id).await?;
+    // A device member is checked alone; a user member stands for all their devices.
+    let scope = match state.store.device(member_id).await? {
+        Some(_) => RevocationScope::Devices(vec![member_id]),
+        None => RevocationScope::All,
+    };
+    enrollment::queue_revocations(state, scope).await;
+    Ok(())
+}
+
+/// Revokes the device's earlier credentials and returns a new one; only its digest is stored.
+pub async fn issue_device_credential(
+    state: &AppState,
+    device_id: Uuid,
+) -> Result<DeviceCredential, ApiError> {
+    let mut secret = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    let credential = DeviceCredential::new(Uuid::now_v7(), secret);
+    state
+        .store
+        .replace_device_credential(device_id, credential.id(), &credential.secret_digest())
+        .await?;
+    tracing::info!(%device_id, credential_id = %credential.id(), "issued a device credential");
+    Ok(credential)
+}

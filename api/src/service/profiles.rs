@@ -1,0 +1,160 @@
+//! The profiles' writes: trusted and SCEP certificate profiles (see
+//! [`super::versioned`]), their assignments to groups, and the devices they reach.
+
+use scepter_domain::{
+    targeting::{Intent, ProfileKind},
+    Platform, Record, ScepCertificateProfile, ScepCertificateProfileDraft, ScepProfileContext,
+    TrustedCertificateProfile, TrustedCertificateProfileDraft,
+};
+use scepter_storage::{Assignment, Page, PageRequest, RevocationScope, StorageError, Store, StoredDevice};
+use uuid::Uuid;
+
+use super::{
+    enrollment,
+    versioned::{missing_reference, Pending, Versioned},
+};
+use crate::{error::ApiError, state::AppState};
+
+impl Versioned for TrustedCertificateProfile {
+    type Draft = TrustedCertificateProfileDraft;
+    type Stored = TrustedCertificateProfile;
+
+    async fn validate(
+        _: &AppState,
+        draft: TrustedCertificateProfileDraft,
+        _: Option<&Record<Self>>,
+    ) -> Result<Self, ApiError> {
+        Ok(TrustedCertificateProfile::parse(draft)?)
+    }
+    fn insert<'a>(store: &'a dyn Store, profile: &'a Self) -> Pending<'a, Record<Self>> {
+        store.insert_trusted_profile(profile)
+    }
+    fn read(store: &dyn Store, id: Uuid) -> Pending<'_, Option<Record<Self>>> {
+        store.trusted_profile(id)
+    }
+    /// Refused (409) when SCEP profiles of another platform use it.
+    fn update<'a>(
+        store: &'a dyn Store,
+        id: Uuid,
+        version: i64,
+        profile: &'a Self,
+    ) -> Pending<'a, Record<Self>> {
+        store.update_trusted_profile(id, version, profile)
+    }
+    /// Refused (409) while a SCEP profile uses it as its root.
+    fn delete(store: &dyn Store, id: Uuid, version: Option<i64>) -> Pending<'_, ()> {
+        store.delete_trusted_profile(id, version)
+    }
+}
+
+impl Versioned for ScepCertificateProfile {
+    type Draft = ScepCertificateProfileDraft;
+    type Stored = ScepCertificateProfile;
+
+    /// Validates against the domain rules, with its root profile's platform as context.
+    async fn validate(
+        state: &AppState,
+        draft: ScepCertificateProfileDraft,
+        _: Option<&Record<Self>>,
+    ) -> Result<Self, ApiError> {
+        let root = state.store.trusted_profile(draft.root_certificate_id).await?;
+        let context = ScepProfileContext {
+            allow_http_scep_urls: state.policy.allow_http_scep_urls,
+            root_platform: root.map(|record| record.content.platform),
+        };
+        Ok(ScepCertificateProfile::parse(draft, &context)?)
+    }
+    fn insert<'a>(store: &'a dyn Store, profile: &'a Self) -> Pending<'a, Record<Self>> {
+        store.insert_scep_profile(profile)
+    }
+    fn read(store: &dyn Store, id: Uuid) -> Pending<'_, Option<Record<Self>>> {
+        store.scep_profile(id)
+    }
+    fn update<'a>(
+        store: &'a dyn Store,
+        id: Uuid,
+        version: i64,
+        profile: &'a Self,
+    ) -> Pending<'a, Record<Self>> {
+        store.update_scep_profile(id, version, profile)
+    }
+    fn delete(store: &dyn Store, id: Uuid, version: Option<i64>) -> Pending<'_, ()> {
+        store.delete_scep_profile(id, version)
+    }
+    /// The root profile was deleted between validation and write.
+    fn write_error(error: StorageError) -> ApiError {
+        missing_reference(
+            error,
+            "rootCertificateId",
+            "does not name an existing trusted certificate profile",
+        )
+    }
+    /// A new platform or certificate type can stop the profile reaching devices.
+    fn revocations_after_replace(id: Uuid) -> Option<RevocationScope> {
+        Some(RevocationScope::Profile(id))
+    }
+    fn revocations_after_delete(id: Uuid) -> Option<RevocationScope> {
+        Some(RevocationScope::Profile(id))
+    }
+}
+
+/// Assigns a profile to a group; excluding a group from a SCEP profile
+/// queues the revocation of what it no longer reaches.
+pub async fn assign(
+    state: &AppState,
+    kind: ProfileKind,
+    profile_id: Uuid,
+    group_id: Uuid,
+    intent: Intent,
+) -> Result<Assignment, ApiError> {
+    let assignment = state
+        .store
+        .insert_assignment(kind, profile_id, group_id, intent)
+        .await
+        .map_err(|error| missing_reference(error, "groupId", "does not name an existing group"))?;
+    if kind == ProfileKind::ScepCertificate && intent == Intent::Exclude {
+        enrollment::queue_revocations(state, RevocationScope::Profile(profile_id)).await;
+    }
+    Ok(assignment)
+}
+
+/// Removes an assignment; for a SCEP profile, queues the revocations that can follow.
+pub async fn unassign(
+    state: &AppState,
+    kind: ProfileKind,
+    profile_id: Uuid,
+    assignment_id: Uuid,
+) -> Result<(), ApiError> {
+    state
+        .store
+        .delete_assignment(kind, profile_id, assignment_id)
+        .await?;
+    if kind == ProfileKind::ScepCertificate {
+        enrollment::queue_revocations(state, RevocationScope::Profile(profile_id)).await;
+    }
+    Ok(())
+}
+
+/// One page of the devices of the profile's platform that the profile reaches; 404 for an unknown profile.
+pub async fn targeted_devices(
+    state: &AppState,
+    kind: ProfileKind,
+    profile_id: Uuid,
+    page: PageRequest,
+) -> Result<Page<Record<StoredDevice>>, ApiError> {
+    let platform: Option<Platform> = match kind {
+        ProfileKind::TrustedCertificate => {
+            let profile = state.store.trusted_profile(profile_id).await?;
+            profile.map(|record| record.content.platform)
+        }
+        ProfileKind::ScepCertificate => {
+            let profile = state.store.scep_profile(profile_id).await?;
+            profile.map(|record| record.content.platform)
+        }
+    };
+    let platform = platform.ok_or(ApiError::NotFound)?;
+    Ok(state
+        .store
+        .targeted_devices(kind, profile_id, platform, page)
+        .await?)
+}
