@@ -57,7 +57,7 @@ export SCEPTER_REQUIRE_POSTGRES=1
 
 # --------------------------------------------------------------------------
 # SCEP server and client (Debian's scep package: micromdm's scepserver and
-# scepclient) for tests/tests/scep_roundtrip.rs
+# scepclient) for tests/tests/api/scep_roundtrip.rs
 # --------------------------------------------------------------------------
 
 if ! command -v scepserver >/dev/null 2>&1 || ! command -v scepclient >/dev/null 2>&1; then

@@ -4,12 +4,10 @@
 //! certificate, `/connector/v1/scep/notify` records it, and renewal,
 //! revocation, events and device statuses follow from the ledger.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::helpers::{enrollment::*, *};
 use base64::{engine::general_purpose::STANDARD, Engine as _};
-use common::{enrollment::*, *};
 use hmac::{Hmac, Mac};
 use reqwest::{header, Method, Response};
 use scepter_blackbox_tests::{
@@ -1192,9 +1190,9 @@ async fn notified_certificates_must_chain_to_the_profiles_root(backend: Backend)
 
 async fn roots_register_issuing_cas_that_chain_to_them(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let root_pem = include_str!("../../domain/tests/fixtures/root-ca.pem");
-    let intermediate_pem = include_str!("../../domain/tests/fixtures/intermediate-ca.pem");
-    let unrelated_pem = include_str!("../../domain/tests/fixtures/expired-root-ca.pem");
+    let root_pem = ROOT_CA;
+    let intermediate_pem = INTERMEDIATE_CA;
+    let unrelated_pem = EXPIRED_ROOT_CA;
     let body = with(
         trusted_body("ios"),
         json!({ "trustedRootCertificate": root_pem, "issuingCertificates": [intermediate_pem] }),

@@ -1,9 +1,7 @@
 //! How the HTTP layer answers bad requests (problem+json with the right status),
 //! the request-id header, and the served API description.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use reqwest::{header, Method, Response};
 use scepter_blackbox_tests::{backend_tests, json, problem, Backend, TestApp, TestOptions};
 use serde_json::json;

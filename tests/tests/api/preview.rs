@@ -5,9 +5,7 @@
 //! (plist, roxmltree, serde_json) and checked by the payload validator
 //! (`tests/payload-validator`: no error and no warning).
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use reqwest::{header, Method, Response};
 use scepter_api::http::routes::preview::{PREVIEW_CHALLENGE, WARNINGS_HEADER};
 use scepter_blackbox_tests::{assert_validation_error, backend_tests, problem, Backend, TestApp};

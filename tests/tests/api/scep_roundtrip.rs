@@ -21,8 +21,6 @@
 //! the challenge in the PKCS#9 `challengePassword` attribute, an RSA key, and no
 //! subject alternative names.
 
-mod common;
-
 use std::{
     env, fs,
     io::Write,
@@ -33,7 +31,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::*;
+use crate::helpers::*;
 use reqwest::Method;
 use scepter_api::tokens::Role;
 use scepter_blackbox_tests::{backend_tests, json, Backend, TestApp, TestOptions};

@@ -1,8 +1,6 @@
 //! What the application stores survives a restart on the same database.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use scepter_blackbox_tests::{backend_tests, json, Backend, TestApp};
 use serde_json::json;
 

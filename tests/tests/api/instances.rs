@@ -7,9 +7,7 @@
 //! PostgreSQL only: several instances on one SQLite file is not a supported
 //! deployment (the embedded default is one process).
 
-mod common;
-
-use common::{enrollment::*, *};
+use crate::helpers::{enrollment::*, *};
 use reqwest::Method;
 use scepter_blackbox_tests::{postgres_url, Backend, TestApp};
 use serde_json::{json, Value};

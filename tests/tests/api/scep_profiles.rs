@@ -2,9 +2,7 @@
 //! rule as the client sees it, body schema errors, reads, lists, optimistic
 //! concurrency and deletion.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use reqwest::{header, Method};
 use scepter_blackbox_tests::{
     assert_validation_error, backend_tests, json, problem, Backend, TestApp, TestOptions,

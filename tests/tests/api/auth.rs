@@ -4,10 +4,8 @@
 //! differs from an accepted token in exactly one respect (checked by
 //! `forged_token_with_valid_claims_is_accepted`).
 
-mod common;
-
+use crate::helpers::*;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use common::*;
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{header, Method, Response};

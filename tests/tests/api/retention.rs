@@ -3,10 +3,8 @@
 //! verify twice. The sweep runs with `now` moved forward, as the clock of a
 //! later day — or of another instance whose clock runs ahead — would have it.
 
-mod common;
-
+use crate::helpers::{enrollment::*, *};
 use chrono::{Duration, Utc};
-use common::{enrollment::*, *};
 use scepter_api::service::sweep::sweep_once;
 use scepter_blackbox_tests::{backend_tests, Backend, TestOptions};
 use scepter_domain::retention::RetentionPolicy;

@@ -3,11 +3,9 @@
 //! the assignments API, `targeted-devices`, and a consistency check of the
 //! `targeted-devices` SQL against the domain rules.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::*;
+use crate::helpers::*;
 use scepter_blackbox_tests::{assert_validation_error, backend_tests, problem, Backend, TestApp};
 use serde_json::{json, Value};
 use uuid::Uuid;

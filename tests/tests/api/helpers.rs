@@ -1,6 +1,4 @@
-//! Fixtures, request bodies and small assertions shared by the black-box test files.
-//! Each test file uses only some of them.
-#![allow(dead_code)]
+//! Fixtures, request bodies and small assertions shared by the test modules.
 
 pub mod enrollment;
 

@@ -2,9 +2,7 @@
 //! with optimistic concurrency, uniqueness, validation, group members (all or
 //! nothing, idempotent), cascading deletes and the reader role.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use reqwest::{header, Method, Response};
 use scepter_blackbox_tests::{assert_validation_error, backend_tests, json, problem, Backend, TestApp};
 use serde_json::{json, Value};

@@ -2,9 +2,7 @@
 //! validation, reads, keyset pagination, optimistic concurrency and the
 //! references SCEP profiles hold on their root.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use reqwest::{header, Method};
 use scepter_blackbox_tests::{assert_validation_error, backend_tests, json, problem, Backend, TestApp};
 use serde_json::{json, Value};
