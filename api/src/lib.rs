@@ -9,9 +9,11 @@
 //! - [`http`]: actix-web routes, authentication extractors, request parsing,
 //!   response shapes and the OpenAPI document. Handlers parse, call one
 //!   service or repository method, and answer.
-//! - [`service`]: the enrollment core — check-in, SCEP verification and
-//!   notification, device statuses, the periodic sweep. Reads facts from
-//!   storage, lets `scepter_domain` decide, records the outcome.
+//! - [`service`]: everything between a parsed request and storage — the
+//!   enrollment core (check-in, SCEP verification and notification, device
+//!   statuses, previews, the periodic sweep) and the admin writes of
+//!   versioned resources (`If-Match`, revocations after a change). Reads
+//!   facts from storage, lets `scepter_domain` decide, records the outcome.
 //! - [`state`]: [`AppState`], what every handler and service can reach, and
 //!   its caches.
 //! - [`error`], [`metrics`], [`tokens`]: shared by all of the above — the one
