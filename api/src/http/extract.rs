@@ -2,8 +2,12 @@
 //! bodies (size-limited, with the failing field's path), `If-Match`, and the
 //! error handlers for path and query parsing.
 
-use std::future::Future;
 use std::pin::Pin;
+use std::{
+    collections::HashMap,
+    future::Future,
+    sync::{Arc, OnceLock, RwLock},
+};
 
 use actix_web::{
     dev::Payload,
@@ -146,16 +150,35 @@ pub fn parse_json_body<T: DeserializeOwned + ToSchema>(body: &[u8]) -> Result<T,
 }
 
 /// `T`'s schema and every component schema it references, by name, as JSON:
-/// the part of the OpenAPI document that describes the body. Built only for
-/// bodies that hold an array, so the common request pays nothing.
-fn schemas_of<T: ToSchema>() -> serde_json::Map<String, serde_json::Value> {
+/// the part of the OpenAPI document that describes the body. Built once per
+/// body type (from its `ToSchema`, so this module needs no OpenAPI document)
+/// and kept: request bodies with arrays are common (a check-in report has two).
+fn schemas_of<T: ToSchema>() -> Arc<serde_json::Map<String, serde_json::Value>> {
+    static BY_TYPE: OnceLock<RwLock<HashMap<String, Arc<serde_json::Map<String, serde_json::Value>>>>> =
+        OnceLock::new();
+    let by_type = BY_TYPE.get_or_init(RwLock::default);
+    let name = T::name();
+    if let Some(schemas) = by_type
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(name.as_ref())
+    {
+        return Arc::clone(schemas);
+    }
     let mut schemas = Vec::new();
     T::schemas(&mut schemas);
-    schemas.push((T::name().into_owned(), T::schema()));
+    schemas.push((name.clone().into_owned(), T::schema()));
+    let schemas: Arc<serde_json::Map<_, _>> = Arc::new(
+        schemas
+            .into_iter()
+            .filter_map(|(name, schema)| Some((name, serde_json::to_value(schema).ok()?)))
+            .collect(),
+    );
+    by_type
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .insert(name.into_owned(), Arc::clone(&schemas));
     schemas
-        .into_iter()
-        .filter_map(|(name, schema)| Some((name, serde_json::to_value(schema).ok()?)))
-        .collect()
 }
 
 /// Pushes an error for every array in `value` where `schema` admits an object but no array.
