@@ -149,13 +149,15 @@ pub fn parse_json_body<T: DeserializeOwned + ToSchema>(body: &[u8]) -> Result<T,
     Ok(value)
 }
 
+/// Component schemas by name, as JSON.
+type Schemas = serde_json::Map<String, serde_json::Value>;
+
 /// `T`'s schema and every component schema it references, by name, as JSON:
 /// the part of the OpenAPI document that describes the body. Built once per
 /// body type (from its `ToSchema`, so this module needs no OpenAPI document)
 /// and kept: request bodies with arrays are common (a check-in report has two).
-fn schemas_of<T: ToSchema>() -> Arc<serde_json::Map<String, serde_json::Value>> {
-    static BY_TYPE: OnceLock<RwLock<HashMap<String, Arc<serde_json::Map<String, serde_json::Value>>>>> =
-        OnceLock::new();
+fn schemas_of<T: ToSchema>() -> Arc<Schemas> {
+    static BY_TYPE: OnceLock<RwLock<HashMap<String, Arc<Schemas>>>> = OnceLock::new();
     let by_type = BY_TYPE.get_or_init(RwLock::default);
     let name = T::name();
     if let Some(schemas) = by_type
@@ -168,7 +170,7 @@ fn schemas_of<T: ToSchema>() -> Arc<serde_json::Map<String, serde_json::Value>> 
     let mut schemas = Vec::new();
     T::schemas(&mut schemas);
     schemas.push((name.clone().into_owned(), T::schema()));
-    let schemas: Arc<serde_json::Map<_, _>> = Arc::new(
+    let schemas: Arc<Schemas> = Arc::new(
         schemas
             .into_iter()
             .filter_map(|(name, schema)| Some((name, serde_json::to_value(schema).ok()?)))
