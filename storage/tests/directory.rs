@@ -1147,16 +1147,15 @@ async fn devices_are_read_by_ids_in_one_call(store: Arc<dyn Store>) {
 
     let found = store.devices(&[second, missing, first]).await.expect("devices");
 
-    let mut expected = vec![first, second];
+    let mut expected = vec![(first, Platform::Ios), (second, Platform::Android)];
     expected.sort();
-    assert_eq!(found.iter().map(|device| device.id).collect::<Vec<_>>(), expected);
+    let read: Vec<(Uuid, Platform)> = found
+        .iter()
+        .map(|device| (device.id, device.content.device.platform))
+        .collect();
     assert_eq!(
-        found[0].content.device.platform,
-        if expected[0] == first {
-            Platform::Ios
-        } else {
-            Platform::Android
-        }
+        read, expected,
+        "the existing ones, by id, without the other device"
     );
     assert!(store.devices(&[]).await.expect("no ids").is_empty());
 }

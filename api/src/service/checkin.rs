@@ -2,14 +2,18 @@
 //! to do — with rendered payloads and fresh challenges where it must enroll.
 //!
 //! One pass, in this order: the device's facts (cached at its state
-//! generation), every profile they name read once (cached by version), the
-//! decisions (`scepter_domain::checkin`), the state tag — and only when the
-//! device does not already hold that tag, the payloads. Last, what changed is
+//! generation), the SCEP profiles that reach it (read once, cached by
+//! version), the decisions (`scepter_domain::checkin`), the state tag — and
+//! only when the device does not already hold that tag, the trusted profiles
+//! and the payloads. Last, what changed is
 //! recorded: a stale `lastCheckInDateTime` and `challengeIssued` for profiles
 //! offered anew. An idle device therefore costs the credential lookup and,
 //! at most once a minute, one write.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use chrono::{DateTime, Duration, Utc};
 use scepter_domain::{
@@ -98,7 +102,7 @@ pub async fn check_in(
 ) -> Result<CheckInAnswer, ApiError> {
     let facts = facts_of(state, device).await?;
     let effective = effective_profiles(&facts.memberships, &facts.profiles, Explain::No);
-    let profiles = LoadedProfiles::load(state, &effective, &facts).await?;
+    let mut profiles = LoadedProfiles::load(state, &effective, &facts).await?;
     let decisions = checkin::decide(
         &profiles.for_device(effective, &facts),
         &facts
@@ -132,6 +136,7 @@ pub async fn check_in(
         state.metrics.observe_check_in("304");
         return Ok(CheckInAnswer::Unchanged { tag });
     }
+    profiles.load_trusted(state, &facts, &decisions).await?;
     let items: Vec<CheckInItem> = decisions
         .into_iter()
         .map(|decision| profiles.item(state, &facts, decision, now))
@@ -170,41 +175,68 @@ async fn facts_of(state: &AppState, device: CheckingDevice) -> Result<Arc<CheckI
     Ok(facts)
 }
 
-/// The profiles that reach the device, each read once at the version the facts name.
+/// The profiles a check-in needs, each read once at the version the facts name.
 struct LoadedProfiles {
     scep: HashMap<Uuid, Arc<Record<ScepCertificateProfile>>>,
     trusted: HashMap<Uuid, Arc<Record<TrustedCertificateProfile>>>,
 }
 
 impl LoadedProfiles {
+    /// The SCEP profiles among `effective`: decisions need their renewal
+    /// thresholds. Trusted profiles wait until a payload is due
+    /// ([`Self::load_trusted`]), so an unchanged (304) check-in skips them.
     async fn load(
         state: &AppState,
         effective: &[EffectiveProfile],
         facts: &CheckInFacts,
     ) -> Result<Self, ApiError> {
-        let store = state.store.as_ref();
         let mut loaded = Self {
             scep: HashMap::new(),
             trusted: HashMap::new(),
         };
-        // A SCEP profile's root reaches the device too when it installs (targeting rule 5).
-        for profile in effective {
+        for profile in effective
+            .iter()
+            .filter(|profile| profile.kind == ProfileKind::ScepCertificate)
+        {
             let version = version_of(facts, profile.kind, profile.profile_id);
             // Profiles deleted since the facts were read are simply absent.
-            match profile.kind {
-                ProfileKind::ScepCertificate => {
-                    if let Some(record) = state.profiles.scep(store, profile.profile_id, version).await? {
-                        loaded.scep.insert(record.id, record);
-                    }
-                }
-                ProfileKind::TrustedCertificate => {
-                    if let Some(record) = state.profiles.trusted(store, profile.profile_id, version).await? {
-                        loaded.trusted.insert(record.id, record);
-                    }
-                }
+            if let Some(record) = state
+                .profiles
+                .scep(state.store.as_ref(), profile.profile_id, version)
+                .await?
+            {
+                loaded.scep.insert(record.id, record);
             }
         }
         Ok(loaded)
+    }
+
+    /// The trusted profiles the payloads of `decisions` need: their own, and
+    /// the roots of SCEP payloads.
+    async fn load_trusted(
+        &mut self,
+        state: &AppState,
+        facts: &CheckInFacts,
+        decisions: &[Decision],
+    ) -> Result<(), ApiError> {
+        let wanted: HashSet<Uuid> = decisions
+            .iter()
+            .filter(|decision| decision.action.has_payload())
+            .filter_map(|decision| match decision.kind? {
+                ProfileKind::TrustedCertificate => Some(decision.profile_id),
+                ProfileKind::ScepCertificate => self
+                    .scep
+                    .get(&decision.profile_id)
+                    .map(|profile| profile.content.root_certificate_id),
+            })
+            .collect();
+        for id in wanted {
+            let version = version_of(facts, ProfileKind::TrustedCertificate, id);
+            if let Some(record) = state.profiles.trusted(state.store.as_ref(), id, version).await? {
+                self.trusted.insert(record.id, record);
+            }
+        }
+        Ok(())
     }
 
     /// The effective profiles with their versions and renewal thresholds.

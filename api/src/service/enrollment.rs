@@ -14,11 +14,11 @@ use scepter_domain::{
     csr::CertificateRequest,
     diagnostics::{DiagnosticCode, EventId},
     enrollment::{self as policy, Denial, DenyReason, EnrollmentFacts},
-    subject_name::NameContext,
     targeting::{effective_profiles, Explain, ProfileKind, TargetState},
 };
 use scepter_storage::{AllowedRecord, FailedRequest, NewEvent, RevocationScope, ScepTransaction};
 
+use super::name_context;
 use crate::{error::ApiError, state::AppState};
 
 /// The longest transaction id accepted (SCEP's are hex or base64 digests).
@@ -152,11 +152,8 @@ async fn decide(
         &claims,
         &request,
         &EnrollmentFacts {
-            device: facts.as_ref().map(|facts| NameContext {
-                device_id: claims.device_id,
-                device: &facts.device.content.device,
-                user: facts.user.as_ref().map(|user| &user.content),
-            }),
+            // The facts are the claimed device's: the same name the payload was made from.
+            device: facts.as_ref().map(|facts| name_context(facts)),
             applicable,
             profile: profile
                 .as_ref()

@@ -28,6 +28,14 @@ pub struct Preview {
     pub warnings: Vec<String>,
 }
 
+impl Preview {
+    /// The profile's warnings, then the ones the renderer moved out of `rendered`.
+    fn new(mut rendered: Rendered, mut warnings: Vec<String>) -> Self {
+        warnings.append(&mut rendered.warnings);
+        Self { rendered, warnings }
+    }
+}
+
 /// The SCEP profile's payload for `device_id`, which must run its platform;
 /// a device whose values cannot fill the templates is a 422 naming the value.
 pub async fn scep(state: &AppState, profile_id: Uuid, device_id: Uuid) -> Result<Preview, ApiError> {
@@ -66,9 +74,7 @@ pub async fn scep(state: &AppState, profile_id: Uuid, device_id: Uuid) -> Result
             PayloadError::Render(error) => ApiError::field("deviceId", "render", error.to_string()),
         },
     )?;
-    let mut warnings = profile.content.warnings();
-    warnings.extend(rendered.warnings.iter().cloned());
-    Ok(Preview { rendered, warnings })
+    Ok(Preview::new(rendered, profile.content.warnings()))
 }
 
 /// The trusted profile's payload for `device_id`, which must run its platform.
@@ -86,9 +92,7 @@ pub async fn trusted(
     device_for(state, device_id, profile.content.platform).await?;
     let rendered = payload::trusted_payload(&profile, device_id, &state.organization)
         .map_err(|error| ApiError::Internal(error.to_string()))?;
-    let mut warnings = profile.content.warnings(now);
-    warnings.extend(rendered.warnings.iter().cloned());
-    Ok(Preview { rendered, warnings })
+    Ok(Preview::new(rendered, profile.content.warnings(now)))
 }
 
 /// The device, which must exist and run the profile's platform.
