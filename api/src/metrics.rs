@@ -24,6 +24,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     request_duration: HistogramVec,
     check_ins: IntCounterVec,
+    check_in_facts: IntCounterVec,
     verifications: IntCounterVec,
     pool_connections: IntGaugeVec,
 }
@@ -61,6 +62,13 @@ impl Metrics {
             ),
             &["outcome"],
         );
+        let check_in_facts = IntCounterVec::new(
+            Opts::new(
+                "check_in_facts_total",
+                "Where check-ins found the device's facts (cache: unchanged since cached; database: read)",
+            ),
+            &["source"],
+        );
         let verifications = IntCounterVec::new(
             Opts::new(
                 "challenge_verifications_total",
@@ -75,20 +83,22 @@ impl Metrics {
             ),
             &["state"],
         );
-        let (requests, request_duration, check_ins, verifications, pool_connections) = match (
+        let (requests, request_duration, check_ins, check_in_facts, verifications, pool_connections) = match (
             requests,
             request_duration,
             check_ins,
+            check_in_facts,
             verifications,
             pool_connections,
         ) {
-            (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e)) => (a, b, c, d, e),
+            (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e), Ok(f)) => (a, b, c, d, e, f),
             _ => panic!("static metric definitions are valid"),
         };
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(request_duration.clone()),
             Box::new(check_ins.clone()),
+            Box::new(check_in_facts.clone()),
             Box::new(verifications.clone()),
             Box::new(pool_connections.clone()),
         ] {
@@ -101,6 +111,7 @@ impl Metrics {
             requests,
             request_duration,
             check_ins,
+            check_in_facts,
             verifications,
             pool_connections,
         }
@@ -122,6 +133,13 @@ impl Metrics {
     /// `outcome`: `"200"` or `"304"`.
     pub fn observe_check_in(&self, outcome: &str) {
         self.check_ins.with_label_values(&[outcome]).inc();
+    }
+
+    /// Whether a check-in found the device's facts cached (`true`) or read them.
+    pub fn observe_check_in_facts(&self, cached: bool) {
+        self.check_in_facts
+            .with_label_values(&[if cached { "cache" } else { "database" }])
+            .inc();
     }
 
     pub fn observe_verification(&self, diagnostic_code: &str, allowed: bool) {

@@ -18,8 +18,8 @@ use uuid::Uuid;
 use scepter_domain::diagnostics::DiagnosticCode;
 
 use crate::{
-    Assignment, DeviceProfileState, DeviceStep, EnrollmentStep, GroupMember, ScepTransaction, StorageError,
-    StoredCertificate, StoredCredential, StoredDevice, StoredEvent,
+    Assignment, DeviceProfileState, DeviceStep, EnrollmentStep, FactsGenerations, GroupMember,
+    ScepTransaction, StorageError, StoredCertificate, StoredCredential, StoredDevice, StoredEvent,
 };
 
 /// Both backends keep microseconds (PostgreSQL's resolution), so a value
@@ -261,16 +261,16 @@ pub(crate) fn parse_group_type(id: Uuid, value: &str) -> Result<GroupType, Stora
     }
 }
 
-/// `device_id, secret_sha256, revoked, state generation`, as `SELECT_CREDENTIAL` reads them.
-pub(crate) type CredentialRow = (Uuid, Vec<u8>, bool, i64);
+/// `device_id, secret_sha256, revoked, facts generation, policy generation`, as `SELECT_CREDENTIAL` reads them.
+pub(crate) type CredentialRow = (Uuid, Vec<u8>, bool, i64, i64);
 
 impl From<CredentialRow> for StoredCredential {
-    fn from((device_id, secret_digest, revoked, state_generation): CredentialRow) -> Self {
+    fn from((device_id, secret_digest, revoked, device, policy): CredentialRow) -> Self {
         StoredCredential {
             device_id,
             secret_digest,
             revoked,
-            state_generation,
+            generations: FactsGenerations { device, policy },
         }
     }
 }

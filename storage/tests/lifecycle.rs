@@ -14,8 +14,9 @@ use scepter_domain::{
     Platform,
 };
 use scepter_storage::{
-    now, AllowedRecord, EnrollmentStep, EventFilter, FailedRequest, NewEvent, PageRequest, RevocationOutcome,
-    RevocationScope, ScepTransaction, StorageError, Store, StoredCertificate,
+    now, AllowedRecord, EnrollmentStep, EventFilter, FactsGenerations, FailedRequest, NewEvent, PageRequest,
+    RevocationOutcome, RevocationScope, ScepTransaction, StorageError, Store, StoredCertificate,
+    LAST_CHECK_IN_CHUNK,
 };
 use uuid::Uuid;
 
@@ -33,7 +34,8 @@ scepter_storage::store_tests!(
     old_events_are_purged_in_bounded_batches,
     finished_scep_transactions_are_purged_in_bounded_batches,
     events_filter_by_device_profile_event_and_time,
-    the_state_generation_moves_with_what_check_in_depends_on,
+    generations_move_only_for_what_a_change_concerns,
+    last_check_in_times_are_written_in_batches_and_never_go_back,
     a_transaction_id_stays_bound_to_its_device_profile_and_key,
     a_denial_never_downgrades_a_device_that_enrolled_since,
     used_challenges_can_be_looked_up_before_anything_is_written,
@@ -413,12 +415,9 @@ async fn enrollment_steps_are_recorded_per_device_and_profile(store: Arc<dyn Sto
     let at = now();
     setup
         .store
-        .record_check_in(setup.device, at, true, &[(setup.profile, 1)])
+        .record_challenges_offered(setup.device, at, &[(setup.profile, 1)])
         .await
         .unwrap();
-    let device = setup.store.device(setup.device).await.unwrap().unwrap();
-    assert_eq!(device.content.last_check_in_at, Some(at));
-    assert_eq!(device.version, 1, "a check-in is not an admin change");
     let steps = setup.store.profile_states(setup.profile).await.unwrap();
     assert_eq!(steps.len(), 1);
     assert_eq!(steps[0].step, EnrollmentStep::ChallengeIssued);
@@ -445,7 +444,7 @@ async fn enrollment_steps_are_recorded_per_device_and_profile(store: Arc<dyn Sto
     // A new check-in offering a challenge starts over.
     setup
         .store
-        .record_check_in(setup.device, now(), true, &[(setup.profile, 1)])
+        .record_challenges_offered(setup.device, now(), &[(setup.profile, 1)])
         .await
         .unwrap();
     assert_eq!(
@@ -677,63 +676,136 @@ async fn events_filter_by_device_profile_event_and_time(store: Arc<dyn Store>) {
     );
 }
 
-async fn generation(store: &Arc<dyn Store>, credential: Uuid) -> i64 {
+async fn generations(store: &Arc<dyn Store>, credential: Uuid) -> FactsGenerations {
     store
         .device_credential(credential)
         .await
         .unwrap()
         .unwrap()
-        .state_generation
+        .generations
 }
 
-async fn the_state_generation_moves_with_what_check_in_depends_on(store: Arc<dyn Store>) {
-    let setup = setup(store).await;
-    let credential = Uuid::now_v7();
-    setup
-        .store
-        .replace_device_credential(setup.device, credential, &[1; 32])
-        .await
-        .unwrap();
-    let start = generation(&setup.store, credential).await;
-    // Observations do not move it.
-    setup
-        .store
-        .record_check_in(setup.device, now(), true, &[(setup.profile, 1)])
-        .await
-        .unwrap();
-    assert_eq!(generation(&setup.store, credential).await, start);
+/// Where both devices' check-in facts stand, read as check-in reads them.
+struct Watch {
+    first: (Uuid, FactsGenerations),
+    second: (Uuid, FactsGenerations),
+}
 
-    // Membership, device, assignment and ledger changes do.
-    setup
-        .store
+impl Watch {
+    async fn new(store: &Arc<dyn Store>, first: Uuid, second: Uuid) -> Self {
+        let mut credentials = Vec::new();
+        for device in [first, second] {
+            let credential = Uuid::now_v7();
+            store
+                .replace_device_credential(device, credential, &[1; 32])
+                .await
+                .unwrap();
+            credentials.push((credential, generations(store, credential).await));
+        }
+        Self {
+            first: credentials[0],
+            second: credentials[1],
+        }
+    }
+
+    /// Which generations moved since the last call: (first device, second device, policy).
+    async fn moved(&mut self, store: &Arc<dyn Store>) -> (bool, bool, bool) {
+        let first = generations(store, self.first.0).await;
+        let second = generations(store, self.second.0).await;
+        assert_eq!(
+            first.policy, second.policy,
+            "one policy generation for all devices"
+        );
+        let moved = (
+            first.device != self.first.1.device,
+            second.device != self.second.1.device,
+            first.policy != self.first.1.policy,
+        );
+        self.first.1 = first;
+        self.second.1 = second;
+        moved
+    }
+}
+
+/// Check-in caches a device's facts at its generations: each change must
+/// move the generation of exactly the devices whose facts it changes, and
+/// the policy generation only for profiles and assignments.
+async fn generations_move_only_for_what_a_change_concerns(store: Arc<dyn Store>) {
+    let setup = setup(store).await;
+    let store = &setup.store;
+    let user = store.insert_user(&user("jane@contoso.example")).await.unwrap();
+    let first = store.device(setup.device).await.unwrap().unwrap();
+    let mut with_user = first.content.device.clone();
+    with_user.user_id = Some(user.id);
+    store
+        .update_device(setup.device, first.version, &with_user)
+        .await
+        .unwrap();
+    let user_group = store
+        .insert_group(&group("staff", GroupType::User))
+        .await
+        .unwrap()
+        .id;
+    let mut watch = Watch::new(store, setup.device, setup.other_device).await;
+    const FIRST: (bool, bool, bool) = (true, false, false);
+    const SECOND: (bool, bool, bool) = (false, true, false);
+    const NOTHING: (bool, bool, bool) = (false, false, false);
+
+    // Observations of a check-in: the time moves nothing, a step its device.
+    store
+        .record_last_check_ins(&[(setup.device, now()), (setup.other_device, now())])
+        .await
+        .unwrap();
+    assert_eq!(watch.moved(store).await, NOTHING, "lastCheckInDateTime");
+    store
+        .record_challenges_offered(setup.device, now(), &[(setup.profile, 1)])
+        .await
+        .unwrap();
+    assert_eq!(watch.moved(store).await, FIRST, "challengeIssued");
+
+    // The directory: a membership, the device row, its primary user.
+    store
         .remove_member(setup.group, setup.other_device)
         .await
         .unwrap();
-    let after_membership = generation(&setup.store, credential).await;
-    assert!(after_membership > start);
-    let record = setup.store.device(setup.device).await.unwrap().unwrap();
-    setup
-        .store
+    assert_eq!(watch.moved(store).await, SECOND, "device-group membership");
+    let record = store.device(setup.device).await.unwrap().unwrap();
+    store
         .update_device(setup.device, record.version, &record.content.device)
         .await
         .unwrap();
-    let after_device = generation(&setup.store, credential).await;
-    assert!(after_device > after_membership);
-    setup
-        .store
+    assert_eq!(watch.moved(store).await, FIRST, "device row");
+    store
+        .update_user(user.id, user.version, &user.content)
+        .await
+        .unwrap();
+    assert_eq!(watch.moved(store).await, FIRST, "the primary user's row");
+    store.add_members(user_group, &[user.id]).await.unwrap().unwrap();
+    assert_eq!(watch.moved(store).await, FIRST, "the primary user's memberships");
+    store.remove_member(user_group, user.id).await.unwrap();
+    assert_eq!(watch.moved(store).await, FIRST, "the primary user leaves a group");
+
+    // The ledger: an issued certificate, a denial, a revocation result.
+    store
         .record_issued_certificate(
             &certificate(&setup, setup.device, "0D"),
             &event(EventId::CrpNotifyMetricSuccess, None, None),
         )
         .await
         .unwrap();
-    let after_certificate = generation(&setup.store, credential).await;
-    assert!(after_certificate > after_device);
-    // A denial changes the device's enrollment state.
-    setup
-        .store
+    assert_eq!(watch.moved(store).await, FIRST, "issued certificate");
+    store
+        .record_challenges_offered(setup.device, now(), &[(setup.profile, 2)])
+        .await
+        .unwrap();
+    watch.moved(store).await;
+    store
         .record_denied_request(
-            Some(&failed_request(&setup, "keyTooSmall")),
+            Some(&FailedRequest {
+                profile_version: 2,
+                challenge_issued_at: now() + Duration::minutes(1),
+                ..failed_request(&setup, "keyTooSmall")
+            }),
             &event(
                 EventId::CrpVerifyMetricFailure,
                 Some(setup.device),
@@ -742,7 +814,61 @@ async fn the_state_generation_moves_with_what_check_in_depends_on(store: Arc<dyn
         )
         .await
         .unwrap();
-    assert!(generation(&setup.store, credential).await > after_certificate);
+    assert_eq!(watch.moved(store).await, FIRST, "denied request");
+
+    // Policy: every device's facts, no device's own generation.
+    store
+        .insert_assignment(
+            ProfileKind::ScepCertificate,
+            setup.profile,
+            user_group,
+            Intent::Exclude,
+        )
+        .await
+        .unwrap();
+    assert_eq!(watch.moved(store).await, (false, false, true), "assignment");
+    let profile = store.scep_profile(setup.profile).await.unwrap().unwrap();
+    store
+        .update_scep_profile(setup.profile, profile.version, &profile.content)
+        .await
+        .unwrap();
+    assert_eq!(watch.moved(store).await, (false, false, true), "profile");
+
+    // Deleting the group: its member's memberships go, and its assignments.
+    store.delete_group(setup.group, None).await.unwrap();
+    assert_eq!(watch.moved(store).await, (true, false, true), "group deleted");
+    // Deleting the user clears the device's primary user.
+    store.delete_user(user.id, None).await.unwrap();
+    assert_eq!(watch.moved(store).await, FIRST, "primary user deleted");
+}
+
+async fn last_check_in_times_are_written_in_batches_and_never_go_back(store: Arc<dyn Store>) {
+    let setup = setup(store).await;
+    let store = &setup.store;
+    let seen = now();
+    let earlier = seen - Duration::minutes(3);
+    // More devices than one statement takes.
+    let mut batch = vec![(setup.device, seen), (setup.other_device, earlier)];
+    batch.extend((0..LAST_CHECK_IN_CHUNK).map(|_| (Uuid::new_v4(), seen)));
+    store.record_last_check_ins(&batch).await.unwrap();
+    let last = |device: Option<scepter_domain::Record<scepter_storage::StoredDevice>>| {
+        device.unwrap().content.last_check_in_at
+    };
+    assert_eq!(last(store.device(setup.device).await.unwrap()), Some(seen));
+    assert_eq!(
+        last(store.device(setup.other_device).await.unwrap()),
+        Some(earlier)
+    );
+    let record = store.device(setup.device).await.unwrap().unwrap();
+    assert_eq!(record.version, 1, "a check-in is not an admin change");
+
+    // Another instance's older observation does not move a time backwards.
+    store
+        .record_last_check_ins(&[(setup.device, earlier), (setup.other_device, seen)])
+        .await
+        .unwrap();
+    assert_eq!(last(store.device(setup.device).await.unwrap()), Some(seen));
+    assert_eq!(last(store.device(setup.other_device).await.unwrap()), Some(seen));
 }
 
 async fn a_transaction_id_stays_bound_to_its_device_profile_and_key(store: Arc<dyn Store>) {
@@ -815,7 +941,7 @@ async fn a_denial_never_downgrades_a_device_that_enrolled_since(store: Arc<dyn S
     };
     setup
         .store
-        .record_check_in(setup.device, now(), true, &[(setup.profile, 1)])
+        .record_challenges_offered(setup.device, now(), &[(setup.profile, 1)])
         .await
         .unwrap();
     let issued = certificate(&setup, setup.device, "0A");
@@ -841,7 +967,7 @@ async fn a_denial_never_downgrades_a_device_that_enrolled_since(store: Arc<dyn S
     // A state for a newer profile version is not overwritten by an older denial either.
     setup
         .store
-        .record_check_in(setup.device, now(), false, &[(setup.profile, 3)])
+        .record_challenges_offered(setup.device, now(), &[(setup.profile, 3)])
         .await
         .unwrap();
     let older = FailedRequest {

@@ -117,8 +117,8 @@ impl Need for Connect {
 #[derive(Debug, Clone, Copy)]
 pub struct DeviceCaller {
     pub device_id: uuid::Uuid,
-    /// The database's state generation read with the credential (see `facts_cache`).
-    pub state_generation: i64,
+    /// The generations of the device's facts, read with the credential (see `facts_cache`).
+    pub generations: scepter_storage::FactsGenerations,
 }
 
 impl FromRequest for DeviceCaller {
@@ -140,7 +140,7 @@ impl FromRequest for DeviceCaller {
                 Some(stored) if !stored.revoked && credential.matches(&stored.secret_digest) => {
                     Ok(DeviceCaller {
                         device_id: stored.device_id,
-                        state_generation: stored.state_generation,
+                        generations: stored.generations,
                     })
                 }
                 _ => {

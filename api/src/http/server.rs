@@ -1,11 +1,14 @@
 //! The actix-web server: middleware, routes and connection limits around an [`AppState`].
 
-use std::{net::TcpListener, time::Duration};
+use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use actix_web::{dev::Server, middleware, web, App, HttpServer};
 
 use super::{body_deadline, extract, routes, telemetry};
-use crate::{error::ApiError, state::AppState};
+use crate::{
+    error::ApiError,
+    state::{last_check_ins, AppState},
+};
 
 /// Server settings that are not part of [`AppState`]: how long and how many
 /// connections a client may hold, so slow or idle clients cannot exhaust the server.
@@ -50,6 +53,9 @@ impl Default for ServerSettings {
 pub struct Application {
     port: u16,
     server: Server,
+    state: web::Data<AppState>,
+    /// Writes `lastCheckInDateTime` behind the check-ins (see `state::last_check_ins`).
+    last_check_in_writer: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -59,6 +65,11 @@ impl Application {
         let port = listener.local_addr()?.port();
         let workers = settings.workers.max(1);
         let state = web::Data::new(state);
+        let last_check_in_writer = tokio::spawn(last_check_ins::flush_periodically(
+            Arc::clone(&state.last_check_ins),
+            Arc::clone(&state.store),
+        ));
+        let app_state = state.clone();
         let body_read_timeout = settings.body_read_timeout;
         let server = HttpServer::new(move || {
             App::new()
@@ -81,18 +92,31 @@ impl Application {
         .max_connections(settings.max_connections.div_ceil(workers).max(1))
         .listen(listener)?
         .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            state: app_state,
+            last_check_in_writer,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    /// The server alone; the `lastCheckInDateTime` writer keeps running on
+    /// the runtime (until it ends) without the final flush of [`Self::run`].
     pub fn into_server(self) -> Server {
         self.server
     }
 
+    /// Serves until stopped, then writes the `lastCheckInDateTime`s still pending.
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.last_check_in_writer.abort();
+        if let Err(error) = self.state.last_check_ins.flush(self.state.store.as_ref()).await {
+            tracing::warn!(%error, "writing the last lastCheckInDateTime values failed");
+        }
+        served
     }
 }

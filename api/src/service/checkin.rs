@@ -6,9 +6,9 @@
 //! version), the decisions (`scepter_domain::checkin`), the state tag — and
 //! only when the device does not already hold that tag, the trusted profiles
 //! and the payloads. Last, what changed is
-//! recorded: a stale `lastCheckInDateTime` and `challengeIssued` for profiles
-//! offered anew. An idle device therefore costs the credential lookup and,
-//! at most once a minute, one write.
+//! recorded: `challengeIssued` for profiles offered anew, and a stale
+//! `lastCheckInDateTime` (written behind, in batches). An idle device
+//! therefore costs the credential lookup and nothing else.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -28,7 +28,7 @@ use scepter_domain::{
     text::bounded,
     Record, ScepCertificateProfile, TrustedCertificateProfile,
 };
-use scepter_storage::{CheckInFacts, DeviceStep, EnrollmentStep};
+use scepter_storage::{CheckInFacts, EnrollmentStep, FactsGenerations};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -44,8 +44,8 @@ const LAST_CHECK_IN_RESOLUTION: Duration = Duration::seconds(60);
 #[derive(Debug, Clone, Copy)]
 pub struct CheckingDevice {
     pub device_id: Uuid,
-    /// The state generation read with the credential: the facts cache's key.
-    pub state_generation: i64,
+    /// The generations read with the credential: the facts cache's key.
+    pub generations: FactsGenerations,
 }
 
 /// What the device must do with one profile.
@@ -154,14 +154,13 @@ pub async fn check_in(
     })
 }
 
-/// The device's facts: cached at the caller's state generation, or read.
+/// The device's facts: cached at the caller's generations, or read.
 async fn facts_of(state: &AppState, device: CheckingDevice) -> Result<Arc<CheckInFacts>, ApiError> {
-    if let Some(facts) = state
-        .check_in_facts
-        .get(device.device_id, device.state_generation)
-    {
+    if let Some(facts) = state.check_in_facts.get(device.device_id, device.generations) {
+        state.metrics.observe_check_in_facts(true);
         return Ok(facts);
     }
+    state.metrics.observe_check_in_facts(false);
     let facts = Arc::new(
         state
             .store
@@ -171,7 +170,7 @@ async fn facts_of(state: &AppState, device: CheckingDevice) -> Result<Arc<CheckI
     );
     state
         .check_in_facts
-        .put(device.device_id, device.state_generation, Arc::clone(&facts));
+        .put(device.device_id, device.generations, Arc::clone(&facts));
     Ok(facts)
 }
 
@@ -361,9 +360,12 @@ fn ledger(facts: &CheckInFacts) -> Vec<LedgerCertificate> {
         .collect()
 }
 
-/// Writes what changed — a stale `lastCheckInDateTime`, `challengeIssued`
-/// for offered profiles not yet in that state — and keeps the cached facts
-/// in step. An unchanged device writes nothing.
+/// Records what changed: `challengeIssued` for offered profiles not yet in
+/// that state (a write, which moves the device's generation, so the next
+/// check-in reads fresh facts), and a stale `lastCheckInDateTime` — noted
+/// for the write-behind flush ([`crate::state::last_check_ins`]) and patched
+/// into the cached facts so the next minute of check-ins does not note it
+/// again. An unchanged device writes nothing on the request path.
 async fn record(
     state: &AppState,
     device: CheckingDevice,
@@ -382,29 +384,21 @@ async fn record(
             })
         })
         .collect();
-    if !touch && new_steps.is_empty() {
-        return Ok(());
-    }
     let at = scepter_storage::now();
-    state
-        .store
-        .record_check_in(device.device_id, at, touch, &new_steps)
-        .await?;
-    let mut updated = facts.clone();
+    if !new_steps.is_empty() {
+        state
+            .store
+            .record_challenges_offered(device.device_id, at, &new_steps)
+            .await?;
+    }
     if touch {
+        state.last_check_ins.note(device.device_id, at);
+        let mut updated = facts.clone();
         updated.device.content.last_check_in_at = Some(at);
+        state
+            .check_in_facts
+            .put(device.device_id, device.generations, Arc::new(updated));
     }
-    for (profile_id, profile_version) in new_steps {
-        updated.steps.retain(|step| step.profile_id != profile_id);
-        updated.steps.push(DeviceStep {
-            profile_id,
-            profile_version,
-            step: EnrollmentStep::ChallengeIssued,
-        });
-    }
-    state
-        .check_in_facts
-        .put(device.device_id, device.state_generation, Arc::new(updated));
     Ok(())
 }
 

@@ -1,22 +1,23 @@
-//! Check-in facts per device, kept while the database's state generation is
+//! Check-in facts per device, kept while the device's generations are
 //! unchanged.
 //!
 //! An idle device checks in often and nothing it depends on changes between
-//! two check-ins. Every change that could (directory, memberships, profiles,
-//! assignments, the certificate ledger, a denied request) moves the
-//! database's state generation (migration 0006), which the device-credential
-//! lookup reads in the same round trip. While it is the generation an entry
-//! was cached at, the entry is exactly what the database would return, so an
-//! idle check-in needs that one query. Entries are per instance and need no
-//! invalidation messages: several instances on one database each see the
-//! generation move.
+//! two check-ins. Every change that could moves one of two generations
+//! (migration 0009), which the device-credential lookup reads in the same
+//! round trip: the device's own (its row, memberships, primary user,
+//! certificates, enrollment steps) or the policy's (profiles, assignments).
+//! While both are those an entry was cached at, the entry is exactly what the
+//! database would return, so an idle check-in needs that one query — and a
+//! change to one device refreshes only that device's entry. Entries are per
+//! instance and need no invalidation messages: several instances on one
+//! database each see the generations move.
 
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
 };
 
-use scepter_storage::CheckInFacts;
+use scepter_storage::{CheckInFacts, FactsGenerations};
 use uuid::Uuid;
 
 /// Devices kept before the cache starts over; bounds memory (an entry is
@@ -25,7 +26,7 @@ pub const DEFAULT_CAPACITY: usize = 200_000;
 
 pub struct FactsCache {
     capacity: usize,
-    entries: Mutex<HashMap<Uuid, (i64, Arc<CheckInFacts>)>>,
+    entries: Mutex<HashMap<Uuid, (FactsGenerations, Arc<CheckInFacts>)>>,
 }
 
 impl Default for FactsCache {
@@ -43,20 +44,20 @@ impl FactsCache {
         }
     }
 
-    /// The device's facts if they were cached at `generation`.
-    pub fn get(&self, device_id: Uuid, generation: i64) -> Option<Arc<CheckInFacts>> {
+    /// The device's facts if they were cached at `generations`.
+    pub fn get(&self, device_id: Uuid, generations: FactsGenerations) -> Option<Arc<CheckInFacts>> {
         let entries = self
             .entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         entries
             .get(&device_id)
-            .filter(|(cached_at, _)| *cached_at == generation)
+            .filter(|(cached_at, _)| *cached_at == generations)
             .map(|(_, facts)| Arc::clone(facts))
     }
 
-    /// Remembers facts read after the state generation `generation` was read.
-    pub fn put(&self, device_id: Uuid, generation: i64, facts: Arc<CheckInFacts>) {
+    /// Remembers facts read after `generations` were read.
+    pub fn put(&self, device_id: Uuid, generations: FactsGenerations, facts: Arc<CheckInFacts>) {
         if self.capacity == 0 {
             return;
         }
@@ -68,13 +69,21 @@ impl FactsCache {
             entries.clear();
         }
         match entries.get(&device_id) {
-            // Keep the entry of a newer generation a concurrent request stored.
-            Some((cached_at, _)) if *cached_at > generation => {}
+            // Keep the entry a concurrent request stored at newer generations.
+            Some((cached_at, _)) if newer(*cached_at, generations) => {}
             _ => {
-                entries.insert(device_id, (generation, facts));
+                entries.insert(device_id, (generations, facts));
             }
         }
     }
+}
+
+/// Whether `cached` is past `read` and not behind it in either generation.
+/// PostgreSQL's device values come from a sequence and may commit out of
+/// order, so this only decides which of two entries to keep; a lookup
+/// serves an entry at exactly the generations it was read at.
+fn newer(cached: FactsGenerations, read: FactsGenerations) -> bool {
+    cached != read && cached.device >= read.device && cached.policy >= read.policy
 }
 
 #[cfg(test)]
@@ -122,25 +131,42 @@ mod tests {
         })
     }
 
-    #[test]
-    fn entries_serve_only_their_generation() {
-        let cache = FactsCache::default();
-        let device = Uuid::new_v4();
-        cache.put(device, 7, facts("a"));
-        assert!(cache.get(device, 7).is_some());
-        assert!(cache.get(device, 8).is_none());
-        assert!(cache.get(Uuid::new_v4(), 7).is_none());
+    fn at(device: i64, policy: i64) -> FactsGenerations {
+        FactsGenerations { device, policy }
     }
 
     #[test]
-    fn an_older_generation_never_replaces_a_newer_one() {
+    fn entries_serve_only_their_generations() {
         let cache = FactsCache::default();
         let device = Uuid::new_v4();
-        cache.put(device, 9, facts("new"));
-        cache.put(device, 8, facts("old"));
+        cache.put(device, at(7, 1), facts("a"));
+        assert!(cache.get(device, at(7, 1)).is_some());
+        assert!(cache.get(device, at(8, 1)).is_none(), "the device changed");
+        assert!(cache.get(device, at(7, 2)).is_none(), "the policy changed");
+        assert!(cache.get(Uuid::new_v4(), at(7, 1)).is_none());
+    }
+
+    #[test]
+    fn older_generations_never_replace_newer_ones() {
+        let cache = FactsCache::default();
+        let device = Uuid::new_v4();
+        cache.put(device, at(9, 3), facts("new"));
+        cache.put(device, at(8, 3), facts("old device"));
+        cache.put(device, at(9, 2), facts("old policy"));
         assert_eq!(
-            cache.get(device, 9).unwrap().device.content.device.device_name,
+            cache
+                .get(device, at(9, 3))
+                .unwrap()
+                .device
+                .content
+                .device
+                .device_name,
             "new"
+        );
+        cache.put(device, at(8, 4), facts("mixed"));
+        assert!(
+            cache.get(device, at(8, 4)).is_some(),
+            "neither is newer in both: the latest read wins"
         );
     }
 
@@ -149,12 +175,15 @@ mod tests {
         let cache = FactsCache::with_capacity(2);
         let devices: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
         for device in &devices {
-            cache.put(*device, 1, facts("x"));
+            cache.put(*device, at(1, 1), facts("x"));
         }
-        assert!(cache.get(devices[2], 1).is_some());
-        assert!(cache.get(devices[0], 1).is_none(), "started over when full");
+        assert!(cache.get(devices[2], at(1, 1)).is_some());
+        assert!(
+            cache.get(devices[0], at(1, 1)).is_none(),
+            "started over when full"
+        );
         let disabled = FactsCache::with_capacity(0);
-        disabled.put(devices[0], 1, facts("x"));
-        assert!(disabled.get(devices[0], 1).is_none());
+        disabled.put(devices[0], at(1, 1), facts("x"));
+        assert!(disabled.get(devices[0], at(1, 1)).is_none());
     }
 }

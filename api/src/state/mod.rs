@@ -3,6 +3,7 @@
 //! once per process by [`AppState::new`].
 
 pub mod facts_cache;
+pub mod last_check_ins;
 pub mod profile_cache;
 
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use scepter_domain::challenge::{self, ChallengeKey};
 use scepter_storage::Store;
 
-use self::{facts_cache::FactsCache, profile_cache::ProfileCache};
+use self::{facts_cache::FactsCache, last_check_ins::LastCheckIns, profile_cache::ProfileCache};
 use crate::{metrics::Metrics, tokens::TokenAuthority};
 
 /// Deployment policies that shape validation.
@@ -58,8 +59,10 @@ pub struct AppState {
     pub enrollment: EnrollmentSettings,
     /// Profiles by version, for check-in and verification.
     pub profiles: ProfileCache,
-    /// Check-in facts by device and state generation.
+    /// Check-in facts by device and its generations.
     pub check_in_facts: FactsCache,
+    /// `lastCheckInDateTime` waiting to be written (see [`last_check_ins`]).
+    pub last_check_ins: Arc<LastCheckIns>,
     pub metrics: Metrics,
 }
 
@@ -82,6 +85,7 @@ impl AppState {
             enrollment,
             profiles: ProfileCache::default(),
             check_in_facts: FactsCache::default(),
+            last_check_ins: Arc::default(),
             metrics: Metrics::new(),
         }
     }

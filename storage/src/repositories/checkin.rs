@@ -38,15 +38,23 @@ pub trait CheckInRepository: Send + Sync {
     /// The device, its primary user, its targeting facts and its certificates; `None` for an unknown device.
     async fn check_in_facts(&self, device_id: Uuid) -> Result<Option<CheckInFacts>, StorageError>;
 
-    /// Sets `lastCheckInDateTime` when `touch` (without a new version: it is
-    /// an observation, not an admin change) and records `challengeIssued` for
-    /// the offered `(profile, version)` pairs. Independent observations, so
-    /// written without a transaction; each statement is atomic.
-    async fn record_check_in(
+    /// Records `challengeIssued` for the offered `(profile, version)` pairs.
+    /// Independent observations, so written without a transaction; each
+    /// statement is atomic.
+    async fn record_challenges_offered(
         &self,
         device_id: Uuid,
         at: DateTime<Utc>,
-        touch: bool,
         offered: &[(Uuid, i64)],
     ) -> Result<(), StorageError>;
+
+    /// Sets `lastCheckInDateTime` of many devices in one statement per
+    /// [`LAST_CHECK_IN_CHUNK`] devices, never moving one backwards (another
+    /// instance may have written a newer time). An observation, not an admin
+    /// change: no new version, no generation moves.
+    async fn record_last_check_ins(&self, seen: &[(Uuid, DateTime<Utc>)]) -> Result<(), StorageError>;
 }
+
+/// Devices per `lastCheckInDateTime` statement: two parameters each, well
+/// under both backends' limits.
+pub const LAST_CHECK_IN_CHUNK: usize = 1_000;

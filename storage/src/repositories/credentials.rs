@@ -11,10 +11,23 @@ pub struct StoredCredential {
     pub device_id: Uuid,
     pub secret_digest: Vec<u8>,
     pub revoked: bool,
-    /// The database's state generation when the credential was read: it
-    /// moves on every change a check-in depends on (migration 0006), so a
-    /// check-in may reuse facts it cached at the same generation.
-    pub state_generation: i64,
+    /// The generations of what the device's check-in depends on, read with
+    /// the credential: a check-in may reuse facts it cached at the same ones.
+    pub generations: FactsGenerations,
+}
+
+/// Where the facts of one device's check-in stand (migration 0009). Equal
+/// generations mean equal facts, so cached facts stay valid exactly while
+/// both are unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FactsGenerations {
+    /// Moves with changes to this device only: its row, memberships, primary
+    /// user, certificates and enrollment steps. Values are never reused for
+    /// the same device id.
+    pub device: i64,
+    /// Moves with changes to what every device is measured against: profiles
+    /// and assignments.
+    pub policy: i64,
 }
 
 /// Credentials devices authenticate with (only digests of their secrets).

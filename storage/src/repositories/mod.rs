@@ -12,8 +12,8 @@ mod profiles;
 use async_trait::async_trait;
 
 pub use assignments::{Assignment, AssignmentRepository};
-pub use checkin::{CheckInFacts, CheckInRepository, DeviceStep};
-pub use credentials::{DeviceCredentialRepository, StoredCredential};
+pub use checkin::{CheckInFacts, CheckInRepository, DeviceStep, LAST_CHECK_IN_CHUNK};
+pub use credentials::{DeviceCredentialRepository, FactsGenerations, StoredCredential};
 pub use directory::{
     DeviceRepository, GroupMember, GroupRepository, MembershipChange, RejectedMembers, StoredDevice,
     UserRepository,

@@ -3,7 +3,11 @@
 pub(crate) const SELECT_STEPS: &str = "SELECT profile_id, profile_version, state, diagnostic_code \
      FROM device_profile_states WHERE device_id = $1";
 
-pub(crate) const TOUCH_DEVICE: &str = "UPDATE devices SET last_check_in_at = $2 WHERE id = $1";
+/// Followed by `VALUES (id, at), …`: `lastCheckInDateTime` for many devices,
+/// never backwards. A CTE with named columns reads the same on both backends.
+pub(crate) const TOUCH_DEVICES_WITH: &str = "WITH seen (id, at) AS (";
+pub(crate) const TOUCH_DEVICES_UPDATE: &str = ") UPDATE devices SET last_check_in_at = seen.at FROM seen \
+     WHERE devices.id = seen.id AND (devices.last_check_in_at IS NULL OR devices.last_check_in_at < seen.at)";
 
 /// `$1` device, `$2` profile, `$3` its version, `$4` now.
 pub(crate) const RECORD_CHALLENGE_ISSUED: &str = "INSERT INTO device_profile_states \
@@ -29,7 +33,7 @@ macro_rules! impl_check_in_repository {
                     checkin::*,
                     directory::{SELECT_DEVICE, SELECT_USER},
                 },
-                CheckInFacts, CheckInRepository, StorageError, StoredDevice,
+                CheckInFacts, CheckInRepository, StorageError, StoredDevice, LAST_CHECK_IN_CHUNK,
             };
 
             #[async_trait]
@@ -73,20 +77,12 @@ macro_rules! impl_check_in_repository {
                     }))
                 }
 
-                async fn record_check_in(
+                async fn record_challenges_offered(
                     &self,
                     device_id: Uuid,
                     at: DateTime<Utc>,
-                    touch: bool,
                     offered: &[(Uuid, i64)],
                 ) -> Result<(), StorageError> {
-                    if touch {
-                        sqlx::query(TOUCH_DEVICE)
-                            .bind(device_id)
-                            .bind(at)
-                            .execute(&self.pool)
-                            .await?;
-                    }
                     for (profile_id, version) in offered {
                         sqlx::query(RECORD_CHALLENGE_ISSUED)
                             .bind(device_id)
@@ -95,6 +91,21 @@ macro_rules! impl_check_in_repository {
                             .bind(at)
                             .execute(&self.pool)
                             .await?;
+                    }
+                    Ok(())
+                }
+
+                async fn record_last_check_ins(
+                    &self,
+                    seen: &[(Uuid, DateTime<Utc>)],
+                ) -> Result<(), StorageError> {
+                    for chunk in seen.chunks(LAST_CHECK_IN_CHUNK) {
+                        let mut query = sqlx::QueryBuilder::<$db>::new(TOUCH_DEVICES_WITH);
+                        query.push_values(chunk, |mut row, (device_id, at)| {
+                            row.push_bind(*device_id).push_bind(*at);
+                        });
+                        query.push(TOUCH_DEVICES_UPDATE);
+                        query.build().execute(&self.pool).await?;
                     }
                     Ok(())
                 }

@@ -61,8 +61,6 @@ pub(crate) const RECORD_FAILED: &str = "INSERT INTO device_profile_states (devic
      updated_at = excluded.updated_at \
      WHERE device_profile_states.profile_version <= excluded.profile_version";
 
-pub(crate) const BUMP_STATE_GENERATION: &str = "UPDATE state_generation SET value = value + 1 WHERE id = 1";
-
 pub(crate) const SELECT_TRANSACTION: &str = "SELECT transaction_id, device_id, profile_id, profile_version, \
      challenge_id, public_key_sha256, name_digest, verified_at, certificate_id \
      FROM scep_transactions WHERE transaction_id = $1";
@@ -235,9 +233,9 @@ macro_rules! impl_ledger_repository {
                 ) -> Result<(), StorageError> {
                     let at = now();
                     let mut transaction = self.pool.begin().await?;
-                    let mut marked = false;
                     if let Some(failed) = failed {
-                        marked = sqlx::query(RECORD_FAILED)
+                        // The step's trigger moves the device's facts generation.
+                        sqlx::query(RECORD_FAILED)
                             .bind(failed.device_id)
                             .bind(failed.profile_id)
                             .bind(failed.profile_version)
@@ -246,17 +244,9 @@ macro_rules! impl_ledger_repository {
                             .bind(at)
                             .bind(failed.challenge_issued_at)
                             .execute(&mut *transaction)
-                            .await?
-                            .rows_affected()
-                            > 0;
-                    }
-                    insert_event(&mut *transaction, event, at).await?;
-                    if marked {
-                        // Last, so the counter's row lock is the transaction's last lock.
-                        sqlx::query(BUMP_STATE_GENERATION)
-                            .execute(&mut *transaction)
                             .await?;
                     }
+                    insert_event(&mut *transaction, event, at).await?;
                     transaction.commit().await?;
                     Ok(())
                 }

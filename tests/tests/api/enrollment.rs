@@ -110,8 +110,9 @@ async fn a_device_enrolls_and_then_checks_in_idle(backend: Backend) {
     assert!(unchanged.bytes().await.unwrap().is_empty());
 
     // Any change to what the response depends on changes the tag.
+    let last = last_check_in_written(&s.app, &s.device).await;
+    assert!(last.is_string(), "written behind the check-in: {last}");
     let device = read(&s.app, &format!("{DEVICES}/{}", s.device)).await;
-    assert!(device["lastCheckInDateTime"].is_string(), "{device}");
     let renamed = with(
         json!({ "deviceName": "pixel-jane-2", "platform": "android", "userId": device["userId"] }),
         json!({}),
@@ -701,6 +702,8 @@ async fn bad_check_in_reports_are_refused(backend: Backend) {
     assert!(unknown["errors"]
         .as_array()
         .is_some_and(|errors| !errors.is_empty()));
+    // Check-in times are written behind (each second): wait past one flush.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
     let device = read(&s.app, &format!("{DEVICES}/{}", s.device)).await;
     assert!(
         device["lastCheckInDateTime"].is_null(),
@@ -994,6 +997,100 @@ async fn metrics_count_requests_check_ins_and_verifications(backend: Backend) {
     }
     // Concrete ids never become labels.
     assert!(!text.contains(&s.device), "{text}");
+}
+
+/// `scepter_check_in_facts_total` by source: (cache, database).
+async fn facts_reads(app: &TestApp) -> (u64, u64) {
+    let text = app
+        .reader(Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let count = |source: &str| {
+        let series = format!("scepter_check_in_facts_total{{source=\"{source}\"}} ");
+        text.lines()
+            .find_map(|line| line.strip_prefix(&series))
+            .map_or(0, |value| value.parse().unwrap())
+    };
+    (count("cache"), count("database"))
+}
+
+async fn check_in_both(s: &Scenario) {
+    check_in(&s.app, &s.credential, &nothing_installed()).await;
+    check_in(&s.app, &s.other_credential, &nothing_installed()).await;
+}
+
+/// Check-in caches each device's facts until something about that device,
+/// or the policy, changes: a change to one device refreshes that device's
+/// facts only, a profile change everyone's.
+async fn a_change_to_one_device_refreshes_only_its_cached_facts(backend: Backend) {
+    let s = scenario(backend).await;
+    // The first check-in records the challenges it offered (a change to the
+    // device), the second reads the facts again, the third finds them cached.
+    check_in_both(&s).await;
+    check_in_both(&s).await;
+    let before = facts_reads(&s.app).await;
+    check_in_both(&s).await;
+    let cached = facts_reads(&s.app).await;
+    assert_eq!(
+        cached,
+        (before.0 + 2, before.1),
+        "unchanged devices are served from the cache"
+    );
+
+    let path = format!("{DEVICES}/{}", s.device);
+    let device = read(&s.app, &path).await;
+    let renamed =
+        json!({ "deviceName": "pixel-jane-renamed", "platform": "android", "userId": device["userId"] });
+    let response = s
+        .app
+        .put(&path, device["version"].as_i64().unwrap(), &renamed)
+        .await;
+    assert_eq!(response.status(), 200);
+    check_in_both(&s).await;
+    let after_device = facts_reads(&s.app).await;
+    assert_eq!(
+        after_device,
+        (cached.0 + 1, cached.1 + 1),
+        "only the renamed device's facts are read again"
+    );
+    let offered = check_in(&s.app, &s.credential, &nothing_installed()).await;
+    assert_eq!(
+        enrollment_of(item(&offered, &s.profile)).subject[0][0].value,
+        "pixel-jane-renamed",
+        "{offered}"
+    );
+
+    // A profile change reaches every device.
+    check_in_both(&s).await;
+    let settled = facts_reads(&s.app).await;
+    let profile_path = format!("{SCEP}/{}", s.profile);
+    let profile = read(&s.app, &profile_path).await;
+    let mut body = profile.clone();
+    for key in [
+        "id",
+        "version",
+        "createdDateTime",
+        "lastModifiedDateTime",
+        "warnings",
+    ] {
+        body.as_object_mut().unwrap().remove(key);
+    }
+    body["description"] = json!("edited");
+    let response = s
+        .app
+        .put(&profile_path, profile["version"].as_i64().unwrap(), &body)
+        .await;
+    assert_eq!(response.status(), 200);
+    check_in_both(&s).await;
+    assert_eq!(
+        facts_reads(&s.app).await,
+        (settled.0, settled.1 + 2),
+        "a policy change refreshes every device"
+    );
 }
 
 // ------------------------------------------------------------------ hostile input
@@ -1349,6 +1446,7 @@ backend_tests!(
     admins_revoke_by_hand_and_retry_failed_revocations,
     device_statuses_follow_targeting_rules_four_and_five,
     metrics_count_requests_check_ins_and_verifications,
+    a_change_to_one_device_refreshes_only_its_cached_facts,
     a_device_enrolls_and_then_checks_in_idle,
     a_device_gets_only_its_own_payloads,
     a_challenge_is_single_use,

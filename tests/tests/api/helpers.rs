@@ -122,6 +122,19 @@ pub async fn read(app: &TestApp, path: &str) -> Value {
     expect_json(app.get(path).await, 200).await
 }
 
+/// The device's `lastCheckInDateTime` once the server has written it: check-ins
+/// note it and a background flush writes it within a second or so.
+pub async fn last_check_in_written(app: &TestApp, device: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let record = read(app, &format!("{}/{device}", enrollment::DEVICES)).await;
+        if record["lastCheckInDateTime"].is_string() || std::time::Instant::now() > deadline {
+            return record["lastCheckInDateTime"].clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// The ids of the items of a list page.
 pub fn item_ids(page: &Value) -> Vec<String> {
     page["items"]

@@ -49,7 +49,7 @@ pub async fn check_in(
     let report = body.0.validate()?;
     let device = CheckingDevice {
         device_id: caller.device_id,
-        state_generation: caller.state_generation,
+        generations: caller.generations,
     };
     let holds_tag = |tag: &str| if_none_match(&request, tag);
     let answer = checkin::check_in(&state, device, &report, holds_tag, Utc::now()).await?;
