@@ -15,9 +15,8 @@
 --
 -- The device-credential lookup reads both in its one round trip. Readers
 -- read the generations before the facts, so a race can only make an entry
--- refresh early. Both bumps run at commit (deferred constraint triggers): a
--- device row's lock is then among the transaction's last, so it cannot close
--- a deadlock cycle with the rows the transaction changed first.
+-- refresh early. The policy bump runs once per transaction, at commit
+-- (a deferred constraint trigger), so its row lock is the transaction's last.
 -- Observations (devices.last_check_in_at) move neither.
 
 DROP TRIGGER users_state_generation ON users;
@@ -81,50 +80,91 @@ $$;
 CREATE TRIGGER devices_facts_generation BEFORE UPDATE OF version, user_id, platform ON devices
     FOR EACH ROW EXECUTE FUNCTION device_row_changed();
 
--- Rows that name a device in `device_id`: memberships, certificates, steps.
-CREATE FUNCTION device_facts_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP <> 'DELETE' THEN
-        UPDATE devices SET facts_generation = nextval('device_facts_generation') WHERE id = NEW.device_id;
-    END IF;
-    IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.device_id IS DISTINCT FROM NEW.device_id) THEN
-        UPDATE devices SET facts_generation = nextval('device_facts_generation') WHERE id = OLD.device_id;
-    END IF;
-    RETURN NULL;
-END
+-- Rows that name a device (memberships, certificates, steps) and users'
+-- rows and memberships (reaching the devices whose primary user they are,
+-- index devices_user). Statement-level triggers over transition tables: a
+-- statement that writes many rows (an import, a group deleted, revocations
+-- queued) moves each device it touches once, in one set-based update, instead
+-- of once per row. They run at the end of each statement; locks are taken in
+-- device-id order so two such statements cannot deadlock each other. A
+-- deleted user clears devices.user_id, which the devices trigger above sees.
+CREATE FUNCTION bump_devices(changed UUID[]) RETURNS void LANGUAGE sql AS $$
+    UPDATE devices SET facts_generation = nextval('device_facts_generation')
+    WHERE id IN (SELECT id FROM devices WHERE id = ANY (changed) ORDER BY id FOR NO KEY UPDATE)
 $$;
-CREATE CONSTRAINT TRIGGER device_group_members_facts_generation
-    AFTER INSERT OR DELETE OR UPDATE ON device_group_members
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION device_facts_changed();
-CREATE CONSTRAINT TRIGGER issued_certificates_facts_generation
-    AFTER INSERT OR DELETE OR UPDATE ON issued_certificates
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION device_facts_changed();
-CREATE CONSTRAINT TRIGGER device_profile_states_facts_generation
-    AFTER INSERT OR DELETE OR UPDATE ON device_profile_states
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION device_facts_changed();
+CREATE FUNCTION bump_devices_of_users(changed UUID[]) RETURNS void LANGUAGE sql AS $$
+    UPDATE devices SET facts_generation = nextval('device_facts_generation')
+    WHERE id IN (SELECT id FROM devices WHERE user_id = ANY (changed) ORDER BY id FOR NO KEY UPDATE)
+$$;
 
--- A user's row and user-group memberships reach the devices whose primary
--- user they are (index devices_user). A deleted user clears devices.user_id,
--- which the devices trigger above sees.
-CREATE FUNCTION user_row_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION device_rows_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE devices SET facts_generation = nextval('device_facts_generation') WHERE user_id = NEW.id;
+    PERFORM bump_devices(ARRAY(SELECT DISTINCT device_id FROM new_rows));
     RETURN NULL;
 END
 $$;
-CREATE FUNCTION user_membership_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION device_rows_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP <> 'DELETE' THEN
-        UPDATE devices SET facts_generation = nextval('device_facts_generation') WHERE user_id = NEW.user_id;
-    END IF;
-    IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.user_id IS DISTINCT FROM NEW.user_id) THEN
-        UPDATE devices SET facts_generation = nextval('device_facts_generation') WHERE user_id = OLD.user_id;
-    END IF;
+    PERFORM bump_devices(ARRAY(SELECT DISTINCT device_id FROM old_rows));
     RETURN NULL;
 END
 $$;
-CREATE CONSTRAINT TRIGGER users_facts_generation AFTER UPDATE OF version ON users
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION user_row_changed();
-CREATE CONSTRAINT TRIGGER user_group_members_facts_generation
-    AFTER INSERT OR DELETE OR UPDATE ON user_group_members
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION user_membership_changed();
+CREATE FUNCTION device_rows_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM bump_devices(ARRAY(SELECT device_id FROM new_rows UNION SELECT device_id FROM old_rows));
+    RETURN NULL;
+END
+$$;
+CREATE FUNCTION user_rows_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM bump_devices_of_users(ARRAY(SELECT DISTINCT user_id FROM new_rows));
+    RETURN NULL;
+END
+$$;
+CREATE FUNCTION user_rows_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM bump_devices_of_users(ARRAY(SELECT DISTINCT user_id FROM old_rows));
+    RETURN NULL;
+END
+$$;
+CREATE FUNCTION user_rows_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM bump_devices_of_users(ARRAY(SELECT user_id FROM new_rows UNION SELECT user_id FROM old_rows));
+    RETURN NULL;
+END
+$$;
+-- A user's own row: only a new version changes what its devices see.
+CREATE FUNCTION users_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM bump_devices_of_users(ARRAY(
+        SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE n.version <> o.version));
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER device_group_members_inserted AFTER INSERT ON device_group_members
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION device_rows_inserted();
+CREATE TRIGGER device_group_members_deleted AFTER DELETE ON device_group_members
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION device_rows_deleted();
+CREATE TRIGGER device_group_members_updated AFTER UPDATE ON device_group_members
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION device_rows_updated();
+CREATE TRIGGER issued_certificates_inserted AFTER INSERT ON issued_certificates
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION device_rows_inserted();
+CREATE TRIGGER issued_certificates_deleted AFTER DELETE ON issued_certificates
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION device_rows_deleted();
+CREATE TRIGGER issued_certificates_updated AFTER UPDATE ON issued_certificates
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION device_rows_updated();
+CREATE TRIGGER device_profile_states_inserted AFTER INSERT ON device_profile_states
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION device_rows_inserted();
+CREATE TRIGGER device_profile_states_deleted AFTER DELETE ON device_profile_states
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION device_rows_deleted();
+CREATE TRIGGER device_profile_states_updated AFTER UPDATE ON device_profile_states
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION device_rows_updated();
+CREATE TRIGGER user_group_members_inserted AFTER INSERT ON user_group_members
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION user_rows_inserted();
+CREATE TRIGGER user_group_members_deleted AFTER DELETE ON user_group_members
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION user_rows_deleted();
+CREATE TRIGGER user_group_members_updated AFTER UPDATE ON user_group_members
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION user_rows_updated();
+CREATE TRIGGER users_updated AFTER UPDATE ON users
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION users_updated();
