@@ -1,13 +1,16 @@
 -- Check-in's cache is keyed by two generations instead of one fleet-wide
 -- counter (0006), so a change invalidates only what it concerns:
 --
--- - devices.facts_generation moves when something about that one device
+-- - a device's facts generation moves when something about that one device
 --   changes: its row (version, primary user, platform), its device-group
 --   memberships, its primary user's row and user-group memberships, its
---   certificates and its enrollment steps. Values come from a sequence, so a
---   device id deleted and created again never meets a value cached for the
---   old device; nextval takes no lock that lasts to commit, so writes about
---   different devices do not queue on one row.
+--   certificates and its enrollment steps. It is kept on the device's live
+--   credentials (device_credentials.facts_generation): the check-in reads its
+--   credential row anyway, so the generation costs no second lookup, and
+--   devices without a credential (that never check in) cost nothing to bump.
+--   Values come from a sequence, so a new credential or a device id created
+--   again never meets a value cached before; nextval takes no lock that lasts
+--   to commit, so writes about different devices do not queue on one row.
 -- - policy_generation moves when what every device is measured against
 --   changes: profiles and assignments. Admin writes only, so its one row is
 --   not a hot spot. Deleting a group needs no rule of its own: the deletion
@@ -67,18 +70,9 @@ CREATE CONSTRAINT TRIGGER scep_profile_assignments_policy_generation
 -- Devices --------------------------------------------------------------------
 
 CREATE SEQUENCE device_facts_generation;
--- Volatile default: every existing device gets its own value.
-ALTER TABLE devices ADD COLUMN facts_generation BIGINT NOT NULL DEFAULT nextval('device_facts_generation');
-
--- The device's own row: set in the same update, no second write.
-CREATE FUNCTION device_row_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    NEW.facts_generation := nextval('device_facts_generation');
-    RETURN NEW;
-END
-$$;
-CREATE TRIGGER devices_facts_generation BEFORE UPDATE OF version, user_id, platform ON devices
-    FOR EACH ROW EXECUTE FUNCTION device_row_changed();
+-- Volatile default: every credential, existing or new, gets its own value.
+ALTER TABLE device_credentials
+    ADD COLUMN facts_generation BIGINT NOT NULL DEFAULT nextval('device_facts_generation');
 
 -- Rows that name a device (memberships, certificates, steps) and users'
 -- rows and memberships (reaching the devices whose primary user they are,
@@ -86,15 +80,15 @@ CREATE TRIGGER devices_facts_generation BEFORE UPDATE OF version, user_id, platf
 -- statement that writes many rows (an import, a group deleted, revocations
 -- queued) moves each device it touches once, in one set-based update, instead
 -- of once per row. They run at the end of each statement; locks are taken in
--- device-id order so two such statements cannot deadlock each other. A
--- deleted user clears devices.user_id, which the devices trigger above sees.
+-- credential-id order so two such statements cannot deadlock each other. A
+-- deleted user clears devices.user_id, which the devices trigger sees.
 CREATE FUNCTION bump_devices(changed UUID[]) RETURNS void LANGUAGE sql AS $$
-    UPDATE devices SET facts_generation = nextval('device_facts_generation')
-    WHERE id IN (SELECT id FROM devices WHERE id = ANY (changed) ORDER BY id FOR NO KEY UPDATE)
+    UPDATE device_credentials SET facts_generation = nextval('device_facts_generation')
+    WHERE id IN (SELECT id FROM device_credentials WHERE device_id = ANY (changed) AND revoked_at IS NULL
+                 ORDER BY id FOR NO KEY UPDATE)
 $$;
 CREATE FUNCTION bump_devices_of_users(changed UUID[]) RETURNS void LANGUAGE sql AS $$
-    UPDATE devices SET facts_generation = nextval('device_facts_generation')
-    WHERE id IN (SELECT id FROM devices WHERE user_id = ANY (changed) ORDER BY id FOR NO KEY UPDATE)
+    SELECT bump_devices(ARRAY(SELECT id FROM devices WHERE user_id = ANY (changed)))
 $$;
 
 CREATE FUNCTION device_rows_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -133,6 +127,15 @@ BEGIN
     RETURN NULL;
 END
 $$;
+-- A device's own row: a new version, primary user or platform.
+CREATE FUNCTION devices_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM bump_devices(ARRAY(
+        SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+        WHERE n.version <> o.version OR n.user_id IS DISTINCT FROM o.user_id OR n.platform <> o.platform));
+    RETURN NULL;
+END
+$$;
 -- A user's own row: only a new version changes what its devices see.
 CREATE FUNCTION users_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -142,6 +145,8 @@ BEGIN
 END
 $$;
 
+CREATE TRIGGER devices_updated AFTER UPDATE ON devices
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION devices_updated();
 CREATE TRIGGER device_group_members_inserted AFTER INSERT ON device_group_members
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION device_rows_inserted();
 CREATE TRIGGER device_group_members_deleted AFTER DELETE ON device_group_members

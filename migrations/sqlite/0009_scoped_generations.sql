@@ -1,6 +1,7 @@
 -- Same as migrations/postgres/0009_scoped_generations.sql: check-in's cache
--- is keyed by the device's facts_generation (what concerns that one device)
--- and policy_generation (profiles and assignments) instead of one fleet-wide
+-- is keyed by the device's facts generation (what concerns that one device,
+-- kept on its live credentials: device_credentials.facts_generation) and
+-- policy_generation (profiles and assignments) instead of one fleet-wide
 -- counter. SQLite has no sequences; device values come from a counter row,
 -- which costs nothing here because SQLite runs one writer at a time anyway.
 -- Triggers are per row and per event, and run immediately.
@@ -107,71 +108,81 @@ CREATE TABLE device_facts_generation (
     id    INTEGER PRIMARY KEY CHECK (id = 1),
     value INTEGER NOT NULL
 );
-INSERT INTO device_facts_generation (id, value) VALUES (1, (SELECT COALESCE(MAX(rowid), 0) + 1 FROM devices));
-ALTER TABLE devices ADD COLUMN facts_generation INTEGER NOT NULL DEFAULT 0;
--- Existing devices get distinct values below the counter.
-UPDATE devices SET facts_generation = rowid;
+INSERT INTO device_facts_generation (id, value) VALUES (1, (SELECT COALESCE(MAX(rowid), 0) + 1 FROM device_credentials));
+ALTER TABLE device_credentials ADD COLUMN facts_generation INTEGER NOT NULL DEFAULT 0;
+-- Existing credentials get distinct values below the counter.
+UPDATE device_credentials SET facts_generation = rowid;
 
--- A new device takes the next value, so an id deleted and created again
--- never meets a value cached for the old device.
-CREATE TRIGGER devices_insert_facts_generation AFTER INSERT ON devices
+-- A new credential takes the next value, so it never meets a value cached before.
+CREATE TRIGGER device_credentials_insert_facts_generation AFTER INSERT ON device_credentials
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
-    UPDATE devices SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1) WHERE id = NEW.id;
+    UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
+    WHERE id = NEW.id;
 END;
 
 CREATE TRIGGER devices_update_facts_generation AFTER UPDATE OF version, user_id, platform ON devices
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
-    UPDATE devices SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1) WHERE id = NEW.id;
+    UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
+    WHERE revoked_at IS NULL AND device_id IN (NEW.id);
 END;
 
 CREATE TRIGGER device_group_members_insert_facts_generation AFTER INSERT ON device_group_members
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
-    UPDATE devices SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1) WHERE id = NEW.device_id;
+    UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
+    WHERE revoked_at IS NULL AND device_id IN (NEW.device_id);
 END;
 CREATE TRIGGER device_group_members_delete_facts_generation AFTER DELETE ON device_group_members
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
-    UPDATE devices SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1) WHERE id = OLD.device_id;
+    UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
+    WHERE revoked_at IS NULL AND device_id IN (OLD.device_id);
 END;
 CREATE TRIGGER device_group_members_update_facts_generation AFTER UPDATE ON device_group_members
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
-    UPDATE devices SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1) WHERE id IN (OLD.device_id, NEW.device_id);
+    UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
+    WHERE revoked_at IS NULL AND device_id IN (OLD.device_id, NEW.device_id);
 END;
 
 CREATE TRIGGER issued_certificates_insert_facts_generation AFTER INSERT ON issued_certificates
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
-    UPDATE devices SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1) WHERE id = NEW.device_id;
+    UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
+    WHERE revoked_at IS NULL AND device_id IN (NEW.device_id);
 END;
 CREATE TRIGGER issued_certificates_delete_facts_generation AFTER DELETE ON issued_certificates
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
-    UPDATE devices SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1) WHERE id = OLD.device_id;
+    UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
+    WHERE revoked_at IS NULL AND device_id IN (OLD.device_id);
 END;
 CREATE TRIGGER issued_certificates_update_facts_generation AFTER UPDATE ON issued_certificates
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
-    UPDATE devices SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1) WHERE id IN (OLD.device_id, NEW.device_id);
+    UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
+    WHERE revoked_at IS NULL AND device_id IN (OLD.device_id, NEW.device_id);
 END;
 
 CREATE TRIGGER device_profile_states_insert_facts_generation AFTER INSERT ON device_profile_states
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
-    UPDATE devices SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1) WHERE id = NEW.device_id;
+    UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
+    WHERE revoked_at IS NULL AND device_id IN (NEW.device_id);
 END;
 CREATE TRIGGER device_profile_states_delete_facts_generation AFTER DELETE ON device_profile_states
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
-    UPDATE devices SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1) WHERE id = OLD.device_id;
+    UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
+    WHERE revoked_at IS NULL AND device_id IN (OLD.device_id);
 END;
 CREATE TRIGGER device_profile_states_update_facts_generation AFTER UPDATE ON device_profile_states
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
-    UPDATE devices SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1) WHERE id IN (OLD.device_id, NEW.device_id);
+    UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
+    WHERE revoked_at IS NULL AND device_id IN (OLD.device_id, NEW.device_id);
 END;
 
 -- A user's row and user-group memberships reach the devices whose primary
@@ -180,20 +191,24 @@ END;
 CREATE TRIGGER users_update_facts_generation AFTER UPDATE OF version ON users
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
-    UPDATE devices SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1) WHERE user_id = NEW.id;
+    UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
+    WHERE revoked_at IS NULL AND device_id IN (SELECT id FROM devices WHERE user_id = NEW.id);
 END;
 CREATE TRIGGER user_group_members_insert_facts_generation AFTER INSERT ON user_group_members
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
-    UPDATE devices SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1) WHERE user_id = NEW.user_id;
+    UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
+    WHERE revoked_at IS NULL AND device_id IN (SELECT id FROM devices WHERE user_id = NEW.user_id);
 END;
 CREATE TRIGGER user_group_members_delete_facts_generation AFTER DELETE ON user_group_members
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
-    UPDATE devices SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1) WHERE user_id = OLD.user_id;
+    UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
+    WHERE revoked_at IS NULL AND device_id IN (SELECT id FROM devices WHERE user_id = OLD.user_id);
 END;
 CREATE TRIGGER user_group_members_update_facts_generation AFTER UPDATE ON user_group_members
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
-    UPDATE devices SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1) WHERE user_id IN (OLD.user_id, NEW.user_id);
+    UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
+    WHERE revoked_at IS NULL AND device_id IN (SELECT id FROM devices WHERE user_id IN (OLD.user_id, NEW.user_id));
 END;

@@ -9,11 +9,11 @@ pub(crate) const REVOKE_CREDENTIALS: &str =
 pub(crate) const INSERT_CREDENTIAL: &str =
     "INSERT INTO device_credentials (id, device_id, secret_sha256, created_at) VALUES ($1, $2, $3, $4)";
 
-/// One round trip: the generations come along for check-in's cache.
+/// One round trip: the generations come along for check-in's cache (the
+/// device's is kept on its credential, migration 0009).
 pub(crate) const SELECT_CREDENTIAL: &str =
-    "SELECT c.device_id, c.secret_sha256, c.revoked_at IS NOT NULL, d.facts_generation, g.value \
-     FROM device_credentials c JOIN devices d ON d.id = c.device_id CROSS JOIN policy_generation g \
-     WHERE c.id = $1 AND g.id = 1";
+    "SELECT c.device_id, c.secret_sha256, c.revoked_at IS NOT NULL, c.facts_generation, g.value \
+     FROM device_credentials c CROSS JOIN policy_generation g WHERE c.id = $1 AND g.id = 1";
 
 macro_rules! impl_credential_repository {
     ($store:ident, $db:ty) => {

@@ -25,9 +25,16 @@ use serde::Serialize;
 pub use crate::http::dto::{page_request, PageQuery, ProfileListQuery};
 use crate::{error::ApiError, http::extract::etag};
 
+/// Every route of the service. The router tries them in this order, and every pattern with a `{param}`
+/// is a regular-expression match: the routes devices and the connector call
+/// at fleet rate (fixed paths) come first, so they never wait behind the
+/// admin API's patterns — the request metrics' route lookup walks the same
+/// order.
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .configure(health::configure)
+        .configure(checkin::configure)
+        .configure(connector::configure)
         .configure(docs::configure)
         .configure(trusted_profiles::configure)
         .configure(scep_profiles::configure)
@@ -37,8 +44,6 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .configure(groups::configure)
         .configure(preview::configure)
         .configure(credentials::configure)
-        .configure(checkin::configure)
-        .configure(connector::configure)
         .configure(revocations::configure)
         .configure(step_ca::configure)
         .configure(certificates::configure)
