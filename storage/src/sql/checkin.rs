@@ -32,9 +32,21 @@ macro_rules! impl_check_in_repository {
                 sql::{
                     checkin::*,
                     directory::{SELECT_DEVICE, SELECT_USER},
+                    Dialect,
                 },
                 CheckInFacts, CheckInRepository, StorageError, StoredDevice, LAST_CHECK_IN_CHUNK,
             };
+
+            /// A transaction for observations: see [`Dialect::OBSERVATIONS_COMMIT`].
+            async fn observations(
+                pool: &sqlx::Pool<$db>,
+            ) -> Result<sqlx::Transaction<'static, $db>, StorageError> {
+                let mut transaction = pool.begin().await?;
+                if let Some(statement) = <$db as Dialect>::OBSERVATIONS_COMMIT {
+                    sqlx::query(statement).execute(&mut *transaction).await?;
+                }
+                Ok(transaction)
+            }
 
             #[async_trait]
             impl CheckInRepository for $store {
@@ -100,12 +112,14 @@ macro_rules! impl_check_in_repository {
                     seen: &[(Uuid, DateTime<Utc>)],
                 ) -> Result<(), StorageError> {
                     for chunk in seen.chunks(LAST_CHECK_IN_CHUNK) {
+                        let mut transaction = observations(&self.pool).await?;
                         let mut query = sqlx::QueryBuilder::<$db>::new(TOUCH_DEVICES_WITH);
                         query.push_values(chunk, |mut row, (device_id, at)| {
                             row.push_bind(*device_id).push_bind(*at);
                         });
                         query.push(TOUCH_DEVICES_UPDATE);
-                        query.build().execute(&self.pool).await?;
+                        query.build().execute(&mut *transaction).await?;
+                        transaction.commit().await?;
                     }
                     Ok(())
                 }

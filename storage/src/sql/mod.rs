@@ -30,6 +30,25 @@ pub(crate) use import::impl_import_repository;
 pub(crate) use ledger::impl_ledger_repository;
 pub(crate) use profiles::impl_profile_repositories;
 
+/// What the two backends spell differently; the macros reach it as `<$db as Dialect>`.
+pub(crate) trait Dialect {
+    /// Run first in a transaction that records observations in bulk
+    /// (check-in times): its commit need not wait for the disk. A crash may
+    /// lose the last fraction of a second of them — observations the next
+    /// check-in makes again, never an admin change or a certificate.
+    /// `None` where commits cost no disk wait worth avoiding.
+    const OBSERVATIONS_COMMIT: Option<&'static str>;
+}
+
+impl Dialect for sqlx::Postgres {
+    const OBSERVATIONS_COMMIT: Option<&'static str> = Some("SET LOCAL synchronous_commit TO OFF");
+}
+
+impl Dialect for sqlx::Sqlite {
+    // One process on a local file; its commits are already cheap.
+    const OBSERVATIONS_COMMIT: Option<&'static str> = None;
+}
+
 /// The statements that check and delete a row with a version (optimistic concurrency).
 pub(crate) struct VersionedTable {
     /// `$1`: id.
