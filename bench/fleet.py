@@ -5,7 +5,7 @@ ahead of timing. Standard library only, except `pairs`, which needs the
 openssl CLI call would take minutes).
 
   python3 bench/fleet.py idle PORT CREDENTIALS          > idle.txt
-  python3 bench/fleet.py churn PORT TOKEN MEMBERS RATE SECONDS
+  python3 bench/fleet.py churn PORT TOKEN MEMBERS RATE SECONDS [WORKERS]
   python3 bench/fleet.py pairs PORT CREDENTIALS CA_PEM CA_KEY COUNT FILES OUT_PREFIX
 """
 
@@ -76,33 +76,49 @@ def idle(port, credentials_path):
           % (len(credentials), profiles / len(credentials), certificates / len(credentials)), file=sys.stderr)
 
 
-def churn(port, token, members_path, rate, seconds):
+def churn(port, token, members_path, rate, seconds, workers=8):
     """Adds and removes device-group members, alternately, `rate` writes a
-    second for `seconds`, one connection (paced: a late write is not made up
-    for by a burst). MEMBERS lists `group device` lines: devices that are not
-    in that group. Prints the achieved write rate."""
-    pairs = [line.split() for line in open(members_path)]
-    connection = http.client.HTTPConnection("127.0.0.1", int(port))
+    second for `seconds`. MEMBERS lists `group device` lines: devices that
+    are not in that group. Write i is due at start + i/rate (paced: a late
+    write is not made up for by a burst); `workers` connections share them,
+    so a slow answer under load does not hold the rate down, and each worker
+    keeps to its own devices so a member's add and remove stay in order.
+    Prints the achieved write rate."""
+    members = [line.split() for line in open(members_path)]
+    rate, seconds, workers = float(rate), float(seconds), int(workers)
     headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
-    rate, seconds = float(rate), float(seconds)
     start = time.monotonic()
-    writes = failures = 0
-    while time.monotonic() - start < seconds:
-        group, device = pairs[(writes // 2) % len(pairs)]
-        if writes % 2 == 0:
-            connection.request("POST", "/api/v1/groups/%s/members" % group,
-                               json.dumps({"memberIds": [device]}), headers)
-        else:
-            connection.request("DELETE", "/api/v1/groups/%s/members/%s" % (group, device), headers=headers)
-        response = connection.getresponse()
-        response.read()
-        if response.status >= 300:
-            failures += 1
-        writes += 1
-        delay = start + writes / rate - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
+    counts = [[0, 0] for _ in range(workers)]
+    def worker(k):
+        connection = http.client.HTTPConnection("127.0.0.1", int(port))
+        mine = members[k::workers]
+        n = 0
+        while True:
+            due = start + (n * workers + k) / rate
+            if due - start >= seconds:
+                return
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            group, device = mine[(n // 2) % len(mine)]
+            if n % 2 == 0:
+                connection.request("POST", "/api/v1/groups/%s/members" % group,
+                                   json.dumps({"memberIds": [device]}), headers)
+            else:
+                connection.request("DELETE", "/api/v1/groups/%s/members/%s" % (group, device), headers=headers)
+            response = connection.getresponse()
+            response.read()
+            counts[k][0] += 1
+            if response.status >= 300:
+                counts[k][1] += 1
+            n += 1
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     elapsed = time.monotonic() - start
+    writes, failures = sum(c[0] for c in counts), sum(c[1] for c in counts)
     print("writes=%d failed=%d writes_per_s=%.1f" % (writes, failures, writes / elapsed))
 
 

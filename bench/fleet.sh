@@ -34,7 +34,7 @@
 #              all 100,000, ONE connection: the latency an admin sees (p99).
 #   churn      idle again while one client adds and removes device-group
 #              members of devices outside the 5,000 at BENCH_CHURN_RATE
-#              writes/s (default 60, paced). Each write moves the state
+#              writes/s (default 60, paced, 8 writer connections). Each write moves the state
 #              generation, so idle check-ins reload their facts instead of
 #              using the cached ones; the ratio to `idle` is the cost.
 #   pairs      the SCEP connector: POST /connector/v1/scep/verify then
@@ -164,13 +164,13 @@ TOKEN=$admin_token PATHS_FILE=$work/effective.txt \
     measure effective "1 connection; p99 is the figure" -t1 -c1 -d"$duration" -s bench/random-path.lua "$base"
 
 echo "== idle check-in under churn ($churn_rate membership writes/s), $connections connections"
-python3 bench/fleet.py churn "$port" "$admin_token" "$work/churn.txt" "$churn_rate" "$seconds" >"$work/churn.out" &
+python3 bench/fleet.py churn "$port" "$admin_token" "$work/churn.txt" "$churn_rate" "$seconds" >"$work/churn-writes.out" &
 churn_pid=$!
 CHECKIN_FILE=$work/idle.txt measure churn "304 while membership writes run" -t2 -c"$connections" -d"$duration" \
     -s bench/fleet-checkin.lua "$base"
 wait "$churn_pid"
-cat "$work/churn.out"
-write_rate=$(sed -nE 's/.*writes_per_s=([0-9.]+).*/\1/p' "$work/churn.out")
+cat "$work/churn-writes.out"
+write_rate=$(sed -nE 's/.*writes_per_s=([0-9.]+).*/\1/p' "$work/churn-writes.out")
 sed -i "\$s/\$/; $write_rate writes\/s/" "$results"
 
 # pairs: the Lua summary line carries pairs/s, the per-pair p99 and the
@@ -193,7 +193,7 @@ PY
 echo "== verify + notify pairs, 16 clients, one server"
 PAIRS_PREFIX=$work/pairs-one- TOKEN=$connector_token \
     wrk -t16 -c16 -d"$duration" -s bench/fleet-pairs.lua "$base" >"$work/pairs-one.out"
-tail -1 "$work/pairs-one.out"
+tail -n 1 "$work/pairs-one.out"
 record_pairs pairs "16 clients, 1 server" "$work/pairs-one.out"
 
 echo "== verify + notify pairs, 8 + 8 clients, two servers on one database"
@@ -208,7 +208,7 @@ first_wrk=$!
 PAIRS_PREFIX=$work/pairs-twob- TOKEN=$connector_token \
     wrk -t8 -c8 -d"$duration" -s bench/fleet-pairs.lua "http://127.0.0.1:$second_port" >"$work/pairs-two-b.out"
 wait "$first_wrk"
-tail -1 "$work/pairs-two-a.out" "$work/pairs-two-b.out"
+for out in "$work"/pairs-two-[ab].out; do tail -n 1 "$out"; done
 record_pairs "pairs x2" "8+8 clients, 2 servers" "$work/pairs-two-a.out" "$work/pairs-two-b.out"
 
 echo
