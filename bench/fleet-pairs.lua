@@ -32,11 +32,15 @@ init = function()
     pairs_[#pairs_ + 1] = { verify, notify }
   end
   headers = { ["Authorization"] = "Bearer " .. os.getenv("TOKEN"), ["Content-Type"] = "application/json" }
-  next_ = 0          -- requests sent: even = verify of pair next_/2 + 1, odd = its notify
+  next_ = 0          -- steps answered: even = verify of pair next_/2 + 1 is next, odd = its notify
   allowed, denied, recorded, failed, exhausted = 0, 0, 0, 0, 0
   first_ms, last_ms, pair_ms, started_ms = 0, 0, {}, 0
 end
 
+-- request() may be called more than once for the same step: wrk calls it
+-- once on thread 0 before the run to see whether the script pipelines. So
+-- only an answer moves a thread on to its next step (next_), and a repeated
+-- call restarts the step's clock.
 request = function()
   local pair = pairs_[math.floor(next_ / 2) + 1]
   if pair == nil then
@@ -46,11 +50,9 @@ request = function()
     wrk.thread:stop()
     return wrk.format("GET", "/readyz")
   end
-  local verify = next_ % 2 == 0
-  next_ = next_ + 1
-  if verify then
+  if next_ % 2 == 0 then
     started_ms = now_ms()
-    if first_ms == 0 then first_ms = started_ms end
+    if next_ == 0 then first_ms = started_ms end
     return wrk.format("POST", "/connector/v1/scep/verify", headers, pair[1])
   end
   return wrk.format("POST", "/connector/v1/scep/notify", headers, pair[2])
@@ -58,6 +60,7 @@ end
 
 response = function(status, headers, body)
   if exhausted == 1 then return end
+  next_ = next_ + 1
   if next_ % 2 == 1 then
     if status == 200 and body:find('"allowed":true', 1, true) then allowed = allowed + 1 else denied = denied + 1 end
   else

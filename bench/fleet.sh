@@ -219,7 +219,13 @@ rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1])]
 readyz = float(next(r for r in rows if r[0] == "readyz")[1])
 tps = float(next(r for r in rows if r[0] == "pgbench")[1])
 print(f"{'measurement':<11} {'throughput':>14} {'p99 ms':>8} {'/readyz':>8} {'/pgbench':>9}  notes")
+idle = float(next(r for r in rows if r[0] == "idle")[1])
+one = float(next(r for r in rows if r[0] == "pairs")[1])
 for name, value, unit, p99, note in rows:
     value = float(value)
+    if name == "churn":
+        note += f"; {value / idle:.2f} of idle without churn"
+    if name == "pairs x2":
+        note += f"; {value / one:.2f} of one server"
     print(f"{name:<11} {value:>8.0f} {unit:<7} {p99:>6} {value / readyz:>8.3f} {value / tps:>9.3f}  {note}")
 PY
