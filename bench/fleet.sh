@@ -44,7 +44,7 @@
 #              signed by the bench CA that every root carries. All prepared
 #              before timing (bench/fleet.py pairs). p99 is per pair (verify
 #              sent .. notify answered). BENCH_PAIRS pairs per run (default
-#              8000); a run ends at BENCH_DURATION or when they are used up,
+#              10000); a run ends at BENCH_DURATION or when they are used up,
 #              and its rate is taken over the time it actually ran.
 #   pairs x2   the same with a second `scepter serve` on the next port, same
 #              database, 8 clients on each: combined pairs/s.
@@ -60,7 +60,7 @@ fleet_db=${FLEET_DB:-fleet_bench}
 db_url="${admin_url%/*}/$fleet_db"
 connections=${BENCH_CONNECTIONS:-32}
 churn_rate=${BENCH_CHURN_RATE:-60}
-pair_count=${BENCH_PAIRS:-8000}
+pair_count=${BENCH_PAIRS:-10000}
 seconds=${duration%s}
 second_pid=""
 base=http://127.0.0.1:$port
