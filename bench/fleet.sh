@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# Fleet benchmark (issue 13): one command that builds a fleet-sized universe
+# on PostgreSQL and measures the service beside two yardsticks taken in the
+# same run, on the same machine, so the figures can be compared across
+# machines by their ratios rather than their absolute values.
+#
+#   bench/fleet.sh postgres://postgres@127.0.0.1:5432/postgres [SERVE OPTIONS...]
+#
+# The URL names a server where this script may create a database (FLEET_DB,
+# default `fleet_bench`, dropped and re-created). The universe
+# (bench/seed-fleet.sql): 50,000 users, 100,000 devices, 150 groups, ~400,000
+# memberships, 100 profiles with 7-8 include and one exclude assignment each,
+# and 5,000 iOS devices with a credential, a dedicated group and one iOS root
+# and SCEP profile that reach all of them (plus whatever their random groups
+# bring). All clients are on 127.0.0.1; every timed run lasts BENCH_DURATION
+# (default 20s), BENCH_CONNECTIONS (default 32) connections unless stated.
+#
+# Measurements, in order:
+#   readyz     GET /readyz: HTTP plus one database round trip. Yardstick 1:
+#              what the HTTP stack and the pool do with no work in between.
+#   pgbench    pgbench -S -c 16 -j 2 -T 10 on the same PostgreSQL (tables
+#              pgbench_* in the same database). Yardstick 2: what the
+#              database does on this machine. Its clients and the server
+#              share the CPU with nothing else at the time.
+#   changed    POST /device/v1/checkin reporting nothing installed, random
+#              device among the 5,000: every reaching profile is rendered
+#              (fresh challenges), 200.
+#   idle       the same devices report everything the changed answer told
+#              them to install (each profile at its version, a certificate
+#              per SCEP profile) and send the ETag of the answer to that
+#              report: 304, nothing rendered. Bodies are per device
+#              (bench/fleet.py idle, bench/fleet-checkin.lua).
+#   effective  GET /api/v1/devices/{id}/effective-profiles, random device of
+#              all 100,000, ONE connection: the latency an admin sees (p99).
+#   churn      idle again while one client adds and removes device-group
+#              members of devices outside the 5,000 at BENCH_CHURN_RATE
+#              writes/s (default 60, paced, 8 writer connections). Each write moves the state
+#              generation, so idle check-ins reload their facts instead of
+#              using the cached ones; the ratio to `idle` is the cost.
+#   pairs      the SCEP connector: POST /connector/v1/scep/verify then
+#              /connector/v1/scep/notify for one request, 16 clients (one
+#              connection each, in sequence). CSRs carry a challenge from a
+#              real check-in and the rendered subject; certificates are
+#              signed by the bench CA that every root carries. All prepared
+#              before timing (bench/fleet.py pairs). p99 is per pair (verify
+#              sent .. notify answered). BENCH_PAIRS pairs per run (default
+#              10000); a run ends at BENCH_DURATION or when they are used up,
+#              and its rate is taken over the time it actually ran.
+#   pairs x2   the same with a second `scepter serve` on the next port, same
+#              database, 8 clients on each: combined pairs/s.
+# The summary table gives each figure and its ratio to readyz rps and to
+# pgbench tps from this run.
+#
+# Needs psql, pgbench, openssl, wrk, curl, python3 with `cryptography`.
+admin_url=${1:?usage: bench/fleet.sh POSTGRES_ADMIN_URL [SERVE OPTIONS...]}
+shift
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+export PATH=$PATH:/usr/lib/postgresql/15/bin
+fleet_db=${FLEET_DB:-fleet_bench}
+db_url="${admin_url%/*}/$fleet_db"
+connections=${BENCH_CONNECTIONS:-32}
+churn_rate=${BENCH_CHURN_RATE:-60}
+pair_count=${BENCH_PAIRS:-10000}
+seconds=${duration%s}
+second_pid=""
+base=http://127.0.0.1:$port
+
+# On failure the server logs are the first thing to look at; the work
+# directory goes away with the run, so print them before it does.
+finish() {
+    local status=$?
+    if ((status != 0)); then
+        for log in "$work"/server*.log; do
+            [[ -f $log ]] && { echo "== $log (last 40 lines)" >&2; tail -40 "$log" >&2; }
+        done
+    fi
+    [[ -n $second_pid ]] && kill "$second_pid" 2>/dev/null && wait "$second_pid" 2>/dev/null
+    cleanup
+    return $status
+}
+trap finish EXIT
+
+# A throwaway CA: every trusted profile carries it, so certificates it signs
+# chain to whichever root a SCEP profile uses (notify checks the issuer).
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/ca.key" -out "$work/ca.pem" -days 30 \
+    -subj "/CN=Fleet Bench CA" 2>/dev/null
+ca_der=$(openssl x509 -in "$work/ca.pem" -outform der | od -An -v -tx1 | tr -d ' \n')
+
+psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $fleet_db" -c "CREATE DATABASE $fleet_db"
+DATABASE_URL=$db_url $scepter migrate >&2
+echo "== seeding (bench/seed-fleet.sql)"
+/usr/bin/time -f "seeded in %es" psql -q "$db_url" -v root_der="$ca_der" -v credentials="$work/credentials.txt" \
+    -f bench/seed-fleet.sql
+start_server "$@"
+
+admin_token=$(DATABASE_URL=$db_url $scepter token issue --role admin --ttl 1h)
+connector_token=$(DATABASE_URL=$db_url $scepter token issue --role connector --ttl 1h)
+
+# results.tsv: name, throughput, its unit, p99 in ms, note.
+results=$work/results.tsv
+: >"$results"
+
+# Runs wrk with --latency and records rps and p99 under NAME; prints the
+# script's own summary line (or wrk's) for the log.
+measure() {
+    local name=$1 note=$2
+    shift 2
+    wrk --latency "$@" >"$work/$name.out"
+    grep -E '^(requests=|Requests/sec)' "$work/$name.out" | tail -2
+    python3 - "$work/$name.out" "$name" "$note" >>"$results" <<'PY'
+import re, sys
+text, name, note = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+value, unit = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M).groups()
+p99 = float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+print(f"{name}\t{rps:.0f}\trps\t{p99:.2f}\t{note}")
+PY
+}
+
+echo "== preparing: idle report and ETag per device (bench/fleet.py idle)"
+python3 bench/fleet.py idle "$port" "$work/credentials.txt" >"$work/idle.txt"
+echo "== preparing: effective-profile paths, churn members"
+psql -Atq "$db_url" -c "SELECT setseed(0.5); SELECT '/api/v1/devices/' || id || '/effective-profiles' FROM devices ORDER BY random() LIMIT 20000" \
+    | tail -n +2 >"$work/effective.txt"
+# Devices outside the check-in fleet and not in the churned group, so each
+# POST adds a member and each DELETE removes it again.
+psql -Atq -F ' ' "$db_url" >"$work/churn.txt" <<'SQL'
+WITH g AS (SELECT id FROM directory_groups WHERE group_type = 'device' AND external_id <> 'g-fleet' ORDER BY id LIMIT 1)
+SELECT g.id, d.id FROM g, devices d
+WHERE NOT EXISTS (SELECT 1 FROM device_credentials c WHERE c.device_id = d.id)
+  AND NOT EXISTS (SELECT 1 FROM device_group_members m WHERE m.device_id = d.id AND m.group_id = g.id)
+ORDER BY d.id LIMIT 5000
+SQL
+echo "== preparing: $pair_count verify/notify pairs for one server, $pair_count for two (bench/fleet.py pairs)"
+python3 bench/fleet.py pairs "$port" "$work/credentials.txt" "$work/ca.pem" "$work/ca.key" "$pair_count" 16 "$work/pairs-one-"
+python3 bench/fleet.py pairs "$port" "$work/credentials.txt" "$work/ca.pem" "$work/ca.key" "$pair_count" 16 "$work/pairs-two-"
+for k in $(seq 0 7); do mv "$work/pairs-two-$((k + 8)).txt" "$work/pairs-twob-$k.txt"; done
+
+echo "== sample changed check-in"
+curl -sf -X POST -H "Authorization: Bearer $(head -1 "$work/credentials.txt")" -H 'Content-Type: application/json' \
+    -d '{"installedProfiles":[],"installedCertificates":[]}' "$base/device/v1/checkin" |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); print([(i["profileType"], i["action"], i["reason"]) for i in d["items"]])'
+
+echo "== readyz (yardstick 1), $connections connections"
+measure readyz "HTTP + 1 DB round trip" -t2 -c"$connections" -d"$duration" "$base/readyz"
+
+echo "== pgbench -S (yardstick 2)"
+pgbench -i -q -s 10 "$db_url" >/dev/null 2>&1
+pgbench -S -c 16 -j 2 -T 10 "$db_url" 2>/dev/null >"$work/pgbench.out"
+grep -E '^(tps|latency)' "$work/pgbench.out"
+pgbench_tps=$(sed -nE 's/^tps = ([0-9.]+).*/\1/p' "$work/pgbench.out" | head -1)
+pgbench_lat=$(sed -nE 's/^latency average = ([0-9.]+) ms/\1/p' "$work/pgbench.out")
+printf 'pgbench\t%.0f\ttps\t-\tselect-only, 16 clients, 10s (avg latency %s ms)\n' "$pgbench_tps" "$pgbench_lat" >>"$results"
+
+echo "== changed check-in, $connections connections"
+CHECKIN_FILE=$work/credentials.txt BODY='{"installedProfiles":[],"installedCertificates":[]}' \
+    measure changed "200, payloads rendered" -t2 -c"$connections" -d"$duration" -s bench/checkin.lua "$base"
+
+echo "== idle check-in, $connections connections"
+CHECKIN_FILE=$work/idle.txt measure idle "304" -t2 -c"$connections" -d"$duration" -s bench/fleet-checkin.lua "$base"
+
+echo "== effective profiles, 1 connection"
+TOKEN=$admin_token PATHS_FILE=$work/effective.txt \
+    measure effective "1 connection; p99 is the figure" -t1 -c1 -d"$duration" -s bench/random-path.lua "$base"
+
+echo "== idle check-in under churn ($churn_rate membership writes/s), $connections connections"
+python3 bench/fleet.py churn "$port" "$admin_token" "$work/churn.txt" "$churn_rate" "$seconds" >"$work/churn-writes.out" &
+churn_pid=$!
+CHECKIN_FILE=$work/idle.txt measure churn "304 while membership writes run" -t2 -c"$connections" -d"$duration" \
+    -s bench/fleet-checkin.lua "$base"
+wait "$churn_pid"
+cat "$work/churn-writes.out"
+write_rate=$(sed -nE 's/.*writes_per_s=([0-9.]+).*/\1/p' "$work/churn-writes.out")
+sed -i "\$s/\$/; $write_rate writes\/s/" "$results"
+
+# pairs: the Lua summary line carries pairs/s, the per-pair p99 and the
+# monotonic window, from which two concurrent runs are combined.
+record_pairs() {
+    local name=$1 note=$2
+    shift 2
+    python3 - "$name" "$note" "$@" >>"$results" <<'PY'
+import re, sys
+name, note, outputs = sys.argv[1], sys.argv[2], sys.argv[3:]
+runs = [dict(re.findall(r"(\w+)=([\d.]+)", open(o).read().splitlines()[-1])) for o in outputs]
+pairs = sum(int(r["pairs"]) for r in runs)
+seconds = (max(float(r["last_ms"]) for r in runs) - min(float(r["first_ms"]) for r in runs)) / 1000
+p99 = max(float(r["pair_p99"]) for r in runs)
+bad = sum(int(r["denied"]) + int(r["notify_other"]) for r in runs)
+print(f"{name}\t{pairs / seconds:.0f}\tpairs/s\t{p99:.2f}\t{note}; {pairs} pairs in {seconds:.1f}s, {bad} refused")
+PY
+}
+
+echo "== verify + notify pairs, 16 clients, one server"
+PAIRS_PREFIX=$work/pairs-one- TOKEN=$connector_token \
+    wrk -t16 -c16 -d"$duration" -s bench/fleet-pairs.lua "$base" >"$work/pairs-one.out"
+tail -n 1 "$work/pairs-one.out"
+record_pairs pairs "16 clients, 1 server" "$work/pairs-one.out"
+
+echo "== verify + notify pairs, 8 + 8 clients, two servers on one database"
+second_port=$((port + 1))
+DATABASE_URL=$db_url $scepter serve --listen "127.0.0.1:$second_port" --log-format json "$@" >"$work/server-2.log" 2>&1 &
+second_pid=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$second_port/readyz" >/dev/null && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$second_port/readyz" >/dev/null || { echo "the second server did not become ready" >&2; exit 1; }
+PAIRS_PREFIX=$work/pairs-two- TOKEN=$connector_token \
+    wrk -t8 -c8 -d"$duration" -s bench/fleet-pairs.lua "$base" >"$work/pairs-two-a.out" &
+first_wrk=$!
+PAIRS_PREFIX=$work/pairs-twob- TOKEN=$connector_token \
+    wrk -t8 -c8 -d"$duration" -s bench/fleet-pairs.lua "http://127.0.0.1:$second_port" >"$work/pairs-two-b.out"
+wait "$first_wrk"
+for out in "$work"/pairs-two-[ab].out; do tail -n 1 "$out"; done
+record_pairs "pairs x2" "8+8 clients, 2 servers" "$work/pairs-two-a.out" "$work/pairs-two-b.out"
+
+echo
+echo "== summary (ratios to this run's yardsticks)"
+python3 - "$results" <<'PY'
+import sys
+rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1])]
+readyz = float(next(r for r in rows if r[0] == "readyz")[1])
+tps = float(next(r for r in rows if r[0] == "pgbench")[1])
+print(f"{'measurement':<11} {'throughput':>14} {'p99 ms':>8} {'/readyz':>8} {'/pgbench':>9}  notes")
+idle = float(next(r for r in rows if r[0] == "idle")[1])
+one = float(next(r for r in rows if r[0] == "pairs")[1])
+for name, value, unit, p99, note in rows:
+    value = float(value)
+    if name == "churn":
+        note += f"; {value / idle:.2f} of idle without churn"
+    if name == "pairs x2":
+        note += f"; {value / one:.2f} of one server"
+    print(f"{name:<11} {value:>8.0f} {unit:<7} {p99:>6} {value / readyz:>8.3f} {value / tps:>9.3f}  {note}")
+PY
