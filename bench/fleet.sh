@@ -34,9 +34,10 @@
 #              all 100,000, ONE connection: the latency an admin sees (p99).
 #   churn      idle again while one client adds and removes device-group
 #              members of devices outside the 5,000 at BENCH_CHURN_RATE
-#              writes/s (default 60, paced, 8 writer connections). Each write moves the state
-#              generation, so idle check-ins reload their facts instead of
-#              using the cached ones; the ratio to `idle` is the cost.
+#              writes/s (default 60, paced, 8 writer connections). Each write
+#              moves the facts generation of the device it concerns only
+#              (migration 0009), so the 5,000 keep their cached facts; the
+#              ratio to `idle` is what the writes cost everyone else.
 #   pairs      the SCEP connector: POST /connector/v1/scep/verify then
 #              /connector/v1/scep/notify for one request, 16 clients (one
 #              connection each, in sequence). CSRs carry a challenge from a
