@@ -136,6 +136,10 @@ echo "== preparing: $pair_count verify/notify pairs for one server, $pair_count 
 python3 bench/fleet.py pairs "$port" "$work/credentials.txt" "$work/ca.pem" "$work/ca.key" "$pair_count" 16 "$work/pairs-one-"
 python3 bench/fleet.py pairs "$port" "$work/credentials.txt" "$work/ca.pem" "$work/ca.key" "$pair_count" 16 "$work/pairs-two-"
 for k in $(seq 0 7); do mv "$work/pairs-two-$((k + 8)).txt" "$work/pairs-twob-$k.txt"; done
+# The preparation wrote thousands of rows into tables the seed left empty
+# (enrollment steps, challenges offered); statistics as autovacuum would
+# have them by then, so plans use the indexes a production database would.
+psql -q "$db_url" -c "ANALYZE"
 
 echo "== sample changed check-in"
 curl -sf -X POST -H "Authorization: Bearer $(head -1 "$work/credentials.txt")" -H 'Content-Type: application/json' \
@@ -191,11 +195,32 @@ print(f"{name}\t{pairs / seconds:.0f}\tpairs/s\t{p99:.2f}\t{note}; {pairs} pairs
 PY
 }
 
+# Lock waits while pairs run: a global serialization point (one row every
+# writer updates) shows as backends waiting on a lock. Samples every 0.2 s
+# how many backends of the bench database wait on a heavyweight lock; prints
+# "samples, samples with a waiter, most waiters at once" into FILE.
+sample_lock_waits() {
+    local file=$1 samples=0 waiting=0 most=0 now
+    while :; do
+        now=$(psql -Atq "$db_url" -c "SELECT count(*) FROM pg_stat_activity \
+            WHERE datname = current_database() AND wait_event_type = 'Lock'")
+        samples=$((samples + 1))
+        ((now > 0)) && waiting=$((waiting + 1))
+        ((now > most)) && most=$now
+        echo "lock_wait_samples=$samples with_waiters=$waiting most_waiting=$most" >"$file"
+        sleep 0.2
+    done
+}
+
 echo "== verify + notify pairs, 16 clients, one server"
+sample_lock_waits "$work/locks-one.txt" &
+sampler=$!
 PAIRS_PREFIX=$work/pairs-one- TOKEN=$connector_token \
     wrk -t16 -c16 -d"$duration" -s bench/fleet-pairs.lua "$base" >"$work/pairs-one.out"
+kill "$sampler"
 tail -n 1 "$work/pairs-one.out"
-record_pairs pairs "16 clients, 1 server" "$work/pairs-one.out"
+cat "$work/locks-one.txt"
+record_pairs pairs "16 clients, 1 server; $(cat "$work/locks-one.txt")" "$work/pairs-one.out"
 
 echo "== verify + notify pairs, 8 + 8 clients, two servers on one database"
 second_port=$((port + 1))
@@ -203,14 +228,18 @@ DATABASE_URL=$db_url $scepter serve --listen "127.0.0.1:$second_port" --log-form
 second_pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$second_port/readyz" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$second_port/readyz" >/dev/null || { echo "the second server did not become ready" >&2; exit 1; }
+sample_lock_waits "$work/locks-two.txt" &
+sampler=$!
 PAIRS_PREFIX=$work/pairs-two- TOKEN=$connector_token \
     wrk -t8 -c8 -d"$duration" -s bench/fleet-pairs.lua "$base" >"$work/pairs-two-a.out" &
 first_wrk=$!
 PAIRS_PREFIX=$work/pairs-twob- TOKEN=$connector_token \
     wrk -t8 -c8 -d"$duration" -s bench/fleet-pairs.lua "http://127.0.0.1:$second_port" >"$work/pairs-two-b.out"
 wait "$first_wrk"
+kill "$sampler"
 for out in "$work"/pairs-two-[ab].out; do tail -n 1 "$out"; done
-record_pairs "pairs x2" "8+8 clients, 2 servers" "$work/pairs-two-a.out" "$work/pairs-two-b.out"
+cat "$work/locks-two.txt"
+record_pairs "pairs x2" "8+8 clients, 2 servers; $(cat "$work/locks-two.txt")" "$work/pairs-two-a.out" "$work/pairs-two-b.out"
 
 echo
 echo "== summary (ratios to this run's yardsticks)"

@@ -82,13 +82,19 @@ ALTER TABLE device_credentials
 -- of once per row. They run at the end of each statement; locks are taken in
 -- credential-id order so two such statements cannot deadlock each other. A
 -- deleted user clears devices.user_id, which the devices trigger sees.
-CREATE FUNCTION bump_devices(changed UUID[]) RETURNS void LANGUAGE sql AS $$
+-- PL/pgSQL rather than SQL functions: each backend plans the statements once
+-- and keeps the plans (an SQL function is planned on every call).
+CREATE FUNCTION bump_devices(changed UUID[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
     UPDATE device_credentials SET facts_generation = nextval('device_facts_generation')
     WHERE id IN (SELECT id FROM device_credentials WHERE device_id = ANY (changed) AND revoked_at IS NULL
-                 ORDER BY id FOR NO KEY UPDATE)
+                 ORDER BY id FOR NO KEY UPDATE);
+END
 $$;
-CREATE FUNCTION bump_devices_of_users(changed UUID[]) RETURNS void LANGUAGE sql AS $$
-    SELECT bump_devices(ARRAY(SELECT id FROM devices WHERE user_id = ANY (changed)))
+CREATE FUNCTION bump_devices_of_users(changed UUID[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM bump_devices(ARRAY(SELECT id FROM devices WHERE user_id = ANY (changed)));
+END
 $$;
 
 CREATE FUNCTION device_rows_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
