@@ -313,6 +313,46 @@ pub(crate) struct TargetingRow {
     pub root_profile_id: Option<Uuid>,
 }
 
+/// A row of `DEVICE_TARGETING_FACTS`: the device, and an assignment when one reaches it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct DeviceTargetingRow {
+    pub device_platform: String,
+    pub device_user_id: Option<Uuid>,
+    pub assignment_id: Option<Uuid>,
+    pub group_id: Option<Uuid>,
+    pub group_type: Option<String>,
+    pub intent: Option<String>,
+    pub profile_kind: Option<String>,
+    pub profile_id: Option<Uuid>,
+    pub profile_version: Option<i64>,
+    pub platform: Option<String>,
+    pub certificate_type: Option<String>,
+    pub root_profile_id: Option<Uuid>,
+}
+
+impl DeviceTargetingRow {
+    /// The assignment on this row; `None` on the row of a device no assignment reaches.
+    pub(crate) fn into_assignment(self) -> Result<Option<TargetingRow>, StorageError> {
+        let Some(assignment_id) = self.assignment_id else {
+            return Ok(None);
+        };
+        let missing =
+            || StorageError::Corrupt(format!("assignment {assignment_id}: a targeting column is NULL"));
+        Ok(Some(TargetingRow {
+            assignment_id,
+            group_id: self.group_id.ok_or_else(missing)?,
+            group_type: self.group_type.ok_or_else(missing)?,
+            intent: self.intent.ok_or_else(missing)?,
+            profile_kind: self.profile_kind.ok_or_else(missing)?,
+            profile_id: self.profile_id.ok_or_else(missing)?,
+            profile_version: self.profile_version.ok_or_else(missing)?,
+            platform: self.platform.ok_or_else(missing)?,
+            certificate_type: self.certificate_type,
+            root_profile_id: self.root_profile_id,
+        }))
+    }
+}
+
 /// Groups assignment rows, which arrive ordered by profile, into profiles.
 pub(crate) fn targeted_profiles(rows: Vec<TargetingRow>) -> Result<Vec<TargetedProfile>, StorageError> {
     let mut profiles: Vec<TargetedProfile> = Vec::new();

@@ -40,27 +40,46 @@ pub(crate) fn reached_through(assignments: &str, profile: &str, intent: &str) ->
 /// Every assignment to a group the device (`$1`) or its primary user (`$2`)
 /// is in, with its profile's facts. Indexes: device_group_members_device,
 /// user_group_members_user, *_profile_assignments_group, and the primary keys.
-pub(crate) const TARGETING_FACTS: &str = "WITH member_groups AS ( \
-         SELECT group_id FROM device_group_members WHERE device_id = $1 \
-         UNION ALL \
-         SELECT group_id FROM user_group_members WHERE user_id = $2) \
-     SELECT a.id AS assignment_id, a.group_id, g.group_type, a.intent, \
-            'trustedCertificate' AS profile_kind, p.id AS profile_id, p.version AS profile_version, \
-            p.platform, NULL AS certificate_type, NULL AS root_profile_id \
-     FROM member_groups mg \
-     JOIN trusted_profile_assignments a ON a.group_id = mg.group_id \
-     JOIN directory_groups g ON g.id = a.group_id \
-     JOIN trusted_certificate_profiles p ON p.id = a.profile_id \
-     UNION ALL \
-     SELECT a.id, a.group_id, g.group_type, a.intent, \
-            'scepCertificate', p.id, p.version, p.platform, p.certificate_type, p.root_certificate_id \
-     FROM member_groups mg \
-     JOIN scep_profile_assignments a ON a.group_id = mg.group_id \
-     JOIN directory_groups g ON g.id = a.group_id \
-     JOIN scep_certificate_profiles p ON p.id = a.profile_id \
-     ORDER BY profile_kind, profile_id";
+pub(crate) const TARGETING_FACTS: &str = concat_targeting_facts!("$2", "ORDER BY profile_kind, profile_id");
 
-pub(crate) const DEVICE_PLATFORM_AND_USER: &str = "SELECT platform, user_id FROM devices WHERE id = $1";
+/// The device `$1` (platform, primary user) and its [`TARGETING_FACTS`] in
+/// one round trip: one row per assignment, or one row without assignment
+/// columns when none reaches it; no row for an unknown device.
+pub(crate) const DEVICE_TARGETING_FACTS: &str = concat!(
+    "SELECT d.platform AS device_platform, d.user_id AS device_user_id, f.* FROM devices d LEFT JOIN (",
+    concat_targeting_facts!("(SELECT user_id FROM devices WHERE id = $1)", ""),
+    ") f ON 1 = 1 WHERE d.id = $1 ORDER BY f.profile_kind, f.profile_id"
+);
+
+/// The targeting-facts statement with the primary user given by `$user`.
+macro_rules! concat_targeting_facts {
+    ($user:literal, $order:literal) => {
+        concat!(
+            "WITH member_groups AS ( \
+                 SELECT group_id FROM device_group_members WHERE device_id = $1 \
+                 UNION ALL \
+                 SELECT group_id FROM user_group_members WHERE user_id = ",
+            $user,
+            ") \
+             SELECT a.id AS assignment_id, a.group_id, g.group_type, a.intent, \
+                    'trustedCertificate' AS profile_kind, p.id AS profile_id, p.version AS profile_version, \
+                    p.platform, NULL AS certificate_type, NULL AS root_profile_id \
+             FROM member_groups mg \
+             JOIN trusted_profile_assignments a ON a.group_id = mg.group_id \
+             JOIN directory_groups g ON g.id = a.group_id \
+             JOIN trusted_certificate_profiles p ON p.id = a.profile_id \
+             UNION ALL \
+             SELECT a.id, a.group_id, g.group_type, a.intent, \
+                    'scepCertificate', p.id, p.version, p.platform, p.certificate_type, p.root_certificate_id \
+             FROM member_groups mg \
+             JOIN scep_profile_assignments a ON a.group_id = mg.group_id \
+             JOIN directory_groups g ON g.id = a.group_id \
+             JOIN scep_certificate_profiles p ON p.id = a.profile_id ",
+            $order
+        )
+    };
+}
+use concat_targeting_facts;
 
 pub(crate) fn count_profile(kind: ProfileKind) -> String {
     format!("SELECT COUNT(*) FROM {} WHERE id = $1", tables(kind).profiles)
@@ -138,7 +157,7 @@ macro_rules! impl_assignment_repository {
 
             use super::$store;
             use crate::{
-                rows::{now, targeted_profiles, AssignmentRow, DeviceRow, TargetingRow},
+                rows::{now, targeted_profiles, AssignmentRow, DeviceRow, DeviceTargetingRow, TargetingRow},
                 sql::{assignments::*, unique_violation},
                 Assignment, AssignmentRepository, Page, PageRequest, StorageError, StoredDevice,
             };
@@ -249,19 +268,24 @@ macro_rules! impl_assignment_repository {
                     &self,
                     device_id: Uuid,
                 ) -> Result<Option<(DeviceMemberships, Vec<TargetedProfile>)>, StorageError> {
-                    let device = sqlx::query_as::<_, (String, Option<Uuid>)>(DEVICE_PLATFORM_AND_USER)
+                    let rows = sqlx::query_as::<_, DeviceTargetingRow>(DEVICE_TARGETING_FACTS)
                         .bind(device_id)
-                        .fetch_optional(&self.pool)
+                        .fetch_all(&self.pool)
                         .await?;
-                    let Some((platform, user_id)) = device else {
+                    let Some(first) = rows.first() else {
                         return Ok(None);
                     };
-                    let platform: Platform = platform
+                    let platform: Platform = first
+                        .device_platform
                         .parse()
                         .map_err(|error| StorageError::Corrupt(format!("device {device_id}: {error}")))?;
-                    targeting_facts(&self.pool, device_id, platform, user_id)
-                        .await
-                        .map(Some)
+                    let user_id = first.device_user_id;
+                    let mut assignments = Vec::with_capacity(rows.len());
+                    for row in rows {
+                        assignments.extend(row.into_assignment()?);
+                    }
+                    let profiles = targeted_profiles(assignments)?;
+                    Ok(Some((memberships(platform, user_id, &profiles), profiles)))
                 }
 
                 async fn targeted_devices(
