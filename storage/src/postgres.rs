@@ -11,6 +11,10 @@ pub struct PostgresStore {
 impl PostgresStore {
     pub async fn connect(url: &str, settings: PoolSettings) -> Result<Self, StorageError> {
         let pool = PgPoolOptions::new()
+            // No ping (a round trip) before each use: a connection the
+            // database dropped fails its one request with 503 (Unavailable)
+            // and is discarded, instead of every request paying for a check.
+            .test_before_acquire(false)
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
             .connect(url)
