@@ -208,6 +208,8 @@ async fn universe(store: Arc<dyn Store>) -> Universe {
     let included_users = new_group("included users", GroupType::User).await;
     let root_devices = new_group("root devices", GroupType::Device).await;
     let root_excluded = new_group("root excluded", GroupType::Device).await;
+    let excluded_users = new_group("excluded users", GroupType::User).await;
+    let root_excluded_users = new_group("root excluded users", GroupType::User).await;
     for profile in [device_profile, user_profile] {
         let kind = ProfileKind::ScepCertificate;
         store
@@ -240,6 +242,15 @@ async fn universe(store: Arc<dyn Store>) -> Universe {
     let jane = store.insert_user(&user("jane@contoso.com")).await.unwrap().id;
     let mary = store.insert_user(&user("mary@contoso.com")).await.unwrap().id;
     store.add_members(included_users, &[jane]).await.unwrap().unwrap();
+    // Bob's devices are excluded through his user group, Carl's from the root.
+    let bob = store.insert_user(&user("bob@contoso.com")).await.unwrap().id;
+    let carl = store.insert_user(&user("carl@contoso.com")).await.unwrap().id;
+    store.add_members(excluded_users, &[bob]).await.unwrap().unwrap();
+    store
+        .add_members(root_excluded_users, &[carl])
+        .await
+        .unwrap()
+        .unwrap();
     let days = Duration::days;
     let seconds = Duration::seconds;
     let micros = Duration::microseconds;
@@ -270,6 +281,12 @@ async fn universe(store: Arc<dyn Store>) -> Universe {
             )
             .await;
         u.challenge_issued(profile, root_excluded_step).await;
+        // Excluded through the primary user's group (and holding a certificate).
+        let bobs = u.device("bobs", Platform::Android, Some(bob), &with_root).await;
+        u.certificate(profile, bobs, lasting(-days(2), days(363))).await;
+        // The root excludes the primary user: failed (with a step, still failed).
+        let carls = u.device("carls", Platform::Android, Some(carl), &with_root).await;
+        u.challenge_issued(profile, carls).await;
         // Steps.
         let challenged = u
             .device("challenged", Platform::Android, Some(mary), &with_root)
