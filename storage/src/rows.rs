@@ -19,7 +19,8 @@ use scepter_domain::diagnostics::DiagnosticCode;
 
 use crate::{
     Assignment, DeviceProfileState, DeviceStep, EnrollmentStep, FactsGenerations, GroupMember,
-    ScepTransaction, StorageError, StoredCertificate, StoredCredential, StoredDevice, StoredEvent,
+    ScepTransaction, StatusDevice, StorageError, StoredCertificate, StoredCredential, StoredDevice,
+    StoredEvent,
 };
 
 /// Both backends keep microseconds (PostgreSQL's resolution), so a value
@@ -184,6 +185,25 @@ pub(crate) struct DeviceRow {
     pub wifi_mac_address: Option<String>,
     pub fully_qualified_domain_name: Option<String>,
     pub last_check_in_at: Option<DateTime<Utc>>,
+}
+
+/// A targeted device and whether the profile's root reaches it (1 or 0).
+#[derive(sqlx::FromRow)]
+pub(crate) struct StatusDeviceRow {
+    #[sqlx(flatten)]
+    pub device: DeviceRow,
+    pub root_installed: i64,
+}
+
+impl TryFrom<StatusDeviceRow> for StatusDevice {
+    type Error = StorageError;
+
+    fn try_from(row: StatusDeviceRow) -> Result<Self, Self::Error> {
+        Ok(StatusDevice {
+            device: row.device.try_into()?,
+            root_installed: row.root_installed != 0,
+        })
+    }
 }
 
 impl TryFrom<DeviceRow> for Record<StoredDevice> {

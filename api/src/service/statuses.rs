@@ -1,20 +1,20 @@
-//! A SCEP profile's status per device: storage reads the facts — devices
-//! targeted by rules 1–3 (for the profile and for its root), the profile's
-//! certificates and enrollment steps — and `scepter_domain::device_status`
-//! derives each device's state; this module pages the result.
+//! A SCEP profile's status per device: storage reads the facts of one
+//! device-id range at a time — the devices targeted by rules 1–3 and whether
+//! the root reaches them, the profile's certificates and enrollment steps —
+//! and `scepter_domain::device_status` derives those devices' states; this
+//! module pages the result. The summary over all devices is storage's
+//! aggregate of the same rules.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-use scepter_domain::{
-    device_status::{
-        self, DeviceEnrollmentState, DeviceStatus, DeviceStatusSummary, LedgerEntry, Revocation,
-        StatusProfile, Step, StepEntry, TargetedDevice,
-    },
-    targeting::ProfileKind,
-    Platform, Record,
+use chrono::{DateTime, SubsecRound, Utc};
+use scepter_domain::device_status::{
+    self, DeviceEnrollmentState, DeviceStatus, DeviceStatusSummary, LedgerEntry, Revocation, StatusProfile,
+    Step, StepEntry, TargetedDevice,
 };
-use scepter_storage::{EnrollmentStep, Page, PageRequest, StoredDevice};
+use scepter_storage::{
+    DeviceProfileState, EnrollmentStep, Page, PageRequest, StatusDevice, StatusScope, StoredCertificate,
+};
 use uuid::Uuid;
 
 use crate::{error::ApiError, state::AppState};
@@ -26,8 +26,18 @@ pub struct StatusPage {
     pub page: Page<DeviceStatus>,
 }
 
+/// The smallest device-id range read at a time: one range's facts answer a
+/// small page in one round of reads.
+const MIN_BATCH: u32 = 256;
+
+/// The largest: a `state` filter that matches few devices widens the ranges
+/// (doubling) so a scan for them takes few rounds, each still bounded.
+const MAX_BATCH: u32 = 8_192;
+
 /// The statuses of SCEP profile `profile_id`, only those in state `only`
-/// when given, one page by device id.
+/// when given, one page by device id. The page is derived from the facts of
+/// the device-id ranges it spans, read range by range until it is full; the
+/// summary is counted by the database.
 pub async fn device_statuses(
     state: &AppState,
     profile_id: Uuid,
@@ -35,38 +45,74 @@ pub async fn device_statuses(
     page: PageRequest,
     now: DateTime<Utc>,
 ) -> Result<StatusPage, ApiError> {
+    // Both backends keep microseconds: the page and the summary decide at the same instant.
+    let now = now.trunc_subsecs(6);
     let profile = state
         .store
         .scep_profile(profile_id)
         .await?
         .ok_or(ApiError::NotFound)?;
     let settings = &profile.content.settings;
-    let platform = profile.content.platform;
-    let root_reaches: HashSet<Uuid> = all_targeted(
-        state,
-        ProfileKind::TrustedCertificate,
-        profile.content.root_certificate_id,
-        platform,
-    )
-    .await?
-    .into_iter()
-    .map(|device| device.id)
-    .collect();
-    let targeted: Vec<TargetedDevice> =
-        all_targeted(state, ProfileKind::ScepCertificate, profile_id, platform)
-            .await?
+    let status_profile = StatusProfile {
+        certificate_type: settings.certificate_type,
+        renewal_threshold_percent: settings.renewal_threshold_percentage.percent(),
+    };
+    let scope = StatusScope {
+        profile_id,
+        platform: profile.content.platform,
+        root_id: profile.content.root_certificate_id,
+        certificate_type: status_profile.certificate_type,
+        renewal_threshold_percent: status_profile.renewal_threshold_percent,
+    };
+    let summary = state.store.status_summary(&scope, now).await?;
+
+    let wanted = page.limit as usize + 1;
+    let mut rows: Vec<DeviceStatus> = Vec::with_capacity(wanted);
+    let mut after = page.cursor.map(|cursor| cursor.last_id());
+    let mut batch = (page.limit + 1).clamp(MIN_BATCH, MAX_BATCH);
+    while rows.len() < wanted {
+        let facts = state.store.status_facts(&scope, after, batch).await?;
+        rows.extend(
+            range_statuses(
+                status_profile,
+                facts.targeted,
+                facts.certificates,
+                facts.steps,
+                now,
+            )
             .into_iter()
-            .map(|device| TargetedDevice {
-                device_id: device.id,
-                has_primary_user: device.content.device.user_id.is_some(),
-                root_installed: root_reaches.contains(&device.id),
-                device_name: device.content.device.device_name,
-            })
-            .collect();
-    let certificates: Vec<LedgerEntry> = state
-        .store
-        .profile_certificates(profile_id)
-        .await?
+            .filter(|status| only.is_none_or(|wanted| status.state == wanted)),
+        );
+        match facts.last_id {
+            Some(last_id) => after = Some(last_id),
+            None => break,
+        }
+        batch = batch.saturating_mul(2).min(MAX_BATCH);
+    }
+    rows.truncate(wanted);
+    let mut page = Page::from_overfetched(rows, page.limit, |status| status.device_id);
+    name_untargeted(state, &mut page.items).await?;
+    Ok(StatusPage { summary, page })
+}
+
+/// The statuses of the devices in one id range, from that range's facts.
+fn range_statuses(
+    profile: StatusProfile,
+    targeted: Vec<StatusDevice>,
+    certificates: Vec<StoredCertificate>,
+    steps: Vec<DeviceProfileState>,
+    now: DateTime<Utc>,
+) -> Vec<DeviceStatus> {
+    let targeted: Vec<TargetedDevice> = targeted
+        .into_iter()
+        .map(|targeted| TargetedDevice {
+            device_id: targeted.device.id,
+            has_primary_user: targeted.device.content.device.user_id.is_some(),
+            root_installed: targeted.root_installed,
+            device_name: targeted.device.content.device.device_name,
+        })
+        .collect();
+    let certificates: Vec<LedgerEntry> = certificates
         .into_iter()
         .map(|certificate| LedgerEntry {
             certificate_id: certificate.id,
@@ -81,10 +127,7 @@ pub async fn device_statuses(
             },
         })
         .collect();
-    let steps: Vec<StepEntry> = state
-        .store
-        .profile_states(profile_id)
-        .await?
+    let steps: Vec<StepEntry> = steps
         .into_iter()
         .map(|state| StepEntry {
             device_id: state.device_id,
@@ -96,23 +139,7 @@ pub async fn device_statuses(
             updated_at: state.updated_at,
         })
         .collect();
-
-    let profile = StatusProfile {
-        certificate_type: settings.certificate_type,
-        renewal_threshold_percent: settings.renewal_threshold_percentage.percent(),
-    };
-    let statuses = device_status::device_statuses(profile, &targeted, &certificates, &steps, now);
-    let summary = DeviceStatusSummary::of(&statuses);
-    let after = page.cursor.map(|cursor| cursor.last_id());
-    let rows: Vec<DeviceStatus> = statuses
-        .into_iter()
-        .filter(|status| only.is_none_or(|wanted| status.state == wanted))
-        .filter(|status| after.is_none_or(|after| status.device_id > after))
-        .take(page.limit as usize + 1)
-        .collect();
-    let mut page = Page::from_overfetched(rows, page.limit, |status| status.device_id);
-    name_untargeted(state, &mut page.items).await?;
-    Ok(StatusPage { summary, page })
+    device_status::device_statuses(profile, &targeted, &certificates, &steps, now)
 }
 
 /// Names the devices on the page that the profile no longer reaches, in one
@@ -134,26 +161,4 @@ async fn name_untargeted(state: &AppState, statuses: &mut [DeviceStatus]) -> Res
         status.device_name = names.get(&status.device_id).cloned();
     }
     Ok(())
-}
-
-/// Every device a profile reaches by targeting rules 1–3, all pages.
-async fn all_targeted(
-    state: &AppState,
-    kind: ProfileKind,
-    profile_id: Uuid,
-    platform: Platform,
-) -> Result<Vec<Record<StoredDevice>>, ApiError> {
-    let mut devices = Vec::new();
-    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-    loop {
-        let batch = state
-            .store
-            .targeted_devices(kind, profile_id, platform, page)
-            .await?;
-        devices.extend(batch.items);
-        match batch.next_cursor {
-            Some(cursor) => page.cursor = Some(cursor),
-            None => return Ok(devices),
-        }
-    }
 }

@@ -8,6 +8,7 @@ mod directory;
 mod events;
 mod ledger;
 mod profiles;
+mod statuses;
 
 use async_trait::async_trait;
 
@@ -24,6 +25,7 @@ pub use ledger::{
     RevocationScope, ScepTransaction, StoredCertificate,
 };
 pub use profiles::{ProfileFilter, ScepProfileRepository, TrustedProfileRepository};
+pub use statuses::{StatusDevice, StatusFacts, StatusRepository, StatusScope};
 
 use crate::{ImportRepository, StorageError};
 
@@ -52,6 +54,7 @@ pub trait Store:
     + LedgerRepository
     + EventRepository
     + ImportRepository
+    + StatusRepository
 {
     /// Applies the embedded migrations that have not run yet.
     async fn migrate(&self) -> Result<(), StorageError>;

@@ -11,6 +11,8 @@ macro_rules! certificate_columns {
     };
 }
 
+pub(crate) use certificate_columns;
+
 pub(crate) const CERTIFICATE_BY_ID: &str = concat!(
     "SELECT ",
     certificate_columns!(),

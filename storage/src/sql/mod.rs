@@ -19,6 +19,7 @@ pub(crate) mod events;
 pub(crate) mod import;
 pub(crate) mod ledger;
 pub(crate) mod profiles;
+pub(crate) mod statuses;
 
 pub(crate) use assignments::impl_assignment_repository;
 pub(crate) use checkin::impl_check_in_repository;
@@ -29,6 +30,7 @@ pub(crate) use events::impl_event_repository;
 pub(crate) use import::impl_import_repository;
 pub(crate) use ledger::impl_ledger_repository;
 pub(crate) use profiles::impl_profile_repositories;
+pub(crate) use statuses::impl_status_repository;
 
 /// What the two backends spell differently; the macros reach it as `<$db as Dialect>`.
 pub(crate) trait Dialect {
@@ -190,6 +192,7 @@ macro_rules! impl_store {
         $crate::sql::impl_ledger_repository!($store, $db);
         $crate::sql::impl_event_repository!($store, $db);
         $crate::sql::impl_import_repository!($store, $db);
+        $crate::sql::impl_status_repository!($store, $db);
 
         #[async_trait::async_trait]
         impl $crate::Store for $store {

@@ -954,6 +954,85 @@ async fn device_statuses_follow_targeting_rules_four_and_five(backend: Backend) 
     assert!(!statuses.to_string().contains(&lonely), "{statuses}");
 }
 
+/// Every device id and state of the profile's statuses, following
+/// `nextCursor` with `query` (e.g. `limit=2&state=pending`).
+async fn all_statuses(app: &TestApp, profile: &str, query: &str) -> (Vec<(String, String)>, usize) {
+    let mut listed = Vec::new();
+    let mut pages = 0;
+    let mut cursor = String::new();
+    loop {
+        let page = read(app, &format!("{SCEP}/{profile}/device-statuses?{query}{cursor}")).await;
+        pages += 1;
+        listed.extend(page["items"].as_array().unwrap().iter().map(|item| {
+            (
+                item["deviceId"].as_str().unwrap().to_owned(),
+                item["state"].as_str().unwrap().to_owned(),
+            )
+        }));
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => return (listed, pages),
+        }
+    }
+}
+
+async fn device_statuses_page_by_device_id_with_and_without_a_state(backend: Backend) {
+    let s = scenario(backend).await;
+    let user = read(&s.app, &format!("{DEVICES}/{}", s.device)).await["userId"].clone();
+    let mut members = Vec::new();
+    for n in 0..7 {
+        members.push(id_of(
+            &create(
+                &s.app,
+                DEVICES,
+                &json!({ "deviceName": format!("pixel-{n}"), "platform": "android", "userId": user }),
+            )
+            .await,
+        ));
+    }
+    let added = s
+        .app
+        .post(
+            &format!("{GROUPS}/{}/members", s.group),
+            &json!({ "memberIds": members }),
+        )
+        .await;
+    assert_eq!(added.status(), 200);
+    // One device checks in: challengeIssued; the others are pending.
+    check_in(&s.app, &s.credential, &nothing_installed()).await;
+
+    let (everything, pages) = all_statuses(&s.app, &s.profile, "limit=500").await;
+    assert_eq!(pages, 1);
+    assert_eq!(everything.len(), 9, "{everything:?}");
+    assert!(
+        everything.windows(2).all(|pair| pair[0].0 < pair[1].0),
+        "by device id"
+    );
+    let full = read(&s.app, &format!("{SCEP}/{}/device-statuses", s.profile)).await;
+    for limit in [1, 2, 4] {
+        let (paged, pages) = all_statuses(&s.app, &s.profile, &format!("limit={limit}")).await;
+        assert_eq!(paged, everything, "pages of {limit}");
+        assert_eq!(pages, 9_usize.div_ceil(limit));
+        // Every page carries the summary over all devices.
+        let first = read(
+            &s.app,
+            &format!("{SCEP}/{}/device-statuses?limit={limit}", s.profile),
+        )
+        .await;
+        assert_eq!(first["summary"], full["summary"]);
+    }
+    for (state, limit) in [("pending", 3), ("challengeIssued", 1), ("succeeded", 2)] {
+        let (paged, _) = all_statuses(&s.app, &s.profile, &format!("limit={limit}&state={state}")).await;
+        let expected: Vec<_> = everything
+            .iter()
+            .filter(|(_, listed)| listed == state)
+            .cloned()
+            .collect();
+        assert_eq!(paged, expected, "{state} in pages of {limit}");
+        assert_eq!(full["summary"][state], expected.len(), "{full}");
+    }
+}
+
 // ------------------------------------------------------------------ metrics
 
 async fn metrics_count_requests_check_ins_and_verifications(backend: Backend) {
@@ -1445,6 +1524,7 @@ async fn root_of(s: &Scenario) -> String {
 backend_tests!(
     admins_revoke_by_hand_and_retry_failed_revocations,
     device_statuses_follow_targeting_rules_four_and_five,
+    device_statuses_page_by_device_id_with_and_without_a_state,
     metrics_count_requests_check_ins_and_verifications,
     a_change_to_one_device_refreshes_only_its_cached_facts,
     a_device_enrolls_and_then_checks_in_idle,

@@ -1,0 +1,319 @@
+//! A SCEP profile's status per device: the facts of one device-id range, and
+//! the counts per state in one aggregate query.
+//!
+//! A range is `[$lower, $upper]` (inclusive; the repository turns "after a
+//! cursor" into the next id up and "unbounded" into the largest id), so every
+//! statement is a plain range scan of an index: devices_platform_id,
+//! issued_certificates_profile, device_profile_states_profile.
+
+use scepter_domain::scep_profile::CertificateType;
+
+use super::{assignments::reached_through, ledger::certificate_columns};
+
+/// What the two backends do differently here: a timestamp column as whole
+/// microseconds since 1970 (in the summary), and how the reads are set up. The two cover each other in the
+/// conformance tests, which compare the summary with the domain's derivation.
+pub(crate) trait StatusDialect {
+    /// Run first in the reads' transaction, if anything.
+    const BEFORE_READS: Option<&'static str>;
+
+    /// `column` (a stored `DateTime<Utc>`) as an integer count of microseconds.
+    fn epoch_micros(column: &str) -> String;
+}
+
+impl StatusDialect for sqlx::Postgres {
+    /// The targeting conditions' cost estimates are far above what a range
+    /// read does (the planner cannot see the LIMIT stop early), and JIT
+    /// compilation, which they would trigger, costs more than the reads.
+    const BEFORE_READS: Option<&'static str> = Some("SET LOCAL jit = off");
+
+    /// `timestamptz` keeps microseconds, and `EXTRACT` returns an exact numeric.
+    fn epoch_micros(column: &str) -> String {
+        format!("CAST(EXTRACT(EPOCH FROM {column}) * 1000000 AS BIGINT)")
+    }
+}
+
+impl StatusDialect for sqlx::Sqlite {
+    const BEFORE_READS: Option<&'static str> = None;
+
+    /// sqlx stores a `DateTime<Utc>` as RFC 3339 text,
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction]+00:00`: the whole seconds from
+    /// `strftime('%s')` (SQLite's own date functions keep only milliseconds),
+    /// the microseconds from the first six digits of the fraction.
+    fn epoch_micros(column: &str) -> String {
+        format!(
+            "(CAST(strftime('%s', {column}) AS INTEGER) * 1000000 + \
+             CASE WHEN substr({column}, 20, 1) = '.' THEN CAST(substr(substr({column}, 21, \
+             instr(substr({column}, 21), '+') - 1) || '00000', 1, 6) AS INTEGER) ELSE 0 END)"
+        )
+    }
+}
+
+/// Rules 1–3 for the SCEP profile `$1` on device `d`.
+fn targeted_condition() -> String {
+    format!(
+        "{} AND NOT {}",
+        reached_through("scep_profile_assignments", "$1", "include"),
+        reached_through("scep_profile_assignments", "$1", "exclude")
+    )
+}
+
+/// Whether the trusted root `root` reaches device `d` (rules 1–3), as 1 or 0.
+fn root_installed(root: &str) -> String {
+    format!(
+        "CAST(CASE WHEN {} AND NOT {} THEN 1 ELSE 0 END AS BIGINT)",
+        reached_through("trusted_profile_assignments", root, "include"),
+        reached_through("trusted_profile_assignments", root, "exclude")
+    )
+}
+
+/// Whether an assignment with `intent` of the profile `profile` (an SQL
+/// expression) reaches device `d`, as [`reached_through`] decides it but as
+/// membership in sets computed once per statement (hashed) rather than
+/// probes per device: for statements over all of a platform's devices.
+fn reached_through_sets(assignments: &str, profile: &str, intent: &str) -> String {
+    format!(
+        "(d.id IN (SELECT m.device_id FROM {assignments} a JOIN device_group_members m \
+             ON m.group_id = a.group_id WHERE a.profile_id = {profile} AND a.intent = '{intent}') \
+          OR (d.user_id IS NOT NULL AND d.user_id IN (SELECT m.user_id FROM {assignments} a \
+             JOIN user_group_members m ON m.group_id = a.group_id \
+             WHERE a.profile_id = {profile} AND a.intent = '{intent}')))"
+    )
+}
+
+/// Rules 1–3 for `profile` of the kind whose assignments are in
+/// `assignments`, on device `d`, over all devices (see [`reached_through_sets`]).
+fn targeted_everywhere(assignments: &str, profile: &str) -> String {
+    format!(
+        "{} AND NOT {}",
+        reached_through_sets(assignments, profile, "include"),
+        reached_through_sets(assignments, profile, "exclude")
+    )
+}
+
+/// The upper end of the range that holds the next `$4` devices from `$3` on
+/// (`$5` = `$4` − 1): the `$4`-th of the ids the profile `$1` targets on
+/// platform `$2` or that hold one of its certificates; no row when there are
+/// fewer. Each side reads at most `$4` ids in index order.
+pub(crate) fn range_end() -> String {
+    format!(
+        "SELECT id FROM ( \
+           SELECT id FROM (SELECT d.id FROM devices d WHERE d.platform = $2 AND d.id >= $3 AND {} \
+                           ORDER BY d.id LIMIT $4) targeted \
+           UNION \
+           SELECT device_id FROM (SELECT DISTINCT device_id FROM issued_certificates \
+                                  WHERE profile_id = $1 AND device_id >= $3 ORDER BY device_id LIMIT $4) holding \
+         ) candidates ORDER BY id LIMIT 1 OFFSET $5",
+        targeted_condition()
+    )
+}
+
+/// The devices in `[$3, $4]` the profile `$1` targets on platform `$2`, with
+/// whether its root `$5` reaches them (`root_installed`), by id.
+pub(crate) fn targeted_in_range() -> String {
+    format!(
+        "SELECT d.*, {} AS root_installed FROM devices d \
+         WHERE d.platform = $2 AND d.id >= $3 AND d.id <= $4 AND {} ORDER BY d.id",
+        root_installed("$5"),
+        targeted_condition()
+    )
+}
+
+/// The profile's (`$1`) certificates of the devices in `[$2, $3]`, by device
+/// then newest first (as `CERTIFICATES_OF_PROFILE`).
+pub(crate) const CERTIFICATES_IN_RANGE: &str = concat!(
+    "SELECT ",
+    certificate_columns!(),
+    " FROM issued_certificates c WHERE profile_id = $1 AND device_id >= $2 AND device_id <= $3 \
+     ORDER BY device_id, issued_at DESC, id DESC"
+);
+
+/// The profile's (`$1`) enrollment steps of the devices in `[$2, $3]`.
+pub(crate) const STEPS_IN_RANGE: &str = "SELECT device_id, profile_version, state, diagnostic_code, reason, \
+     updated_at FROM device_profile_states WHERE profile_id = $1 AND device_id >= $2 AND device_id <= $3 \
+     ORDER BY device_id";
+
+/// Devices per state (`state`, `devices`) of the SCEP profile `$1` on
+/// platform `$2` with root `$3` at `$4` (microseconds since 1970), renewal
+/// threshold `$5` percent: `scepter_domain::device_status`'s rules in SQL.
+///
+/// - targeted: rules 1–3, minus rule 4 (a user certificate needs a primary
+///   user), as set memberships ([`targeted_everywhere`]), the root's too;
+/// - a valid certificate (unrevoked, unexpired): the newest one's
+///   `renewal_due` (`remaining * 100 <= max(lifetime, 1) * threshold`, in whole
+///   seconds truncated as chrono's `num_seconds`) → `renewalDue`, else `succeeded`;
+/// - else the root does not reach the device → `failed`;
+/// - else the enrollment step (`challengeIssued`, `failed`), or `pending`;
+/// - a device not targeted that holds certificates: `revocationPending` while
+///   one is not revoked, else `revoked`.
+pub(crate) fn summary<D: StatusDialect>(certificate_type: CertificateType) -> String {
+    let rule_4 = match certificate_type {
+        CertificateType::User => " AND d.user_id IS NOT NULL",
+        CertificateType::Device => "",
+    };
+    let root_everywhere = format!(
+        "CAST(CASE WHEN {} THEN 1 ELSE 0 END AS BIGINT)",
+        targeted_everywhere("trusted_profile_assignments", "$3")
+    );
+    let not_before = D::epoch_micros("c.not_before");
+    let not_after = D::epoch_micros("c.not_after");
+    format!(
+        "WITH targeted AS ( \
+           SELECT d.id, {root} AS root_installed FROM devices d \
+           WHERE d.platform = $2 AND {targeted}{rule_4}), \
+         valid AS ( \
+           SELECT c.device_id, {not_before} AS not_before, {not_after} AS not_after, \
+                  ROW_NUMBER() OVER (PARTITION BY c.device_id ORDER BY c.issued_at DESC, c.id DESC) AS newest \
+           FROM issued_certificates c \
+           WHERE c.profile_id = $1 AND c.revoke_status = 'none' AND {not_after} > $4), \
+         states AS ( \
+           SELECT CASE \
+             WHEN v.device_id IS NOT NULL THEN \
+               CASE WHEN ((v.not_after - $4) / 1000000) * 100 <= \
+                         (CASE WHEN (v.not_after - v.not_before) / 1000000 < 1 THEN 1 \
+                               ELSE (v.not_after - v.not_before) / 1000000 END) * $5 \
+                    THEN 'renewalDue' ELSE 'succeeded' END \
+             WHEN t.root_installed = 0 THEN 'failed' \
+             WHEN s.state = 'challengeIssued' THEN 'challengeIssued' \
+             WHEN s.state = 'failed' THEN 'failed' \
+             ELSE 'pending' END AS state \
+           FROM targeted t \
+           LEFT JOIN valid v ON v.device_id = t.id AND v.newest = 1 \
+           LEFT JOIN device_profile_states s ON s.profile_id = $1 AND s.device_id = t.id \
+           UNION ALL \
+           SELECT CASE WHEN MAX(CASE WHEN c.revoke_status <> 'revoked' THEN 1 ELSE 0 END) = 1 \
+                       THEN 'revocationPending' ELSE 'revoked' END \
+           FROM issued_certificates c \
+           WHERE c.profile_id = $1 AND NOT EXISTS (SELECT 1 FROM targeted t WHERE t.id = c.device_id) \
+           GROUP BY c.device_id) \
+         SELECT state, COUNT(*) AS devices FROM states GROUP BY state",
+        root = root_everywhere,
+        targeted = targeted_everywhere("scep_profile_assignments", "$1"),
+    )
+}
+
+macro_rules! impl_status_repository {
+    ($store:ident, $db:ty) => {
+        mod status_repository {
+            use async_trait::async_trait;
+            use chrono::{DateTime, Utc};
+            use scepter_domain::device_status::DeviceStatusSummary;
+            use uuid::Uuid;
+
+            use super::$store;
+            use crate::{
+                rows::{CertificateRow, StateRow, StatusDeviceRow},
+                sql::statuses::*,
+                StatusFacts, StatusRepository, StatusScope, StorageError,
+            };
+
+            /// A transaction for the reads, set up for them.
+            async fn reads(pool: &sqlx::Pool<$db>) -> Result<sqlx::Transaction<'_, $db>, StorageError> {
+                let mut transaction = pool.begin().await?;
+                if let Some(setup) = <$db as StatusDialect>::BEFORE_READS {
+                    sqlx::query(setup).execute(&mut *transaction).await?;
+                }
+                Ok(transaction)
+            }
+
+            #[async_trait]
+            impl StatusRepository for $store {
+                async fn status_facts(
+                    &self,
+                    scope: &StatusScope,
+                    after: Option<Uuid>,
+                    batch: u32,
+                ) -> Result<StatusFacts, StorageError> {
+                    let lower = match after {
+                        None => Uuid::nil(),
+                        Some(after) => match after.as_u128().checked_add(1) {
+                            Some(next) => Uuid::from_u128(next),
+                            None => return Ok(StatusFacts::default()),
+                        },
+                    };
+                    let batch = i64::from(batch.max(1));
+                    let mut connection = reads(&self.pool).await?;
+                    let last_id = sqlx::query_scalar::<_, Uuid>(&range_end())
+                        .bind(scope.profile_id)
+                        .bind(scope.platform.as_str())
+                        .bind(lower)
+                        .bind(batch)
+                        .bind(batch - 1)
+                        .fetch_optional(&mut *connection)
+                        .await?;
+                    let upper = last_id.unwrap_or(Uuid::max());
+                    let targeted = sqlx::query_as::<_, StatusDeviceRow>(&targeted_in_range())
+                        .bind(scope.profile_id)
+                        .bind(scope.platform.as_str())
+                        .bind(lower)
+                        .bind(upper)
+                        .bind(scope.root_id)
+                        .fetch_all(&mut *connection)
+                        .await?
+                        .into_iter()
+                        .map(TryInto::try_into)
+                        .collect::<Result<_, _>>()?;
+                    let certificates = sqlx::query_as::<_, CertificateRow>(CERTIFICATES_IN_RANGE)
+                        .bind(scope.profile_id)
+                        .bind(lower)
+                        .bind(upper)
+                        .fetch_all(&mut *connection)
+                        .await?
+                        .into_iter()
+                        .map(TryInto::try_into)
+                        .collect::<Result<_, _>>()?;
+                    let steps = sqlx::query_as::<_, StateRow>(STEPS_IN_RANGE)
+                        .bind(scope.profile_id)
+                        .bind(lower)
+                        .bind(upper)
+                        .fetch_all(&mut *connection)
+                        .await?
+                        .into_iter()
+                        .map(TryInto::try_into)
+                        .collect::<Result<_, _>>()?;
+                    connection.commit().await?;
+                    Ok(StatusFacts {
+                        targeted,
+                        certificates,
+                        steps,
+                        last_id,
+                    })
+                }
+
+                async fn status_summary(
+                    &self,
+                    scope: &StatusScope,
+                    now: DateTime<Utc>,
+                ) -> Result<DeviceStatusSummary, StorageError> {
+                    let mut transaction = reads(&self.pool).await?;
+                    let rows = sqlx::query_as::<_, (String, i64)>(&summary::<$db>(scope.certificate_type))
+                        .bind(scope.profile_id)
+                        .bind(scope.platform.as_str())
+                        .bind(scope.root_id)
+                        .bind(now.timestamp_micros())
+                        .bind(i64::from(scope.renewal_threshold_percent))
+                        .fetch_all(&mut *transaction)
+                        .await?;
+                    transaction.commit().await?;
+                    let mut summary = DeviceStatusSummary::default();
+                    for (state, devices) in rows {
+                        let counter = match state.as_str() {
+                            "pending" => &mut summary.pending,
+                            "challengeIssued" => &mut summary.challenge_issued,
+                            "succeeded" => &mut summary.succeeded,
+                            "failed" => &mut summary.failed,
+                            "renewalDue" => &mut summary.renewal_due,
+                            "revocationPending" => &mut summary.revocation_pending,
+                            "revoked" => &mut summary.revoked,
+                            other => return Err(StorageError::Corrupt(format!("device status {other:?}"))),
+                        };
+                        *counter = u64::try_from(devices).unwrap_or_default();
+                    }
+                    Ok(summary)
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use impl_status_repository;
