@@ -33,6 +33,7 @@ pub(crate) use profiles::impl_profile_repositories;
 pub(crate) use statuses::impl_status_repository;
 
 /// What the two backends spell differently; the macros reach it as `<$db as Dialect>`.
+/// The conformance suite runs every statement built from it on both.
 pub(crate) trait Dialect {
     /// Run first in a transaction that records observations in bulk
     /// (check-in times): its commit need not wait for the disk. A crash may
@@ -40,15 +41,48 @@ pub(crate) trait Dialect {
     /// check-in makes again, never an admin change or a certificate.
     /// `None` where commits cost no disk wait worth avoiding.
     const OBSERVATIONS_COMMIT: Option<&'static str>;
+
+    /// Run first in the transaction of a device-status report's reads, if anything.
+    const BEFORE_STATUS_READS: Option<&'static str>;
+
+    /// `column` (a stored `DateTime<Utc>`) as an integer count of microseconds.
+    fn epoch_micros(column: &str) -> String;
 }
 
 impl Dialect for sqlx::Postgres {
     const OBSERVATIONS_COMMIT: Option<&'static str> = Some("SET LOCAL synchronous_commit TO OFF");
+
+    /// No JIT: the targeting conditions' cost estimates are far above what a
+    /// range read does (the planner cannot see the LIMIT stop early), and
+    /// compiling, which they would trigger, costs more than the reads. More
+    /// sort memory: the summary ranks every valid certificate per device,
+    /// which at 100,000 devices spills to disk under the default 4 MB.
+    const BEFORE_STATUS_READS: Option<&'static str> =
+        Some("SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)");
+
+    /// `timestamptz` keeps microseconds, and `EXTRACT` returns an exact numeric.
+    fn epoch_micros(column: &str) -> String {
+        format!("CAST(EXTRACT(EPOCH FROM {column}) * 1000000 AS BIGINT)")
+    }
 }
 
 impl Dialect for sqlx::Sqlite {
     // One process on a local file; its commits are already cheap.
     const OBSERVATIONS_COMMIT: Option<&'static str> = None;
+
+    const BEFORE_STATUS_READS: Option<&'static str> = None;
+
+    /// sqlx stores a `DateTime<Utc>` as RFC 3339 text,
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction]+00:00`: the whole seconds from
+    /// `strftime('%s')` (SQLite's own date functions keep only milliseconds),
+    /// the microseconds from the first six digits of the fraction.
+    fn epoch_micros(column: &str) -> String {
+        format!(
+            "(CAST(strftime('%s', {column}) AS INTEGER) * 1000000 + \
+             CASE WHEN substr({column}, 20, 1) = '.' THEN CAST(substr(substr({column}, 21, \
+             instr(substr({column}, 21), '+') - 1) || '00000', 1, 6) AS INTEGER) ELSE 0 END)"
+        )
+    }
 }
 
 /// The statements that check and delete a row with a version (optimistic concurrency).

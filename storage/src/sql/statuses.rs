@@ -8,46 +8,7 @@
 
 use scepter_domain::scep_profile::CertificateType;
 
-use super::{assignments::reached_through, ledger::certificate_columns};
-
-/// What the two backends do differently here: a timestamp column as whole
-/// microseconds since 1970 (in the summary), and how the reads are set up. The two cover each other in the
-/// conformance tests, which compare the summary with the domain's derivation.
-pub(crate) trait StatusDialect {
-    /// Run first in the reads' transaction, if anything.
-    const BEFORE_READS: Option<&'static str>;
-
-    /// `column` (a stored `DateTime<Utc>`) as an integer count of microseconds.
-    fn epoch_micros(column: &str) -> String;
-}
-
-impl StatusDialect for sqlx::Postgres {
-    /// The targeting conditions' cost estimates are far above what a range
-    /// read does (the planner cannot see the LIMIT stop early), and JIT
-    /// compilation, which they would trigger, costs more than the reads.
-    const BEFORE_READS: Option<&'static str> = Some("SET LOCAL jit = off");
-
-    /// `timestamptz` keeps microseconds, and `EXTRACT` returns an exact numeric.
-    fn epoch_micros(column: &str) -> String {
-        format!("CAST(EXTRACT(EPOCH FROM {column}) * 1000000 AS BIGINT)")
-    }
-}
-
-impl StatusDialect for sqlx::Sqlite {
-    const BEFORE_READS: Option<&'static str> = None;
-
-    /// sqlx stores a `DateTime<Utc>` as RFC 3339 text,
-    /// `YYYY-MM-DDTHH:MM:SS[.fraction]+00:00`: the whole seconds from
-    /// `strftime('%s')` (SQLite's own date functions keep only milliseconds),
-    /// the microseconds from the first six digits of the fraction.
-    fn epoch_micros(column: &str) -> String {
-        format!(
-            "(CAST(strftime('%s', {column}) AS INTEGER) * 1000000 + \
-             CASE WHEN substr({column}, 20, 1) = '.' THEN CAST(substr(substr({column}, 21, \
-             instr(substr({column}, 21), '+') - 1) || '00000', 1, 6) AS INTEGER) ELSE 0 END)"
-        )
-    }
-}
+use super::{assignments::reached_through, ledger::certificate_columns, Dialect};
 
 /// Rules 1–3 for the SCEP profile `$1` on device `d`.
 fn targeted_condition() -> String {
@@ -146,7 +107,7 @@ pub(crate) const STEPS_IN_RANGE: &str = "SELECT device_id, profile_version, stat
 /// - else the enrollment step (`challengeIssued`, `failed`), or `pending`;
 /// - a device not targeted that holds certificates: `revocationPending` while
 ///   one is not revoked, else `revoked`.
-pub(crate) fn summary<D: StatusDialect>(certificate_type: CertificateType) -> String {
+pub(crate) fn summary<D: Dialect>(certificate_type: CertificateType) -> String {
     let rule_4 = match certificate_type {
         CertificateType::User => " AND d.user_id IS NOT NULL",
         CertificateType::Device => "",
@@ -203,14 +164,14 @@ macro_rules! impl_status_repository {
             use super::$store;
             use crate::{
                 rows::{CertificateRow, StateRow, StatusDeviceRow},
-                sql::statuses::*,
+                sql::{statuses::*, Dialect},
                 StatusFacts, StatusRepository, StatusScope, StorageError,
             };
 
             /// A transaction for the reads, set up for them.
             async fn reads(pool: &sqlx::Pool<$db>) -> Result<sqlx::Transaction<'_, $db>, StorageError> {
                 let mut transaction = pool.begin().await?;
-                if let Some(setup) = <$db as StatusDialect>::BEFORE_READS {
+                if let Some(setup) = <$db as Dialect>::BEFORE_STATUS_READS {
                     sqlx::query(setup).execute(&mut *transaction).await?;
                 }
                 Ok(transaction)
