@@ -48,7 +48,13 @@
 #              10000); a run ends at BENCH_DURATION or when they are used up,
 #              and its rate is taken over the time it actually ran.
 #   pairs x2   the same with a second `scepter serve` on the next port, same
-#              database, 8 clients on each: combined pairs/s.
+#              database, 8 clients on each: combined pairs/s. Both pairs
+#              runs sample how many backends wait on a lock (0.2 s).
+#   statuses   last, as it reshapes the universe: every device moves to iOS
+#              and into a group the fleet's SCEP profile and root are
+#              assigned to (100,000 targeted); GET its device-statuses
+#              (limit 50; every page carries the summary), 1 connection.
+#   idle+reports  idle while 4 connections poll those statuses.
 # The summary table gives each figure and its ratio to readyz rps and to
 # pgbench tps from this run.
 #
@@ -240,6 +246,47 @@ kill "$sampler"
 for out in "$work"/pairs-two-[ab].out; do tail -n 1 "$out"; done
 cat "$work/locks-two.txt"
 record_pairs "pairs x2" "8+8 clients, 2 servers; $(cat "$work/locks-two.txt")" "$work/pairs-two-a.out" "$work/pairs-two-b.out"
+
+# Device statuses (last: it reshapes the universe). Every device moves to
+# iOS and into one more group to which the fleet's root and SCEP profile are
+# assigned, so the SCEP profile targets all 100,000 devices (5,000 of them
+# with challenges, certificates or steps from the runs above). Each page
+# answer carries the summary counts, so a page's latency includes the
+# aggregate over all 100,000.
+echo "== device statuses of a profile targeting 100,000 devices"
+psql -q "$db_url" <<'SQL'
+BEGIN;
+UPDATE devices SET platform = 'ios' WHERE platform <> 'ios';
+INSERT INTO directory_groups (id, version, created_at, modified_at, display_name, group_type, external_id)
+VALUES (gen_random_uuid(), 1, now(), now(), 'Fleet report', 'device', 'g-report');
+INSERT INTO device_group_members (group_id, device_id)
+SELECT g.id, d.id FROM devices d CROSS JOIN directory_groups g WHERE g.external_id = 'g-report';
+INSERT INTO trusted_profile_assignments (id, profile_id, group_id, intent, created_at)
+SELECT gen_random_uuid(), t.id, g.id, 'include', now() FROM trusted_certificate_profiles t, directory_groups g
+WHERE t.display_name = 'Fleet bench root' AND g.external_id = 'g-report';
+INSERT INTO scep_profile_assignments (id, profile_id, group_id, intent, created_at)
+SELECT gen_random_uuid(), s.id, g.id, 'include', now() FROM scep_certificate_profiles s, directory_groups g
+WHERE s.display_name = 'Fleet bench SCEP' AND g.external_id = 'g-report';
+COMMIT;
+ANALYZE;
+SQL
+report_scep=$(psql -Atq "$db_url" -c "SELECT id FROM scep_certificate_profiles WHERE display_name = 'Fleet bench SCEP'")
+echo "/api/v1/scep-certificate-profiles/$report_scep/device-statuses?limit=50" >"$work/statuses.txt"
+curl -sf -H "Authorization: Bearer $admin_token" "$base$(cat "$work/statuses.txt")" |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); print("summary:", d["summary"], "page:", len(d["items"]))'
+TOKEN=$admin_token PATHS_FILE=$work/statuses.txt \
+    measure statuses "first page (limit 50) with the summary, 1 connection, 100,000 targeted" \
+    -t1 -c1 -d"$duration" -s bench/random-path.lua "$base"
+# Check-ins while four readers poll the report.
+echo "== idle check-in while 4 connections poll device statuses"
+TOKEN=$admin_token PATHS_FILE=$work/statuses.txt \
+    wrk -t1 -c4 -d"$duration" -s bench/random-path.lua "$base" >"$work/statuses-readers.out" &
+readers=$!
+CHECKIN_FILE=$work/idle.txt \
+    measure "idle+reports" "304 while 4 connections poll device statuses" \
+    -t2 -c"$connections" -d"$duration" -s bench/fleet-checkin.lua "$base"
+wait "$readers"
+tail -n 1 "$work/statuses-readers.out"
 
 echo
 echo "== summary (ratios to this run's yardsticks)"
