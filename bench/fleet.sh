@@ -62,7 +62,7 @@
 admin_url=${1:?usage: bench/fleet.sh POSTGRES_ADMIN_URL [SERVE OPTIONS...]}
 shift
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-export PATH=$PATH:/usr/lib/postgresql/15/bin
+export PATH=$PATH:$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tail -1)
 fleet_db=${FLEET_DB:-fleet_bench}
 db_url="${admin_url%/*}/$fleet_db"
 connections=${BENCH_CONNECTIONS:-32}
