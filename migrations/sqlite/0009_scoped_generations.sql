@@ -4,7 +4,9 @@
 -- policy_generation (profiles and assignments) instead of one fleet-wide
 -- counter. SQLite has no sequences; device values come from a counter row,
 -- which costs nothing here because SQLite runs one writer at a time anyway.
--- Triggers are per row and per event, and run immediately.
+-- Triggers are per row and per event, and run immediately; those keyed by a
+-- device fire only for a device with a live credential (the only kind whose
+-- facts are cached), so imports of devices and memberships pay one probe.
 
 DROP TRIGGER users_insert_state_generation;
 DROP TRIGGER users_delete_state_generation;
@@ -122,6 +124,7 @@ BEGIN
 END;
 
 CREATE TRIGGER devices_update_facts_generation AFTER UPDATE OF version, user_id, platform ON devices
+WHEN EXISTS (SELECT 1 FROM device_credentials WHERE device_id = NEW.id AND revoked_at IS NULL)
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
     UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
@@ -129,18 +132,21 @@ BEGIN
 END;
 
 CREATE TRIGGER device_group_members_insert_facts_generation AFTER INSERT ON device_group_members
+WHEN EXISTS (SELECT 1 FROM device_credentials WHERE device_id = NEW.device_id AND revoked_at IS NULL)
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
     UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
     WHERE revoked_at IS NULL AND device_id IN (NEW.device_id);
 END;
 CREATE TRIGGER device_group_members_delete_facts_generation AFTER DELETE ON device_group_members
+WHEN EXISTS (SELECT 1 FROM device_credentials WHERE device_id = OLD.device_id AND revoked_at IS NULL)
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
     UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
     WHERE revoked_at IS NULL AND device_id IN (OLD.device_id);
 END;
 CREATE TRIGGER device_group_members_update_facts_generation AFTER UPDATE ON device_group_members
+WHEN EXISTS (SELECT 1 FROM device_credentials WHERE device_id IN (OLD.device_id, NEW.device_id) AND revoked_at IS NULL)
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
     UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
@@ -148,18 +154,21 @@ BEGIN
 END;
 
 CREATE TRIGGER issued_certificates_insert_facts_generation AFTER INSERT ON issued_certificates
+WHEN EXISTS (SELECT 1 FROM device_credentials WHERE device_id = NEW.device_id AND revoked_at IS NULL)
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
     UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
     WHERE revoked_at IS NULL AND device_id IN (NEW.device_id);
 END;
 CREATE TRIGGER issued_certificates_delete_facts_generation AFTER DELETE ON issued_certificates
+WHEN EXISTS (SELECT 1 FROM device_credentials WHERE device_id = OLD.device_id AND revoked_at IS NULL)
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
     UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
     WHERE revoked_at IS NULL AND device_id IN (OLD.device_id);
 END;
 CREATE TRIGGER issued_certificates_update_facts_generation AFTER UPDATE ON issued_certificates
+WHEN EXISTS (SELECT 1 FROM device_credentials WHERE device_id IN (OLD.device_id, NEW.device_id) AND revoked_at IS NULL)
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
     UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
@@ -167,18 +176,21 @@ BEGIN
 END;
 
 CREATE TRIGGER device_profile_states_insert_facts_generation AFTER INSERT ON device_profile_states
+WHEN EXISTS (SELECT 1 FROM device_credentials WHERE device_id = NEW.device_id AND revoked_at IS NULL)
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
     UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
     WHERE revoked_at IS NULL AND device_id IN (NEW.device_id);
 END;
 CREATE TRIGGER device_profile_states_delete_facts_generation AFTER DELETE ON device_profile_states
+WHEN EXISTS (SELECT 1 FROM device_credentials WHERE device_id = OLD.device_id AND revoked_at IS NULL)
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
     UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
     WHERE revoked_at IS NULL AND device_id IN (OLD.device_id);
 END;
 CREATE TRIGGER device_profile_states_update_facts_generation AFTER UPDATE ON device_profile_states
+WHEN EXISTS (SELECT 1 FROM device_credentials WHERE device_id IN (OLD.device_id, NEW.device_id) AND revoked_at IS NULL)
 BEGIN
     UPDATE device_facts_generation SET value = value + 1 WHERE id = 1;
     UPDATE device_credentials SET facts_generation = (SELECT value FROM device_facts_generation WHERE id = 1)
