@@ -216,6 +216,22 @@ macro_rules! impl_store {
                     .await?;
                 rows.into_iter().map(TryInto::try_into).collect()
             }
+
+            /// Every row `sql` finds for `$1 = key` and ids in `[$2, $3]`, converted to `T`s.
+            pub(super) async fn all_in_range<R: RowOf<T>, T>(
+                executor: impl sqlx::Executor<'_, Database = $db>,
+                sql: &'static str,
+                key: Uuid,
+                (lower, upper): (Uuid, Uuid),
+            ) -> Result<Vec<T>, StorageError> {
+                let rows = sqlx::query_as::<_, R>(sql)
+                    .bind(key)
+                    .bind(lower)
+                    .bind(upper)
+                    .fetch_all(executor)
+                    .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
         }
 
         $crate::sql::impl_profile_repositories!($store, $db);

@@ -161,7 +161,7 @@ macro_rules! impl_status_repository {
             use scepter_domain::device_status::DeviceStatusSummary;
             use uuid::Uuid;
 
-            use super::$store;
+            use super::{fetch, $store};
             use crate::{
                 rows::{CertificateRow, StateRow, StatusDeviceRow},
                 sql::{statuses::*, Dialect},
@@ -214,24 +214,21 @@ macro_rules! impl_status_repository {
                         .into_iter()
                         .map(TryInto::try_into)
                         .collect::<Result<_, _>>()?;
-                    let certificates = sqlx::query_as::<_, CertificateRow>(CERTIFICATES_IN_RANGE)
-                        .bind(scope.profile_id)
-                        .bind(lower)
-                        .bind(upper)
-                        .fetch_all(&mut *connection)
-                        .await?
-                        .into_iter()
-                        .map(TryInto::try_into)
-                        .collect::<Result<_, _>>()?;
-                    let steps = sqlx::query_as::<_, StateRow>(STEPS_IN_RANGE)
-                        .bind(scope.profile_id)
-                        .bind(lower)
-                        .bind(upper)
-                        .fetch_all(&mut *connection)
-                        .await?
-                        .into_iter()
-                        .map(TryInto::try_into)
-                        .collect::<Result<_, _>>()?;
+                    let range = (lower, upper);
+                    let certificates = fetch::all_in_range::<CertificateRow, _>(
+                        &mut *connection,
+                        CERTIFICATES_IN_RANGE,
+                        scope.profile_id,
+                        range,
+                    )
+                    .await?;
+                    let steps = fetch::all_in_range::<StateRow, _>(
+                        &mut *connection,
+                        STEPS_IN_RANGE,
+                        scope.profile_id,
+                        range,
+                    )
+                    .await?;
                     connection.commit().await?;
                     Ok(StatusFacts {
                         targeted,
