@@ -9,6 +9,7 @@ use std::{
 };
 
 use scepter_domain::directory::{Group, GroupType};
+use scepter_storage::testing::audit_entry;
 use scepter_storage::{DatabaseTarget, PageRequest, PoolSettings};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_scepter");
@@ -173,11 +174,11 @@ async fn members_join_groups_by_external_id() {
         external_id: Some(name.to_owned()),
     };
     let staff = store
-        .insert_group(&group("staff", GroupType::User))
+        .insert_group(&group("staff", GroupType::User), &audit_entry())
         .await
         .unwrap();
     store
-        .insert_group(&group("laptops", GroupType::Device))
+        .insert_group(&group("laptops", GroupType::Device), &audit_entry())
         .await
         .unwrap();
     store.close().await;

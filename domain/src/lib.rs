@@ -6,6 +6,7 @@
 //! no longer hold a bad value; the API and storage layers only ever hold the
 //! validated types.
 
+pub mod audit;
 pub mod certificate;
 pub mod certificate_type;
 pub mod challenge;

@@ -576,3 +576,39 @@ impl TryFrom<EventRow> for StoredEvent {
         })
     }
 }
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    pub id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub actor: String,
+    pub role: String,
+    pub request_id: Option<Uuid>,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<Uuid>,
+    pub changes: Json<Vec<scepter_domain::audit::Change>>,
+}
+
+impl TryFrom<AuditRow> for crate::StoredAuditEntry {
+    type Error = StorageError;
+
+    fn try_from(row: AuditRow) -> Result<Self, Self::Error> {
+        Ok(crate::StoredAuditEntry {
+            action: row.action.parse().map_err(|error| corrupt(row.id, error))?,
+            resource_type: row
+                .resource_type
+                .parse()
+                .map_err(|error| corrupt(row.id, error))?,
+            id: row.id,
+            occurred_at: row.occurred_at,
+            actor: crate::Actor {
+                subject: row.actor,
+                role: row.role,
+                request_id: row.request_id,
+            },
+            resource_id: row.resource_id,
+            changes: row.changes.0,
+        })
+    }
+}

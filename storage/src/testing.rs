@@ -172,3 +172,15 @@ macro_rules! store_tests {
         $crate::backend_tests!(via $crate::testing::run_on_fresh_store; $($name),*);
     };
 }
+
+/// An audit entry for writes a test makes directly through the store (the
+/// API builds real ones; `storage/tests/audit.rs` checks what is recorded).
+pub fn audit_entry() -> crate::NewAuditEntry {
+    use scepter_domain::audit::{AuditAction, ResourceType};
+    let actor = crate::Actor {
+        subject: "test".to_owned(),
+        role: "admin".to_owned(),
+        request_id: None,
+    };
+    crate::NewAuditEntry::new(&actor, AuditAction::Create, ResourceType::User, Vec::new())
+}

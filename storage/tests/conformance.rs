@@ -8,6 +8,7 @@ use scepter_domain::{
     Platform, ScepCertificateProfile, ScepCertificateProfileDraft, ScepProfileContext,
     TrustedCertificateProfile, TrustedCertificateProfileDraft,
 };
+use scepter_storage::testing::audit_entry;
 use scepter_storage::{PageRequest, ProfileFilter, StorageError, Store};
 use uuid::Uuid;
 
@@ -73,7 +74,7 @@ fn scep(platform: Platform, root_id: Uuid) -> ScepCertificateProfile {
 /// backend: two pools on one database see the same rows.
 mod per_backend {
     use scepter_domain::Platform;
-    use scepter_storage::testing::{Backend, TestDatabase};
+    use scepter_storage::testing::{audit_entry, Backend, TestDatabase};
 
     scepter_storage::backend_tests!(a_second_pool_on_the_same_database_sees_its_rows);
 
@@ -81,7 +82,7 @@ mod per_backend {
         let database = TestDatabase::fresh(backend).await;
         let first = database.connect().await;
         let inserted = first
-            .insert_trusted_profile(&super::trusted(Platform::Windows10, "Shared"))
+            .insert_trusted_profile(&super::trusted(Platform::Windows10, "Shared"), &audit_entry())
             .await
             .unwrap();
         let second = database.share().connect().await;
@@ -96,7 +97,10 @@ async fn migrations_are_idempotent_and_ping_answers(store: Arc<dyn Store>) {
 
 async fn trusted_profile_round_trips(store: Arc<dyn Store>) {
     let profile = trusted(Platform::Windows10, "Contoso Root");
-    let inserted = store.insert_trusted_profile(&profile).await.unwrap();
+    let inserted = store
+        .insert_trusted_profile(&profile, &audit_entry())
+        .await
+        .unwrap();
     assert_eq!(inserted.version, 1);
     assert_eq!(inserted.created_at, inserted.modified_at);
     assert_eq!(inserted.content, profile);
@@ -107,11 +111,11 @@ async fn trusted_profile_round_trips(store: Arc<dyn Store>) {
 
 async fn scep_profile_round_trips(store: Arc<dyn Store>) {
     let root = store
-        .insert_trusted_profile(&trusted(Platform::Ios, "root"))
+        .insert_trusted_profile(&trusted(Platform::Ios, "root"), &audit_entry())
         .await
         .unwrap();
     let profile = scep(Platform::Ios, root.id);
-    let inserted = store.insert_scep_profile(&profile).await.unwrap();
+    let inserted = store.insert_scep_profile(&profile, &audit_entry()).await.unwrap();
     assert_eq!(inserted.content, profile);
     assert_eq!(store.scep_profile(inserted.id).await.unwrap(), Some(inserted));
 }
@@ -125,7 +129,10 @@ async fn list_pages_in_creation_order_without_gaps_or_repeats(store: Arc<dyn Sto
     let mut created = Vec::new();
     for index in 0..7 {
         let record = store
-            .insert_trusted_profile(&trusted(Platform::Android, &format!("root {index}")))
+            .insert_trusted_profile(
+                &trusted(Platform::Android, &format!("root {index}")),
+                &audit_entry(),
+            )
             .await;
         created.push(record.unwrap().id);
     }
@@ -150,15 +157,15 @@ async fn list_pages_in_creation_order_without_gaps_or_repeats(store: Arc<dyn Sto
 
 async fn list_filters_by_platform(store: Arc<dyn Store>) {
     let ios = store
-        .insert_trusted_profile(&trusted(Platform::Ios, "ios"))
+        .insert_trusted_profile(&trusted(Platform::Ios, "ios"), &audit_entry())
         .await
         .unwrap();
     store
-        .insert_trusted_profile(&trusted(Platform::Android, "android"))
+        .insert_trusted_profile(&trusted(Platform::Android, "android"), &audit_entry())
         .await
         .unwrap();
     let ios_scep = store
-        .insert_scep_profile(&scep(Platform::Ios, ios.id))
+        .insert_scep_profile(&scep(Platform::Ios, ios.id), &audit_entry())
         .await
         .unwrap();
 
@@ -189,12 +196,12 @@ async fn list_filters_by_platform(store: Arc<dyn Store>) {
 
 async fn update_bumps_version_and_modified_time_only(store: Arc<dyn Store>) {
     let original = store
-        .insert_trusted_profile(&trusted(Platform::Ios, "before"))
+        .insert_trusted_profile(&trusted(Platform::Ios, "before"), &audit_entry())
         .await
         .unwrap();
     let changed = trusted(Platform::Ios, "after");
     let updated = store
-        .update_trusted_profile(original.id, 1, &changed)
+        .update_trusted_profile(original.id, 1, &changed, &audit_entry())
         .await
         .unwrap();
     assert_eq!(updated.version, 2);
@@ -204,17 +211,17 @@ async fn update_bumps_version_and_modified_time_only(store: Arc<dyn Store>) {
     assert_eq!(store.trusted_profile(original.id).await.unwrap(), Some(updated));
 
     let root = store
-        .insert_trusted_profile(&trusted(Platform::Android, "root"))
+        .insert_trusted_profile(&trusted(Platform::Android, "root"), &audit_entry())
         .await
         .unwrap();
     let scep_record = store
-        .insert_scep_profile(&scep(Platform::Android, root.id))
+        .insert_scep_profile(&scep(Platform::Android, root.id), &audit_entry())
         .await
         .unwrap();
     let mut changed_scep = scep(Platform::Android, root.id);
     changed_scep.settings.key_usage = vec![KeyUsage::DigitalSignature];
     let updated = store
-        .update_scep_profile(scep_record.id, 1, &changed_scep)
+        .update_scep_profile(scep_record.id, 1, &changed_scep, &audit_entry())
         .await
         .unwrap();
     assert_eq!((updated.version, updated.content), (2, changed_scep));
@@ -222,15 +229,15 @@ async fn update_bumps_version_and_modified_time_only(store: Arc<dyn Store>) {
 
 async fn update_at_a_stale_version_reports_the_current_one(store: Arc<dyn Store>) {
     let record = store
-        .insert_trusted_profile(&trusted(Platform::Ios, "v1"))
+        .insert_trusted_profile(&trusted(Platform::Ios, "v1"), &audit_entry())
         .await
         .unwrap();
     store
-        .update_trusted_profile(record.id, 1, &trusted(Platform::Ios, "v2"))
+        .update_trusted_profile(record.id, 1, &trusted(Platform::Ios, "v2"), &audit_entry())
         .await
         .unwrap();
     let stale = store
-        .update_trusted_profile(record.id, 1, &trusted(Platform::Ios, "lost"))
+        .update_trusted_profile(record.id, 1, &trusted(Platform::Ios, "lost"), &audit_entry())
         .await;
     assert!(
         matches!(stale, Err(StorageError::VersionMismatch { current: 2 })),
@@ -243,20 +250,20 @@ async fn update_at_a_stale_version_reports_the_current_one(store: Arc<dyn Store>
 async fn update_or_delete_of_a_missing_profile_is_not_found(store: Arc<dyn Store>) {
     let id = Uuid::now_v7();
     let root = store
-        .insert_trusted_profile(&trusted(Platform::Ios, "root"))
+        .insert_trusted_profile(&trusted(Platform::Ios, "root"), &audit_entry())
         .await
         .unwrap();
     let results = [
         store
-            .update_trusted_profile(id, 1, &trusted(Platform::Ios, "x"))
+            .update_trusted_profile(id, 1, &trusted(Platform::Ios, "x"), &audit_entry())
             .await
             .map(drop),
         store
-            .update_scep_profile(id, 1, &scep(Platform::Ios, root.id))
+            .update_scep_profile(id, 1, &scep(Platform::Ios, root.id), &audit_entry())
             .await
             .map(drop),
-        store.delete_trusted_profile(id, None).await,
-        store.delete_scep_profile(id, Some(1)).await,
+        store.delete_trusted_profile(id, None, &audit_entry()).await,
+        store.delete_scep_profile(id, Some(1), &audit_entry()).await,
     ];
     for result in results {
         assert!(matches!(result, Err(StorageError::NotFound)), "{result:?}");
@@ -265,48 +272,59 @@ async fn update_or_delete_of_a_missing_profile_is_not_found(store: Arc<dyn Store
 
 async fn delete_at_a_stale_version_is_refused_and_keeps_the_row(store: Arc<dyn Store>) {
     let record = store
-        .insert_trusted_profile(&trusted(Platform::Ios, "keep"))
+        .insert_trusted_profile(&trusted(Platform::Ios, "keep"), &audit_entry())
         .await
         .unwrap();
-    let result = store.delete_trusted_profile(record.id, Some(7)).await;
+    let result = store
+        .delete_trusted_profile(record.id, Some(7), &audit_entry())
+        .await;
     assert!(
         matches!(result, Err(StorageError::VersionMismatch { current: 1 })),
         "{result:?}"
     );
     assert!(store.trusted_profile(record.id).await.unwrap().is_some());
-    store.delete_trusted_profile(record.id, Some(1)).await.unwrap();
+    store
+        .delete_trusted_profile(record.id, Some(1), &audit_entry())
+        .await
+        .unwrap();
     assert_eq!(store.trusted_profile(record.id).await.unwrap(), None);
 }
 
 async fn trusted_profile_in_use_cannot_be_deleted(store: Arc<dyn Store>) {
     let root = store
-        .insert_trusted_profile(&trusted(Platform::Ios, "root"))
+        .insert_trusted_profile(&trusted(Platform::Ios, "root"), &audit_entry())
         .await
         .unwrap();
     let dependent = store
-        .insert_scep_profile(&scep(Platform::Ios, root.id))
+        .insert_scep_profile(&scep(Platform::Ios, root.id), &audit_entry())
         .await
         .unwrap();
-    let result = store.delete_trusted_profile(root.id, None).await;
+    let result = store.delete_trusted_profile(root.id, None, &audit_entry()).await;
     assert!(matches!(result, Err(StorageError::Conflict(_))), "{result:?}");
     assert!(store.trusted_profile(root.id).await.unwrap().is_some());
 
-    store.delete_scep_profile(dependent.id, None).await.unwrap();
-    store.delete_trusted_profile(root.id, None).await.unwrap();
+    store
+        .delete_scep_profile(dependent.id, None, &audit_entry())
+        .await
+        .unwrap();
+    store
+        .delete_trusted_profile(root.id, None, &audit_entry())
+        .await
+        .unwrap();
 }
 
 async fn trusted_profile_in_use_cannot_move_to_an_unsuitable_platform(store: Arc<dyn Store>) {
     let root = store
-        .insert_trusted_profile(&trusted(Platform::Windows10, "root"))
+        .insert_trusted_profile(&trusted(Platform::Windows10, "root"), &audit_entry())
         .await
         .unwrap();
     store
-        .insert_scep_profile(&scep(Platform::Windows10, root.id))
+        .insert_scep_profile(&scep(Platform::Windows10, root.id), &audit_entry())
         .await
         .unwrap();
 
     let to_android = store
-        .update_trusted_profile(root.id, 1, &trusted(Platform::Android, "moved"))
+        .update_trusted_profile(root.id, 1, &trusted(Platform::Android, "moved"), &audit_entry())
         .await;
     assert!(
         matches!(to_android, Err(StorageError::Conflict(_))),
@@ -321,14 +339,19 @@ async fn trusted_profile_in_use_cannot_move_to_an_unsuitable_platform(store: Arc
 
     // A change that keeps the platform is fine.
     let renamed = store
-        .update_trusted_profile(root.id, 1, &trusted(Platform::Windows10, "renamed"))
+        .update_trusted_profile(
+            root.id,
+            1,
+            &trusted(Platform::Windows10, "renamed"),
+            &audit_entry(),
+        )
         .await;
     assert_eq!(renamed.unwrap().version, 2);
 }
 
 async fn scep_profile_needs_an_existing_root(store: Arc<dyn Store>) {
     let result = store
-        .insert_scep_profile(&scep(Platform::Ios, Uuid::now_v7()))
+        .insert_scep_profile(&scep(Platform::Ios, Uuid::now_v7()), &audit_entry())
         .await;
     assert!(
         matches!(result, Err(StorageError::MissingReference)),

@@ -13,6 +13,7 @@ use scepter_domain::{
     targeting::{AssignmentFact, Intent, ProfileKind, TargetedProfile},
     Platform,
 };
+use scepter_storage::testing::audit_entry;
 use scepter_storage::{GroupMember, MembershipChange, PageRequest, RejectedMembers, StorageError, Store};
 use uuid::Uuid;
 
@@ -56,24 +57,36 @@ scepter_storage::store_tests!(
 // ---------------------------------------------------------------- fixtures
 
 async fn insert_user(store: &Arc<dyn Store>, upn: &str) -> Uuid {
-    store.insert_user(&user(upn)).await.expect("insert user").id
+    store
+        .insert_user(&user(upn), &audit_entry())
+        .await
+        .expect("insert user")
+        .id
 }
 
 async fn insert_device(store: &Arc<dyn Store>, platform: Platform, user_id: Option<Uuid>) -> Uuid {
     let device = device(&format!("{platform} device"), platform, user_id);
-    store.insert_device(&device).await.expect("insert device").id
+    store
+        .insert_device(&device, &audit_entry())
+        .await
+        .expect("insert device")
+        .id
 }
 
 async fn insert_group(store: &Arc<dyn Store>, group_type: GroupType) -> Uuid {
     let group = group(&format!("{} group", group_type.as_str()), group_type);
-    store.insert_group(&group).await.expect("insert group").id
+    store
+        .insert_group(&group, &audit_entry())
+        .await
+        .expect("insert group")
+        .id
 }
 
 /// A group of `group_type` with `members`.
 async fn group_with(store: &Arc<dyn Store>, group_type: GroupType, members: &[Uuid]) -> Uuid {
     let id = insert_group(store, group_type).await;
     store
-        .add_members(id, members)
+        .add_members(id, members, &audit_entry())
         .await
         .expect("add members")
         .expect("members accepted");
@@ -82,7 +95,7 @@ async fn group_with(store: &Arc<dyn Store>, group_type: GroupType, members: &[Uu
 
 async fn insert_trusted(store: &Arc<dyn Store>, platform: Platform) -> Uuid {
     store
-        .insert_trusted_profile(&trusted(platform))
+        .insert_trusted_profile(&trusted(platform), &audit_entry())
         .await
         .expect("insert trusted profile")
         .id
@@ -95,7 +108,7 @@ async fn insert_scep(
     certificate_type: CertificateType,
 ) -> Uuid {
     store
-        .insert_scep_profile(&scep(platform, root, certificate_type))
+        .insert_scep_profile(&scep(platform, root, certificate_type), &audit_entry())
         .await
         .expect("insert SCEP profile")
         .id
@@ -109,7 +122,7 @@ async fn assign(
     intent: Intent,
 ) -> Uuid {
     store
-        .insert_assignment(kind, profile, group, intent)
+        .insert_assignment(kind, profile, group, intent, &audit_entry())
         .await
         .expect("insert assignment")
         .id
@@ -183,7 +196,7 @@ async fn user_round_trips(store: Arc<dyn Store>) {
         external_id: Some("aad-jane".to_owned()),
     };
 
-    let inserted = store.insert_user(&jane).await.unwrap();
+    let inserted = store.insert_user(&jane, &audit_entry()).await.unwrap();
 
     assert_eq!((inserted.version, inserted.created_at), (1, inserted.modified_at));
     assert_eq!(inserted.content, jane, "the UPN keeps its case");
@@ -193,12 +206,18 @@ async fn user_round_trips(store: Arc<dyn Store>) {
         display_name: "Jane Smith".to_owned(),
         ..jane
     };
-    let updated = store.update_user(inserted.id, 1, &renamed).await.unwrap();
+    let updated = store
+        .update_user(inserted.id, 1, &renamed, &audit_entry())
+        .await
+        .unwrap();
     assert_eq!((updated.version, updated.created_at), (2, inserted.created_at));
     assert_eq!(updated.content, renamed);
     assert_eq!(store.user(inserted.id).await.unwrap(), Some(updated));
 
-    store.delete_user(inserted.id, Some(2)).await.unwrap();
+    store
+        .delete_user(inserted.id, Some(2), &audit_entry())
+        .await
+        .unwrap();
     assert_eq!(store.user(inserted.id).await.unwrap(), None);
 }
 
@@ -207,14 +226,16 @@ async fn user_principal_names_are_unique_ignoring_case(store: Arc<dyn Store>) {
 
     // Both backends name the violated key alike (sql/constraints.rs).
     const UPN_TAKEN: &str = "userPrincipalName (compared case-insensitively) is already taken";
-    let duplicate = store.insert_user(&user("jane@contoso.COM")).await;
+    let duplicate = store.insert_user(&user("jane@contoso.COM"), &audit_entry()).await;
     assert!(
         matches!(&duplicate, Err(StorageError::Conflict(message)) if message == UPN_TAKEN),
         "{duplicate:?}"
     );
 
     let john = insert_user(&store, "john@contoso.com").await;
-    let renamed = store.update_user(john, 1, &user("JANE@CONTOSO.COM")).await;
+    let renamed = store
+        .update_user(john, 1, &user("JANE@CONTOSO.COM"), &audit_entry())
+        .await;
     assert!(
         matches!(&renamed, Err(StorageError::Conflict(message)) if message == UPN_TAKEN),
         "{renamed:?}"
@@ -229,7 +250,9 @@ async fn user_principal_names_are_unique_ignoring_case(store: Arc<dyn Store>) {
     assert_eq!(listed, vec![(jane, 1), (john, 1)]);
 
     // A user may change the case of its own UPN.
-    let recased = store.update_user(jane, 1, &user("JANE@contoso.com")).await;
+    let recased = store
+        .update_user(jane, 1, &user("JANE@contoso.com"), &audit_entry())
+        .await;
     assert_eq!(recased.unwrap().version, 2);
 }
 
@@ -238,13 +261,13 @@ async fn user_external_ids_are_unique(store: Arc<dyn Store>) {
         external_id: Some("aad-1".to_owned()),
         ..user("jane@contoso.com")
     };
-    store.insert_user(&first).await.unwrap();
+    store.insert_user(&first, &audit_entry()).await.unwrap();
     let second = User {
         external_id: Some("aad-1".to_owned()),
         ..user("john@contoso.com")
     };
 
-    let result = store.insert_user(&second).await;
+    let result = store.insert_user(&second, &audit_entry()).await;
 
     assert!(
         matches!(&result, Err(StorageError::Conflict(message)) if message == "externalId is already taken"),
@@ -257,7 +280,7 @@ async fn user_external_ids_are_unique(store: Arc<dyn Store>) {
         external_id: Some("aad-1".to_owned()),
         ..user("max@contoso.com")
     };
-    let updated = store.update_user(max, 1, &taken).await;
+    let updated = store.update_user(max, 1, &taken, &audit_entry()).await;
     assert!(matches!(updated, Err(StorageError::Conflict(_))), "{updated:?}");
     assert_eq!(store.user(max).await.unwrap().expect("kept").version, 1);
 }
@@ -265,16 +288,18 @@ async fn user_external_ids_are_unique(store: Arc<dyn Store>) {
 async fn user_update_and_delete_check_the_version(store: Arc<dyn Store>) {
     let id = insert_user(&store, "jane@contoso.com").await;
     store
-        .update_user(id, 1, &user("jane.doe@contoso.com"))
+        .update_user(id, 1, &user("jane.doe@contoso.com"), &audit_entry())
         .await
         .unwrap();
 
-    let stale = store.update_user(id, 1, &user("lost@contoso.com")).await;
+    let stale = store
+        .update_user(id, 1, &user("lost@contoso.com"), &audit_entry())
+        .await;
     assert!(
         matches!(stale, Err(StorageError::VersionMismatch { current: 2 })),
         "{stale:?}"
     );
-    let stale_delete = store.delete_user(id, Some(1)).await;
+    let stale_delete = store.delete_user(id, Some(1), &audit_entry()).await;
     assert!(
         matches!(stale_delete, Err(StorageError::VersionMismatch { current: 2 })),
         "{stale_delete:?}"
@@ -282,7 +307,7 @@ async fn user_update_and_delete_check_the_version(store: Arc<dyn Store>) {
     let kept = store.user(id).await.unwrap().expect("kept");
     assert_eq!(kept.content.user_principal_name, "jane.doe@contoso.com");
 
-    store.delete_user(id, None).await.unwrap();
+    store.delete_user(id, None, &audit_entry()).await.unwrap();
     assert_eq!(store.user(id).await.unwrap(), None);
 }
 
@@ -304,7 +329,7 @@ async fn device_round_trips(store: Arc<dyn Store>) {
         fully_qualified_domain_name: Some("jane-pixel.contoso.com".to_owned()),
     };
 
-    let inserted = store.insert_device(&pixel).await.unwrap();
+    let inserted = store.insert_device(&pixel, &audit_entry()).await.unwrap();
 
     assert_eq!(inserted.version, 1);
     assert_eq!(inserted.content.device, pixel);
@@ -316,11 +341,17 @@ async fn device_round_trips(store: Arc<dyn Store>) {
         user_id: None,
         ..pixel
     };
-    let updated = store.update_device(inserted.id, 1, &moved).await.unwrap();
+    let updated = store
+        .update_device(inserted.id, 1, &moved, &audit_entry())
+        .await
+        .unwrap();
     assert_eq!((updated.version, &updated.content.device), (2, &moved));
     assert_eq!(store.device(inserted.id).await.unwrap(), Some(updated));
 
-    store.delete_device(inserted.id, Some(2)).await.unwrap();
+    store
+        .delete_device(inserted.id, Some(2), &audit_entry())
+        .await
+        .unwrap();
     assert_eq!(store.device(inserted.id).await.unwrap(), None);
 }
 
@@ -328,7 +359,7 @@ async fn device_needs_an_existing_primary_user(store: Arc<dyn Store>) {
     let unknown = Some(Uuid::now_v7());
 
     let inserted = store
-        .insert_device(&device("PIXEL", Platform::Android, unknown))
+        .insert_device(&device("PIXEL", Platform::Android, unknown), &audit_entry())
         .await;
     assert!(
         matches!(inserted, Err(StorageError::MissingReference)),
@@ -336,7 +367,12 @@ async fn device_needs_an_existing_primary_user(store: Arc<dyn Store>) {
     );
     let id = insert_device(&store, Platform::Android, None).await;
     let updated = store
-        .update_device(id, 1, &device("PIXEL", Platform::Android, unknown))
+        .update_device(
+            id,
+            1,
+            &device("PIXEL", Platform::Android, unknown),
+            &audit_entry(),
+        )
         .await;
     assert!(
         matches!(updated, Err(StorageError::MissingReference)),
@@ -357,13 +393,13 @@ async fn device_external_ids_are_unique(store: Arc<dyn Store>) {
         external_id: Some("intune-1".to_owned()),
         ..device("ONE", Platform::Android, None)
     };
-    store.insert_device(&first).await.unwrap();
+    store.insert_device(&first, &audit_entry()).await.unwrap();
     let second = Device {
         external_id: Some("intune-1".to_owned()),
         ..device("TWO", Platform::Ios, None)
     };
 
-    let result = store.insert_device(&second).await;
+    let result = store.insert_device(&second, &audit_entry()).await;
 
     assert!(matches!(result, Err(StorageError::Conflict(_))), "{result:?}");
 }
@@ -378,7 +414,7 @@ async fn group_round_trips(store: Arc<dyn Store>) {
         external_id: Some("aad-sales".to_owned()),
     };
 
-    let inserted = store.insert_group(&sales).await.unwrap();
+    let inserted = store.insert_group(&sales, &audit_entry()).await.unwrap();
 
     assert_eq!((inserted.version, &inserted.content), (1, &sales));
     assert_eq!(store.group(inserted.id).await.unwrap(), Some(inserted.clone()));
@@ -387,17 +423,23 @@ async fn group_round_trips(store: Arc<dyn Store>) {
         display_name: "Sales EMEA".to_owned(),
         ..sales.clone()
     };
-    let updated = store.update_group(inserted.id, 1, &renamed).await.unwrap();
+    let updated = store
+        .update_group(inserted.id, 1, &renamed, &audit_entry())
+        .await
+        .unwrap();
     assert_eq!((updated.version, &updated.content), (2, &renamed));
 
     let duplicate = Group {
         external_id: Some("aad-sales".to_owned()),
         ..group("Laptops", GroupType::Device)
     };
-    let result = store.insert_group(&duplicate).await;
+    let result = store.insert_group(&duplicate, &audit_entry()).await;
     assert!(matches!(result, Err(StorageError::Conflict(_))), "{result:?}");
 
-    store.delete_group(inserted.id, Some(2)).await.unwrap();
+    store
+        .delete_group(inserted.id, Some(2), &audit_entry())
+        .await
+        .unwrap();
     assert_eq!(store.group(inserted.id).await.unwrap(), None);
 }
 
@@ -406,7 +448,7 @@ async fn update_group_keeps_the_group_type(store: Arc<dyn Store>) {
 
     // The API refuses the change (Group::check_replacement); storage never writes the type.
     let updated = store
-        .update_group(id, 1, &group("Renamed", GroupType::Device))
+        .update_group(id, 1, &group("Renamed", GroupType::Device), &audit_entry())
         .await
         .unwrap();
 
@@ -460,20 +502,20 @@ async fn missing_directory_rows_are_none_or_not_found(store: Arc<dyn Store>) {
 
     let results = [
         store
-            .update_user(id, 1, &user("jane@contoso.com"))
+            .update_user(id, 1, &user("jane@contoso.com"), &audit_entry())
             .await
             .map(drop),
         store
-            .update_device(id, 1, &device("PIXEL", Platform::Ios, None))
+            .update_device(id, 1, &device("PIXEL", Platform::Ios, None), &audit_entry())
             .await
             .map(drop),
         store
-            .update_group(id, 1, &group("Sales", GroupType::User))
+            .update_group(id, 1, &group("Sales", GroupType::User), &audit_entry())
             .await
             .map(drop),
-        store.delete_user(id, None).await,
-        store.delete_device(id, Some(1)).await,
-        store.delete_group(id, None).await,
+        store.delete_user(id, None, &audit_entry()).await,
+        store.delete_device(id, Some(1), &audit_entry()).await,
+        store.delete_group(id, None, &audit_entry()).await,
         store.list_members(id, PageRequest::first(10)).await.map(drop),
     ];
     for result in results {
@@ -489,9 +531,18 @@ async fn add_members_reports_added_and_unchanged_counting_duplicates_once(store:
     let john = insert_user(&store, "john@contoso.com").await;
     let mary = insert_user(&store, "mary@contoso.com").await;
 
-    let first = store.add_members(group, &[jane, john, jane]).await.unwrap();
-    let again = store.add_members(group, &[john, jane]).await.unwrap();
-    let partly = store.add_members(group, &[mary, jane, mary]).await.unwrap();
+    let first = store
+        .add_members(group, &[jane, john, jane], &audit_entry())
+        .await
+        .unwrap();
+    let again = store
+        .add_members(group, &[john, jane], &audit_entry())
+        .await
+        .unwrap();
+    let partly = store
+        .add_members(group, &[mary, jane, mary], &audit_entry())
+        .await
+        .unwrap();
 
     assert_eq!(
         first,
@@ -528,7 +579,7 @@ async fn add_members_adds_nothing_when_any_id_is_rejected(store: Arc<dyn Store>)
     let unknown = Uuid::now_v7();
 
     let result = store
-        .add_members(group, &[jane, device, unknown, john, device])
+        .add_members(group, &[jane, device, unknown, john, device], &audit_entry())
         .await
         .unwrap();
 
@@ -552,9 +603,12 @@ async fn add_members_beyond_one_statement_chunk(store: Arc<dyn Store>) {
     let unknown = Uuid::now_v7();
     let with_unknown: Vec<Uuid> = users.iter().copied().chain([unknown]).collect();
 
-    let rejected = store.add_members(group, &with_unknown).await.unwrap();
-    let added = store.add_members(group, &users).await.unwrap();
-    let again = store.add_members(group, &users).await.unwrap();
+    let rejected = store
+        .add_members(group, &with_unknown, &audit_entry())
+        .await
+        .unwrap();
+    let added = store.add_members(group, &users, &audit_entry()).await.unwrap();
+    let again = store.add_members(group, &users, &audit_entry()).await.unwrap();
 
     assert_eq!(
         rejected,
@@ -585,8 +639,11 @@ async fn add_members_to_a_device_group_rejects_users(store: Arc<dyn Store>) {
     let device = insert_device(&store, Platform::Ios, None).await;
     let jane = insert_user(&store, "jane@contoso.com").await;
 
-    let rejected = store.add_members(group, &[device, jane]).await.unwrap();
-    let accepted = store.add_members(group, &[device]).await.unwrap();
+    let rejected = store
+        .add_members(group, &[device, jane], &audit_entry())
+        .await
+        .unwrap();
+    let accepted = store.add_members(group, &[device], &audit_entry()).await.unwrap();
 
     assert_eq!(
         rejected,
@@ -617,7 +674,7 @@ async fn add_members_to_a_device_group_rejects_users(store: Arc<dyn Store>) {
 async fn add_members_to_an_unknown_group_is_not_found(store: Arc<dyn Store>) {
     let jane = insert_user(&store, "jane@contoso.com").await;
 
-    let result = store.add_members(Uuid::now_v7(), &[jane]).await;
+    let result = store.add_members(Uuid::now_v7(), &[jane], &audit_entry()).await;
 
     assert!(matches!(result, Err(StorageError::NotFound)), "{result:?}");
 }
@@ -628,7 +685,7 @@ async fn remove_member_removes_only_that_membership(store: Arc<dyn Store>) {
     let sales = group_with(&store, GroupType::User, &[jane, john]).await;
     let staff = group_with(&store, GroupType::User, &[jane]).await;
 
-    store.remove_member(sales, jane).await.unwrap();
+    store.remove_member(sales, jane, &audit_entry()).await.unwrap();
 
     assert_eq!(member_ids(&store, sales, 10).await, vec![john]);
     assert_eq!(member_ids(&store, staff, 10).await, vec![jane]);
@@ -643,17 +700,17 @@ async fn remove_member_of_a_non_member_is_not_found(store: Arc<dyn Store>) {
     let kiosks = group_with(&store, GroupType::Device, &[device]).await;
 
     let results = [
-        store.remove_member(sales, john).await,
-        store.remove_member(sales, device).await,
-        store.remove_member(kiosks, jane).await,
-        store.remove_member(Uuid::now_v7(), jane).await,
+        store.remove_member(sales, john, &audit_entry()).await,
+        store.remove_member(sales, device, &audit_entry()).await,
+        store.remove_member(kiosks, jane, &audit_entry()).await,
+        store.remove_member(Uuid::now_v7(), jane, &audit_entry()).await,
     ];
 
     for result in results {
         assert!(matches!(result, Err(StorageError::NotFound)), "{result:?}");
     }
-    store.remove_member(sales, jane).await.unwrap();
-    let again = store.remove_member(sales, jane).await;
+    store.remove_member(sales, jane, &audit_entry()).await.unwrap();
+    let again = store.remove_member(sales, jane, &audit_entry()).await;
     assert!(matches!(again, Err(StorageError::NotFound)), "{again:?}");
 }
 
@@ -665,7 +722,7 @@ async fn list_members_pages_in_id_order(store: Arc<dyn Store>) {
             external_id: Some(format!("ext-{index}")),
             ..user(&format!("user{index}@contoso.com"))
         };
-        users.push(store.insert_user(&user).await.unwrap().id);
+        users.push(store.insert_user(&user, &audit_entry()).await.unwrap().id);
     }
     // Added in reverse: listed in id order all the same.
     let reversed: Vec<Uuid> = users.iter().rev().copied().collect();
@@ -705,10 +762,17 @@ async fn insert_assignment_reports_unknown_profile_group_and_duplicates(store: A
             Uuid::now_v7(),
             group,
             Intent::Include,
+            &audit_entry(),
         )
         .await;
     let wrong_kind = store
-        .insert_assignment(ProfileKind::ScepCertificate, root, group, Intent::Include)
+        .insert_assignment(
+            ProfileKind::ScepCertificate,
+            root,
+            group,
+            Intent::Include,
+            &audit_entry(),
+        )
         .await;
     let unknown_group = store
         .insert_assignment(
@@ -716,14 +780,27 @@ async fn insert_assignment_reports_unknown_profile_group_and_duplicates(store: A
             root,
             Uuid::now_v7(),
             Intent::Include,
+            &audit_entry(),
         )
         .await;
     let created = store
-        .insert_assignment(ProfileKind::ScepCertificate, scep, group, Intent::Exclude)
+        .insert_assignment(
+            ProfileKind::ScepCertificate,
+            scep,
+            group,
+            Intent::Exclude,
+            &audit_entry(),
+        )
         .await
         .unwrap();
     let duplicate = store
-        .insert_assignment(ProfileKind::ScepCertificate, scep, group, Intent::Include)
+        .insert_assignment(
+            ProfileKind::ScepCertificate,
+            scep,
+            group,
+            Intent::Include,
+            &audit_entry(),
+        )
         .await;
 
     assert!(
@@ -775,11 +852,23 @@ async fn list_and_delete_assignments(store: Arc<dyn Store>) {
     let users = insert_group(&store, GroupType::User).await;
     let root = insert_trusted(&store, Platform::Android).await;
     let include = store
-        .insert_assignment(ProfileKind::TrustedCertificate, root, devices, Intent::Include)
+        .insert_assignment(
+            ProfileKind::TrustedCertificate,
+            root,
+            devices,
+            Intent::Include,
+            &audit_entry(),
+        )
         .await
         .unwrap();
     let exclude = store
-        .insert_assignment(ProfileKind::TrustedCertificate, root, users, Intent::Exclude)
+        .insert_assignment(
+            ProfileKind::TrustedCertificate,
+            root,
+            users,
+            Intent::Exclude,
+            &audit_entry(),
+        )
         .await
         .unwrap();
 
@@ -805,18 +894,18 @@ async fn list_and_delete_assignments(store: Arc<dyn Store>) {
     assert_eq!(second.next_cursor, None);
 
     let through_other_kind = store
-        .delete_assignment(ProfileKind::ScepCertificate, root, include.id)
+        .delete_assignment(ProfileKind::ScepCertificate, root, include.id, &audit_entry())
         .await;
     assert!(
         matches!(through_other_kind, Err(StorageError::NotFound)),
         "{through_other_kind:?}"
     );
     store
-        .delete_assignment(ProfileKind::TrustedCertificate, root, include.id)
+        .delete_assignment(ProfileKind::TrustedCertificate, root, include.id, &audit_entry())
         .await
         .unwrap();
     let again = store
-        .delete_assignment(ProfileKind::TrustedCertificate, root, include.id)
+        .delete_assignment(ProfileKind::TrustedCertificate, root, include.id, &audit_entry())
         .await;
     assert!(matches!(again, Err(StorageError::NotFound)), "{again:?}");
     assert_eq!(
@@ -869,7 +958,7 @@ async fn deleting_a_group_removes_its_memberships_and_assignments(store: Arc<dyn
     )
     .await;
 
-    store.delete_group(doomed, None).await.unwrap();
+    store.delete_group(doomed, None, &audit_entry()).await.unwrap();
 
     assert_eq!(
         assignment_ids(&store, ProfileKind::TrustedCertificate, root).await,
@@ -902,7 +991,7 @@ async fn deleting_a_user_removes_its_memberships_and_clears_its_devices(store: A
     let johns = insert_device(&store, Platform::Ios, Some(john)).await;
     let sales = group_with(&store, GroupType::User, &[jane, john]).await;
 
-    store.delete_user(jane, None).await.unwrap();
+    store.delete_user(jane, None, &audit_entry()).await.unwrap();
 
     assert_eq!(member_ids(&store, sales, 10).await, vec![john]);
     let janes = store.device(janes).await.unwrap().expect("device stays");
@@ -922,7 +1011,7 @@ async fn deleting_a_device_removes_its_memberships(store: Arc<dyn Store>) {
     let second = insert_device(&store, Platform::Ios, None).await;
     let kiosks = group_with(&store, GroupType::Device, &[first, second]).await;
 
-    store.delete_device(first, None).await.unwrap();
+    store.delete_device(first, None, &audit_entry()).await.unwrap();
 
     assert_eq!(member_ids(&store, kiosks, 10).await, vec![second]);
 }
@@ -942,8 +1031,14 @@ async fn deleting_a_profile_removes_its_assignments(store: Arc<dyn Store>) {
     .await;
     assign(&store, ProfileKind::ScepCertificate, scep, group, Intent::Include).await;
 
-    store.delete_scep_profile(scep, None).await.unwrap();
-    store.delete_trusted_profile(root, None).await.unwrap();
+    store
+        .delete_scep_profile(scep, None, &audit_entry())
+        .await
+        .unwrap();
+    store
+        .delete_trusted_profile(root, None, &audit_entry())
+        .await
+        .unwrap();
 
     let (_, profiles) = store
         .device_targeting_facts(device)

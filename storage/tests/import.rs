@@ -7,6 +7,7 @@ use scepter_domain::{
     directory::{Device, Group, GroupType, User},
     Platform, Record,
 };
+use scepter_storage::testing::audit_entry;
 use scepter_storage::{DeviceImport, MembershipImport, PageRequest, RowOutcome, Store, StoredDevice};
 use uuid::Uuid;
 
@@ -137,7 +138,7 @@ async fn a_taken_user_principal_name_rejects_only_its_row(store: Arc<dyn Store>)
         external_id: None,
         ..user("-", "taken@contoso.com", "Manual")
     };
-    let manual = store.insert_user(&manual).await.unwrap();
+    let manual = store.insert_user(&manual, &audit_entry()).await.unwrap();
     store
         .upsert_users(&[user("x", "x@contoso.com", "X")])
         .await
@@ -249,11 +250,11 @@ async fn memberships_are_imported_by_external_ids(store: Arc<dyn Store>) {
         external_id: Some(name.to_owned()),
     };
     let user_group = store
-        .insert_group(&group("staff", GroupType::User))
+        .insert_group(&group("staff", GroupType::User), &audit_entry())
         .await
         .unwrap();
     let device_group = store
-        .insert_group(&group("laptops", GroupType::Device))
+        .insert_group(&group("laptops", GroupType::Device), &audit_entry())
         .await
         .unwrap();
     store
@@ -266,7 +267,11 @@ async fn memberships_are_imported_by_external_ids(store: Arc<dyn Store>) {
     store.upsert_devices(&[device("d1", Some("u1"))]).await.unwrap();
     // u1 is already a member through the API.
     let u1 = all_users(&store).await["u1"].id;
-    store.add_members(user_group.id, &[u1]).await.unwrap().unwrap();
+    store
+        .add_members(user_group.id, &[u1], &audit_entry())
+        .await
+        .unwrap()
+        .unwrap();
 
     let rows = vec![
         membership("staff", "u1"),

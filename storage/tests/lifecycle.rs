@@ -13,6 +13,7 @@ use scepter_domain::{
     targeting::{Intent, ProfileKind},
     Platform,
 };
+use scepter_storage::testing::audit_entry;
 use scepter_storage::{
     now, AllowedRecord, EnrollmentStep, EventFilter, FactsGenerations, FailedRequest, NewEvent, PageRequest,
     RevocationOutcome, RevocationScope, ScepTransaction, StorageError, Store, StoredCertificate,
@@ -52,33 +53,46 @@ struct Setup {
 
 async fn setup(store: Arc<dyn Store>) -> Setup {
     let first = store
-        .insert_device(&device("one", Platform::Android, None))
+        .insert_device(&device("one", Platform::Android, None), &audit_entry())
         .await
         .unwrap()
         .id;
     let second = store
-        .insert_device(&device("two", Platform::Android, None))
+        .insert_device(&device("two", Platform::Android, None), &audit_entry())
         .await
         .unwrap()
         .id;
     let group = store
-        .insert_group(&group("phones", GroupType::Device))
-        .await
-        .unwrap()
-        .id;
-    store.add_members(group, &[first, second]).await.unwrap().unwrap();
-    let root = store
-        .insert_trusted_profile(&trusted(Platform::Android))
-        .await
-        .unwrap()
-        .id;
-    let profile = store
-        .insert_scep_profile(&scep(Platform::Android, root, CertificateType::Device))
+        .insert_group(&group("phones", GroupType::Device), &audit_entry())
         .await
         .unwrap()
         .id;
     store
-        .insert_assignment(ProfileKind::ScepCertificate, profile, group, Intent::Include)
+        .add_members(group, &[first, second], &audit_entry())
+        .await
+        .unwrap()
+        .unwrap();
+    let root = store
+        .insert_trusted_profile(&trusted(Platform::Android), &audit_entry())
+        .await
+        .unwrap()
+        .id;
+    let profile = store
+        .insert_scep_profile(
+            &scep(Platform::Android, root, CertificateType::Device),
+            &audit_entry(),
+        )
+        .await
+        .unwrap()
+        .id;
+    store
+        .insert_assignment(
+            ProfileKind::ScepCertificate,
+            profile,
+            group,
+            Intent::Include,
+            &audit_entry(),
+        )
         .await
         .unwrap();
     Setup {
@@ -300,7 +314,7 @@ async fn revocations_are_queued_only_for_certificates_no_longer_reached(store: A
 
     setup
         .store
-        .remove_member(setup.group, setup.device)
+        .remove_member(setup.group, setup.device, &audit_entry())
         .await
         .unwrap();
     // Out of scope: nothing happens.
@@ -324,7 +338,7 @@ async fn revocations_are_queued_only_for_certificates_no_longer_reached(store: A
     // Deleting the profile reaches every remaining certificate of it.
     setup
         .store
-        .delete_scep_profile(setup.profile, None)
+        .delete_scep_profile(setup.profile, None, &audit_entry())
         .await
         .unwrap();
     assert_eq!(
@@ -371,7 +385,11 @@ async fn revocation_results_are_recorded_once(store: Arc<dyn Store>) {
         .await;
     assert!(matches!(unknown, Err(StorageError::NotFound)), "{unknown:?}");
 
-    setup.store.delete_device(setup.device, None).await.unwrap();
+    setup
+        .store
+        .delete_device(setup.device, None, &audit_entry())
+        .await
+        .unwrap();
     assert_eq!(
         setup
             .store
@@ -697,7 +715,7 @@ impl Watch {
         for device in [first, second] {
             let credential = Uuid::now_v7();
             store
-                .replace_device_credential(device, credential, &[1; 32])
+                .replace_device_credential(device, credential, &[1; 32], &audit_entry())
                 .await
                 .unwrap();
             credentials.push((credential, generations(store, credential).await));
@@ -733,16 +751,19 @@ impl Watch {
 async fn generations_move_only_for_what_a_change_concerns(store: Arc<dyn Store>) {
     let setup = setup(store).await;
     let store = &setup.store;
-    let user = store.insert_user(&user("jane@contoso.example")).await.unwrap();
+    let user = store
+        .insert_user(&user("jane@contoso.example"), &audit_entry())
+        .await
+        .unwrap();
     let first = store.device(setup.device).await.unwrap().unwrap();
     let mut with_user = first.content.device.clone();
     with_user.user_id = Some(user.id);
     store
-        .update_device(setup.device, first.version, &with_user)
+        .update_device(setup.device, first.version, &with_user, &audit_entry())
         .await
         .unwrap();
     let user_group = store
-        .insert_group(&group("staff", GroupType::User))
+        .insert_group(&group("staff", GroupType::User), &audit_entry())
         .await
         .unwrap()
         .id;
@@ -765,24 +786,36 @@ async fn generations_move_only_for_what_a_change_concerns(store: Arc<dyn Store>)
 
     // The directory: a membership, the device row, its primary user.
     store
-        .remove_member(setup.group, setup.other_device)
+        .remove_member(setup.group, setup.other_device, &audit_entry())
         .await
         .unwrap();
     assert_eq!(watch.moved(store).await, SECOND, "device-group membership");
     let record = store.device(setup.device).await.unwrap().unwrap();
     store
-        .update_device(setup.device, record.version, &record.content.device)
+        .update_device(
+            setup.device,
+            record.version,
+            &record.content.device,
+            &audit_entry(),
+        )
         .await
         .unwrap();
     assert_eq!(watch.moved(store).await, FIRST, "device row");
     store
-        .update_user(user.id, user.version, &user.content)
+        .update_user(user.id, user.version, &user.content, &audit_entry())
         .await
         .unwrap();
     assert_eq!(watch.moved(store).await, FIRST, "the primary user's row");
-    store.add_members(user_group, &[user.id]).await.unwrap().unwrap();
+    store
+        .add_members(user_group, &[user.id], &audit_entry())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(watch.moved(store).await, FIRST, "the primary user's memberships");
-    store.remove_member(user_group, user.id).await.unwrap();
+    store
+        .remove_member(user_group, user.id, &audit_entry())
+        .await
+        .unwrap();
     assert_eq!(watch.moved(store).await, FIRST, "the primary user leaves a group");
 
     // The ledger: an issued certificate, a denial, a revocation result.
@@ -823,22 +856,26 @@ async fn generations_move_only_for_what_a_change_concerns(store: Arc<dyn Store>)
             setup.profile,
             user_group,
             Intent::Exclude,
+            &audit_entry(),
         )
         .await
         .unwrap();
     assert_eq!(watch.moved(store).await, (false, false, true), "assignment");
     let profile = store.scep_profile(setup.profile).await.unwrap().unwrap();
     store
-        .update_scep_profile(setup.profile, profile.version, &profile.content)
+        .update_scep_profile(setup.profile, profile.version, &profile.content, &audit_entry())
         .await
         .unwrap();
     assert_eq!(watch.moved(store).await, (false, false, true), "profile");
 
     // Deleting the group: its member's memberships go, and its assignments.
-    store.delete_group(setup.group, None).await.unwrap();
+    store
+        .delete_group(setup.group, None, &audit_entry())
+        .await
+        .unwrap();
     assert_eq!(watch.moved(store).await, (true, false, true), "group deleted");
     // Deleting the user clears the device's primary user.
-    store.delete_user(user.id, None).await.unwrap();
+    store.delete_user(user.id, None, &audit_entry()).await.unwrap();
     assert_eq!(watch.moved(store).await, FIRST, "primary user deleted");
 }
 

@@ -17,6 +17,7 @@ use scepter_domain::{
     targeting::{Intent, ProfileKind},
     Platform,
 };
+use scepter_storage::testing::audit_entry;
 use scepter_storage::{
     now, DeviceProfileState, EnrollmentStep, FailedRequest, NewEvent, PageRequest, RevocationOutcome,
     StatusDevice, StatusScope, Store, StoredCertificate,
@@ -76,12 +77,16 @@ impl Universe {
     async fn device(&self, name: &str, platform: Platform, user: Option<Uuid>, groups: &[Uuid]) -> Uuid {
         let id = self
             .store
-            .insert_device(&device(name, platform, user))
+            .insert_device(&device(name, platform, user), &audit_entry())
             .await
             .unwrap()
             .id;
         for group in groups {
-            self.store.add_members(*group, &[id]).await.unwrap().unwrap();
+            self.store
+                .add_members(*group, &[id], &audit_entry())
+                .await
+                .unwrap()
+                .unwrap();
         }
         id
     }
@@ -120,7 +125,7 @@ impl Universe {
     async fn revoke(&self, outcomes: &[(Uuid, Uuid, bool)]) {
         for (device, certificate, _) in outcomes {
             self.store
-                .request_revocation(*device, *certificate)
+                .request_revocation(*device, *certificate, &audit_entry())
                 .await
                 .unwrap();
         }
@@ -176,17 +181,23 @@ impl Universe {
 /// retired) that hold certificates.
 async fn universe(store: Arc<dyn Store>) -> Universe {
     let root = store
-        .insert_trusted_profile(&trusted(Platform::Android))
+        .insert_trusted_profile(&trusted(Platform::Android), &audit_entry())
         .await
         .unwrap()
         .id;
     let device_profile = store
-        .insert_scep_profile(&scep(Platform::Android, root, CertificateType::Device))
+        .insert_scep_profile(
+            &scep(Platform::Android, root, CertificateType::Device),
+            &audit_entry(),
+        )
         .await
         .unwrap()
         .id;
     let user_profile = store
-        .insert_scep_profile(&scep(Platform::Android, root, CertificateType::User))
+        .insert_scep_profile(
+            &scep(Platform::Android, root, CertificateType::User),
+            &audit_entry(),
+        )
         .await
         .unwrap()
         .id;
@@ -201,7 +212,13 @@ async fn universe(store: Arc<dyn Store>) -> Universe {
     };
     let new_group = |name: &'static str, group_type| {
         let store = store.clone();
-        async move { store.insert_group(&group(name, group_type)).await.unwrap().id }
+        async move {
+            store
+                .insert_group(&group(name, group_type), &audit_entry())
+                .await
+                .unwrap()
+                .id
+        }
     };
     let included = new_group("included", GroupType::Device).await;
     let excluded = new_group("excluded", GroupType::Device).await;
@@ -213,41 +230,65 @@ async fn universe(store: Arc<dyn Store>) -> Universe {
     for profile in [device_profile, user_profile] {
         let kind = ProfileKind::ScepCertificate;
         store
-            .insert_assignment(kind, profile, included, Intent::Include)
+            .insert_assignment(kind, profile, included, Intent::Include, &audit_entry())
             .await
             .unwrap();
         store
-            .insert_assignment(kind, profile, excluded, Intent::Exclude)
+            .insert_assignment(kind, profile, excluded, Intent::Exclude, &audit_entry())
             .await
             .unwrap();
         store
-            .insert_assignment(kind, profile, included_users, Intent::Include)
+            .insert_assignment(kind, profile, included_users, Intent::Include, &audit_entry())
             .await
             .unwrap();
     }
     let kind = ProfileKind::TrustedCertificate;
     store
-        .insert_assignment(kind, root, root_devices, Intent::Include)
+        .insert_assignment(kind, root, root_devices, Intent::Include, &audit_entry())
         .await
         .unwrap();
     store
-        .insert_assignment(kind, root, root_excluded, Intent::Exclude)
+        .insert_assignment(kind, root, root_excluded, Intent::Exclude, &audit_entry())
         .await
         .unwrap();
     store
-        .insert_assignment(kind, root, included_users, Intent::Include)
+        .insert_assignment(kind, root, included_users, Intent::Include, &audit_entry())
         .await
         .unwrap();
 
-    let jane = store.insert_user(&user("jane@contoso.com")).await.unwrap().id;
-    let mary = store.insert_user(&user("mary@contoso.com")).await.unwrap().id;
-    store.add_members(included_users, &[jane]).await.unwrap().unwrap();
-    // Bob's devices are excluded through his user group, Carl's from the root.
-    let bob = store.insert_user(&user("bob@contoso.com")).await.unwrap().id;
-    let carl = store.insert_user(&user("carl@contoso.com")).await.unwrap().id;
-    store.add_members(excluded_users, &[bob]).await.unwrap().unwrap();
+    let jane = store
+        .insert_user(&user("jane@contoso.com"), &audit_entry())
+        .await
+        .unwrap()
+        .id;
+    let mary = store
+        .insert_user(&user("mary@contoso.com"), &audit_entry())
+        .await
+        .unwrap()
+        .id;
     store
-        .add_members(root_excluded_users, &[carl])
+        .add_members(included_users, &[jane], &audit_entry())
+        .await
+        .unwrap()
+        .unwrap();
+    // Bob's devices are excluded through his user group, Carl's from the root.
+    let bob = store
+        .insert_user(&user("bob@contoso.com"), &audit_entry())
+        .await
+        .unwrap()
+        .id;
+    let carl = store
+        .insert_user(&user("carl@contoso.com"), &audit_entry())
+        .await
+        .unwrap()
+        .id;
+    store
+        .add_members(excluded_users, &[bob], &audit_entry())
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .add_members(root_excluded_users, &[carl], &audit_entry())
         .await
         .unwrap()
         .unwrap();
@@ -372,7 +413,7 @@ async fn universe(store: Arc<dyn Store>) -> Universe {
         let queued_cert = u.certificate(profile, queued, lasting(-days(2), days(363))).await;
         universe
             .store
-            .request_revocation(queued, queued_cert)
+            .request_revocation(queued, queued_cert, &audit_entry())
             .await
             .unwrap();
         // A retired device: certificates without a device row.
@@ -579,12 +620,15 @@ async fn the_summary_and_ranged_statuses_match_the_domain_for_user_certificates(
 
 async fn an_empty_profile_has_no_statuses(store: Arc<dyn Store>) {
     let root = store
-        .insert_trusted_profile(&trusted(Platform::Android))
+        .insert_trusted_profile(&trusted(Platform::Android), &audit_entry())
         .await
         .unwrap()
         .id;
     let profile = store
-        .insert_scep_profile(&scep(Platform::Android, root, CertificateType::Device))
+        .insert_scep_profile(
+            &scep(Platform::Android, root, CertificateType::Device),
+            &audit_entry(),
+        )
         .await
         .unwrap()
         .id;

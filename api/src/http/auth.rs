@@ -8,7 +8,7 @@ use std::{
     marker::PhantomData,
 };
 
-use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpMessage, HttpRequest};
 
 use crate::{error::ApiError, state::AppState, tokens::Role};
 
@@ -17,6 +17,8 @@ use crate::{error::ApiError, state::AppState, tokens::Role};
 pub struct Principal {
     pub subject: String,
     pub role: Role,
+    /// The request's id (see `telemetry::request_span`), for the audit trail.
+    pub request_id: Option<uuid::Uuid>,
 }
 
 fn authenticate(request: &HttpRequest) -> Result<Principal, ApiError> {
@@ -31,6 +33,10 @@ fn authenticate(request: &HttpRequest) -> Result<Principal, ApiError> {
     Ok(Principal {
         subject: claims.sub,
         role: claims.role,
+        request_id: request
+            .extensions()
+            .get::<crate::http::telemetry::RequestId>()
+            .map(|id| id.0),
     })
 }
 
@@ -68,6 +74,13 @@ fn authorize(
 /// A caller whose token's role meets `N`: [`Admin`], [`Reader`] or [`Connector`].
 #[derive(Debug, Clone)]
 pub struct Authorized<N>(pub Principal, PhantomData<N>);
+
+impl<N> Authorized<N> {
+    /// The caller as the audit trail names it.
+    pub fn actor(&self) -> scepter_storage::Actor {
+        self.0.actor()
+    }
+}
 
 /// What an [`Authorized`] caller needs: a role that passes the check, or a
 /// 403 naming the action.

@@ -17,8 +17,8 @@ use utoipa::{
 };
 
 use super::routes::{
-    assignments, certificates, checkin, connector, credentials, device_statuses, devices, events, groups,
-    health, preview, revocations, scep_profiles, step_ca, trusted_profiles, users,
+    assignments, audit, certificates, checkin, connector, credentials, device_statuses, devices, events,
+    groups, health, preview, revocations, scep_profiles, step_ca, trusted_profiles, users,
 };
 
 #[derive(OpenApi)]
@@ -85,6 +85,8 @@ use super::routes::{
         certificates::revoke_certificate,
         device_statuses::device_statuses,
         events::events,
+        audit::audit_events,
+        audit::history,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&StandardResponses),
@@ -97,6 +99,7 @@ use super::routes::{
         (name = "device", description = "The API devices call with their own credential"),
         (name = "connector", description = "What the SCEP server's policy module calls: challenge verification, issued certificates, revocations (role `connector`), and step-ca webhooks"),
         (name = "events", description = "Connector events with the seed's event ids and diagnostic codes"),
+        (name = "audit", description = "Who changed what: every successful admin write, with field-level differences"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

@@ -8,6 +8,7 @@ use actix_web::{
     dev::{ServiceRequest, ServiceResponse},
     http::header::{HeaderName, HeaderValue},
     middleware::Next,
+    HttpMessage,
 };
 use tracing::Instrument;
 use tracing_subscriber::{fmt, EnvFilter};
@@ -32,6 +33,11 @@ pub fn init(format: LogFormat) {
     };
 }
 
+/// The id [`request_span`] gave the request, in its extensions (the audit
+/// trail records it, so an entry leads to the request's log lines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestId(pub Uuid);
+
 /// Wraps each request in a span with method, path and a fresh request id,
 /// logs its outcome, and returns the id to the client. The query string is
 /// left out: it is not needed to follow a request and may carry identifiers.
@@ -40,6 +46,7 @@ pub async fn request_span(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let request_id = Uuid::new_v4();
+    request.extensions_mut().insert(RequestId(request_id));
     let route = request.match_pattern();
     let method = request.method().clone();
     let state = request

@@ -4,38 +4,68 @@
 use std::collections::HashSet;
 
 use rand::RngCore;
+use scepter_domain::audit::{AuditAction, Change, ResourceType};
 use scepter_domain::{
     device_credential::DeviceCredential,
     directory::{Device, DeviceDraft, Group, GroupDraft, User, UserDraft, MAX_MEMBERS_PER_REQUEST},
     Record, ValidationErrors,
 };
-use scepter_storage::{MembershipChange, RevocationScope, StorageError, Store, StoredDevice};
+use scepter_storage::{
+    Actor, MembershipChange, NewAuditEntry, RevocationScope, StorageError, Store, StoredDevice,
+};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
-    enrollment,
+    audit, enrollment,
     versioned::{missing_reference, Pending, Versioned},
 };
-use crate::{error::ApiError, state::AppState};
+use crate::{
+    error::ApiError,
+    http::dto::{DeviceView, GroupView, UserView},
+    state::AppState,
+};
 
 impl Versioned for User {
     type Draft = UserDraft;
     type Stored = User;
+    const RESOURCE_TYPE: ResourceType = ResourceType::User;
 
     async fn validate(_: &AppState, draft: UserDraft, _: Option<&Record<User>>) -> Result<Self, ApiError> {
         Ok(User::parse(draft)?)
     }
-    fn insert<'a>(store: &'a dyn Store, user: &'a User) -> Pending<'a, Record<User>> {
-        store.insert_user(user)
+    fn snapshot(user: &User) -> Value {
+        audit::view_snapshot(user.clone(), UserView::from)
+    }
+    fn content(user: &User) -> &User {
+        user
+    }
+    fn insert<'a>(
+        store: &'a dyn Store,
+        user: &'a User,
+        audit: &'a NewAuditEntry,
+    ) -> Pending<'a, Record<User>> {
+        store.insert_user(user, audit)
     }
     fn read(store: &dyn Store, id: Uuid) -> Pending<'_, Option<Record<User>>> {
         store.user(id)
     }
-    fn update<'a>(store: &'a dyn Store, id: Uuid, version: i64, user: &'a User) -> Pending<'a, Record<User>> {
-        store.update_user(id, version, user)
+    fn update<'a>(
+        store: &'a dyn Store,
+        id: Uuid,
+        version: i64,
+        user: &'a User,
+        audit: &'a NewAuditEntry,
+    ) -> Pending<'a, Record<User>> {
+        store.update_user(id, version, user, audit)
     }
-    fn delete(store: &dyn Store, id: Uuid, version: Option<i64>) -> Pending<'_, ()> {
-        store.delete_user(id, version)
+    fn delete<'a>(
+        store: &'a dyn Store,
+        id: Uuid,
+        version: Option<i64>,
+        audit: &'a NewAuditEntry,
+    ) -> Pending<'a, ()> {
+        store.delete_user(id, version, audit)
     }
     /// Its devices lose their primary user, and with it user-group profiles.
     fn revocations_after_delete(_: Uuid) -> Option<RevocationScope> {
@@ -46,6 +76,7 @@ impl Versioned for User {
 impl Versioned for Device {
     type Draft = DeviceDraft;
     type Stored = StoredDevice;
+    const RESOURCE_TYPE: ResourceType = ResourceType::Device;
 
     async fn validate(
         _: &AppState,
@@ -54,8 +85,23 @@ impl Versioned for Device {
     ) -> Result<Self, ApiError> {
         Ok(Device::parse(draft)?)
     }
-    fn insert<'a>(store: &'a dyn Store, device: &'a Device) -> Pending<'a, Record<StoredDevice>> {
-        store.insert_device(device)
+    /// What the admin set; not what Scepter observed (its last check-in).
+    fn snapshot(device: &Device) -> Value {
+        let stored = StoredDevice {
+            device: device.clone(),
+            last_check_in_at: None,
+        };
+        audit::view_snapshot(stored, DeviceView::from)
+    }
+    fn content(stored: &StoredDevice) -> &Device {
+        &stored.device
+    }
+    fn insert<'a>(
+        store: &'a dyn Store,
+        device: &'a Device,
+        audit: &'a NewAuditEntry,
+    ) -> Pending<'a, Record<StoredDevice>> {
+        store.insert_device(device, audit)
     }
     fn read(store: &dyn Store, id: Uuid) -> Pending<'_, Option<Record<StoredDevice>>> {
         store.device(id)
@@ -65,11 +111,17 @@ impl Versioned for Device {
         id: Uuid,
         version: i64,
         device: &'a Device,
+        audit: &'a NewAuditEntry,
     ) -> Pending<'a, Record<StoredDevice>> {
-        store.update_device(id, version, device)
+        store.update_device(id, version, device, audit)
     }
-    fn delete(store: &dyn Store, id: Uuid, version: Option<i64>) -> Pending<'_, ()> {
-        store.delete_device(id, version)
+    fn delete<'a>(
+        store: &'a dyn Store,
+        id: Uuid,
+        version: Option<i64>,
+        audit: &'a NewAuditEntry,
+    ) -> Pending<'a, ()> {
+        store.delete_device(id, version, audit)
     }
     /// The primary user was not found (or deleted meanwhile).
     fn write_error(error: StorageError) -> ApiError {
@@ -88,6 +140,7 @@ impl Versioned for Device {
 impl Versioned for Group {
     type Draft = GroupDraft;
     type Stored = Group;
+    const RESOURCE_TYPE: ResourceType = ResourceType::Group;
 
     /// A replacement keeps the group's type.
     async fn validate(
@@ -101,8 +154,18 @@ impl Versioned for Group {
         }
         Ok(group)
     }
-    fn insert<'a>(store: &'a dyn Store, group: &'a Group) -> Pending<'a, Record<Group>> {
-        store.insert_group(group)
+    fn snapshot(group: &Group) -> Value {
+        audit::view_snapshot(group.clone(), GroupView::from)
+    }
+    fn content(group: &Group) -> &Group {
+        group
+    }
+    fn insert<'a>(
+        store: &'a dyn Store,
+        group: &'a Group,
+        audit: &'a NewAuditEntry,
+    ) -> Pending<'a, Record<Group>> {
+        store.insert_group(group, audit)
     }
     fn read(store: &dyn Store, id: Uuid) -> Pending<'_, Option<Record<Group>>> {
         store.group(id)
@@ -112,12 +175,18 @@ impl Versioned for Group {
         id: Uuid,
         version: i64,
         group: &'a Group,
+        audit: &'a NewAuditEntry,
     ) -> Pending<'a, Record<Group>> {
-        store.update_group(id, version, group)
+        store.update_group(id, version, group, audit)
     }
     /// Also removes its memberships and the assignments that name it.
-    fn delete(store: &dyn Store, id: Uuid, version: Option<i64>) -> Pending<'_, ()> {
-        store.delete_group(id, version)
+    fn delete<'a>(
+        store: &'a dyn Store,
+        id: Uuid,
+        version: Option<i64>,
+        audit: &'a NewAuditEntry,
+    ) -> Pending<'a, ()> {
+        store.delete_group(id, version, audit)
     }
     fn revocations_after_delete(_: Uuid) -> Option<RevocationScope> {
         Some(RevocationScope::All)
@@ -128,6 +197,7 @@ impl Versioned for Group {
 /// of the wrong kind — none, with a 422 naming each such id.
 pub async fn add_members(
     state: &AppState,
+    actor: &Actor,
     group_id: Uuid,
     member_ids: &[Uuid],
 ) -> Result<MembershipChange, ApiError> {
@@ -141,7 +211,9 @@ pub async fn add_members(
             ),
         ));
     }
-    let rejected = match state.store.add_members(group_id, member_ids).await? {
+    // The store lists the members it actually added.
+    let audit = audit::entry_with(actor, AuditAction::AddMembers, ResourceType::Group, Vec::new());
+    let rejected = match state.store.add_members(group_id, member_ids, &audit).await? {
         Ok(change) => return Ok(change),
         Err(rejected) => rejected,
     };
@@ -167,8 +239,15 @@ pub async fn add_members(
 }
 
 /// Removes a member and queues the revocations that can follow.
-pub async fn remove_member(state: &AppState, group_id: Uuid, member_id: Uuid) -> Result<(), ApiError> {
-    state.store.remove_member(group_id, member_id).await?;
+pub async fn remove_member(
+    state: &AppState,
+    actor: &Actor,
+    group_id: Uuid,
+    member_id: Uuid,
+) -> Result<(), ApiError> {
+    // The store records which kind of member left.
+    let audit = audit::entry_with(actor, AuditAction::RemoveMember, ResourceType::Group, Vec::new());
+    state.store.remove_member(group_id, member_id, &audit).await?;
     // A device member is checked alone; a user member stands for all their devices.
     let scope = match state.store.device(member_id).await? {
         Some(_) => RevocationScope::Devices(vec![member_id]),
@@ -181,14 +260,26 @@ pub async fn remove_member(state: &AppState, group_id: Uuid, member_id: Uuid) ->
 /// Revokes the device's earlier credentials and returns a new one; only its digest is stored.
 pub async fn issue_device_credential(
     state: &AppState,
+    actor: &Actor,
     device_id: Uuid,
 ) -> Result<DeviceCredential, ApiError> {
     let mut secret = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut secret);
     let credential = DeviceCredential::new(Uuid::now_v7(), secret);
+    // The credential by id only: its secret appears nowhere but in the response.
+    let audit = audit::entry_with(
+        actor,
+        AuditAction::IssueCredential,
+        ResourceType::Device,
+        vec![Change::new(
+            "/credentialId",
+            None,
+            Some(credential.id().to_string().into()),
+        )],
+    );
     state
         .store
-        .replace_device_credential(device_id, credential.id(), &credential.secret_digest())
+        .replace_device_credential(device_id, credential.id(), &credential.secret_digest(), &audit)
         .await?;
     tracing::info!(%device_id, credential_id = %credential.id(), "issued a device credential");
     Ok(credential)

@@ -13,6 +13,7 @@
 //!   implement it for users, devices, groups and both profile kinds, and hold
 //!   the other admin flows of more than one step.
 
+pub mod audit;
 pub mod checkin;
 pub mod directory;
 pub mod enrollment;

@@ -1,23 +1,28 @@
 //! The profiles' writes: trusted and SCEP certificate profiles (see
 //! [`super::versioned`]), their assignments to groups, and the devices they reach.
 
+use scepter_domain::audit::{AuditAction, ResourceType};
 use scepter_domain::{
     targeting::{Intent, ProfileKind},
     Platform, Record, ScepCertificateProfile, ScepCertificateProfileDraft, ScepProfileContext,
     TrustedCertificateProfile, TrustedCertificateProfileDraft,
 };
-use scepter_storage::{Assignment, Page, PageRequest, RevocationScope, StorageError, Store, StoredDevice};
+use scepter_storage::{
+    Actor, Assignment, NewAuditEntry, Page, PageRequest, RevocationScope, StorageError, Store, StoredDevice,
+};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
-    enrollment,
+    audit, enrollment,
     versioned::{missing_reference, Pending, Versioned},
 };
-use crate::{error::ApiError, state::AppState};
+use crate::{error::ApiError, http::dto::ScepCertificateProfileView, state::AppState};
 
 impl Versioned for TrustedCertificateProfile {
     type Draft = TrustedCertificateProfileDraft;
     type Stored = TrustedCertificateProfile;
+    const RESOURCE_TYPE: ResourceType = ResourceType::TrustedCertificateProfile;
 
     async fn validate(
         _: &AppState,
@@ -26,8 +31,18 @@ impl Versioned for TrustedCertificateProfile {
     ) -> Result<Self, ApiError> {
         Ok(TrustedCertificateProfile::parse(draft)?)
     }
-    fn insert<'a>(store: &'a dyn Store, profile: &'a Self) -> Pending<'a, Record<Self>> {
-        store.insert_trusted_profile(profile)
+    fn snapshot(profile: &Self) -> Value {
+        audit::trusted_profile_snapshot(profile)
+    }
+    fn content(profile: &Self) -> &Self {
+        profile
+    }
+    fn insert<'a>(
+        store: &'a dyn Store,
+        profile: &'a Self,
+        audit: &'a NewAuditEntry,
+    ) -> Pending<'a, Record<Self>> {
+        store.insert_trusted_profile(profile, audit)
     }
     fn read(store: &dyn Store, id: Uuid) -> Pending<'_, Option<Record<Self>>> {
         store.trusted_profile(id)
@@ -38,18 +53,25 @@ impl Versioned for TrustedCertificateProfile {
         id: Uuid,
         version: i64,
         profile: &'a Self,
+        audit: &'a NewAuditEntry,
     ) -> Pending<'a, Record<Self>> {
-        store.update_trusted_profile(id, version, profile)
+        store.update_trusted_profile(id, version, profile, audit)
     }
     /// Refused (409) while a SCEP profile uses it as its root.
-    fn delete(store: &dyn Store, id: Uuid, version: Option<i64>) -> Pending<'_, ()> {
-        store.delete_trusted_profile(id, version)
+    fn delete<'a>(
+        store: &'a dyn Store,
+        id: Uuid,
+        version: Option<i64>,
+        audit: &'a NewAuditEntry,
+    ) -> Pending<'a, ()> {
+        store.delete_trusted_profile(id, version, audit)
     }
 }
 
 impl Versioned for ScepCertificateProfile {
     type Draft = ScepCertificateProfileDraft;
     type Stored = ScepCertificateProfile;
+    const RESOURCE_TYPE: ResourceType = ResourceType::ScepCertificateProfile;
 
     /// Validates against the domain rules, with its root profile's platform as context.
     async fn validate(
@@ -64,8 +86,20 @@ impl Versioned for ScepCertificateProfile {
         };
         Ok(ScepCertificateProfile::parse(draft, &context)?)
     }
-    fn insert<'a>(store: &'a dyn Store, profile: &'a Self) -> Pending<'a, Record<Self>> {
-        store.insert_scep_profile(profile)
+    fn snapshot(profile: &Self) -> Value {
+        audit::view_snapshot(profile.clone(), |record| {
+            ScepCertificateProfileView::from(&record)
+        })
+    }
+    fn content(profile: &Self) -> &Self {
+        profile
+    }
+    fn insert<'a>(
+        store: &'a dyn Store,
+        profile: &'a Self,
+        audit: &'a NewAuditEntry,
+    ) -> Pending<'a, Record<Self>> {
+        store.insert_scep_profile(profile, audit)
     }
     fn read(store: &dyn Store, id: Uuid) -> Pending<'_, Option<Record<Self>>> {
         store.scep_profile(id)
@@ -75,11 +109,17 @@ impl Versioned for ScepCertificateProfile {
         id: Uuid,
         version: i64,
         profile: &'a Self,
+        audit: &'a NewAuditEntry,
     ) -> Pending<'a, Record<Self>> {
-        store.update_scep_profile(id, version, profile)
+        store.update_scep_profile(id, version, profile, audit)
     }
-    fn delete(store: &dyn Store, id: Uuid, version: Option<i64>) -> Pending<'_, ()> {
-        store.delete_scep_profile(id, version)
+    fn delete<'a>(
+        store: &'a dyn Store,
+        id: Uuid,
+        version: Option<i64>,
+        audit: &'a NewAuditEntry,
+    ) -> Pending<'a, ()> {
+        store.delete_scep_profile(id, version, audit)
     }
     /// The root profile was deleted between validation and write.
     fn write_error(error: StorageError) -> ApiError {
@@ -102,14 +142,17 @@ impl Versioned for ScepCertificateProfile {
 /// queues the revocation of what it no longer reaches.
 pub async fn assign(
     state: &AppState,
+    actor: &Actor,
     kind: ProfileKind,
     profile_id: Uuid,
     group_id: Uuid,
     intent: Intent,
 ) -> Result<Assignment, ApiError> {
+    // The store adds the change: the assignment's id is its own.
+    let audit = audit::entry_with(actor, AuditAction::Assign, resource_type(kind), Vec::new());
     let assignment = state
         .store
-        .insert_assignment(kind, profile_id, group_id, intent)
+        .insert_assignment(kind, profile_id, group_id, intent, &audit)
         .await
         .map_err(|error| missing_reference(error, "groupId", "does not name an existing group"))?;
     if kind == ProfileKind::ScepCertificate && intent == Intent::Exclude {
@@ -121,18 +164,28 @@ pub async fn assign(
 /// Removes an assignment; for a SCEP profile, queues the revocations that can follow.
 pub async fn unassign(
     state: &AppState,
+    actor: &Actor,
     kind: ProfileKind,
     profile_id: Uuid,
     assignment_id: Uuid,
 ) -> Result<(), ApiError> {
+    let audit = audit::entry_with(actor, AuditAction::Unassign, resource_type(kind), Vec::new());
     state
         .store
-        .delete_assignment(kind, profile_id, assignment_id)
+        .delete_assignment(kind, profile_id, assignment_id, &audit)
         .await?;
     if kind == ProfileKind::ScepCertificate {
         enrollment::queue_revocations(state, RevocationScope::Profile(profile_id)).await;
     }
     Ok(())
+}
+
+/// Assignments are recorded as changes of their profile.
+fn resource_type(kind: ProfileKind) -> ResourceType {
+    match kind {
+        ProfileKind::TrustedCertificate => ResourceType::TrustedCertificateProfile,
+        ProfileKind::ScepCertificate => ResourceType::ScepCertificateProfile,
+    }
 }
 
 /// One page of the devices of the profile's platform that the profile reaches; 404 for an unknown profile.

@@ -6,11 +6,15 @@
 use std::future::Future;
 
 use futures_util::future::BoxFuture;
-use scepter_domain::Record;
-use scepter_storage::{RevocationScope, StorageError, Store};
+use scepter_domain::{
+    audit::{AuditAction, ResourceType},
+    Record,
+};
+use scepter_storage::{Actor, NewAuditEntry, RevocationScope, StorageError, Store};
+use serde_json::Value;
 use uuid::Uuid;
 
-use super::enrollment;
+use super::{audit, enrollment};
 use crate::{error::ApiError, state::AppState};
 
 /// The `If-Match` precondition of a write.
@@ -53,7 +57,20 @@ pub trait Versioned: Sized {
         current: Option<&Record<Self::Stored>>,
     ) -> impl Future<Output = Result<Self, ApiError>>;
 
-    fn insert<'a>(store: &'a dyn Store, content: &'a Self) -> Pending<'a, Record<Self::Stored>>;
+    /// What its audit entries name it.
+    const RESOURCE_TYPE: ResourceType;
+
+    /// What the audit trail shows of it (see [`super::audit`]).
+    fn snapshot(content: &Self) -> Value;
+
+    /// The content of what the store returns.
+    fn content(stored: &Self::Stored) -> &Self;
+
+    fn insert<'a>(
+        store: &'a dyn Store,
+        content: &'a Self,
+        audit: &'a NewAuditEntry,
+    ) -> Pending<'a, Record<Self::Stored>>;
 
     fn read(store: &dyn Store, id: Uuid) -> Pending<'_, Option<Record<Self::Stored>>>;
 
@@ -62,9 +79,15 @@ pub trait Versioned: Sized {
         id: Uuid,
         expected_version: i64,
         content: &'a Self,
+        audit: &'a NewAuditEntry,
     ) -> Pending<'a, Record<Self::Stored>>;
 
-    fn delete(store: &dyn Store, id: Uuid, expected_version: Option<i64>) -> Pending<'_, ()>;
+    fn delete<'a>(
+        store: &'a dyn Store,
+        id: Uuid,
+        expected_version: Option<i64>,
+        audit: &'a NewAuditEntry,
+    ) -> Pending<'a, ()>;
 
     /// How a refused insert or update reads: a missing reference names the field holding it.
     fn write_error(error: StorageError) -> ApiError {
@@ -82,9 +105,23 @@ pub trait Versioned: Sized {
     }
 }
 
-pub async fn create<R: Versioned>(state: &AppState, draft: R::Draft) -> Result<Record<R::Stored>, ApiError> {
+/// Creates the resource, recording the audit entry of `actor`.
+pub async fn create<R: Versioned>(
+    state: &AppState,
+    actor: &Actor,
+    draft: R::Draft,
+) -> Result<Record<R::Stored>, ApiError> {
     let content = R::validate(state, draft, None).await?;
-    R::insert(&*state.store, &content).await.map_err(R::write_error)
+    let audit = audit::entry(
+        actor,
+        AuditAction::Create,
+        R::RESOURCE_TYPE,
+        None,
+        Some(&R::snapshot(&content)),
+    );
+    R::insert(&*state.store, &content, &audit)
+        .await
+        .map_err(R::write_error)
 }
 
 /// The resource, or 404.
@@ -93,8 +130,12 @@ pub async fn get<R: Versioned>(state: &AppState, id: Uuid) -> Result<Record<R::S
 }
 
 /// Replaces the resource if `if_match` (required) admits its current version.
+///
+/// The audit entry's "before" is `current`, the version the update expects:
+/// a version that moved meanwhile fails the update (412), so it is exact.
 pub async fn replace<R: Versioned>(
     state: &AppState,
+    actor: &Actor,
     id: Uuid,
     if_match: &IfMatch,
     draft: R::Draft,
@@ -102,7 +143,14 @@ pub async fn replace<R: Versioned>(
     let current = get::<R>(state, id).await?;
     let expected_version = if_match.expect(current.version)?;
     let content = R::validate(state, draft, Some(&current)).await?;
-    let record = R::update(&*state.store, id, expected_version, &content)
+    let audit = audit::entry(
+        actor,
+        AuditAction::Replace,
+        R::RESOURCE_TYPE,
+        Some(&R::snapshot(R::content(&current.content))),
+        Some(&R::snapshot(&content)),
+    );
+    let record = R::update(&*state.store, id, expected_version, &content, &audit)
         .await
         .map_err(R::write_error)?;
     queue_revocations(state, R::revocations_after_replace(id)).await;
@@ -110,12 +158,35 @@ pub async fn replace<R: Versioned>(
 }
 
 /// Deletes the resource; when `if_match` is sent, only if it admits the current version.
-pub async fn delete<R: Versioned>(state: &AppState, id: Uuid, if_match: &IfMatch) -> Result<(), ApiError> {
-    let expected_version = match if_match {
-        IfMatch::Absent => None,
-        condition => Some(condition.expect(get::<R>(state, id).await?.version)?),
-    };
-    R::delete(&*state.store, id, expected_version).await?;
+///
+/// The delete always expects the version it read, so the audit entry shows
+/// exactly what was deleted. Without `If-Match` any version may go: a
+/// version that moved between the read and the delete is read again.
+pub async fn delete<R: Versioned>(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    if_match: &IfMatch,
+) -> Result<(), ApiError> {
+    let mut attempts = 0;
+    loop {
+        let current = get::<R>(state, id).await?;
+        let expected_version = match if_match {
+            IfMatch::Absent => current.version,
+            condition => condition.expect(current.version)?,
+        };
+        let before = R::snapshot(R::content(&current.content));
+        let audit = audit::entry(actor, AuditAction::Delete, R::RESOURCE_TYPE, Some(&before), None);
+        match R::delete(&*state.store, id, Some(expected_version), &audit).await {
+            Err(StorageError::VersionMismatch { .. }) if *if_match == IfMatch::Absent && attempts < 3 => {
+                attempts += 1;
+            }
+            result => {
+                result?;
+                break;
+            }
+        }
+    }
     queue_revocations(state, R::revocations_after_delete(id)).await;
     Ok(())
 }

@@ -8,7 +8,7 @@ use scepter_domain::{
 };
 use uuid::Uuid;
 
-use crate::{Page, PageRequest, StorageError, StoredDevice};
+use crate::{NewAuditEntry, Page, PageRequest, StorageError, StoredDevice};
 
 /// An assignment of a profile to a group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +32,7 @@ pub trait AssignmentRepository: Send + Sync {
         profile_id: Uuid,
         group_id: Uuid,
         intent: Intent,
+        audit: &NewAuditEntry,
     ) -> Result<Assignment, StorageError>;
     async fn list_assignments(
         &self,
@@ -44,6 +45,7 @@ pub trait AssignmentRepository: Send + Sync {
         kind: ProfileKind,
         profile_id: Uuid,
         assignment_id: Uuid,
+        audit: &NewAuditEntry,
     ) -> Result<(), StorageError>;
 
     /// Every profile assigned to a group the device or its primary user is

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::StorageError;
+use crate::{NewAuditEntry, StorageError};
 
 /// A stored device credential: whose it is and the SHA-256 of its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,8 +40,13 @@ pub trait DeviceCredentialRepository: Send + Sync {
         device_id: Uuid,
         credential_id: Uuid,
         secret_digest: &[u8],
+        audit: &NewAuditEntry,
     ) -> Result<(), StorageError>;
     /// Revokes every credential of the device; [`StorageError::NotFound`] for an unknown device.
-    async fn revoke_device_credentials(&self, device_id: Uuid) -> Result<(), StorageError>;
+    async fn revoke_device_credentials(
+        &self,
+        device_id: Uuid,
+        audit: &NewAuditEntry,
+    ) -> Result<(), StorageError>;
     async fn device_credential(&self, credential_id: Uuid) -> Result<Option<StoredCredential>, StorageError>;
 }

@@ -8,7 +8,7 @@ use scepter_domain::{
 };
 use uuid::Uuid;
 
-use crate::{Page, PageRequest, StorageError};
+use crate::{NewAuditEntry, Page, PageRequest, StorageError};
 
 /// A device as stored: its attributes and what Scepter observed of it.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,7 +21,7 @@ pub struct StoredDevice {
 /// a duplicate is [`StorageError::Conflict`].
 #[async_trait]
 pub trait UserRepository: Send + Sync {
-    async fn insert_user(&self, user: &User) -> Result<Record<User>, StorageError>;
+    async fn insert_user(&self, user: &User, audit: &NewAuditEntry) -> Result<Record<User>, StorageError>;
     async fn user(&self, id: Uuid) -> Result<Option<Record<User>>, StorageError>;
     async fn list_users(&self, page: PageRequest) -> Result<Page<Record<User>>, StorageError>;
     async fn update_user(
@@ -29,15 +29,25 @@ pub trait UserRepository: Send + Sync {
         id: Uuid,
         expected_version: i64,
         user: &User,
+        audit: &NewAuditEntry,
     ) -> Result<Record<User>, StorageError>;
     /// Removes the user's group memberships and clears it as primary user of its devices.
-    async fn delete_user(&self, id: Uuid, expected_version: Option<i64>) -> Result<(), StorageError>;
+    async fn delete_user(
+        &self,
+        id: Uuid,
+        expected_version: Option<i64>,
+        audit: &NewAuditEntry,
+    ) -> Result<(), StorageError>;
 }
 
 /// Devices. `externalId` is unique; `userId` must name a user ([`StorageError::MissingReference`]).
 #[async_trait]
 pub trait DeviceRepository: Send + Sync {
-    async fn insert_device(&self, device: &Device) -> Result<Record<StoredDevice>, StorageError>;
+    async fn insert_device(
+        &self,
+        device: &Device,
+        audit: &NewAuditEntry,
+    ) -> Result<Record<StoredDevice>, StorageError>;
     async fn device(&self, id: Uuid) -> Result<Option<Record<StoredDevice>>, StorageError>;
     /// The devices among `ids` that exist, by id, in one round trip (at most
     /// [`PageRequest::MAX_LIMIT`] ids: a page's worth).
@@ -48,8 +58,14 @@ pub trait DeviceRepository: Send + Sync {
         id: Uuid,
         expected_version: i64,
         device: &Device,
+        audit: &NewAuditEntry,
     ) -> Result<Record<StoredDevice>, StorageError>;
-    async fn delete_device(&self, id: Uuid, expected_version: Option<i64>) -> Result<(), StorageError>;
+    async fn delete_device(
+        &self,
+        id: Uuid,
+        expected_version: Option<i64>,
+        audit: &NewAuditEntry,
+    ) -> Result<(), StorageError>;
 }
 
 /// A group member as listed.
@@ -81,7 +97,8 @@ pub struct MembershipChange {
 /// Groups and their members. Deleting a group removes its memberships and assignments.
 #[async_trait]
 pub trait GroupRepository: Send + Sync {
-    async fn insert_group(&self, group: &Group) -> Result<Record<Group>, StorageError>;
+    async fn insert_group(&self, group: &Group, audit: &NewAuditEntry)
+        -> Result<Record<Group>, StorageError>;
     async fn group(&self, id: Uuid) -> Result<Option<Record<Group>>, StorageError>;
     async fn list_groups(&self, page: PageRequest) -> Result<Page<Record<Group>>, StorageError>;
     /// The caller checks that the type did not change ([`Group::check_replacement`]).
@@ -90,8 +107,14 @@ pub trait GroupRepository: Send + Sync {
         id: Uuid,
         expected_version: i64,
         group: &Group,
+        audit: &NewAuditEntry,
     ) -> Result<Record<Group>, StorageError>;
-    async fn delete_group(&self, id: Uuid, expected_version: Option<i64>) -> Result<(), StorageError>;
+    async fn delete_group(
+        &self,
+        id: Uuid,
+        expected_version: Option<i64>,
+        audit: &NewAuditEntry,
+    ) -> Result<(), StorageError>;
 
     /// Adds members in one transaction: all of them, or — when any id is
     /// unknown or of the wrong kind — none, with `Err(Ok(rejected))`.
@@ -99,9 +122,15 @@ pub trait GroupRepository: Send + Sync {
         &self,
         group_id: Uuid,
         member_ids: &[Uuid],
+        audit: &NewAuditEntry,
     ) -> Result<Result<MembershipChange, RejectedMembers>, StorageError>;
     /// [`StorageError::NotFound`] when the id is not a member.
-    async fn remove_member(&self, group_id: Uuid, member_id: Uuid) -> Result<(), StorageError>;
+    async fn remove_member(
+        &self,
+        group_id: Uuid,
+        member_id: Uuid,
+        audit: &NewAuditEntry,
+    ) -> Result<(), StorageError>;
     async fn list_members(
         &self,
         group_id: Uuid,

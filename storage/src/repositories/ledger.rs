@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use scepter_domain::{checkin::RevokeStatus, diagnostics::DiagnosticCode};
 use uuid::Uuid;
 
-use crate::{NewEvent, StorageError};
+use crate::{NewAuditEntry, NewEvent, StorageError};
 
 /// A certificate in the ledger of issued certificates.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,6 +172,7 @@ pub trait LedgerRepository: Send + Sync {
         &self,
         device_id: Uuid,
         certificate_id: Uuid,
+        audit: &NewAuditEntry,
     ) -> Result<StoredCertificate, StorageError>;
 
     /// Up to `limit` certificates awaiting revocation (`pending` or `issued`),

@@ -2,6 +2,7 @@
 //! `sql/` implements them), and [`Store`], which composes them.
 
 mod assignments;
+mod audit;
 mod checkin;
 mod credentials;
 mod directory;
@@ -13,6 +14,7 @@ mod statuses;
 use async_trait::async_trait;
 
 pub use assignments::{Assignment, AssignmentRepository};
+pub use audit::{Actor, AuditFilter, AuditRepository, NewAuditEntry, StoredAuditEntry};
 pub use checkin::{CheckInFacts, CheckInRepository, DeviceStep, LAST_CHECK_IN_CHUNK};
 pub use credentials::{DeviceCredentialRepository, FactsGenerations, StoredCredential};
 pub use directory::{
@@ -55,6 +57,7 @@ pub trait Store:
     + EventRepository
     + ImportRepository
     + StatusRepository
+    + AuditRepository
 {
     /// Applies the embedded migrations that have not run yet.
     async fn migrate(&self) -> Result<(), StorageError>;

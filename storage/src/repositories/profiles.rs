@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use scepter_domain::{Platform, Record, ScepCertificateProfile, TrustedCertificateProfile};
 use uuid::Uuid;
 
-use crate::{Page, PageRequest, StorageError};
+use crate::{NewAuditEntry, Page, PageRequest, StorageError};
 
 /// Filter of the profile list endpoints.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -18,6 +18,7 @@ pub trait TrustedProfileRepository: Send + Sync {
     async fn insert_trusted_profile(
         &self,
         profile: &TrustedCertificateProfile,
+        audit: &NewAuditEntry,
     ) -> Result<Record<TrustedCertificateProfile>, StorageError>;
 
     async fn trusted_profile(
@@ -39,6 +40,7 @@ pub trait TrustedProfileRepository: Send + Sync {
         id: Uuid,
         expected_version: i64,
         profile: &TrustedCertificateProfile,
+        audit: &NewAuditEntry,
     ) -> Result<Record<TrustedCertificateProfile>, StorageError>;
 
     /// Fails with [`StorageError::Conflict`] while a SCEP profile uses it as its root.
@@ -46,6 +48,7 @@ pub trait TrustedProfileRepository: Send + Sync {
         &self,
         id: Uuid,
         expected_version: Option<i64>,
+        audit: &NewAuditEntry,
     ) -> Result<(), StorageError>;
 }
 
@@ -56,6 +59,7 @@ pub trait ScepProfileRepository: Send + Sync {
     async fn insert_scep_profile(
         &self,
         profile: &ScepCertificateProfile,
+        audit: &NewAuditEntry,
     ) -> Result<Record<ScepCertificateProfile>, StorageError>;
 
     async fn scep_profile(&self, id: Uuid) -> Result<Option<Record<ScepCertificateProfile>>, StorageError>;
@@ -71,7 +75,13 @@ pub trait ScepProfileRepository: Send + Sync {
         id: Uuid,
         expected_version: i64,
         profile: &ScepCertificateProfile,
+        audit: &NewAuditEntry,
     ) -> Result<Record<ScepCertificateProfile>, StorageError>;
 
-    async fn delete_scep_profile(&self, id: Uuid, expected_version: Option<i64>) -> Result<(), StorageError>;
+    async fn delete_scep_profile(
+        &self,
+        id: Uuid,
+        expected_version: Option<i64>,
+        audit: &NewAuditEntry,
+    ) -> Result<(), StorageError>;
 }

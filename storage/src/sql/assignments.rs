@@ -1,6 +1,9 @@
 //! Profile assignments, and the facts targeting decides on.
 
-use scepter_domain::targeting::ProfileKind;
+use scepter_domain::{
+    audit::{pointer, Change},
+    targeting::ProfileKind,
+};
 
 /// The tables of one profile kind. Fixed strings, never input, so building
 /// SQL from them is safe.
@@ -104,8 +107,24 @@ pub(crate) fn list_assignments(kind: ProfileKind) -> String {
 
 pub(crate) fn delete_assignment(kind: ProfileKind) -> String {
     format!(
-        "DELETE FROM {} WHERE id = $1 AND profile_id = $2",
+        "DELETE FROM {} WHERE id = $1 AND profile_id = $2 RETURNING group_id, intent",
         tables(kind).assignments
+    )
+}
+
+/// The audit trail's view of an assignment appearing or disappearing: it is
+/// a member of its profile, at `/assignments/{id}`.
+pub(crate) fn assignment_change(
+    assignment_id: uuid::Uuid,
+    before: Option<(uuid::Uuid, &str)>,
+    after: Option<(uuid::Uuid, &str)>,
+) -> Change {
+    let value =
+        |(group_id, intent): (uuid::Uuid, &str)| serde_json::json!({"groupId": group_id, "intent": intent});
+    Change::new(
+        pointer("/assignments", &assignment_id.to_string()),
+        before.map(value),
+        after.map(value),
     )
 }
 
@@ -155,11 +174,12 @@ macro_rules! impl_assignment_repository {
             };
             use uuid::Uuid;
 
-            use super::$store;
+            use super::{audit_repository::insert_audit_entry, $store};
             use crate::{
                 rows::{now, targeted_profiles, AssignmentRow, DeviceRow, DeviceTargetingRow, TargetingRow},
                 sql::{assignments::*, unique_violation},
-                Assignment, AssignmentRepository, Page, PageRequest, StorageError, StoredDevice,
+                Assignment, AssignmentRepository, NewAuditEntry, Page, PageRequest, StorageError,
+                StoredDevice,
             };
 
             /// The targeting facts of a device whose platform and primary user are known.
@@ -202,6 +222,7 @@ macro_rules! impl_assignment_repository {
                     profile_id: Uuid,
                     group_id: Uuid,
                     intent: Intent,
+                    audit: &NewAuditEntry,
                 ) -> Result<Assignment, StorageError> {
                     let mut transaction = self.pool.begin().await?;
                     profile_exists(&mut *transaction, kind, profile_id).await?;
@@ -219,8 +240,12 @@ macro_rules! impl_assignment_repository {
                             ),
                             None => error.into(),
                         })?;
+                    let assignment = row.into_assignment(kind)?;
+                    let change = assignment_change(assignment.id, None, Some((group_id, intent.as_str())));
+                    let audit = audit.with_changes(vec![change]);
+                    insert_audit_entry(&mut *transaction, &audit, Some(profile_id)).await?;
                     transaction.commit().await?;
-                    row.into_assignment(kind)
+                    Ok(assignment)
                 }
 
                 async fn list_assignments(
@@ -252,15 +277,23 @@ macro_rules! impl_assignment_repository {
                     kind: ProfileKind,
                     profile_id: Uuid,
                     assignment_id: Uuid,
+                    audit: &NewAuditEntry,
                 ) -> Result<(), StorageError> {
-                    let deleted = sqlx::query(&delete_assignment(kind))
+                    let mut transaction = self.pool.begin().await?;
+                    let (group_id, intent) = sqlx::query_as::<_, (Uuid, String)>(&delete_assignment(kind))
                         .bind(assignment_id)
                         .bind(profile_id)
-                        .execute(&self.pool)
-                        .await?;
-                    if deleted.rows_affected() == 0 {
-                        return Err(StorageError::NotFound);
-                    }
+                        .fetch_optional(&mut *transaction)
+                        .await?
+                        .ok_or(StorageError::NotFound)?;
+                    let change = assignment_change(assignment_id, Some((group_id, &intent)), None);
+                    insert_audit_entry(
+                        &mut *transaction,
+                        &audit.with_changes(vec![change]),
+                        Some(profile_id),
+                    )
+                    .await?;
+                    transaction.commit().await?;
                     Ok(())
                 }
 

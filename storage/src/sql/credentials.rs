@@ -22,11 +22,13 @@ macro_rules! impl_credential_repository {
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
 
-            use super::$store;
+            use scepter_domain::audit::Change;
+
+            use super::{audit_repository::insert_audit_entry, $store};
             use crate::{
                 rows::{now, CredentialRow},
                 sql::credentials::*,
-                DeviceCredentialRepository, StorageError, StoredCredential,
+                DeviceCredentialRepository, NewAuditEntry, StorageError, StoredCredential,
             };
 
             type Connection = <$db as sqlx::Database>::Connection;
@@ -36,7 +38,7 @@ macro_rules! impl_credential_repository {
                 connection: &mut Connection,
                 device_id: Uuid,
                 at: DateTime<Utc>,
-            ) -> Result<(), StorageError> {
+            ) -> Result<u64, StorageError> {
                 let count = sqlx::query_scalar::<_, i64>(COUNT_DEVICE)
                     .bind(device_id)
                     .fetch_one(&mut *connection)
@@ -44,12 +46,12 @@ macro_rules! impl_credential_repository {
                 if count == 0 {
                     return Err(StorageError::NotFound);
                 }
-                sqlx::query(REVOKE_CREDENTIALS)
+                Ok(sqlx::query(REVOKE_CREDENTIALS)
                     .bind(device_id)
                     .bind(at)
                     .execute(connection)
-                    .await?;
-                Ok(())
+                    .await?
+                    .rows_affected())
             }
 
             #[async_trait]
@@ -59,6 +61,7 @@ macro_rules! impl_credential_repository {
                     device_id: Uuid,
                     credential_id: Uuid,
                     secret_digest: &[u8],
+                    audit: &NewAuditEntry,
                 ) -> Result<(), StorageError> {
                     let mut transaction = self.pool.begin().await?;
                     let now = now();
@@ -70,13 +73,21 @@ macro_rules! impl_credential_repository {
                         .bind(now)
                         .execute(&mut *transaction)
                         .await?;
+                    insert_audit_entry(&mut *transaction, audit, Some(device_id)).await?;
                     transaction.commit().await?;
                     Ok(())
                 }
 
-                async fn revoke_device_credentials(&self, device_id: Uuid) -> Result<(), StorageError> {
+                async fn revoke_device_credentials(
+                    &self,
+                    device_id: Uuid,
+                    audit: &NewAuditEntry,
+                ) -> Result<(), StorageError> {
                     let mut transaction = self.pool.begin().await?;
-                    revoke_all(&mut transaction, device_id, now()).await?;
+                    let revoked = revoke_all(&mut transaction, device_id, now()).await?;
+                    let change = Change::new("/revokedCredentials", None, Some(revoked.into()));
+                    let audit = audit.with_changes(vec![change]);
+                    insert_audit_entry(&mut *transaction, &audit, Some(device_id)).await?;
                     transaction.commit().await?;
                     Ok(())
                 }

@@ -87,21 +87,49 @@ pub(crate) const LIST_DEVICE_MEMBERS: &str = "SELECT d.id, d.device_name AS disp
 /// both backends' bind-parameter limits.
 pub(crate) const MEMBER_CHUNK: usize = 1000;
 
-/// What `add_members` reads and writes for a group of one type: the member
-/// table, the table of the other kind (to tell wrong-kind ids from unknown
-/// ones), and the member insert. Fixed strings, never input.
-pub(crate) fn member_tables(group_type: &str) -> (&'static str, &'static str, &'static str) {
+/// What `add_members` reads and writes for a group of one type. Fixed
+/// strings, never input.
+pub(crate) struct MemberTables {
+    /// The members' table.
+    pub own: &'static str,
+    /// The table of the other kind (to tell wrong-kind ids from unknown ones).
+    pub other: &'static str,
+    /// The member insert, up to its `VALUES`.
+    pub insert: &'static str,
+    /// Ends the insert: the ids it actually added (the audit entry's changes).
+    pub returning: &'static str,
+}
+
+pub(crate) fn member_tables(group_type: &str) -> MemberTables {
     match group_type {
-        "user" => (
-            "users",
-            "devices",
-            "INSERT INTO user_group_members (group_id, user_id) ",
-        ),
-        _ => (
-            "devices",
-            "users",
-            "INSERT INTO device_group_members (group_id, device_id) ",
-        ),
+        "user" => MemberTables {
+            own: "users",
+            other: "devices",
+            insert: "INSERT INTO user_group_members (group_id, user_id) ",
+            returning: " ON CONFLICT DO NOTHING RETURNING user_id",
+        },
+        _ => MemberTables {
+            own: "devices",
+            other: "users",
+            insert: "INSERT INTO device_group_members (group_id, device_id) ",
+            returning: " ON CONFLICT DO NOTHING RETURNING device_id",
+        },
+    }
+}
+
+/// The audit trail's view of a member joining or leaving: it is a member of
+/// its group, at `/members/{id}`, shown by its kind.
+pub(crate) fn member_change(
+    member_id: uuid::Uuid,
+    member_type: &str,
+    joined: bool,
+) -> scepter_domain::audit::Change {
+    let value = Some(serde_json::json!({ "memberType": member_type }));
+    let path = scepter_domain::audit::pointer("/members", &member_id.to_string());
+    if joined {
+        scepter_domain::audit::Change::new(path, None, value)
+    } else {
+        scepter_domain::audit::Change::new(path, value, None)
     }
 }
 
@@ -177,8 +205,8 @@ macro_rules! impl_directory_repositories {
             use crate::{
                 rows::{now, DeviceRow, GroupRow, MemberRow, UserRow},
                 sql::{bind_device_attributes, bind_user_attributes, directory::*},
-                DeviceRepository, GroupMember, GroupRepository, MembershipChange, Page, PageRequest,
-                RejectedMembers, StorageError, StoredDevice, UserRepository,
+                DeviceRepository, GroupMember, GroupRepository, MembershipChange, NewAuditEntry, Page,
+                PageRequest, RejectedMembers, StorageError, StoredDevice, UserRepository,
             };
 
             /// `SELECT id FROM {table} WHERE id IN (…ids)`.
@@ -194,15 +222,23 @@ macro_rules! impl_directory_repositories {
 
             #[async_trait]
             impl UserRepository for $store {
-                async fn insert_user(&self, user: &User) -> Result<Record<User>, StorageError> {
+                async fn insert_user(
+                    &self,
+                    user: &User,
+                    audit: &NewAuditEntry,
+                ) -> Result<Record<User>, StorageError> {
+                    let id = Uuid::now_v7();
+                    let mut transaction = self.pool.begin().await?;
                     let query = sqlx::query_as::<_, UserRow>(INSERT_USER)
-                        .bind(Uuid::now_v7())
+                        .bind(id)
                         .bind(now())
                         .bind(&user.external_id);
                     let row = bind_user_attributes!(query, bind, user)
-                        .fetch_one(&self.pool)
+                        .fetch_one(&mut *transaction)
                         .await
                         .map_err(user_conflict)?;
+                    versioned::audited(&mut transaction, audit, id).await?;
+                    transaction.commit().await?;
                     row.try_into()
                 }
 
@@ -224,6 +260,7 @@ macro_rules! impl_directory_repositories {
                     id: Uuid,
                     expected_version: i64,
                     user: &User,
+                    audit: &NewAuditEntry,
                 ) -> Result<Record<User>, StorageError> {
                     let mut transaction = self.pool.begin().await?;
                     let query = sqlx::query_as::<_, UserRow>(UPDATE_USER)
@@ -235,7 +272,7 @@ macro_rules! impl_directory_repositories {
                         .fetch_optional(&mut *transaction)
                         .await
                         .map_err(user_conflict)?;
-                    let row = versioned::updated(row, &mut transaction, &USERS, id).await?;
+                    let row = versioned::updated(row, &mut transaction, &USERS, id, audit).await?;
                     transaction.commit().await?;
                     row.try_into()
                 }
@@ -244,23 +281,32 @@ macro_rules! impl_directory_repositories {
                     &self,
                     id: Uuid,
                     expected_version: Option<i64>,
+                    audit: &NewAuditEntry,
                 ) -> Result<(), StorageError> {
-                    versioned::delete_alone(&self.pool, &USERS, id, expected_version).await
+                    versioned::delete_alone(&self.pool, &USERS, id, expected_version, audit).await
                 }
             }
 
             #[async_trait]
             impl DeviceRepository for $store {
-                async fn insert_device(&self, device: &Device) -> Result<Record<StoredDevice>, StorageError> {
+                async fn insert_device(
+                    &self,
+                    device: &Device,
+                    audit: &NewAuditEntry,
+                ) -> Result<Record<StoredDevice>, StorageError> {
+                    let id = Uuid::now_v7();
+                    let mut transaction = self.pool.begin().await?;
                     let query = sqlx::query_as::<_, DeviceRow>(INSERT_DEVICE)
-                        .bind(Uuid::now_v7())
+                        .bind(id)
                         .bind(now())
                         .bind(&device.external_id);
-                    bind_device_attributes!(query, bind, device)
-                        .fetch_one(&self.pool)
+                    let row = bind_device_attributes!(query, bind, device)
+                        .fetch_one(&mut *transaction)
                         .await
-                        .map_err(external_id_conflict)?
-                        .try_into()
+                        .map_err(external_id_conflict)?;
+                    versioned::audited(&mut transaction, audit, id).await?;
+                    transaction.commit().await?;
+                    row.try_into()
                 }
 
                 async fn device(&self, id: Uuid) -> Result<Option<Record<StoredDevice>>, StorageError> {
@@ -299,6 +345,7 @@ macro_rules! impl_directory_repositories {
                     id: Uuid,
                     expected_version: i64,
                     device: &Device,
+                    audit: &NewAuditEntry,
                 ) -> Result<Record<StoredDevice>, StorageError> {
                     let mut transaction = self.pool.begin().await?;
                     let query = sqlx::query_as::<_, DeviceRow>(UPDATE_DEVICE)
@@ -310,7 +357,7 @@ macro_rules! impl_directory_repositories {
                         .fetch_optional(&mut *transaction)
                         .await
                         .map_err(external_id_conflict)?;
-                    let row = versioned::updated(row, &mut transaction, &DEVICES, id).await?;
+                    let row = versioned::updated(row, &mut transaction, &DEVICES, id, audit).await?;
                     transaction.commit().await?;
                     row.try_into()
                 }
@@ -319,25 +366,34 @@ macro_rules! impl_directory_repositories {
                     &self,
                     id: Uuid,
                     expected_version: Option<i64>,
+                    audit: &NewAuditEntry,
                 ) -> Result<(), StorageError> {
-                    versioned::delete_alone(&self.pool, &DEVICES, id, expected_version).await
+                    versioned::delete_alone(&self.pool, &DEVICES, id, expected_version, audit).await
                 }
             }
 
             #[async_trait]
             impl GroupRepository for $store {
-                async fn insert_group(&self, group: &Group) -> Result<Record<Group>, StorageError> {
-                    sqlx::query_as::<_, GroupRow>(INSERT_GROUP)
-                        .bind(Uuid::now_v7())
+                async fn insert_group(
+                    &self,
+                    group: &Group,
+                    audit: &NewAuditEntry,
+                ) -> Result<Record<Group>, StorageError> {
+                    let id = Uuid::now_v7();
+                    let mut transaction = self.pool.begin().await?;
+                    let row = sqlx::query_as::<_, GroupRow>(INSERT_GROUP)
+                        .bind(id)
                         .bind(now())
                         .bind(&group.display_name)
                         .bind(&group.description)
                         .bind(group.group_type.as_str())
                         .bind(&group.external_id)
-                        .fetch_one(&self.pool)
+                        .fetch_one(&mut *transaction)
                         .await
-                        .map_err(external_id_conflict)?
-                        .try_into()
+                        .map_err(external_id_conflict)?;
+                    versioned::audited(&mut transaction, audit, id).await?;
+                    transaction.commit().await?;
+                    row.try_into()
                 }
 
                 async fn group(&self, id: Uuid) -> Result<Option<Record<Group>>, StorageError> {
@@ -358,6 +414,7 @@ macro_rules! impl_directory_repositories {
                     id: Uuid,
                     expected_version: i64,
                     group: &Group,
+                    audit: &NewAuditEntry,
                 ) -> Result<Record<Group>, StorageError> {
                     let mut transaction = self.pool.begin().await?;
                     let row = sqlx::query_as::<_, GroupRow>(UPDATE_GROUP)
@@ -370,7 +427,7 @@ macro_rules! impl_directory_repositories {
                         .fetch_optional(&mut *transaction)
                         .await
                         .map_err(external_id_conflict)?;
-                    let row = versioned::updated(row, &mut transaction, &GROUPS, id).await?;
+                    let row = versioned::updated(row, &mut transaction, &GROUPS, id, audit).await?;
                     transaction.commit().await?;
                     row.try_into()
                 }
@@ -379,14 +436,16 @@ macro_rules! impl_directory_repositories {
                     &self,
                     id: Uuid,
                     expected_version: Option<i64>,
+                    audit: &NewAuditEntry,
                 ) -> Result<(), StorageError> {
-                    versioned::delete_alone(&self.pool, &GROUPS, id, expected_version).await
+                    versioned::delete_alone(&self.pool, &GROUPS, id, expected_version, audit).await
                 }
 
                 async fn add_members(
                     &self,
                     group_id: Uuid,
                     member_ids: &[Uuid],
+                    audit: &NewAuditEntry,
                 ) -> Result<Result<MembershipChange, RejectedMembers>, StorageError> {
                     let mut requested: Vec<Uuid> = member_ids.to_vec();
                     requested.sort_unstable();
@@ -397,11 +456,11 @@ macro_rules! impl_directory_repositories {
                         .fetch_optional(&mut *transaction)
                         .await?
                         .ok_or(StorageError::NotFound)?;
-                    let (own, other, insert) = member_tables(&group_type);
+                    let tables = member_tables(&group_type);
 
                     let mut found: HashSet<Uuid> = HashSet::with_capacity(requested.len());
                     for chunk in requested.chunks(MEMBER_CHUNK) {
-                        let ids = existing_in(own, chunk)
+                        let ids = existing_in(tables.own, chunk)
                             .build_query_scalar::<Uuid>()
                             .fetch_all(&mut *transaction)
                             .await?;
@@ -415,7 +474,7 @@ macro_rules! impl_directory_repositories {
                     if !missing.is_empty() {
                         let mut wrong_kind: HashSet<Uuid> = HashSet::new();
                         for chunk in missing.chunks(MEMBER_CHUNK) {
-                            let ids = existing_in(other, chunk)
+                            let ids = existing_in(tables.other, chunk)
                                 .build_query_scalar::<Uuid>()
                                 .fetch_all(&mut *transaction)
                                 .await?;
@@ -429,39 +488,64 @@ macro_rules! impl_directory_repositories {
                         }));
                     }
 
-                    let mut added = 0;
+                    let mut added: Vec<Uuid> = Vec::new();
                     for chunk in requested.chunks(MEMBER_CHUNK) {
-                        let mut query = QueryBuilder::<$db>::new(insert);
+                        let mut query = QueryBuilder::<$db>::new(tables.insert);
                         query.push_values(chunk, |mut row, id| {
                             row.push_bind(group_id).push_bind(*id);
                         });
-                        query.push(" ON CONFLICT DO NOTHING");
-                        added += query
-                            .build()
-                            .execute(&mut *transaction)
-                            .await?
-                            .rows_affected();
+                        query.push(tables.returning);
+                        added.extend(
+                            query
+                                .build_query_scalar::<Uuid>()
+                                .fetch_all(&mut *transaction)
+                                .await?,
+                        );
+                    }
+                    // Adding is idempotent: a request that adds nobody changes nothing to audit.
+                    if !added.is_empty() {
+                        added.sort_unstable();
+                        let changes = added
+                            .iter()
+                            .map(|id| member_change(*id, &group_type, true))
+                            .collect();
+                        let audit = audit.with_changes(changes);
+                        versioned::audited(&mut transaction, &audit, group_id).await?;
                     }
                     transaction.commit().await?;
+                    let added = added.len() as u64;
                     Ok(Ok(MembershipChange {
                         added,
                         unchanged: requested.len() as u64 - added,
                     }))
                 }
 
-                async fn remove_member(&self, group_id: Uuid, member_id: Uuid) -> Result<(), StorageError> {
-                    let mut removed = 0;
-                    for sql in [REMOVE_USER_MEMBER, REMOVE_DEVICE_MEMBER] {
-                        removed += sqlx::query(sql)
+                async fn remove_member(
+                    &self,
+                    group_id: Uuid,
+                    member_id: Uuid,
+                    audit: &NewAuditEntry,
+                ) -> Result<(), StorageError> {
+                    let mut transaction = self.pool.begin().await?;
+                    let mut removed_as = None;
+                    for (sql, member_type) in [
+                        (REMOVE_USER_MEMBER, "user"),
+                        (REMOVE_DEVICE_MEMBER, "device"),
+                    ] {
+                        let removed = sqlx::query(sql)
                             .bind(group_id)
                             .bind(member_id)
-                            .execute(&self.pool)
+                            .execute(&mut *transaction)
                             .await?
                             .rows_affected();
+                        if removed > 0 {
+                            removed_as = Some(member_type);
+                        }
                     }
-                    if removed == 0 {
-                        return Err(StorageError::NotFound);
-                    }
+                    let member_type = removed_as.ok_or(StorageError::NotFound)?;
+                    let audit = audit.with_changes(vec![member_change(member_id, member_type, false)]);
+                    versioned::audited(&mut transaction, &audit, group_id).await?;
+                    transaction.commit().await?;
                     Ok(())
                 }
 

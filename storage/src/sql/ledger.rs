@@ -144,11 +144,15 @@ macro_rules! impl_ledger_repository {
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
 
-            use super::{event_repository::insert_event, fetch, $store};
+            use scepter_domain::audit::Change;
+
+            use super::{
+                audit_repository::insert_audit_entry, event_repository::insert_event, fetch, $store,
+            };
             use crate::{
                 rows::{now, CertificateRow, StateRow, TransactionRow},
                 sql::{ledger::*, unique_violation},
-                AllowedRecord, DeviceProfileState, FailedRequest, LedgerRepository, NewEvent,
+                AllowedRecord, DeviceProfileState, FailedRequest, LedgerRepository, NewAuditEntry, NewEvent,
                 RevocationOutcome, RevocationScope, ScepTransaction, StorageError, StoredCertificate,
             };
 
@@ -372,6 +376,7 @@ macro_rules! impl_ledger_repository {
                     &self,
                     device_id: Uuid,
                     certificate_id: Uuid,
+                    audit: &NewAuditEntry,
                 ) -> Result<StoredCertificate, StorageError> {
                     let mut transaction = self.pool.begin().await?;
                     let current = written_certificate(&mut transaction, certificate_id).await?;
@@ -391,6 +396,13 @@ macro_rules! impl_ledger_repository {
                         )));
                     }
                     let stored = written_certificate(&mut transaction, certificate_id).await?;
+                    let change = Change::new(
+                        "/revokeStatus",
+                        Some(current.revoke_status.as_str().into()),
+                        Some(stored.revoke_status.as_str().into()),
+                    );
+                    let audit = audit.with_changes(vec![change]);
+                    insert_audit_entry(&mut *transaction, &audit, Some(certificate_id)).await?;
                     transaction.commit().await?;
                     Ok(stored)
                 }

@@ -11,6 +11,7 @@
 //! concurrency of versioned rows in [`impl_store!`]'s `versioned` module.
 
 pub(crate) mod assignments;
+pub(crate) mod audit;
 pub(crate) mod checkin;
 pub(crate) mod constraints;
 pub(crate) mod credentials;
@@ -22,6 +23,7 @@ pub(crate) mod profiles;
 pub(crate) mod statuses;
 
 pub(crate) use assignments::impl_assignment_repository;
+pub(crate) use audit::impl_audit_repository;
 pub(crate) use checkin::impl_check_in_repository;
 pub(crate) use constraints::{unique_violation, UniqueKey};
 pub(crate) use credentials::impl_credential_repository;
@@ -102,9 +104,18 @@ macro_rules! impl_store {
         mod versioned {
             use uuid::Uuid;
 
-            use crate::{sql::VersionedTable, StorageError};
+            use crate::{sql::VersionedTable, NewAuditEntry, StorageError};
 
             type Connection = <$db as sqlx::Database>::Connection;
+
+            /// Records `audit`, about row `id`, in the transaction of the write it describes.
+            pub(super) async fn audited(
+                connection: &mut Connection,
+                audit: &NewAuditEntry,
+                id: Uuid,
+            ) -> Result<(), StorageError> {
+                super::audit_repository::insert_audit_entry(connection, audit, Some(id)).await
+            }
 
             /// After a conditional write matched no row: missing, or at another version?
             pub(super) async fn mismatch_or_missing(
@@ -123,25 +134,32 @@ macro_rules! impl_store {
                 }
             }
 
-            /// The row a conditional update returned, or why there was none.
+            /// The row a conditional update returned, with its audit entry
+            /// recorded, or why there was none.
             pub(super) async fn updated<R>(
                 row: Option<R>,
                 connection: &mut Connection,
                 table: &VersionedTable,
                 id: Uuid,
+                audit: &NewAuditEntry,
             ) -> Result<R, StorageError> {
                 match row {
-                    Some(row) => Ok(row),
+                    Some(row) => {
+                        audited(connection, audit, id).await?;
+                        Ok(row)
+                    }
                     None => Err(mismatch_or_missing(connection, table, id).await),
                 }
             }
 
-            /// Deletes the row if it is at `expected_version` (or at any, for `None`).
+            /// Deletes the row if it is at `expected_version` (or at any, for
+            /// `None`), and records `audit`.
             pub(super) async fn delete(
                 connection: &mut Connection,
                 table: &VersionedTable,
                 id: Uuid,
                 expected_version: Option<i64>,
+                audit: &NewAuditEntry,
             ) -> Result<(), StorageError> {
                 let deleted = sqlx::query(table.delete)
                     .bind(id)
@@ -151,7 +169,7 @@ macro_rules! impl_store {
                 if deleted.rows_affected() == 0 {
                     return Err(mismatch_or_missing(connection, table, id).await);
                 }
-                Ok(())
+                audited(connection, audit, id).await
             }
 
             /// [`delete`] in a transaction of its own.
@@ -160,9 +178,10 @@ macro_rules! impl_store {
                 table: &VersionedTable,
                 id: Uuid,
                 expected_version: Option<i64>,
+                audit: &NewAuditEntry,
             ) -> Result<(), StorageError> {
                 let mut transaction = pool.begin().await?;
-                delete(&mut transaction, table, id, expected_version).await?;
+                delete(&mut transaction, table, id, expected_version, audit).await?;
                 transaction.commit().await?;
                 Ok(())
             }
@@ -234,6 +253,7 @@ macro_rules! impl_store {
             }
         }
 
+        $crate::sql::impl_audit_repository!($store, $db);
         $crate::sql::impl_profile_repositories!($store, $db);
         $crate::sql::impl_directory_repositories!($store, $db);
         $crate::sql::impl_assignment_repository!($store, $db);

@@ -110,7 +110,7 @@ macro_rules! impl_profile_repositories {
             use crate::{
                 rows::{now, ScepProfileRow, TrustedProfileRow},
                 sql::profiles::*,
-                Page, PageRequest, ProfileFilter, ScepProfileRepository, StorageError,
+                NewAuditEntry, Page, PageRequest, ProfileFilter, ScepProfileRepository, StorageError,
                 TrustedProfileRepository,
             };
 
@@ -119,14 +119,19 @@ macro_rules! impl_profile_repositories {
                 async fn insert_trusted_profile(
                     &self,
                     profile: &TrustedCertificateProfile,
+                    audit: &NewAuditEntry,
                 ) -> Result<Record<TrustedCertificateProfile>, StorageError> {
+                    let id = Uuid::now_v7();
+                    let mut transaction = self.pool.begin().await?;
                     let query = sqlx::query_as::<_, TrustedProfileRow>(INSERT_TRUSTED)
-                        .bind(Uuid::now_v7())
+                        .bind(id)
                         .bind(now());
-                    bind_trusted_profile!(query, profile)
-                        .fetch_one(&self.pool)
-                        .await?
-                        .try_into()
+                    let row = bind_trusted_profile!(query, profile)
+                        .fetch_one(&mut *transaction)
+                        .await?;
+                    versioned::audited(&mut transaction, audit, id).await?;
+                    transaction.commit().await?;
+                    row.try_into()
                 }
 
                 async fn trusted_profile(
@@ -155,6 +160,7 @@ macro_rules! impl_profile_repositories {
                     id: Uuid,
                     expected_version: i64,
                     profile: &TrustedCertificateProfile,
+                    audit: &NewAuditEntry,
                 ) -> Result<Record<TrustedCertificateProfile>, StorageError> {
                     let mut transaction = self.pool.begin().await?;
                     let query = sqlx::query_as::<_, TrustedProfileRow>(UPDATE_TRUSTED)
@@ -164,7 +170,8 @@ macro_rules! impl_profile_repositories {
                     let row = bind_trusted_profile!(query, profile)
                         .fetch_optional(&mut *transaction)
                         .await?;
-                    let updated = versioned::updated(row, &mut transaction, &TRUSTED_PROFILES, id).await?;
+                    let updated =
+                        versioned::updated(row, &mut transaction, &TRUSTED_PROFILES, id, audit).await?;
                     // Known window: on PostgreSQL a SCEP profile inserted concurrently with another
                     // platform is not blocked by this row's lock (its foreign key takes KEY SHARE).
                     let dependent_platforms = sqlx::query_scalar::<_, String>(DEPENDENT_PLATFORMS)
@@ -182,6 +189,7 @@ macro_rules! impl_profile_repositories {
                     &self,
                     id: Uuid,
                     expected_version: Option<i64>,
+                    audit: &NewAuditEntry,
                 ) -> Result<(), StorageError> {
                     let mut transaction = self.pool.begin().await?;
                     let dependents = sqlx::query_scalar::<_, i64>(COUNT_DEPENDENTS)
@@ -194,15 +202,21 @@ macro_rules! impl_profile_repositories {
                              change or delete them first"
                         )));
                     }
-                    versioned::delete(&mut transaction, &TRUSTED_PROFILES, id, expected_version)
-                        .await
-                        .map_err(|error| match error {
-                            // A SCEP profile created meanwhile: the foreign key still says no.
-                            StorageError::MissingReference => StorageError::Conflict(
-                                "a SCEP profile uses this profile as its root certificate".to_owned(),
-                            ),
-                            other => other,
-                        })?;
+                    versioned::delete(
+                        &mut transaction,
+                        &TRUSTED_PROFILES,
+                        id,
+                        expected_version,
+                        audit,
+                    )
+                    .await
+                    .map_err(|error| match error {
+                        // A SCEP profile created meanwhile: the foreign key still says no.
+                        StorageError::MissingReference => StorageError::Conflict(
+                            "a SCEP profile uses this profile as its root certificate".to_owned(),
+                        ),
+                        other => other,
+                    })?;
                     transaction.commit().await?;
                     Ok(())
                 }
@@ -213,14 +227,19 @@ macro_rules! impl_profile_repositories {
                 async fn insert_scep_profile(
                     &self,
                     profile: &ScepCertificateProfile,
+                    audit: &NewAuditEntry,
                 ) -> Result<Record<ScepCertificateProfile>, StorageError> {
+                    let id = Uuid::now_v7();
+                    let mut transaction = self.pool.begin().await?;
                     let query = sqlx::query_as::<_, ScepProfileRow>(INSERT_SCEP)
-                        .bind(Uuid::now_v7())
+                        .bind(id)
                         .bind(now());
-                    bind_scep_profile!(query, profile)
-                        .fetch_one(&self.pool)
-                        .await?
-                        .try_into()
+                    let row = bind_scep_profile!(query, profile)
+                        .fetch_one(&mut *transaction)
+                        .await?;
+                    versioned::audited(&mut transaction, audit, id).await?;
+                    transaction.commit().await?;
+                    row.try_into()
                 }
 
                 async fn scep_profile(
@@ -249,6 +268,7 @@ macro_rules! impl_profile_repositories {
                     id: Uuid,
                     expected_version: i64,
                     profile: &ScepCertificateProfile,
+                    audit: &NewAuditEntry,
                 ) -> Result<Record<ScepCertificateProfile>, StorageError> {
                     let mut transaction = self.pool.begin().await?;
                     let query = sqlx::query_as::<_, ScepProfileRow>(UPDATE_SCEP)
@@ -258,7 +278,8 @@ macro_rules! impl_profile_repositories {
                     let row = bind_scep_profile!(query, profile)
                         .fetch_optional(&mut *transaction)
                         .await?;
-                    let updated = versioned::updated(row, &mut transaction, &SCEP_PROFILES, id).await?;
+                    let updated =
+                        versioned::updated(row, &mut transaction, &SCEP_PROFILES, id, audit).await?;
                     transaction.commit().await?;
                     updated.try_into()
                 }
@@ -267,8 +288,9 @@ macro_rules! impl_profile_repositories {
                     &self,
                     id: Uuid,
                     expected_version: Option<i64>,
+                    audit: &NewAuditEntry,
                 ) -> Result<(), StorageError> {
-                    versioned::delete_alone(&self.pool, &SCEP_PROFILES, id, expected_version).await
+                    versioned::delete_alone(&self.pool, &SCEP_PROFILES, id, expected_version, audit).await
                 }
             }
         }

@@ -2,6 +2,7 @@
 //! Request bodies are mostly the domain's `*Draft` types; responses add
 //! identity, versioning, derived details and warnings, in Graph's names.
 
+mod audit;
 mod directory;
 mod enrollment;
 mod profiles;
@@ -11,6 +12,7 @@ use scepter_storage::{Cursor, PageRequest, ProfileFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+pub use audit::*;
 pub use directory::*;
 pub use enrollment::*;
 pub use profiles::*;
@@ -49,6 +51,7 @@ page_of! {
     GroupMemberList => GroupMemberView, "One page of a group's members.";
     AssignmentList => AssignmentView, "One page of a profile's assignments.";
     EventList => EventView, "One page of events, oldest first.";
+    AuditEventList => AuditEventView, "One page of audit events, oldest first.";
 }
 
 /// Query parameters of list endpoints without filters.

@@ -43,14 +43,14 @@ pub fn configure(config: &mut web::ServiceConfig) {
 }
 
 async fn create(
-    _: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     kind: web::Data<ProfileKind>,
     id: web::Path<Uuid>,
     body: ValidJson<AssignmentRequest>,
 ) -> Reply {
     let AssignmentRequest { group_id, intent } = body.0;
-    let assignment = profiles::assign(&state, **kind, *id, group_id, intent).await?;
+    let assignment = profiles::assign(&state, &admin.actor(), **kind, *id, group_id, intent).await?;
     Ok(HttpResponse::Created().json(AssignmentView::from(assignment)))
 }
 
@@ -66,13 +66,13 @@ async fn list(
 }
 
 async fn delete(
-    _: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     kind: web::Data<ProfileKind>,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Reply {
     let (profile_id, assignment_id) = path.into_inner();
-    profiles::unassign(&state, **kind, profile_id, assignment_id).await?;
+    profiles::unassign(&state, &admin.actor(), **kind, profile_id, assignment_id).await?;
     no_content()
 }
 

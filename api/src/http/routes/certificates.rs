@@ -1,6 +1,7 @@
 //! A device's issued certificates, and revoking one by hand.
 
 use actix_web::{web, HttpResponse};
+use scepter_domain::audit::{AuditAction, ResourceType};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -12,7 +13,7 @@ use crate::{
         auth::{Admin, Reader},
         dto::CertificateView,
     },
-    service::ledger,
+    service::{audit, ledger},
     state::AppState,
 };
 
@@ -71,7 +72,17 @@ pub async fn revoke_certificate(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (device_id, certificate_id) = path.into_inner();
-    let queued = state.store.request_revocation(device_id, certificate_id).await?;
+    // The store records the revocation status it moved from.
+    let audit = audit::entry_with(
+        &admin.actor(),
+        AuditAction::RevokeCertificate,
+        ResourceType::Certificate,
+        Vec::new(),
+    );
+    let queued = state
+        .store
+        .request_revocation(device_id, certificate_id, &audit)
+        .await?;
     tracing::info!(%device_id, %certificate_id, by = %admin.0.subject, "queued a certificate for revocation");
     Ok(HttpResponse::Ok().json(CertificateView::from(queued)))
 }

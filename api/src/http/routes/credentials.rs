@@ -3,14 +3,17 @@
 //! device-facing `/device/v1` API those credentials open.
 
 use actix_web::{http::header, web, HttpResponse};
-use scepter_domain::directory::Device;
+use scepter_domain::{
+    audit::{AuditAction, ResourceType},
+    directory::Device,
+};
 use uuid::Uuid;
 
 use super::{devices, no_content, resource, Reply};
 use crate::{
     http::auth::{Admin, DeviceCaller},
     http::dto::{DeviceView, IssuedCredential},
-    service::{directory, versioned},
+    service::{audit, directory, versioned},
     state::AppState,
 };
 
@@ -31,8 +34,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
 #[utoipa::path(post, path = "/api/v1/devices/{id}/credentials", tag = "devices", operation_id = "issueDeviceCredential",
     params(("id" = Uuid, Path, description = "Device id")),
     responses((status = 201, description = "Issued; store it now, it is not shown again", body = IssuedCredential)))]
-pub async fn issue(_: Admin, state: web::Data<AppState>, id: web::Path<Uuid>) -> Reply {
-    let credential = directory::issue_device_credential(&state, *id).await?;
+pub async fn issue(admin: Admin, state: web::Data<AppState>, id: web::Path<Uuid>) -> Reply {
+    let credential = directory::issue_device_credential(&state, &admin.actor(), *id).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(IssuedCredential {
@@ -45,8 +48,15 @@ pub async fn issue(_: Admin, state: web::Data<AppState>, id: web::Path<Uuid>) ->
 #[utoipa::path(delete, path = "/api/v1/devices/{id}/credentials", tag = "devices", operation_id = "revokeDeviceCredentials",
     params(("id" = Uuid, Path, description = "Device id")),
     responses((status = 204, description = "Revoked (also when none was active)")))]
-pub async fn revoke(_: Admin, state: web::Data<AppState>, id: web::Path<Uuid>) -> Reply {
-    state.store.revoke_device_credentials(*id).await?;
+pub async fn revoke(admin: Admin, state: web::Data<AppState>, id: web::Path<Uuid>) -> Reply {
+    // The store records how many credentials it revoked.
+    let audit = audit::entry_with(
+        &admin.actor(),
+        AuditAction::RevokeCredentials,
+        ResourceType::Device,
+        Vec::new(),
+    );
+    state.store.revoke_device_credentials(*id, &audit).await?;
     tracing::info!(device_id = %id, "revoked the device's credentials");
     no_content()
 }

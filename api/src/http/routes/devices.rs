@@ -32,10 +32,10 @@ pub fn configure(config: &mut web::ServiceConfig) {
     responses((status = 201, description = "Created", body = DeviceView,
         headers(("ETag" = String, description = "Version tag for If-Match"), ("Location" = String, description = "URL of the new device"))),
         (status = 409, description = "externalId taken", body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn create(_: Admin, state: web::Data<AppState>, body: ValidJson<DeviceDraft>) -> Reply {
+pub async fn create(admin: Admin, state: web::Data<AppState>, body: ValidJson<DeviceDraft>) -> Reply {
     created_record(
         PATH,
-        versioned::create::<Device>(&state, body.0).await?,
+        versioned::create::<Device>(&state, &admin.actor(), body.0).await?,
         DeviceView::from,
     )
 }
@@ -66,14 +66,14 @@ pub async fn get(_: Reader, state: web::Data<AppState>, id: web::Path<Uuid>) -> 
         headers(("ETag" = String, description = "Version tag for If-Match"))),
         (status = 409, description = "externalId taken", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn replace(
-    _: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: ValidJson<DeviceDraft>,
 ) -> Reply {
     ok_record(
-        versioned::replace::<Device>(&state, *id, &if_match, body.0).await?,
+        versioned::replace::<Device>(&state, &admin.actor(), *id, &if_match, body.0).await?,
         DeviceView::from,
     )
 }
@@ -85,8 +85,13 @@ pub async fn replace(
     params(("id" = Uuid, Path, description = "Device id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted")),
     responses((status = 204, description = "Deleted")))]
-pub async fn delete(_: Admin, state: web::Data<AppState>, id: web::Path<Uuid>, if_match: IfMatch) -> Reply {
-    versioned::delete::<Device>(&state, *id, &if_match).await?;
+pub async fn delete(
+    admin: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> Reply {
+    versioned::delete::<Device>(&state, &admin.actor(), *id, &if_match).await?;
     no_content()
 }
 

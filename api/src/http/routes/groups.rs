@@ -37,10 +37,10 @@ pub fn configure(config: &mut web::ServiceConfig) {
     responses((status = 201, description = "Created", body = GroupView,
         headers(("ETag" = String, description = "Version tag for If-Match"), ("Location" = String, description = "URL of the new group"))),
         (status = 409, description = "externalId taken", body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn create(_: Admin, state: web::Data<AppState>, body: ValidJson<GroupDraft>) -> Reply {
+pub async fn create(admin: Admin, state: web::Data<AppState>, body: ValidJson<GroupDraft>) -> Reply {
     created_record(
         PATH,
-        versioned::create::<Group>(&state, body.0).await?,
+        versioned::create::<Group>(&state, &admin.actor(), body.0).await?,
         GroupView::from,
     )
 }
@@ -73,14 +73,14 @@ pub async fn get(_: Reader, state: web::Data<AppState>, id: web::Path<Uuid>) -> 
         headers(("ETag" = String, description = "Version tag for If-Match"))),
         (status = 409, description = "externalId taken", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn replace(
-    _: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: ValidJson<GroupDraft>,
 ) -> Reply {
     ok_record(
-        versioned::replace::<Group>(&state, *id, &if_match, body.0).await?,
+        versioned::replace::<Group>(&state, &admin.actor(), *id, &if_match, body.0).await?,
         GroupView::from,
     )
 }
@@ -92,8 +92,13 @@ pub async fn replace(
     params(("id" = Uuid, Path, description = "Group id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted")),
     responses((status = 204, description = "Deleted")))]
-pub async fn delete(_: Admin, state: web::Data<AppState>, id: web::Path<Uuid>, if_match: IfMatch) -> Reply {
-    versioned::delete::<Group>(&state, *id, &if_match).await?;
+pub async fn delete(
+    admin: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> Reply {
+    versioned::delete::<Group>(&state, &admin.actor(), *id, &if_match).await?;
     no_content()
 }
 
@@ -107,12 +112,12 @@ pub async fn delete(_: Admin, state: web::Data<AppState>, id: web::Path<Uuid>, i
     request_body = AddMembersRequest,
     responses((status = 200, description = "Added", body = MembershipChangeView)))]
 pub async fn add_members(
-    _: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     body: ValidJson<AddMembersRequest>,
 ) -> Reply {
-    let change = directory::add_members(&state, *id, &body.0.member_ids).await?;
+    let change = directory::add_members(&state, &admin.actor(), *id, &body.0.member_ids).await?;
     Ok(HttpResponse::Ok().json(MembershipChangeView::from(change)))
 }
 
@@ -135,8 +140,8 @@ pub async fn list_members(
     operation_id = "removeGroupMember",
     params(("id" = Uuid, Path, description = "Group id"), ("memberId" = Uuid, Path, description = "User or device id")),
     responses((status = 204, description = "Removed")))]
-pub async fn remove_member(_: Admin, state: web::Data<AppState>, path: web::Path<(Uuid, Uuid)>) -> Reply {
+pub async fn remove_member(admin: Admin, state: web::Data<AppState>, path: web::Path<(Uuid, Uuid)>) -> Reply {
     let (group_id, member_id) = path.into_inner();
-    directory::remove_member(&state, group_id, member_id).await?;
+    directory::remove_member(&state, &admin.actor(), group_id, member_id).await?;
     no_content()
 }

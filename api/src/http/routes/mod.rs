@@ -1,6 +1,7 @@
 //! HTTP routes, one module per resource, and the response shapes they share.
 
 pub mod assignments;
+pub mod audit;
 pub mod certificates;
 pub mod checkin;
 pub mod connector;
@@ -48,7 +49,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .configure(step_ca::configure)
         .configure(certificates::configure)
         .configure(device_statuses::configure)
-        .configure(events::configure);
+        .configure(events::configure)
+        .configure(audit::configure);
 }
 
 /// What a handler answers.

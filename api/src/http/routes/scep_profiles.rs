@@ -33,13 +33,13 @@ fn view(record: Record<ScepCertificateProfile>) -> ScepCertificateProfileView {
     responses((status = 201, description = "Created", body = ScepCertificateProfileView,
         headers(("ETag" = String, description = "Version tag for If-Match"), ("Location" = String, description = "URL of the new profile")))))]
 pub async fn create(
-    _: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     body: ValidJson<ScepCertificateProfileDraft>,
 ) -> Reply {
     created_record(
         PATH,
-        versioned::create::<ScepCertificateProfile>(&state, body.0).await?,
+        versioned::create::<ScepCertificateProfile>(&state, &admin.actor(), body.0).await?,
         view,
     )
 }
@@ -76,13 +76,14 @@ pub async fn get(_: Reader, state: web::Data<AppState>, id: web::Path<Uuid>) -> 
     responses((status = 200, description = "Replaced", body = ScepCertificateProfileView,
         headers(("ETag" = String, description = "Version tag for If-Match")))))]
 pub async fn replace(
-    _: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: ValidJson<ScepCertificateProfileDraft>,
 ) -> Reply {
-    let record = versioned::replace::<ScepCertificateProfile>(&state, *id, &if_match, body.0).await?;
+    let record =
+        versioned::replace::<ScepCertificateProfile>(&state, &admin.actor(), *id, &if_match, body.0).await?;
     ok_record(record, view)
 }
 
@@ -94,7 +95,12 @@ pub async fn replace(
     params(("id" = Uuid, Path, description = "Profile id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted")),
     responses((status = 204, description = "Deleted")))]
-pub async fn delete(_: Admin, state: web::Data<AppState>, id: web::Path<Uuid>, if_match: IfMatch) -> Reply {
-    versioned::delete::<ScepCertificateProfile>(&state, *id, &if_match).await?;
+pub async fn delete(
+    admin: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> Reply {
+    versioned::delete::<ScepCertificateProfile>(&state, &admin.actor(), *id, &if_match).await?;
     no_content()
 }

@@ -35,13 +35,13 @@ fn view(record: Record<TrustedCertificateProfile>) -> TrustedCertificateProfileV
     responses((status = 201, description = "Created", body = TrustedCertificateProfileView,
         headers(("ETag" = String, description = "Version tag for If-Match"), ("Location" = String, description = "URL of the new profile")))))]
 pub async fn create(
-    _: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     body: ValidJson<TrustedCertificateProfileDraft>,
 ) -> Reply {
     created_record(
         PATH,
-        versioned::create::<TrustedCertificateProfile>(&state, body.0).await?,
+        versioned::create::<TrustedCertificateProfile>(&state, &admin.actor(), body.0).await?,
         view,
     )
 }
@@ -88,13 +88,15 @@ pub async fn get(_: Reader, state: web::Data<AppState>, id: web::Path<Uuid>) -> 
         headers(("ETag" = String, description = "Version tag for If-Match"))),
         (status = 409, description = "SCEP profiles of another platform use it", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn replace(
-    _: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: ValidJson<TrustedCertificateProfileDraft>,
 ) -> Reply {
-    let record = versioned::replace::<TrustedCertificateProfile>(&state, *id, &if_match, body.0).await?;
+    let record =
+        versioned::replace::<TrustedCertificateProfile>(&state, &admin.actor(), *id, &if_match, body.0)
+            .await?;
     ok_record(record, view)
 }
 
@@ -108,7 +110,12 @@ pub async fn replace(
         ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted")),
     responses((status = 204, description = "Deleted"),
         (status = 409, description = "A SCEP profile uses it as its root", body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn delete(_: Admin, state: web::Data<AppState>, id: web::Path<Uuid>, if_match: IfMatch) -> Reply {
-    versioned::delete::<TrustedCertificateProfile>(&state, *id, &if_match).await?;
+pub async fn delete(
+    admin: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> Reply {
+    versioned::delete::<TrustedCertificateProfile>(&state, &admin.actor(), *id, &if_match).await?;
     no_content()
 }

@@ -27,10 +27,10 @@ pub fn configure(config: &mut web::ServiceConfig) {
     responses((status = 201, description = "Created", body = UserView,
         headers(("ETag" = String, description = "Version tag for If-Match"), ("Location" = String, description = "URL of the new user"))),
         (status = 409, description = "UPN or externalId taken", body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn create(_: Admin, state: web::Data<AppState>, body: ValidJson<UserDraft>) -> Reply {
+pub async fn create(admin: Admin, state: web::Data<AppState>, body: ValidJson<UserDraft>) -> Reply {
     created_record(
         PATH,
-        versioned::create::<User>(&state, body.0).await?,
+        versioned::create::<User>(&state, &admin.actor(), body.0).await?,
         UserView::from,
     )
 }
@@ -61,14 +61,14 @@ pub async fn get(_: Reader, state: web::Data<AppState>, id: web::Path<Uuid>) -> 
         headers(("ETag" = String, description = "Version tag for If-Match"))),
         (status = 409, description = "UPN or externalId taken", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn replace(
-    _: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: ValidJson<UserDraft>,
 ) -> Reply {
     ok_record(
-        versioned::replace::<User>(&state, *id, &if_match, body.0).await?,
+        versioned::replace::<User>(&state, &admin.actor(), *id, &if_match, body.0).await?,
         UserView::from,
     )
 }
@@ -80,7 +80,12 @@ pub async fn replace(
     params(("id" = Uuid, Path, description = "User id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted")),
     responses((status = 204, description = "Deleted")))]
-pub async fn delete(_: Admin, state: web::Data<AppState>, id: web::Path<Uuid>, if_match: IfMatch) -> Reply {
-    versioned::delete::<User>(&state, *id, &if_match).await?;
+pub async fn delete(
+    admin: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> Reply {
+    versioned::delete::<User>(&state, &admin.actor(), *id, &if_match).await?;
     no_content()
 }
