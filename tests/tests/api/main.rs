@@ -9,6 +9,7 @@
 
 mod helpers;
 
+mod audit;
 mod auth;
 mod credentials;
 mod directory;
