@@ -341,11 +341,12 @@ async fn the_trail_filters_by_actor_action_resource_and_time(backend: Backend) {
             .map(|entry| entry["resourceId"].as_str().unwrap().to_owned())
             .collect()
     };
+    let (mine, theirs) = (mine.as_str(), theirs.as_str());
     let by_other = entries(&app, &format!("{AUDIT}?actor=other-admin")).await;
-    assert_eq!(ids(&by_other), [theirs.clone()]);
+    assert_eq!(ids(&by_other), [theirs]);
     assert_eq!(by_other[0]["actor"], "other-admin");
     let deletes = entries(&app, &format!("{AUDIT}?action=delete")).await;
-    assert_eq!(ids(&deletes), [mine.clone()]);
+    assert_eq!(ids(&deletes), [mine]);
     let about_mine = entries(&app, &format!("{AUDIT}?resourceId={mine}")).await;
     assert_eq!(about_mine.len(), 2);
     let users = entries(&app, &format!("{AUDIT}?resourceType=user")).await;
@@ -354,7 +355,7 @@ async fn the_trail_filters_by_actor_action_resource_and_time(backend: Backend) {
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
         .replace('+', "%2B");
     let before_cut = entries(&app, &format!("{AUDIT}?to={cut}")).await;
-    assert_eq!(ids(&before_cut), [mine.clone()]);
+    assert_eq!(ids(&before_cut), [mine]);
     let after_cut = entries(&app, &format!("{AUDIT}?from={cut}")).await;
     assert_eq!(ids(&after_cut), [theirs, mine]);
 
