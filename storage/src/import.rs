@@ -39,6 +39,42 @@ pub enum RowOutcome {
     Rejected(String),
 }
 
+/// One run of an import, for the audit trail. Each batch records, in its own
+/// transaction, one entry about the run (resource type `import`, the run's
+/// id): the batch's counts per outcome. A run of up to one batch is one
+/// entry; a longer run is one entry per committed batch, so no committed row
+/// is ever without its entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRun {
+    pub id: Uuid,
+    pub actor: crate::Actor,
+    /// The imported file's name, as the operator gave it.
+    pub source: String,
+}
+
+impl ImportRun {
+    /// The entry of one batch of `kind` (`users`, `devices`, `memberships`).
+    pub(crate) fn batch_entry(&self, kind: &str, outcomes: &[RowOutcome]) -> crate::NewAuditEntry {
+        use scepter_domain::audit::{pointer, AuditAction, Change, ResourceType};
+        let count =
+            |wanted: fn(&RowOutcome) -> bool| outcomes.iter().filter(|outcome| wanted(outcome)).count();
+        let counts = [
+            ("created", count(|outcome| *outcome == RowOutcome::Created)),
+            ("updated", count(|outcome| *outcome == RowOutcome::Updated)),
+            ("unchanged", count(|outcome| *outcome == RowOutcome::Unchanged)),
+            (
+                "rejected",
+                count(|outcome| matches!(outcome, RowOutcome::Rejected(_))),
+            ),
+        ];
+        let mut changes = vec![Change::new("/source", None, Some(self.source.clone().into()))];
+        changes.extend(counts.into_iter().map(|(outcome, count)| {
+            Change::new(pointer(&format!("/{kind}"), outcome), None, Some(count.into()))
+        }));
+        crate::NewAuditEntry::new(&self.actor, AuditAction::Import, ResourceType::Import, changes)
+    }
+}
+
 /// A device to import. Its primary user is named by the user's `externalId`
 /// (the source directory's key), resolved to a user id inside the batch's
 /// transaction; `device.user_id` is ignored.
@@ -71,19 +107,27 @@ pub trait ImportRepository: Send + Sync {
     /// first one is imported); a `userPrincipalName` (compared
     /// case-insensitively) that another user holds, in the database or on an
     /// earlier row of the batch.
-    async fn upsert_users(&self, users: &[User]) -> Result<Vec<RowOutcome>, StorageError>;
+    async fn upsert_users(&self, users: &[User], run: &ImportRun) -> Result<Vec<RowOutcome>, StorageError>;
 
     /// Inserts or replaces devices by `externalId`, the primary user resolved
     /// from `user_external_id`. Rejected: a device without `externalId`; a
     /// repeated `externalId` in the batch (the first one is imported); an
     /// unknown `user_external_id`. The device's last check-in is kept.
-    async fn upsert_devices(&self, devices: &[DeviceImport]) -> Result<Vec<RowOutcome>, StorageError>;
+    async fn upsert_devices(
+        &self,
+        devices: &[DeviceImport],
+        run: &ImportRun,
+    ) -> Result<Vec<RowOutcome>, StorageError>;
 
     /// Adds members to groups. `Unchanged` when already a member (also for a
     /// pair repeated in the batch). Rejected: an unknown group `externalId`;
     /// an unknown member `externalId`; a member of the other kind than the
     /// group holds. Never removes members.
-    async fn import_memberships(&self, rows: &[MembershipImport]) -> Result<Vec<RowOutcome>, StorageError>;
+    async fn import_memberships(
+        &self,
+        rows: &[MembershipImport],
+        run: &ImportRun,
+    ) -> Result<Vec<RowOutcome>, StorageError>;
 }
 
 /// A conditional replacement: applied only if the row is still at `version`.

@@ -47,7 +47,7 @@ pub mod testing;
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 pub use error::StorageError;
-pub use import::{DeviceImport, ImportRepository, MembershipImport, RowOutcome};
+pub use import::{DeviceImport, ImportRepository, ImportRun, MembershipImport, RowOutcome};
 pub use pagination::{Cursor, InvalidCursor, Page, PageRequest};
 pub use postgres::PostgresStore;
 pub use repositories::*;

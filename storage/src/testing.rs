@@ -184,3 +184,12 @@ pub fn audit_entry() -> crate::NewAuditEntry {
     };
     crate::NewAuditEntry::new(&actor, AuditAction::Create, ResourceType::User, Vec::new())
 }
+
+/// An import run for imports a test makes directly through the store.
+pub fn import_run() -> crate::ImportRun {
+    crate::ImportRun {
+        id: uuid::Uuid::now_v7(),
+        actor: audit_entry().actor,
+        source: "test.csv".to_owned(),
+    }
+}

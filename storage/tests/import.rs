@@ -7,7 +7,7 @@ use scepter_domain::{
     directory::{Device, Group, GroupType, User},
     Platform, Record,
 };
-use scepter_storage::testing::audit_entry;
+use scepter_storage::testing::{audit_entry, import_run};
 use scepter_storage::{DeviceImport, MembershipImport, PageRequest, RowOutcome, Store, StoredDevice};
 use uuid::Uuid;
 
@@ -98,7 +98,7 @@ async fn users_are_created_then_updated_or_left_unchanged(store: Arc<dyn Store>)
         user("u2", "bob@contoso.com", "Bob"),
         user("u3", "carol@contoso.com", "Carol"),
     ];
-    let outcomes = store.upsert_users(&batch).await.unwrap();
+    let outcomes = store.upsert_users(&batch, &import_run()).await.unwrap();
     assert_eq!(
         outcomes,
         [RowOutcome::Created, RowOutcome::Created, RowOutcome::Created]
@@ -114,10 +114,37 @@ async fn users_are_created_then_updated_or_left_unchanged(store: Arc<dyn Store>)
         user("u2", "Bob@Contoso.com", "Robert"),
         user("u4", "dave@contoso.com", "Dave"),
     ];
-    let outcomes = store.upsert_users(&changed).await.unwrap();
+    let run = import_run();
+    let outcomes = store.upsert_users(&changed, &run).await.unwrap();
     assert_eq!(
         outcomes,
         [RowOutcome::Unchanged, RowOutcome::Updated, RowOutcome::Created]
+    );
+    // The batch's audit entry, written with it: its counts, about the run.
+    let filter = scepter_storage::AuditFilter {
+        resource_id: Some(run.id),
+        ..Default::default()
+    };
+    let entries = store
+        .audit_entries(&filter, PageRequest::first(10))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(entries.len(), 1);
+    let counts: Vec<(String, Option<serde_json::Value>)> = entries[0]
+        .changes
+        .iter()
+        .map(|change| (change.path.clone(), change.after.clone()))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("/source".to_owned(), Some(serde_json::json!("test.csv"))),
+            ("/users/created".to_owned(), Some(serde_json::json!(1))),
+            ("/users/updated".to_owned(), Some(serde_json::json!(1))),
+            ("/users/unchanged".to_owned(), Some(serde_json::json!(1))),
+            ("/users/rejected".to_owned(), Some(serde_json::json!(0))),
+        ]
     );
     let after = all_users(&store).await;
     assert_eq!(after.len(), 4);
@@ -140,7 +167,7 @@ async fn a_taken_user_principal_name_rejects_only_its_row(store: Arc<dyn Store>)
     };
     let manual = store.insert_user(&manual, &audit_entry()).await.unwrap();
     store
-        .upsert_users(&[user("x", "x@contoso.com", "X")])
+        .upsert_users(&[user("x", "x@contoso.com", "X")], &import_run())
         .await
         .unwrap();
 
@@ -157,7 +184,7 @@ async fn a_taken_user_principal_name_rejects_only_its_row(store: Arc<dyn Store>)
         user("x", "b@contoso.com", "X"),
         user("e", "e@contoso.com", "E"),
     ];
-    let outcomes = store.upsert_users(&batch).await.unwrap();
+    let outcomes = store.upsert_users(&batch, &import_run()).await.unwrap();
     assert!(
         reason(&outcomes[0]).contains(&manual.id.to_string()),
         "{outcomes:?}"
@@ -185,10 +212,13 @@ async fn a_taken_user_principal_name_rejects_only_its_row(store: Arc<dyn Store>)
 
 async fn devices_resolve_their_primary_user_by_external_id(store: Arc<dyn Store>) {
     store
-        .upsert_users(&[
-            user("u1", "u1@contoso.com", "One"),
-            user("u2", "u2@contoso.com", "Two"),
-        ])
+        .upsert_users(
+            &[
+                user("u1", "u1@contoso.com", "One"),
+                user("u2", "u2@contoso.com", "Two"),
+            ],
+            &import_run(),
+        )
         .await
         .unwrap();
     let users = all_users(&store).await;
@@ -199,7 +229,7 @@ async fn devices_resolve_their_primary_user_by_external_id(store: Arc<dyn Store>
         device("d3", None),
         device("d1", Some("u2")),
     ];
-    let outcomes = store.upsert_devices(&batch).await.unwrap();
+    let outcomes = store.upsert_devices(&batch, &import_run()).await.unwrap();
     assert_eq!(outcomes[0], RowOutcome::Created);
     assert!(reason(&outcomes[1]).contains("unknown userExternalId \"nobody\""));
     assert_eq!(outcomes[2], RowOutcome::Created);
@@ -216,7 +246,7 @@ async fn devices_resolve_their_primary_user_by_external_id(store: Arc<dyn Store>
 
     // Moving d1 to another user is an update; dropping d3's (absent) user is no change.
     let outcomes = store
-        .upsert_devices(&[device("d1", Some("u2")), device("d3", None)])
+        .upsert_devices(&[device("d1", Some("u2")), device("d3", None)], &import_run())
         .await
         .unwrap();
     assert_eq!(outcomes, [RowOutcome::Updated, RowOutcome::Unchanged]);
@@ -227,7 +257,10 @@ async fn devices_resolve_their_primary_user_by_external_id(store: Arc<dyn Store>
     assert_eq!(after["d3"], devices["d3"]);
 
     // A device's user is cleared when the row names none.
-    let outcomes = store.upsert_devices(&[device("d1", None)]).await.unwrap();
+    let outcomes = store
+        .upsert_devices(&[device("d1", None)], &import_run())
+        .await
+        .unwrap();
     assert_eq!(outcomes, [RowOutcome::Updated]);
     assert_eq!(
         store
@@ -258,13 +291,19 @@ async fn memberships_are_imported_by_external_ids(store: Arc<dyn Store>) {
         .await
         .unwrap();
     store
-        .upsert_users(&[
-            user("u1", "u1@contoso.com", "One"),
-            user("u2", "u2@contoso.com", "Two"),
-        ])
+        .upsert_users(
+            &[
+                user("u1", "u1@contoso.com", "One"),
+                user("u2", "u2@contoso.com", "Two"),
+            ],
+            &import_run(),
+        )
         .await
         .unwrap();
-    store.upsert_devices(&[device("d1", Some("u1"))]).await.unwrap();
+    store
+        .upsert_devices(&[device("d1", Some("u1"))], &import_run())
+        .await
+        .unwrap();
     // u1 is already a member through the API.
     let u1 = all_users(&store).await["u1"].id;
     store
@@ -283,7 +322,7 @@ async fn memberships_are_imported_by_external_ids(store: Arc<dyn Store>) {
         membership("staff", "ghost"),
         membership("staff", "u2"),
     ];
-    let outcomes = store.import_memberships(&rows).await.unwrap();
+    let outcomes = store.import_memberships(&rows, &import_run()).await.unwrap();
     assert_eq!(outcomes[0], RowOutcome::Unchanged);
     assert_eq!(outcomes[1], RowOutcome::Created);
     assert!(reason(&outcomes[2]).contains("\"d1\" is a device, but group \"staff\" is a user group"));
@@ -316,7 +355,7 @@ async fn memberships_are_imported_by_external_ids(store: Arc<dyn Store>) {
     assert_eq!(members(user_group.id).await, ["u1", "u2"]);
     assert_eq!(members(device_group.id).await, ["d1"]);
 
-    let again = store.import_memberships(&rows).await.unwrap();
+    let again = store.import_memberships(&rows, &import_run()).await.unwrap();
     for index in [0, 1, 3, 7] {
         assert_eq!(again[index], RowOutcome::Unchanged, "row {index}");
     }
@@ -341,8 +380,8 @@ async fn a_rerun_writes_nothing(store: Arc<dyn Store>) {
             )
         })
         .collect();
-    let user_outcomes = store.upsert_users(&users).await.unwrap();
-    let device_outcomes = store.upsert_devices(&devices).await.unwrap();
+    let user_outcomes = store.upsert_users(&users, &import_run()).await.unwrap();
+    let device_outcomes = store.upsert_devices(&devices, &import_run()).await.unwrap();
     assert!(user_outcomes
         .iter()
         .chain(&device_outcomes)
@@ -350,8 +389,8 @@ async fn a_rerun_writes_nothing(store: Arc<dyn Store>) {
     let users_before = all_users(&store).await;
     let devices_before = all_devices(&store).await;
 
-    let user_outcomes = store.upsert_users(&users).await.unwrap();
-    let device_outcomes = store.upsert_devices(&devices).await.unwrap();
+    let user_outcomes = store.upsert_users(&users, &import_run()).await.unwrap();
+    let device_outcomes = store.upsert_devices(&devices, &import_run()).await.unwrap();
     assert!(user_outcomes
         .iter()
         .chain(&device_outcomes)
@@ -366,14 +405,14 @@ async fn a_rerun_writes_nothing(store: Arc<dyn Store>) {
 
 async fn batches_larger_than_one_statement_are_applied_whole(store: Arc<dyn Store>) {
     store
-        .upsert_users(&[user("owner", "owner@contoso.com", "Owner")])
+        .upsert_users(&[user("owner", "owner@contoso.com", "Owner")], &import_run())
         .await
         .unwrap();
     let mut batch: Vec<DeviceImport> = (0..2_500)
         .map(|n| device(&format!("d{n:05}"), Some("owner")))
         .collect();
     batch[1_700].user_external_id = Some("nobody".to_owned());
-    let outcomes = store.upsert_devices(&batch).await.unwrap();
+    let outcomes = store.upsert_devices(&batch, &import_run()).await.unwrap();
     assert_eq!(
         outcomes
             .iter()
@@ -386,7 +425,7 @@ async fn batches_larger_than_one_statement_are_applied_whole(store: Arc<dyn Stor
 
     batch[1_700].user_external_id = Some("owner".to_owned());
     batch[5].device.device_name = "Renamed".to_owned();
-    let outcomes = store.upsert_devices(&batch).await.unwrap();
+    let outcomes = store.upsert_devices(&batch, &import_run()).await.unwrap();
     assert_eq!(outcomes[1_700], RowOutcome::Created);
     assert_eq!(outcomes[5], RowOutcome::Updated);
     assert_eq!(

@@ -28,7 +28,7 @@ use scepter_domain::{
     directory::{Device, DeviceDraft, User, UserDraft},
     Platform, ValidationErrors,
 };
-use scepter_storage::{DeviceImport, MembershipImport, RowOutcome, Store};
+use scepter_storage::{Actor, DeviceImport, ImportRun, MembershipImport, RowOutcome, Store};
 use serde::{de::DeserializeOwned, Deserialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -172,7 +172,15 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     store.migrate().await.context("applying migrations")?;
 
     let progress = progress_bar(size);
-    let mut importer = Importer::new(kind, args.batch_size as usize, progress.clone());
+    let run = ImportRun {
+        id: uuid::Uuid::now_v7(),
+        actor: cli_actor(),
+        source: path.file_name().map_or_else(
+            || path.display().to_string(),
+            |name| name.to_string_lossy().into_owned(),
+        ),
+    };
+    let mut importer = Importer::new(kind, args.batch_size as usize, progress.clone(), run);
     let result = importer.import(store.as_ref(), &mut source, path).await;
     progress.finish_and_clear();
     // Re-imported devices may have changed user or platform: queue what no longer applies.
@@ -193,6 +201,19 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         std::process::exit(EXIT_ROWS_REJECTED);
     }
     Ok(())
+}
+
+/// The operator as the audit trail names a command-line import: the
+/// login name, when the environment says it (the CLI has no token).
+fn cli_actor() -> Actor {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    Actor {
+        subject: format!("cli:{user}"),
+        role: "admin".to_owned(),
+        request_id: None,
+    }
 }
 
 /// Bytes of the file read so far, on a terminal only.
@@ -624,10 +645,12 @@ struct Importer {
     /// First line of every `externalId` seen, to reject repeats across batches.
     seen: HashMap<String, u64>,
     summary: Summary,
+    /// What each batch's audit entry names.
+    run: ImportRun,
 }
 
 impl Importer {
-    fn new(kind: ImportKind, batch_size: usize, progress: ProgressBar) -> Self {
+    fn new(kind: ImportKind, batch_size: usize, progress: ProgressBar, run: ImportRun) -> Self {
         let pending = match kind {
             ImportKind::Users => Rows::Users(Vec::with_capacity(batch_size)),
             ImportKind::Devices => Rows::Devices(Vec::with_capacity(batch_size)),
@@ -640,6 +663,7 @@ impl Importer {
             pending_lines: Vec::with_capacity(batch_size),
             seen: HashMap::new(),
             summary: Summary::default(),
+            run,
         }
     }
 
@@ -685,9 +709,9 @@ impl Importer {
             return Ok(());
         }
         let outcomes = match &self.pending {
-            Rows::Users(rows) => store.upsert_users(rows).await,
-            Rows::Devices(rows) => store.upsert_devices(rows).await,
-            Rows::Members(rows) => store.import_memberships(rows).await,
+            Rows::Users(rows) => store.upsert_users(rows, &self.run).await,
+            Rows::Devices(rows) => store.upsert_devices(rows, &self.run).await,
+            Rows::Members(rows) => store.import_memberships(rows, &self.run).await,
         };
         let (first, last) = (
             self.pending_lines[0],

@@ -99,12 +99,13 @@ macro_rules! impl_import_repository {
             use sqlx::{query_builder::Separated, QueryBuilder};
             use uuid::Uuid;
 
-            use super::$store;
+            use super::{audit_repository::insert_audit_entry, $store};
             use crate::{
                 import::{distinct, plan_devices, plan_memberships, plan_users, GroupRef, UpnHolder},
                 rows::{now, parse_group_type, DeviceRow, UserRow},
                 sql::{bind_device_attributes, bind_user_attributes, import::*},
-                DeviceImport, ImportRepository, MembershipImport, RowOutcome, StorageError, StoredDevice,
+                DeviceImport, ImportRepository, ImportRun, MembershipImport, RowOutcome, StorageError,
+                StoredDevice,
             };
 
             type Connection = <$db as sqlx::Database>::Connection;
@@ -171,7 +172,11 @@ macro_rules! impl_import_repository {
 
             #[async_trait]
             impl ImportRepository for $store {
-                async fn upsert_users(&self, users: &[User]) -> Result<Vec<RowOutcome>, StorageError> {
+                async fn upsert_users(
+                    &self,
+                    users: &[User],
+                    run: &ImportRun,
+                ) -> Result<Vec<RowOutcome>, StorageError> {
                     let mut transaction = self.pool.begin().await?;
                     let external_ids = distinct(users.iter().filter_map(|user| user.external_id.as_deref()));
                     let keys: Vec<String> = users.iter().map(User::principal_name_key).collect();
@@ -211,6 +216,8 @@ macro_rules! impl_import_repository {
                     )
                     .await?;
                     apply_updates!(plan, transaction, UPDATE_USER, now, bind_user_attributes);
+                    let audit = run.batch_entry("users", &plan.outcomes);
+                    insert_audit_entry(&mut *transaction, &audit, Some(run.id)).await?;
                     transaction.commit().await?;
                     Ok(plan.outcomes)
                 }
@@ -218,6 +225,7 @@ macro_rules! impl_import_repository {
                 async fn upsert_devices(
                     &self,
                     devices: &[DeviceImport],
+                    run: &ImportRun,
                 ) -> Result<Vec<RowOutcome>, StorageError> {
                     let mut transaction = self.pool.begin().await?;
                     let external_ids = distinct(
@@ -272,6 +280,8 @@ macro_rules! impl_import_repository {
                         now,
                         bind_device_attributes
                     );
+                    let audit = run.batch_entry("devices", &plan.outcomes);
+                    insert_audit_entry(&mut *transaction, &audit, Some(run.id)).await?;
                     transaction.commit().await?;
                     Ok(plan.outcomes)
                 }
@@ -279,6 +289,7 @@ macro_rules! impl_import_repository {
                 async fn import_memberships(
                     &self,
                     rows: &[MembershipImport],
+                    run: &ImportRun,
                 ) -> Result<Vec<RowOutcome>, StorageError> {
                     let mut transaction = self.pool.begin().await?;
                     let group_external_ids = distinct(rows.iter().map(|row| row.group_external_id.as_str()));
@@ -341,6 +352,8 @@ macro_rules! impl_import_repository {
                         )
                         .await?;
                     }
+                    let audit = run.batch_entry("memberships", &plan.outcomes);
+                    insert_audit_entry(&mut *transaction, &audit, Some(run.id)).await?;
                     transaction.commit().await?;
                     Ok(plan.outcomes)
                 }
