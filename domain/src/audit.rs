@@ -22,10 +22,8 @@ pub struct Change {
     /// E.g. `/subjectNameFormatString`; `/members/{id}` for a group member.
     pub path: String,
     /// `null` when the field was added.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub before: Option<Value>,
     /// `null` when the field was removed.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub after: Option<Value>,
 }
 

@@ -33,7 +33,7 @@ pub const DEFAULT_RETENTION_DAYS: u32 = 90;
 /// The deployment's retention settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetentionPolicy {
-    /// Days events and abandoned transactions are kept; 0 keeps them forever.
+    /// Days events, audit entries and abandoned transactions are kept; 0 keeps them forever.
     pub retention_days: u32,
     /// Seconds a challenge stays valid (the challenge TTL setting).
     pub challenge_lifetime_secs: i64,

@@ -43,6 +43,7 @@ except ImportError:  # pragma: no cover
     sys.exit("scenario.py: the generated package scepter_client is not on PYTHONPATH (run scripts/client-e2e.sh)")
 
 from scepter_client import AuthenticatedClient
+from scepter_client.api.audit import get_resource_history, list_audit_events
 from scepter_client.api.connector import (
     list_revocations,
     notify_issued_certificate,
@@ -76,6 +77,9 @@ from scepter_client.api.users import create_user
 from scepter_client.errors import UnexpectedStatus
 from scepter_client.models import (
     Action,
+    AuditAction,
+    AuditedCollection,
+    AuditEventList,
     AddMembersRequest,
     AssignmentRequest,
     AssignmentView,
@@ -793,6 +797,39 @@ def unassign_scep_profile(ctx: Context) -> None:
     response = invoke("getEffectiveProfiles", get_effective_profiles, id=ctx.device_id, client=ctx.admin)
     listing = expect("getEffectiveProfiles", response, 200, EffectiveProfileList)
     eq([item.profile_id for item in listing.items], [ctx.root_id], "effective profiles after unassigning")
+
+
+@step("unassign_scep_profile")
+def admin_reads_audit_trail(ctx: Context) -> None:
+    """getResourceHistory and listAuditEvents: who changed the SCEP profile, and how."""
+    response = invoke(
+        "getResourceHistory",
+        get_resource_history,
+        collection=AuditedCollection("scep-certificate-profiles"),
+        id=ctx.scep_id,
+        client=ctx.admin,
+    )
+    history = expect("getResourceHistory", response, 200, AuditEventList)
+    eq(
+        [entry.action for entry in history.items],
+        [AuditAction("create"), AuditAction("assign"), AuditAction("unassign")],
+        "the SCEP profile's history",
+    )
+    for entry in history.items:
+        eq(entry.actor, "client-e2e", f"{entry.action.value} actor (the token's subject)")
+        eq(entry.resource_id, ctx.scep_id, f"{entry.action.value} resourceId")
+    assignment_path = f"/assignments/{ctx.scep_assignment_id}"
+    eq([change.path for change in history.items[2].changes], [assignment_path], "unassign's change")
+
+    response = invoke(
+        "listAuditEvents",
+        list_audit_events,
+        client=ctx.admin,
+        action=AuditAction("unassign"),
+        resource_id=ctx.scep_id,
+    )
+    unassigns = expect("listAuditEvents", response, 200, AuditEventList)
+    eq([entry.id for entry in unassigns.items], [history.items[2].id], "audit events filtered by action and resource")
 
 
 @step("unassign_scep_profile", "check_in_up_to_date")

@@ -256,7 +256,7 @@ pub struct EnrollmentArgs {
     /// purge rows past their retention (0 disables both).
     #[arg(long, env = "SCEPTER_REVOCATION_SWEEP_SECS", default_value_t = 600)]
     pub revocation_sweep_secs: u64,
-    /// Days events, and SCEP transactions never notified, are kept (0: forever).
+    /// Days events and audit entries, and SCEP transactions never notified, are kept (0: forever).
     #[arg(long, env = "SCEPTER_EVENT_RETENTION_DAYS", default_value_t = retention::DEFAULT_RETENTION_DAYS)]
     pub event_retention_days: u32,
 }
