@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod body_deadline;
+pub mod dry_run_guard;
 pub mod dto;
 pub mod extract;
 pub mod openapi;

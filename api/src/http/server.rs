@@ -4,7 +4,7 @@ use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use actix_web::{dev::Server, middleware, web, App, HttpServer};
 
-use super::{body_deadline, extract, routes, telemetry};
+use super::{body_deadline, dry_run_guard, extract, routes, telemetry};
 use crate::{
     error::ApiError,
     state::{last_check_ins, AppState},
@@ -79,6 +79,7 @@ impl Application {
                 .wrap(middleware::from_fn(move |request, next| {
                     body_deadline::limit_body_reading(body_read_timeout, request, next)
                 }))
+                .wrap(middleware::from_fn(dry_run_guard::refuse_unsupported_dry_runs))
                 .wrap(middleware::from_fn(telemetry::request_span))
                 .configure(routes::configure)
                 .default_service(web::to(|| async {

@@ -16,6 +16,7 @@
 pub mod audit;
 pub mod checkin;
 pub mod directory;
+pub mod dry_run;
 pub mod enrollment;
 pub mod ledger;
 pub mod notification;

@@ -8,14 +8,17 @@ use scepter_domain::{
     TrustedCertificateProfile, TrustedCertificateProfileDraft,
 };
 use scepter_storage::{
-    Actor, Assignment, NewAuditEntry, Page, PageRequest, RevocationScope, StorageError, Store, StoredDevice,
+    Actor, Assignment, NewAuditEntry, Page, PageRequest, RevocationScope, ScepProfileChange, StorageError,
+    Store, StoredDevice,
 };
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
-    audit, enrollment,
-    versioned::{missing_reference, Pending, Versioned},
+    audit,
+    dry_run::{self, DryRun},
+    enrollment, versioned,
+    versioned::{missing_reference, IfMatch, Pending, Versioned},
 };
 use crate::{error::ApiError, http::dto::ScepCertificateProfileView, state::AppState};
 
@@ -178,6 +181,67 @@ pub async fn unassign(
         enrollment::queue_revocations(state, RevocationScope::Profile(profile_id)).await;
     }
     Ok(())
+}
+
+/// A dry run of replacing the SCEP profile `id`: validated as [`versioned::replace`] validates.
+pub async fn replace_scep_dry_run(
+    state: &AppState,
+    id: Uuid,
+    if_match: &IfMatch,
+    draft: ScepCertificateProfileDraft,
+    devices: PageRequest,
+) -> Result<DryRun, ApiError> {
+    let (_, expected_version, profile) =
+        versioned::prepare_replace::<ScepCertificateProfile>(state, id, if_match, draft).await?;
+    let change = ScepProfileChange::Replace {
+        expected_version,
+        profile: &profile,
+    };
+    dry_run::scep_profile_change(state, id, change, devices)
+        .await
+        .map_err(ScepCertificateProfile::write_error)
+}
+
+/// A dry run of deleting the SCEP profile `id`, with [`versioned::delete`]'s preconditions.
+pub async fn delete_scep_dry_run(
+    state: &AppState,
+    id: Uuid,
+    if_match: &IfMatch,
+    devices: PageRequest,
+) -> Result<DryRun, ApiError> {
+    let expected_version = match if_match {
+        IfMatch::Absent => None,
+        condition => {
+            Some(condition.expect(versioned::get::<ScepCertificateProfile>(state, id).await?.version)?)
+        }
+    };
+    let change = ScepProfileChange::Delete { expected_version };
+    Ok(dry_run::scep_profile_change(state, id, change, devices).await?)
+}
+
+/// A dry run of [`assign`] for a SCEP profile.
+pub async fn assign_scep_dry_run(
+    state: &AppState,
+    profile_id: Uuid,
+    group_id: Uuid,
+    intent: Intent,
+    devices: PageRequest,
+) -> Result<DryRun, ApiError> {
+    let change = ScepProfileChange::Assign { group_id, intent };
+    dry_run::scep_profile_change(state, profile_id, change, devices)
+        .await
+        .map_err(|error| missing_reference(error, "groupId", "does not name an existing group"))
+}
+
+/// A dry run of [`unassign`] for a SCEP profile.
+pub async fn unassign_scep_dry_run(
+    state: &AppState,
+    profile_id: Uuid,
+    assignment_id: Uuid,
+    devices: PageRequest,
+) -> Result<DryRun, ApiError> {
+    let change = ScepProfileChange::Unassign { assignment_id };
+    Ok(dry_run::scep_profile_change(state, profile_id, change, devices).await?)
 }
 
 /// Assignments are recorded as changes of their profile.

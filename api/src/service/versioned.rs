@@ -140,9 +140,7 @@ pub async fn replace<R: Versioned>(
     if_match: &IfMatch,
     draft: R::Draft,
 ) -> Result<Record<R::Stored>, ApiError> {
-    let current = get::<R>(state, id).await?;
-    let expected_version = if_match.expect(current.version)?;
-    let content = R::validate(state, draft, Some(&current)).await?;
+    let (current, expected_version, content) = prepare_replace::<R>(state, id, if_match, draft).await?;
     let audit = audit::entry(
         actor,
         AuditAction::Replace,
@@ -155,6 +153,21 @@ pub async fn replace<R: Versioned>(
         .map_err(R::write_error)?;
     queue_revocations(state, R::revocations_after_replace(id)).await;
     Ok(record)
+}
+
+/// Everything a replacement checks before it writes, in the order it checks
+/// it (404, 428/412, 422): the current record, the version to expect, and
+/// the validated content. A dry run checks the same.
+pub async fn prepare_replace<R: Versioned>(
+    state: &AppState,
+    id: Uuid,
+    if_match: &IfMatch,
+    draft: R::Draft,
+) -> Result<(Record<R::Stored>, i64, R), ApiError> {
+    let current = get::<R>(state, id).await?;
+    let expected_version = if_match.expect(current.version)?;
+    let content = R::validate(state, draft, Some(&current)).await?;
+    Ok((current, expected_version, content))
 }
 
 /// Deletes the resource; when `if_match` is sent, only if it admits the current version.

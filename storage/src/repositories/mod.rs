@@ -7,6 +7,7 @@ mod checkin;
 mod credentials;
 mod directory;
 mod events;
+mod impact;
 mod ledger;
 mod profiles;
 mod statuses;
@@ -22,6 +23,7 @@ pub use directory::{
     UserRepository,
 };
 pub use events::{EventFilter, EventRepository, NewEvent, StoredEvent};
+pub use impact::{ImpactRepository, MeasuredChange, ScepProfileChange, WouldWrite};
 pub use ledger::{
     AllowedRecord, DeviceProfileState, EnrollmentStep, FailedRequest, LedgerRepository, RevocationOutcome,
     RevocationScope, ScepTransaction, StoredCertificate,
@@ -58,6 +60,7 @@ pub trait Store:
     + ImportRepository
     + StatusRepository
     + AuditRepository
+    + ImpactRepository
 {
     /// Applies the embedded migrations that have not run yet.
     async fn migrate(&self) -> Result<(), StorageError>;

@@ -214,6 +214,49 @@ macro_rules! impl_assignment_repository {
                 Ok(())
             }
 
+            type Connection = <$db as sqlx::Database>::Connection;
+
+            /// Inserts an assignment of an existing profile (also for a dry run's rolled-back transaction).
+            pub(super) async fn write_assignment(
+                connection: &mut Connection,
+                kind: ProfileKind,
+                profile_id: Uuid,
+                group_id: Uuid,
+                intent: Intent,
+            ) -> Result<Assignment, StorageError> {
+                profile_exists(&mut *connection, kind, profile_id).await?;
+                let row = sqlx::query_as::<_, AssignmentRow>(&insert_assignment(kind))
+                    .bind(Uuid::now_v7())
+                    .bind(profile_id)
+                    .bind(group_id)
+                    .bind(intent.as_str())
+                    .bind(now())
+                    .fetch_one(&mut *connection)
+                    .await
+                    .map_err(|error| match unique_violation(&error) {
+                        Some(_) => {
+                            StorageError::Conflict("the group is already assigned to this profile".to_owned())
+                        }
+                        None => error.into(),
+                    })?;
+                row.into_assignment(kind)
+            }
+
+            /// Deletes an assignment; returns its group and intent.
+            pub(super) async fn erase_assignment(
+                connection: &mut Connection,
+                kind: ProfileKind,
+                profile_id: Uuid,
+                assignment_id: Uuid,
+            ) -> Result<(Uuid, String), StorageError> {
+                sqlx::query_as::<_, (Uuid, String)>(&delete_assignment(kind))
+                    .bind(assignment_id)
+                    .bind(profile_id)
+                    .fetch_optional(connection)
+                    .await?
+                    .ok_or(StorageError::NotFound)
+            }
+
             #[async_trait]
             impl AssignmentRepository for $store {
                 async fn insert_assignment(
@@ -225,22 +268,8 @@ macro_rules! impl_assignment_repository {
                     audit: &NewAuditEntry,
                 ) -> Result<Assignment, StorageError> {
                     let mut transaction = self.pool.begin().await?;
-                    profile_exists(&mut *transaction, kind, profile_id).await?;
-                    let row = sqlx::query_as::<_, AssignmentRow>(&insert_assignment(kind))
-                        .bind(Uuid::now_v7())
-                        .bind(profile_id)
-                        .bind(group_id)
-                        .bind(intent.as_str())
-                        .bind(now())
-                        .fetch_one(&mut *transaction)
-                        .await
-                        .map_err(|error| match unique_violation(&error) {
-                            Some(_) => StorageError::Conflict(
-                                "the group is already assigned to this profile".to_owned(),
-                            ),
-                            None => error.into(),
-                        })?;
-                    let assignment = row.into_assignment(kind)?;
+                    let assignment =
+                        write_assignment(&mut transaction, kind, profile_id, group_id, intent).await?;
                     let change = assignment_change(assignment.id, None, Some((group_id, intent.as_str())));
                     let audit = audit.with_changes(vec![change]);
                     insert_audit_entry(&mut *transaction, &audit, Some(profile_id)).await?;
@@ -280,12 +309,8 @@ macro_rules! impl_assignment_repository {
                     audit: &NewAuditEntry,
                 ) -> Result<(), StorageError> {
                     let mut transaction = self.pool.begin().await?;
-                    let (group_id, intent) = sqlx::query_as::<_, (Uuid, String)>(&delete_assignment(kind))
-                        .bind(assignment_id)
-                        .bind(profile_id)
-                        .fetch_optional(&mut *transaction)
-                        .await?
-                        .ok_or(StorageError::NotFound)?;
+                    let (group_id, intent) =
+                        erase_assignment(&mut transaction, kind, profile_id, assignment_id).await?;
                     let change = assignment_change(assignment_id, Some((group_id, &intent)), None);
                     insert_audit_entry(
                         &mut *transaction,

@@ -17,6 +17,7 @@ pub(crate) mod constraints;
 pub(crate) mod credentials;
 pub(crate) mod directory;
 pub(crate) mod events;
+pub(crate) mod impact;
 pub(crate) mod import;
 pub(crate) mod ledger;
 pub(crate) mod profiles;
@@ -29,6 +30,7 @@ pub(crate) use constraints::{unique_violation, UniqueKey};
 pub(crate) use credentials::impl_credential_repository;
 pub(crate) use directory::{bind_device_attributes, bind_user_attributes, impl_directory_repositories};
 pub(crate) use events::impl_event_repository;
+pub(crate) use impact::impl_impact_repository;
 pub(crate) use import::impl_import_repository;
 pub(crate) use ledger::impl_ledger_repository;
 pub(crate) use profiles::impl_profile_repositories;
@@ -263,6 +265,7 @@ macro_rules! impl_store {
         $crate::sql::impl_event_repository!($store, $db);
         $crate::sql::impl_import_repository!($store, $db);
         $crate::sql::impl_status_repository!($store, $db);
+        $crate::sql::impl_impact_repository!($store, $db);
 
         #[async_trait::async_trait]
         impl $crate::Store for $store {

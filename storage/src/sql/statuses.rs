@@ -32,7 +32,7 @@ fn root_installed(root: &str) -> String {
 /// expression) reaches device `d`, as [`reached_through`] decides it but as
 /// membership in sets computed once per statement (hashed) rather than
 /// probes per device: for statements over all of a platform's devices.
-fn reached_through_sets(assignments: &str, profile: &str, intent: &str) -> String {
+pub(crate) fn reached_through_sets(assignments: &str, profile: &str, intent: &str) -> String {
     format!(
         "(d.id IN (SELECT m.device_id FROM {assignments} a JOIN device_group_members m \
              ON m.group_id = a.group_id WHERE a.profile_id = {profile} AND a.intent = '{intent}') \
@@ -44,7 +44,7 @@ fn reached_through_sets(assignments: &str, profile: &str, intent: &str) -> Strin
 
 /// Rules 1–3 for `profile` of the kind whose assignments are in
 /// `assignments`, on device `d`, over all devices (see [`reached_through_sets`]).
-fn targeted_everywhere(assignments: &str, profile: &str) -> String {
+pub(crate) fn targeted_everywhere(assignments: &str, profile: &str) -> String {
     format!(
         "{} AND NOT {}",
         reached_through_sets(assignments, profile, "include"),

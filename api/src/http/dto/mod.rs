@@ -4,6 +4,7 @@
 
 mod audit;
 mod directory;
+mod dry_run;
 mod enrollment;
 mod profiles;
 
@@ -14,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 pub use audit::*;
 pub use directory::*;
+pub use dry_run::*;
 pub use enrollment::*;
 pub use profiles::*;
 
@@ -52,6 +54,7 @@ page_of! {
     AssignmentList => AssignmentView, "One page of a profile's assignments.";
     EventList => EventView, "One page of events, oldest first.";
     AuditEventList => AuditEventView, "One page of audit events, oldest first.";
+    DeviceImpactList => DeviceImpactView, "One page of the devices a dry run concerns, by id.";
 }
 
 /// Query parameters of list endpoints without filters.

@@ -7,12 +7,19 @@ use actix_web::{web, HttpResponse};
 use scepter_domain::targeting::ProfileKind;
 use uuid::Uuid;
 
-use super::{no_content, resource, scep_profiles, trusted_profiles, PageQuery, Reply};
+use scepter_storage::WouldWrite;
+
+use super::{
+    impacted_devices, no_content, page_request, resource, scep_profiles, trusted_profiles, PageQuery, Reply,
+};
 use crate::{
     http::auth::{Admin, Reader},
-    http::dto::{AssignmentList, AssignmentRequest, AssignmentView, DeviceList, DeviceView},
+    http::dto::{
+        AssignmentDryRun, AssignmentList, AssignmentRequest, AssignmentView, DeviceList, DeviceView,
+        DryRunQuery,
+    },
     http::extract::ValidJson,
-    service::profiles,
+    service::{dry_run::DryRun, profiles},
     state::AppState,
 };
 
@@ -47,9 +54,15 @@ async fn create(
     state: web::Data<AppState>,
     kind: web::Data<ProfileKind>,
     id: web::Path<Uuid>,
+    query: web::Query<DryRunQuery>,
     body: ValidJson<AssignmentRequest>,
 ) -> Reply {
     let AssignmentRequest { group_id, intent } = body.0;
+    if query.is_dry_run() {
+        let devices = page_request(query.limit, query.cursor.as_deref())?;
+        let run = profiles::assign_scep_dry_run(&state, *id, group_id, intent, devices).await?;
+        return dry_run_reply(&state, run).await;
+    }
     let assignment = profiles::assign(&state, &admin.actor(), **kind, *id, group_id, intent).await?;
     Ok(HttpResponse::Created().json(AssignmentView::from(assignment)))
 }
@@ -70,10 +83,31 @@ async fn delete(
     state: web::Data<AppState>,
     kind: web::Data<ProfileKind>,
     path: web::Path<(Uuid, Uuid)>,
+    query: web::Query<DryRunQuery>,
 ) -> Reply {
     let (profile_id, assignment_id) = path.into_inner();
+    if query.is_dry_run() {
+        let devices = page_request(query.limit, query.cursor.as_deref())?;
+        let run = profiles::unassign_scep_dry_run(&state, profile_id, assignment_id, devices).await?;
+        return dry_run_reply(&state, run).await;
+    }
     profiles::unassign(&state, &admin.actor(), **kind, profile_id, assignment_id).await?;
     no_content()
+}
+
+/// 200 with an assignment's dry run. Only SCEP profiles' routes get here
+/// (`dry_run_guard` refuses the others).
+async fn dry_run_reply(state: &AppState, run: DryRun) -> Reply {
+    let result = match run.written {
+        WouldWrite::Assignment(assignment) => Some(AssignmentView::from(assignment)),
+        _ => None,
+    };
+    Ok(HttpResponse::Ok().json(AssignmentDryRun {
+        dry_run: true,
+        result,
+        impact: run.impact,
+        devices: impacted_devices(state, run.devices).await?,
+    }))
 }
 
 async fn targeted_devices(
@@ -93,17 +127,19 @@ pub mod docs {
     use super::*;
 
     macro_rules! documented {
-        ($tag:literal, $name:literal, $create:ident, $list:ident, $delete:ident, $targeted:ident) => {
+        ($tag:literal, $name:literal, $create:ident, $list:ident, $delete:ident, $targeted:ident,
+         [$($dry_param:ty)?], [$($dry_response:tt)*]) => {
             /// Assign the profile to a group
             ///
             /// `include` or `exclude`; exclusion wins over inclusion across user and
             /// device groups. A group can be assigned to a profile once (409).
             #[utoipa::path(post, path = concat!("/api/v1/", $tag, "/{id}/assignments"), tag = $tag,
                 operation_id = concat!("create", $name, "Assignment"),
-                params(("id" = Uuid, Path, description = "Profile id")),
+                params(("id" = Uuid, Path, description = "Profile id") $(, $dry_param)?),
                 request_body = AssignmentRequest,
                 responses((status = 201, description = "Assigned", body = AssignmentView),
-                    (status = 409, description = "The group is already assigned", body = crate::error::Problem, content_type = "application/problem+json")))]
+                    (status = 409, description = "The group is already assigned", body = crate::error::Problem, content_type = "application/problem+json")
+                    $($dry_response)*))]
             pub fn $create() {}
 
             /// List the profile's assignments
@@ -117,8 +153,8 @@ pub mod docs {
             #[utoipa::path(delete, path = concat!("/api/v1/", $tag, "/{id}/assignments/{assignmentId}"), tag = $tag,
                 operation_id = concat!("delete", $name, "Assignment"),
                 params(("id" = Uuid, Path, description = "Profile id"),
-                    ("assignmentId" = Uuid, Path, description = "Assignment id")),
-                responses((status = 204, description = "Removed")))]
+                    ("assignmentId" = Uuid, Path, description = "Assignment id") $(, $dry_param)?),
+                responses((status = 204, description = "Removed") $($dry_response)*))]
             pub fn $delete() {}
 
             /// Devices the profile reaches
@@ -135,8 +171,10 @@ pub mod docs {
     }
 
     // The tag is also the collection's name: `/api/v1/{tag}`.
+    // Only SCEP profiles' assignments rehearse (`?dryRun=true`) so far.
     documented! {"trusted-certificate-profiles", "TrustedCertificateProfile",
-    create_trusted, list_trusted, delete_trusted, targeted_trusted}
+    create_trusted, list_trusted, delete_trusted, targeted_trusted, [], []}
     documented! {"scep-certificate-profiles", "ScepCertificateProfile",
-    create_scep, list_scep, delete_scep, targeted_scep}
+    create_scep, list_scep, delete_scep, targeted_scep, [DryRunQuery],
+    [, (status = 200, description = "With dryRun=true: what the change would do; nothing is written", body = AssignmentDryRun)]}
 }

@@ -24,7 +24,14 @@ use scepter_domain::Record;
 use serde::Serialize;
 
 pub use crate::http::dto::{page_request, PageQuery, ProfileListQuery};
-use crate::{error::ApiError, http::extract::etag};
+use crate::{
+    error::ApiError,
+    http::{
+        dto::{DeviceImpactList, DeviceImpactView},
+        extract::etag,
+    },
+    state::AppState,
+};
 
 /// Every route of the service. The router tries them in this order, and every pattern with a `{param}`
 /// is a regular-expression match: the routes devices and the connector call
@@ -128,6 +135,25 @@ pub fn created_record<T, V: Serialize>(
         record.version,
         &view(record),
     ))
+}
+
+/// A dry run's page of devices, with their names (one read for the page).
+pub async fn impacted_devices(
+    state: &AppState,
+    page: scepter_storage::Page<scepter_domain::impact::DeviceImpact>,
+) -> Result<DeviceImpactList, ApiError> {
+    let ids: Vec<uuid::Uuid> = page.items.iter().map(|impact| impact.device_id).collect();
+    let names: std::collections::HashMap<uuid::Uuid, String> = state
+        .store
+        .devices(&ids)
+        .await?
+        .into_iter()
+        .map(|record| (record.id, record.content.device.device_name))
+        .collect();
+    Ok(DeviceImpactList::new(page, |impact| {
+        let name = names.get(&impact.device_id).cloned();
+        DeviceImpactView::new(impact, name)
+    }))
 }
 
 /// 204: done, nothing to show.

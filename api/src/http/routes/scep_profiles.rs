@@ -4,12 +4,19 @@ use actix_web::{web, HttpResponse};
 use scepter_domain::{Record, ScepCertificateProfile, ScepCertificateProfileDraft};
 use uuid::Uuid;
 
-use super::{created_record, crud, no_content, ok_record, ProfileListQuery, Reply};
+use scepter_storage::WouldWrite;
+
+use super::{
+    created_record, crud, impacted_devices, no_content, ok_record, page_request, ProfileListQuery, Reply,
+};
 use crate::{
     http::auth::{Admin, Reader},
-    http::dto::{ScepCertificateProfileList, ScepCertificateProfileView},
+    http::dto::{
+        DryRunQuery, ScepCertificateProfileList, ScepCertificateProfileView, ScepProfileDryRun,
+        ScepProfileReplacement,
+    },
     http::extract::{IfMatch, ValidJson},
-    service::versioned,
+    service::{dry_run::DryRun, profiles, versioned},
     state::AppState,
 };
 
@@ -22,6 +29,20 @@ pub fn configure(config: &mut web::ServiceConfig) {
 /// The response body of a profile.
 fn view(record: Record<ScepCertificateProfile>) -> ScepCertificateProfileView {
     ScepCertificateProfileView::from(&record)
+}
+
+/// 200 with a replacement's or delete's dry run.
+async fn dry_run_reply(state: &AppState, run: DryRun) -> Reply {
+    let result = match run.written {
+        WouldWrite::Profile(record) => Some(view(record)),
+        _ => None,
+    };
+    Ok(HttpResponse::Ok().json(ScepProfileDryRun {
+        dry_run: true,
+        result,
+        impact: run.impact,
+        devices: impacted_devices(state, run.devices).await?,
+    }))
 }
 
 /// Create a SCEP certificate profile
@@ -67,21 +88,31 @@ pub async fn get(_: Reader, state: web::Data<AppState>, id: web::Path<Uuid>) -> 
 
 /// Replace a SCEP certificate profile
 ///
-/// Needs `If-Match` with the `ETag` of the version you read.
+/// Needs `If-Match` with the `ETag` of the version you read. Every device the
+/// profile reaches is offered the new version at its next check-in (devices
+/// holding a certificate enroll for a new one); `dryRun=true` says which,
+/// before anything changes.
 #[utoipa::path(put, path = "/api/v1/scep-certificate-profiles/{id}", tag = "scep-certificate-profiles",
     operation_id = "replaceScepCertificateProfile",
     params(("id" = Uuid, Path, description = "Profile id"),
-        ("If-Match" = String, Header, description = "ETag of the version being replaced")),
+        ("If-Match" = String, Header, description = "ETag of the version being replaced"), DryRunQuery),
     request_body = ScepCertificateProfileDraft,
-    responses((status = 200, description = "Replaced", body = ScepCertificateProfileView,
-        headers(("ETag" = String, description = "Version tag for If-Match")))))]
+    responses((status = 200, description = "Replaced (with `ETag`); with dryRun=true, what the replacement would do and nothing written",
+        body = ScepProfileReplacement,
+        headers(("ETag" = String, description = "Version tag for If-Match (not on a dry run)")))))]
 pub async fn replace(
     admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
+    query: web::Query<DryRunQuery>,
     body: ValidJson<ScepCertificateProfileDraft>,
 ) -> Reply {
+    if query.is_dry_run() {
+        let devices = page_request(query.limit, query.cursor.as_deref())?;
+        let run = profiles::replace_scep_dry_run(&state, *id, &if_match, body.0, devices).await?;
+        return dry_run_reply(&state, run).await;
+    }
     let record =
         versioned::replace::<ScepCertificateProfile>(&state, &admin.actor(), *id, &if_match, body.0).await?;
     ok_record(record, view)
