@@ -13,6 +13,7 @@ mod audit;
 mod auth;
 mod credentials;
 mod directory;
+mod dry_run;
 mod enrollment;
 mod faults;
 mod hostile_clients;

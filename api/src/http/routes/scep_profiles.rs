@@ -120,18 +120,27 @@ pub async fn replace(
 
 /// Delete a SCEP certificate profile
 ///
-/// `If-Match` is optional; when sent, a stale tag is refused (412).
+/// `If-Match` is optional; when sent, a stale tag is refused (412). Devices
+/// remove the profile and its certificates are queued for revocation;
+/// `dryRun=true` says which, before anything changes.
 #[utoipa::path(delete, path = "/api/v1/scep-certificate-profiles/{id}", tag = "scep-certificate-profiles",
     operation_id = "deleteScepCertificateProfile",
     params(("id" = Uuid, Path, description = "Profile id"),
-        ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted")),
-    responses((status = 204, description = "Deleted")))]
+        ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted"), DryRunQuery),
+    responses((status = 204, description = "Deleted"),
+        (status = 200, description = "With dryRun=true: what the delete would do; nothing is written", body = ScepProfileDryRun)))]
 pub async fn delete(
     admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
+    query: web::Query<DryRunQuery>,
 ) -> Reply {
+    if query.is_dry_run() {
+        let devices = page_request(query.limit, query.cursor.as_deref())?;
+        let run = profiles::delete_scep_dry_run(&state, *id, &if_match, devices).await?;
+        return dry_run_reply(&state, run).await;
+    }
     versioned::delete::<ScepCertificateProfile>(&state, &admin.actor(), *id, &if_match).await?;
     no_content()
 }
