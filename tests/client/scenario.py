@@ -80,6 +80,8 @@ from scepter_client.models import (
     AuditAction,
     AuditedCollection,
     AuditEventList,
+    AssignmentDryRun,
+    ImpactAction,
     AddMembersRequest,
     AssignmentRequest,
     AssignmentView,
@@ -781,6 +783,31 @@ def check_in_not_modified(ctx: Context) -> None:
     eq(int(response.status_code), 304, f"checkIn with If-None-Match ({describe(response)})")
     eq(response.headers.get("etag"), ctx.etag, "ETag of the 304")
     eq(response.content, b"", "304 body")
+
+
+@step("connector_notifies_certificate")
+def rehearse_unassign_scep_profile(ctx: Context) -> None:
+    """deleteScepCertificateProfileAssignment with dryRun: what unassigning would do, nothing written."""
+    response = invoke(
+        "deleteScepCertificateProfileAssignment (dryRun)",
+        delete_scep_certificate_profile_assignment,
+        id=ctx.scep_id,
+        assignment_id=ctx.scep_assignment_id,
+        client=ctx.admin,
+        dry_run=True,
+    )
+    rehearsal = expect("deleteScepCertificateProfileAssignment (dryRun)", response, 200, AssignmentDryRun)
+    eq(rehearsal.dry_run, True, "dryRun")
+    eq(
+        (rehearsal.impact.remove, rehearsal.impact.revoke, rehearsal.impact.install),
+        (1, 1, 0),
+        "impact (remove, revoke, install)",
+    )
+    eq(
+        [(device.device_id, device.action) for device in rehearsal.devices.items],
+        [(ctx.device_id, ImpactAction("remove"))],
+        "devices concerned",
+    )
 
 
 @step("connector_notifies_certificate")
