@@ -160,6 +160,7 @@ fn certificate(setup: &Setup, device: Uuid, serial: &str) -> StoredCertificate {
         revoke_diagnostic_code: None,
         revoke_message: None,
         revoked_at: None,
+        reported_at: None,
     }
 }
 

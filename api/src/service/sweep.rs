@@ -23,6 +23,8 @@ pub struct SweepReport {
     pub queued_revocations: u64,
     pub purged_used_challenges: u64,
     pub purged_events: u64,
+    /// Payload offers (the enrollment timeline's), kept as long as events.
+    pub purged_payload_offers: u64,
     pub purged_transactions: u64,
 }
 
@@ -38,10 +40,16 @@ pub async fn sweep_periodically(store: Arc<dyn Store>, period: Duration, retenti
                 "sweep queued certificates for revocation"
             );
         }
-        if report.purged_used_challenges + report.purged_events + report.purged_transactions > 0 {
+        if report.purged_used_challenges
+            + report.purged_events
+            + report.purged_payload_offers
+            + report.purged_transactions
+            > 0
+        {
             tracing::info!(
                 used_challenges = report.purged_used_challenges,
                 events = report.purged_events,
+                payload_offers = report.purged_payload_offers,
                 scep_transactions = report.purged_transactions,
                 "sweep purged rows past their retention"
             );
@@ -64,6 +72,10 @@ pub async fn sweep_once(store: &dyn Store, retention: RetentionPolicy, now: Date
     .await;
     if let Some(before) = cutoffs.events_before {
         report.purged_events = purge("events", |limit| store.purge_events(before, limit)).await;
+        report.purged_payload_offers = purge("payload offers", |limit| {
+            store.purge_payload_offers(before, limit)
+        })
+        .await;
     }
     if let (Some(notified_before), Some(abandoned_before)) = (
         cutoffs.notified_transactions_before,

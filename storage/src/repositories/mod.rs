@@ -9,6 +9,7 @@ mod events;
 mod ledger;
 mod profiles;
 mod statuses;
+mod timeline;
 
 use async_trait::async_trait;
 
@@ -26,6 +27,7 @@ pub use ledger::{
 };
 pub use profiles::{ProfileFilter, ScepProfileRepository, TrustedProfileRepository};
 pub use statuses::{StatusDevice, StatusFacts, StatusRepository, StatusScope};
+pub use timeline::{EnrollmentHistory, EnrollmentHistoryRepository, PayloadOffer, ProfileVersionChange};
 
 use crate::{ImportRepository, StorageError};
 
@@ -55,6 +57,7 @@ pub trait Store:
     + EventRepository
     + ImportRepository
     + StatusRepository
+    + EnrollmentHistoryRepository
 {
     /// Applies the embedded migrations that have not run yet.
     async fn migrate(&self) -> Result<(), StorageError>;
