@@ -16,6 +16,7 @@ pub mod device_status;
 pub mod diagnostics;
 pub mod directory;
 pub mod enrollment;
+pub mod enrollment_timeline;
 pub mod issued_certificate;
 pub mod payload;
 pub mod platform;
