@@ -114,9 +114,12 @@ pub struct Offer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verification {
     pub occurred_at: DateTime<Utc>,
+    pub allowed: bool,
     pub diagnostic: DiagnosticCode,
-    /// `None` for an allowed request.
-    pub denial: Option<(DenyReason, String)>,
+    /// For a denial: why, when its event names the reason.
+    pub reason: Option<DenyReason>,
+    /// For a denial: the detail written for admins (which RDN or SAN differed, …).
+    pub detail: String,
 }
 
 /// A certificate of the ledger.
@@ -223,13 +226,14 @@ pub fn timeline(facts: &EnrollmentFacts, now: DateTime<Utc>) -> Vec<TimelineItem
         });
     }
     for verification in &facts.verifications {
-        let event = match &verification.denial {
-            None => TimelineEvent::VerifyAllowed,
-            Some((reason, detail)) => TimelineEvent::VerifyDenied {
+        let event = if verification.allowed {
+            TimelineEvent::VerifyAllowed
+        } else {
+            TimelineEvent::VerifyDenied {
                 diagnostic: verification.diagnostic,
-                reason: Some(*reason),
-                detail: detail.clone(),
-            },
+                reason: verification.reason,
+                detail: verification.detail.clone(),
+            }
         };
         items.push(TimelineItem {
             occurred_at: verification.occurred_at,
@@ -331,7 +335,21 @@ fn renewal_due_at(certificate: &IssuedCertificate, profile: Option<(i64, u8)>) -
     )
 }
 
-/// The documented diagnosis codes.
+/// The diagnosis of a device's enrollment for one SCEP profile, one of:
+/// - `healthy`: the device holds a current certificate of the profile and reported it at check-in.
+/// - `notTargeted`: the profile does not install on the device (not assigned, excluded by a
+///   group, another platform, no primary user, root profile not assigned, or deleted).
+/// - `missingValues`: the device's or its user's record lacks values the profile's subject
+///   name or SANs need; `missingValues` names every one.
+/// - `waitingForCheckIn`: the device has not checked in for its payload yet, or holds a
+///   payload whose challenge is still good.
+/// - `challengeExpiredUnused`: a payload was offered but its challenge expired without being
+///   presented: the device could not reach the SCEP server.
+/// - `requestDenied`: the last certificate request was denied (`diagnosticCode`, `denyReason`).
+/// - `waitingForIssuance`: the request was allowed; the CA has not notified the certificate yet.
+/// - `issuedNotReported`: a certificate was issued but the device has not listed it at check-in.
+/// - `renewalOverdue`: the certificate reached its renewal threshold or expired and was not renewed.
+/// - `revoked`: the device's newest certificate is revoked or queued for revocation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -433,26 +451,27 @@ pub fn diagnose(facts: &EnrollmentFacts, now: DateTime<Utc>) -> Diagnosis {
         .max_by_key(|verification| verification.occurred_at)
         .filter(|verification| offered_at.is_none_or(|offered| verification.occurred_at >= offered));
     if let Some(verification) = last_verification {
-        return match &verification.denial {
-            None => Diagnosis::new(
+        if verification.allowed {
+            return Diagnosis::new(
                 DiagnosisCode::WaitingForIssuance,
                 "The certificate request was allowed; the CA has not reported the issued certificate yet.",
                 "Check the SCEP server and the CA: issued certificates must be notified to Scepter.",
-            ),
-            Some((reason, detail)) => Diagnosis {
-                denial: Some((verification.diagnostic, Some(*reason))),
-                ..Diagnosis::new(
-                    DiagnosisCode::RequestDenied,
-                    format!(
-                        "The last certificate request was denied ({}, {} {}): {}",
-                        reason.as_str(),
-                        verification.diagnostic.hex(),
-                        verification.diagnostic.name(),
-                        detail
-                    ),
-                    reason.message(),
-                )
-            },
+            );
+        }
+        let reason = verification.reason;
+        return Diagnosis {
+            denial: Some((verification.diagnostic, reason)),
+            ..Diagnosis::new(
+                DiagnosisCode::RequestDenied,
+                format!(
+                    "The last certificate request was denied ({}, {} {}): {}",
+                    reason.map_or("unknown reason", DenyReason::as_str),
+                    verification.diagnostic.hex(),
+                    verification.diagnostic.name(),
+                    verification.detail
+                ),
+                reason.map_or(verification.diagnostic.message(), DenyReason::message),
+            )
         };
     }
     match last_offer {

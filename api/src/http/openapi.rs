@@ -17,8 +17,8 @@ use utoipa::{
 };
 
 use super::routes::{
-    assignments, certificates, checkin, connector, credentials, device_statuses, devices, events, groups,
-    health, preview, revocations, scep_profiles, step_ca, trusted_profiles, users,
+    assignments, certificates, checkin, connector, credentials, device_statuses, devices, enrollment_timeline,
+    events, groups, health, preview, revocations, scep_profiles, step_ca, trusted_profiles, users,
 };
 
 #[derive(OpenApi)]
@@ -61,6 +61,7 @@ use super::routes::{
         devices::replace,
         devices::delete,
         devices::effective,
+        enrollment_timeline::enrollment_timeline,
         groups::create,
         groups::list,
         groups::get,

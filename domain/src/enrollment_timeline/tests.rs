@@ -54,19 +54,20 @@ fn offer(minutes: i64) -> Offer {
 fn allowed(minutes: i64) -> Verification {
     Verification {
         occurred_at: at(minutes),
+        allowed: true,
         diagnostic: DiagnosticCode::Success,
-        denial: None,
+        reason: None,
+        detail: String::new(),
     }
 }
 
 fn denied(minutes: i64) -> Verification {
     Verification {
         occurred_at: at(minutes),
+        allowed: false,
         diagnostic: DiagnosticCode::CrpScepDeserializeFailed,
-        denial: Some((
-            DenyReason::SubjectMismatch,
-            "RDN 2 differs: expected \"O=Contoso\", received \"O=Evil\"".to_owned(),
-        )),
+        reason: Some(DenyReason::SubjectMismatch),
+        detail: "RDN 2 differs: expected \"O=Contoso\", received \"O=Evil\"".to_owned(),
     }
 }
 
