@@ -17,8 +17,9 @@ use utoipa::{
 };
 
 use super::routes::{
-    assignments, certificates, checkin, connector, credentials, device_statuses, devices, enrollment_timeline,
-    events, groups, health, preview, revocations, scep_profiles, step_ca, trusted_profiles, users,
+    assignments, certificates, checkin, connector, credentials, device_statuses, devices,
+    enrollment_timeline, events, groups, health, preview, revocations, scep_profiles, step_ca,
+    trusted_profiles, users,
 };
 
 #[derive(OpenApi)]

@@ -106,7 +106,12 @@ pub async fn per_profile(
         .iter()
         .filter(|profile| profile.kind == ProfileKind::ScepCertificate)
         .map(|profile| profile.profile_id)
-        .chain(facts.certificates.iter().map(|certificate| certificate.profile_id))
+        .chain(
+            facts
+                .certificates
+                .iter()
+                .map(|certificate| certificate.profile_id),
+        )
         .chain(facts.steps.iter().map(|step| step.profile_id))
         .chain(history.offers.iter().map(|offer| offer.profile_id))
         .chain(history.events.iter().filter_map(|event| event.profile_id))

@@ -13,6 +13,7 @@ mod auth;
 mod credentials;
 mod directory;
 mod enrollment;
+mod enrollment_timeline;
 mod faults;
 mod hostile_clients;
 mod http_errors;
