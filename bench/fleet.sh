@@ -32,6 +32,11 @@
 #              (bench/fleet.py idle, bench/fleet-checkin.lua).
 #   effective  GET /api/v1/devices/{id}/effective-profiles, random device of
 #              all 100,000, ONE connection: the latency an admin sees (p99).
+#   timeline   GET /api/v1/devices/{id}/enrollment-timeline (one diagnosis
+#              per SCEP profile), ONE connection, p99: half the paths are
+#              random devices of all 100,000, half devices of the check-in
+#              fleet, whose history the changed and idle runs wrote (offers,
+#              steps); target <= 20 ms.
 #   churn      idle again while one client adds and removes device-group
 #              members of devices outside the 5,000 at BENCH_CHURN_RATE
 #              writes/s (default 60, paced, 8 writer connections). Each write
@@ -131,6 +136,13 @@ python3 bench/fleet.py idle "$port" "$work/credentials.txt" >"$work/idle.txt"
 echo "== preparing: effective-profile paths, churn members"
 psql -Atq "$db_url" -c "SELECT setseed(0.5); SELECT '/api/v1/devices/' || id || '/effective-profiles' FROM devices ORDER BY random() LIMIT 20000" \
     | tail -n +2 >"$work/effective.txt"
+psql -Atq "$db_url" >"$work/timeline.txt" <<'SQL'
+SELECT setseed(0.25);
+(SELECT '/api/v1/devices/' || id || '/enrollment-timeline' FROM devices ORDER BY random() LIMIT 5000)
+UNION ALL
+(SELECT DISTINCT '/api/v1/devices/' || device_id || '/enrollment-timeline' FROM device_credentials LIMIT 5000);
+SQL
+sed -i '1{/^$/d}' "$work/timeline.txt"
 # Devices outside the check-in fleet and not in the churned group, so each
 # POST adds a member and each DELETE removes it again.
 psql -Atq -F ' ' "$db_url" >"$work/churn.txt" <<'SQL'
@@ -175,6 +187,10 @@ CHECKIN_FILE=$work/idle.txt measure idle "304" -t2 -c"$connections" -d"$duration
 echo "== effective profiles, 1 connection"
 TOKEN=$admin_token PATHS_FILE=$work/effective.txt \
     measure effective "1 connection; p99 is the figure" -t1 -c1 -d"$duration" -s bench/random-path.lua "$base"
+
+echo "== enrollment timeline, 1 connection"
+TOKEN=$admin_token PATHS_FILE=$work/timeline.txt \
+    measure timeline "1 connection; p99 is the figure (target 20 ms)" -t1 -c1 -d"$duration" -s bench/random-path.lua "$base"
 
 echo "== idle check-in under churn ($churn_rate membership writes/s), $connections connections"
 python3 bench/fleet.py churn "$port" "$admin_token" "$work/churn.txt" "$churn_rate" "$seconds" >"$work/churn-writes.out" &

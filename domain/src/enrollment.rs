@@ -39,7 +39,7 @@ use crate::{
     csr::CertificateRequest,
     diagnostics::{DiagnosticCode, EventId},
     scep_profile::{KeyUsage, SanType, ScepCertificateProfile},
-    subject_name::{expand_name, windows_subject_name, ExpandedName, ExpandedSan, NameContext, Subject},
+    subject_name::{expand_name, windows_subject_name, ExpandedName, ExpandedSan, NameContext, Rdn, Subject},
     text::bounded,
 };
 
@@ -85,6 +85,29 @@ pub enum DenyReason {
 }
 
 impl DenyReason {
+    /// Every reason, in declaration order.
+    pub const ALL: [DenyReason; 14] = [
+        DenyReason::ChallengeMissing,
+        DenyReason::ChallengeInvalid,
+        DenyReason::ChallengeExpired,
+        DenyReason::ChallengeReplayed,
+        DenyReason::CsrInvalid,
+        DenyReason::DeviceUnknown,
+        DenyReason::NotAssigned,
+        DenyReason::ProfileChanged,
+        DenyReason::NameChanged,
+        DenyReason::SubjectMismatch,
+        DenyReason::SanMismatch,
+        DenyReason::KeyTooSmall,
+        DenyReason::ExtensionNotAllowed,
+        DenyReason::TransactionInUse,
+    ];
+
+    /// The reason with this wire name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|reason| reason.as_str() == name)
+    }
+
     /// The seed's event and diagnostic code for this denial.
     pub fn outcome(self) -> (EventId, DiagnosticCode) {
         use DenyReason::*;
@@ -172,6 +195,23 @@ impl Denial {
             detail: bounded(detail.as_ref(), MAX_DETAIL_CHARS),
         }
     }
+
+    /// The denial as its event's message: `denied (<reason>): <detail>`.
+    /// The enrollment timeline reads the reason back ([`Denial::from_event_message`]),
+    /// so the event log needs no column of its own for it.
+    pub fn event_message(&self) -> String {
+        format!("denied ({}): {}", self.reason.as_str(), self.detail)
+    }
+
+    /// The denial an [`Denial::event_message`] describes; `None` for any other message.
+    pub fn from_event_message(message: &str) -> Option<Self> {
+        let rest = message.strip_prefix("denied (")?;
+        let (reason, detail) = rest.split_once("): ")?;
+        Some(Self {
+            reason: DenyReason::from_name(reason)?,
+            detail: detail.to_owned(),
+        })
+    }
 }
 
 /// Step 1: the challenge from the request, else from the CSR's
@@ -258,7 +298,8 @@ pub fn judge(
         return Err(Denial::new(
             DenyReason::SubjectMismatch,
             format!(
-                "expected subject \"{}\", received \"{}\"",
+                "{}; expected subject \"{}\", received \"{}\"",
+                rdn_difference(&expected.subject, &requested.subject),
                 subject_text(&expected.subject),
                 subject_text(&requested.subject)
             ),
@@ -268,7 +309,11 @@ pub fn judge(
         return Err(Denial::new(
             DenyReason::SanMismatch,
             format!(
-                "expected SANs [{}], received [{}]",
+                "{}; expected SANs [{}], received [{}]",
+                san_difference(
+                    &expected.subject_alternative_names,
+                    &requested.subject_alternative_names
+                ),
                 sans_text(&expected.subject_alternative_names),
                 sans_text(&requested.subject_alternative_names)
             ),
@@ -350,19 +395,68 @@ fn subject_text(subject: &Subject) -> String {
 }
 
 fn sans_text(sans: &[ExpandedSan]) -> String {
-    let text = sans
+    let text = sans.iter().map(san_text).collect::<Vec<_>>().join(", ");
+    bounded(&text, MAX_DETAIL_CHARS / 3)
+}
+
+fn san_text(san: &ExpandedSan) -> String {
+    let kind = match san.san_type {
+        SanType::EmailAddress => "email",
+        SanType::UserPrincipalName => "upn",
+        SanType::DomainNameService => "dns",
+        SanType::UniversalResourceIdentifier => "uri",
+    };
+    format!("{kind}:{}", san.value)
+}
+
+/// The first RDN that differs, by position (1-based), so an admin sees which
+/// attribute the device got wrong without diffing two subjects by eye.
+fn rdn_difference(expected: &Subject, received: &Subject) -> String {
+    let rdn_text = |rdn: &Rdn| {
+        rdn.0
+            .iter()
+            .map(|value| format!("{}={}", value.attribute.windows_keyword(), value.value))
+            .collect::<Vec<_>>()
+            .join("+")
+    };
+    let longest = expected.0.len().max(received.0.len());
+    let differing = (0..longest).find(|&index| expected.0.get(index) != received.0.get(index));
+    let Some(index) = differing else {
+        return "the RDNs are equal but encoded differently".to_owned();
+    };
+    let describe =
+        |rdn: Option<&Rdn>| rdn.map_or_else(|| "(none)".to_owned(), |rdn| format!("\"{}\"", rdn_text(rdn)));
+    let text = format!(
+        "RDN {} differs: expected {}, received {}",
+        index + 1,
+        describe(expected.0.get(index)),
+        describe(received.0.get(index))
+    );
+    bounded(&text, MAX_DETAIL_CHARS / 3)
+}
+
+/// The SANs missing from the request and those it should not have.
+fn san_difference(expected: &[ExpandedSan], received: &[ExpandedSan]) -> String {
+    let missing: Vec<String> = expected
         .iter()
-        .map(|san| {
-            let kind = match san.san_type {
-                SanType::EmailAddress => "email",
-                SanType::UserPrincipalName => "upn",
-                SanType::DomainNameService => "dns",
-                SanType::UniversalResourceIdentifier => "uri",
-            };
-            format!("{kind}:{}", san.value)
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
+        .filter(|san| !received.contains(san))
+        .map(san_text)
+        .collect();
+    let unexpected: Vec<String> = received
+        .iter()
+        .filter(|san| !expected.contains(san))
+        .map(san_text)
+        .collect();
+    let text = match (missing.is_empty(), unexpected.is_empty()) {
+        (true, true) => "the SANs differ in order or count".to_owned(),
+        (false, true) => format!("missing SAN {}", missing.join(", ")),
+        (true, false) => format!("unexpected SAN {}", unexpected.join(", ")),
+        (false, false) => format!(
+            "expected SAN {}, received {}",
+            missing.join(", "),
+            unexpected.join(", ")
+        ),
+    };
     bounded(&text, MAX_DETAIL_CHARS / 3)
 }
 

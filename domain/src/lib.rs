@@ -17,6 +17,7 @@ pub mod device_status;
 pub mod diagnostics;
 pub mod directory;
 pub mod enrollment;
+pub mod enrollment_timeline;
 pub mod impact;
 pub mod issued_certificate;
 pub mod payload;

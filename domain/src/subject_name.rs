@@ -28,7 +28,8 @@
 //!
 //! [`expand_name`] fills the templates for one device and its primary user.
 //! A variable without a value (no IMEI, no mail, no primary user) is a
-//! per-device [`ExpansionError::MissingValue`], never an empty or partial
+//! per-device [`ExpansionError::MissingValues`] naming every variable
+//! without a value, never an empty or partial
 //! subject. A device certificate never reads user variables, neither at save
 //! nor at expansion. When a SAN uses `{{OnPremisesSecurityIdentifier}}`, the
 //! strong-mapping URI `tag:microsoft.com,2022-09-14:sid:<SID>` (KB5014754) is
@@ -40,9 +41,9 @@ pub mod template;
 pub use format::{subject_template_for, user_variable_of_format, SubjectNameFormat};
 use template::user_variable_error;
 pub use template::{
-    parse_windows_subject_name, windows_subject_name, AttributeTemplate, AttributeValue, ExpansionError,
-    NameAttribute, NameContext, Rdn, RdnTemplate, Subject, SubjectTemplate, TemplateError, TemplateErrorKind,
-    ValuePart, ValueTemplate, Variable, VariableScope,
+    missing_values, parse_windows_subject_name, windows_subject_name, AttributeTemplate, AttributeValue,
+    ExpansionError, MissingValue, NameAttribute, NameContext, Rdn, RdnTemplate, Subject, SubjectTemplate,
+    TemplateError, TemplateErrorKind, ValuePart, ValueTemplate, Variable, VariableScope,
 };
 
 use crate::scep_profile::{SanType, ScepSettings};
@@ -106,18 +107,46 @@ pub fn expand_name(
     if let Some(variable) = user_variable_of_format(settings.subject_name_format, certificate_type) {
         return Err(invalid("subjectNameFormat")(user_variable_error(variable, 0)));
     }
-    let subject = match subject_template_for(settings.subject_name_format, certificate_type, custom.as_ref())
-    {
+    let subject_template =
+        subject_template_for(settings.subject_name_format, certificate_type, custom.as_ref());
+    let san_templates = settings
+        .custom_subject_alternative_names
+        .iter()
+        .enumerate()
+        .map(|(index, san)| {
+            let field = format!("customSubjectAlternativeNames[{index}].name");
+            ValueTemplate::parse_for(&san.name, certificate_type)
+                .map(|template| (san, field.clone(), template))
+                .map_err(invalid(&field))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+
+    // Every missing value at once, before anything is expanded.
+    let mut variables = subject_template
+        .as_ref()
+        .map(SubjectTemplate::variables)
+        .unwrap_or_default();
+    for (_, _, template) in &san_templates {
+        for variable in template.variables() {
+            if !variables.contains(&variable) {
+                variables.push(variable);
+            }
+        }
+    }
+    let missing = missing_values(&variables, context);
+    if !missing.is_empty() {
+        return Err(ExpansionError::MissingValues(missing));
+    }
+
+    let subject = match subject_template {
         Some(template) => template.expand(context)?,
         None => Subject::default(),
     };
 
     let sid_variable = Variable::OnPremisesSecurityIdentifier;
-    let mut sans = Vec::with_capacity(settings.custom_subject_alternative_names.len() + 1);
+    let mut sans = Vec::with_capacity(san_templates.len() + 1);
     let mut strong_mapping = None;
-    for (index, san) in settings.custom_subject_alternative_names.iter().enumerate() {
-        let field = format!("customSubjectAlternativeNames[{index}].name");
-        let template = ValueTemplate::parse_for(&san.name, certificate_type).map_err(invalid(&field))?;
+    for (san, field, template) in san_templates {
         let is_bare_sid = template.parts() == [ValuePart::Variable(sid_variable)];
         if template.variables().contains(&sid_variable) {
             strong_mapping = Some(strong_mapping_uri(&sid_variable.value(context)?));

@@ -18,9 +18,9 @@ use uuid::Uuid;
 use scepter_domain::diagnostics::DiagnosticCode;
 
 use crate::{
-    Assignment, DeviceProfileState, DeviceStep, EnrollmentStep, FactsGenerations, GroupMember,
-    ScepTransaction, StatusDevice, StorageError, StoredCertificate, StoredCredential, StoredDevice,
-    StoredEvent,
+    Assignment, DeviceProfileState, DeviceStep, EnrollmentStep, FactsGenerations, GroupMember, PayloadOffer,
+    ProfileVersionChange, ScepTransaction, StatusDevice, StorageError, StoredCertificate, StoredCredential,
+    StoredDevice, StoredEvent,
 };
 
 /// Both backends keep microseconds (PostgreSQL's resolution), so a value
@@ -426,6 +426,7 @@ pub(crate) struct CertificateRow {
     pub revoke_diagnostic_code: Option<i64>,
     pub revoke_message: Option<String>,
     pub revoked_at: Option<DateTime<Utc>>,
+    pub reported_at: Option<DateTime<Utc>>,
 }
 
 fn diagnostic_code(id: Uuid, code: i64) -> Result<u32, StorageError> {
@@ -457,6 +458,7 @@ impl TryFrom<CertificateRow> for StoredCertificate {
             revoke_requested_at: row.revoke_requested_at,
             revoke_message: row.revoke_message,
             revoked_at: row.revoked_at,
+            reported_at: row.reported_at,
         })
     }
 }
@@ -610,5 +612,48 @@ impl TryFrom<AuditRow> for crate::StoredAuditEntry {
             resource_id: row.resource_id,
             changes: row.changes.0,
         })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct PayloadOfferRow {
+    pub device_id: Uuid,
+    pub profile_id: Uuid,
+    pub profile_version: i64,
+    pub scep_server_urls: String,
+    pub challenge_expires_at: DateTime<Utc>,
+    pub offered_at: DateTime<Utc>,
+}
+
+impl TryFrom<PayloadOfferRow> for PayloadOffer {
+    type Error = StorageError;
+
+    fn try_from(row: PayloadOfferRow) -> Result<Self, Self::Error> {
+        Ok(PayloadOffer {
+            scep_server_urls: serde_json::from_str(&row.scep_server_urls)
+                .map_err(|error| corrupt(row.device_id, format!("payload offer URLs: {error}")))?,
+            device_id: row.device_id,
+            profile_id: row.profile_id,
+            profile_version: row.profile_version,
+            challenge_expires_at: row.challenge_expires_at,
+            offered_at: row.offered_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ProfileVersionRow {
+    pub profile_id: Uuid,
+    pub version: i64,
+    pub changed_at: DateTime<Utc>,
+}
+
+impl From<ProfileVersionRow> for ProfileVersionChange {
+    fn from(row: ProfileVersionRow) -> Self {
+        ProfileVersionChange {
+            profile_id: row.profile_id,
+            version: row.version,
+            changed_at: row.changed_at,
+        }
     }
 }

@@ -16,8 +16,8 @@ use scepter_domain::{
 use scepter_storage::testing::audit_entry;
 use scepter_storage::{
     now, AllowedRecord, EnrollmentStep, EventFilter, FactsGenerations, FailedRequest, NewEvent, PageRequest,
-    RevocationOutcome, RevocationScope, ScepTransaction, StorageError, Store, StoredCertificate,
-    LAST_CHECK_IN_CHUNK,
+    PayloadOffer, RevocationOutcome, RevocationScope, ScepTransaction, StorageError, Store,
+    StoredCertificate, LAST_CHECK_IN_CHUNK,
 };
 use uuid::Uuid;
 
@@ -40,6 +40,10 @@ scepter_storage::store_tests!(
     a_transaction_id_stays_bound_to_its_device_profile_and_key,
     a_denial_never_downgrades_a_device_that_enrolled_since,
     used_challenges_can_be_looked_up_before_anything_is_written,
+    payload_offers_read_back_newest_first_per_device_and_profile_and_purge,
+    a_certificate_is_marked_reported_once,
+    profile_updates_record_each_new_version,
+    the_timeline_reads_the_events_of_one_device,
 );
 
 /// A device in a device group that a SCEP profile (device certificate) is assigned to.
@@ -174,6 +178,7 @@ fn certificate(setup: &Setup, device: Uuid, serial: &str) -> StoredCertificate {
         revoke_diagnostic_code: None,
         revoke_message: None,
         revoked_at: None,
+        reported_at: None,
     }
 }
 
@@ -1059,4 +1064,157 @@ async fn used_challenges_can_be_looked_up_before_anything_is_written(store: Arc<
     )
     .await;
     assert!(setup.store.challenge_used(request.challenge_id).await.unwrap());
+}
+
+// ------------------------------------------------------------------ enrollment timeline
+
+fn offer(setup: &Setup, device: Uuid, minutes_ago: i64) -> PayloadOffer {
+    let offered_at = now() - Duration::minutes(minutes_ago);
+    PayloadOffer {
+        device_id: device,
+        profile_id: setup.profile,
+        profile_version: 1,
+        scep_server_urls: vec![
+            "https://scep.example/a".to_owned(),
+            "https://scep.example/b".to_owned(),
+        ],
+        challenge_expires_at: offered_at + Duration::hours(1),
+        offered_at,
+    }
+}
+
+async fn payload_offers_read_back_newest_first_per_device_and_profile_and_purge(store: Arc<dyn Store>) {
+    let setup = setup(store).await;
+    let offers: Vec<PayloadOffer> = [30, 20, 10].map(|ago| offer(&setup, setup.device, ago)).into();
+    setup.store.record_payload_offers(&offers).await.unwrap();
+    setup
+        .store
+        .record_payload_offers(&[offer(&setup, setup.other_device, 5)])
+        .await
+        .unwrap();
+
+    let all = setup
+        .store
+        .enrollment_history(setup.device, Some(setup.profile), 10)
+        .await
+        .unwrap();
+    assert_eq!(all.offers, offers, "oldest first, as written");
+    let newest_two = setup
+        .store
+        .enrollment_history(setup.device, None, 2)
+        .await
+        .unwrap();
+    assert_eq!(newest_two.offers, offers[1..]);
+    let other_profile = setup
+        .store
+        .enrollment_history(setup.device, Some(Uuid::new_v4()), 10)
+        .await
+        .unwrap();
+    assert!(other_profile.offers.is_empty());
+
+    let purged = setup
+        .store
+        .purge_payload_offers(now() - Duration::minutes(15), 1)
+        .await
+        .unwrap();
+    assert_eq!(purged, 1, "one bounded batch");
+    setup
+        .store
+        .purge_payload_offers(now() - Duration::minutes(15), 10)
+        .await
+        .unwrap();
+    let left = setup
+        .store
+        .enrollment_history(setup.device, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(left.offers, offers[2..]);
+}
+
+async fn a_certificate_is_marked_reported_once(store: Arc<dyn Store>) {
+    let setup = setup(store).await;
+    let issued = certificate(&setup, setup.device, "0A");
+    setup
+        .store
+        .record_issued_certificate(&issued, &event(EventId::CrpNotifyMetricSuccess, None, None))
+        .await
+        .unwrap();
+    let first = now();
+
+    setup
+        .store
+        .record_certificates_reported(&[issued.id], first)
+        .await
+        .unwrap();
+    setup
+        .store
+        .record_certificates_reported(&[issued.id], first + Duration::hours(1))
+        .await
+        .unwrap();
+
+    let stored = setup.store.device_certificates(setup.device).await.unwrap();
+    assert_eq!(stored[0].reported_at, Some(first), "the first report stays");
+}
+
+async fn profile_updates_record_each_new_version(store: Arc<dyn Store>) {
+    let setup = setup(store).await;
+    let current = setup.store.scep_profile(setup.profile).await.unwrap().unwrap();
+    assert!(setup
+        .store
+        .profile_versions(setup.profile, 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let second = setup
+        .store
+        .update_scep_profile(setup.profile, 1, &current.content, &audit_entry())
+        .await
+        .unwrap();
+    setup
+        .store
+        .update_scep_profile(setup.profile, 2, &current.content, &audit_entry())
+        .await
+        .unwrap();
+
+    let versions = setup.store.profile_versions(setup.profile, 10).await.unwrap();
+    assert_eq!(
+        versions.iter().map(|change| change.version).collect::<Vec<_>>(),
+        [2, 3]
+    );
+    assert_eq!(versions[0].changed_at, second.modified_at);
+    let newest = setup.store.profile_versions(setup.profile, 1).await.unwrap();
+    assert_eq!(newest[0].version, 3);
+}
+
+async fn the_timeline_reads_the_events_of_one_device(store: Arc<dyn Store>) {
+    let setup = setup(store).await;
+    for (device, profile) in [
+        (Some(setup.device), Some(setup.profile)),
+        (Some(setup.device), Some(Uuid::new_v4())),
+        (Some(setup.other_device), Some(setup.profile)),
+        (None, None),
+    ] {
+        setup
+            .store
+            .record_event(&event(EventId::CrpVerifyMetricSuccess, device, profile))
+            .await
+            .unwrap();
+    }
+
+    let of_profile = setup
+        .store
+        .enrollment_history(setup.device, Some(setup.profile), 10)
+        .await
+        .unwrap();
+    let of_device = setup
+        .store
+        .enrollment_history(setup.device, None, 10)
+        .await
+        .unwrap();
+
+    assert_eq!(of_profile.events.len(), 1);
+    assert_eq!(of_profile.events[0].profile_id, Some(setup.profile));
+    assert_eq!(of_device.events.len(), 2);
+    assert!(of_device.events[0].id < of_device.events[1].id, "oldest first");
 }

@@ -112,6 +112,7 @@ impl Universe {
             revoke_diagnostic_code: None,
             revoke_message: None,
             revoked_at: None,
+            reported_at: None,
         };
         self.store
             .record_issued_certificate(&certificate, &event())

@@ -54,6 +54,7 @@ from scepter_client.api.device import check_in, get_own_device
 from scepter_client.api.devices import (
     create_device,
     get_effective_profiles,
+    get_enrollment_timeline,
     issue_device_credential,
     list_device_certificates,
 )
@@ -95,7 +96,10 @@ from scepter_client.models import (
     DeviceList,
     DeviceStatusList,
     DeviceView,
+    DiagnosisCode,
     EffectiveProfileList,
+    EnrollmentDiagnoses,
+    EnrollmentTimeline,
     EventList,
     GroupDraft,
     GroupType,
@@ -122,6 +126,7 @@ from scepter_client.models import (
     ScepCertificateProfileView,
     SubjectNameFormat,
     TargetState,
+    TimelineItemKind,
     TrustedCertificateProfileDraft,
     TrustedCertificateProfileView,
     UserDraft,
@@ -783,6 +788,43 @@ def check_in_not_modified(ctx: Context) -> None:
     eq(int(response.status_code), 304, f"checkIn with If-None-Match ({describe(response)})")
     eq(response.headers.get("etag"), ctx.etag, "ETag of the 304")
     eq(response.content, b"", "304 body")
+
+
+@step("check_in_up_to_date")
+def enrollment_timeline(ctx: Context) -> None:
+    response = invoke(
+        "getEnrollmentTimeline",
+        get_enrollment_timeline,
+        id=ctx.device_id,
+        profile_id=ctx.scep_id,
+        client=ctx.admin,
+    )
+    timeline = expect("getEnrollmentTimeline", response, 200, EnrollmentTimeline)
+    eq(timeline.diagnosis.code, DiagnosisCode.HEALTHY, f"diagnosis ({timeline.diagnosis.summary})")
+    kinds = [item.kind for item in timeline.items]
+    for kind in (
+        TimelineItemKind.PAYLOADOFFERED,
+        TimelineItemKind.VERIFYALLOWED,
+        TimelineItemKind.CERTIFICATEISSUED,
+        TimelineItemKind.CERTIFICATEREPORTED,
+    ):
+        check(kind in kinds, f"timeline has no {kind.value} item: {kinds}")
+    eq(kinds[-1], TimelineItemKind.TARGETED, "the current targeting comes last")
+    check(
+        kinds.index(TimelineItemKind.PAYLOADOFFERED) < kinds.index(TimelineItemKind.CERTIFICATEISSUED),
+        f"timeline is oldest first: {kinds}",
+    )
+    issued = next(item for item in timeline.items if item.kind == TimelineItemKind.CERTIFICATEISSUED)
+    eq(issued.thumbprint_sha_1, ctx.certificate.thumbprint_sha_1, "certificateIssued thumbprint")
+    check(ctx.challenge not in response.content.decode(), "the timeline never holds the challenge")
+
+    response = invoke("getEnrollmentTimeline", get_enrollment_timeline, id=ctx.device_id, client=ctx.admin)
+    diagnoses = expect("getEnrollmentTimeline", response, 200, EnrollmentDiagnoses)
+    eq(
+        [(entry.profile_id, entry.diagnosis.code) for entry in diagnoses.diagnoses],
+        [(ctx.scep_id, DiagnosisCode.HEALTHY)],
+        "one diagnosis per SCEP profile",
+    )
 
 
 @step("connector_notifies_certificate")

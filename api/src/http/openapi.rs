@@ -17,8 +17,9 @@ use utoipa::{
 };
 
 use super::routes::{
-    assignments, audit, certificates, checkin, connector, credentials, device_statuses, devices, events,
-    groups, health, preview, revocations, scep_profiles, step_ca, trusted_profiles, users,
+    assignments, audit, certificates, checkin, connector, credentials, device_statuses, devices,
+    enrollment_timeline, events, groups, health, preview, revocations, scep_profiles, step_ca,
+    trusted_profiles, users,
 };
 
 #[derive(OpenApi)]
@@ -61,6 +62,7 @@ use super::routes::{
         devices::replace,
         devices::delete,
         devices::effective,
+        enrollment_timeline::enrollment_timeline,
         groups::create,
         groups::list,
         groups::get,

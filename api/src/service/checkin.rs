@@ -28,7 +28,7 @@ use scepter_domain::{
     text::bounded,
     Record, ScepCertificateProfile, TrustedCertificateProfile,
 };
-use scepter_storage::{CheckInFacts, EnrollmentStep, FactsGenerations};
+use scepter_storage::{CheckInFacts, EnrollmentStep, FactsGenerations, PayloadOffer};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -132,7 +132,7 @@ pub async fn check_in(
         .is_none_or(|last| now - last >= LAST_CHECK_IN_RESOLUTION);
 
     if holds_tag(&tag) {
-        record(state, device, &facts, touch, &[]).await?;
+        record(state, device, &facts, report, touch, &[]).await?;
         state.metrics.observe_check_in("304");
         return Ok(CheckInAnswer::Unchanged { tag });
     }
@@ -141,12 +141,31 @@ pub async fn check_in(
         .into_iter()
         .map(|decision| profiles.item(state, &facts, decision, now))
         .collect();
-    let offered: Vec<(Uuid, i64)> = items
+    let challenge_expires_at = now + Duration::seconds(state.enrollment.challenge_lifetime_secs);
+    let offered: Vec<PayloadOffer> = items
         .iter()
         .filter(|item| item.payload.is_some() && item.profile_type == Some(ProfileKind::ScepCertificate))
-        .map(|item| (item.profile_id, item.version))
+        .map(|item| PayloadOffer {
+            device_id: device.device_id,
+            profile_id: item.profile_id,
+            profile_version: item.version,
+            scep_server_urls: profiles
+                .scep
+                .get(&item.profile_id)
+                .map_or_else(Vec::new, |profile| {
+                    profile
+                        .content
+                        .settings
+                        .scep_server_urls
+                        .iter()
+                        .map(|url| url.as_str().to_owned())
+                        .collect()
+                }),
+            challenge_expires_at,
+            offered_at: now,
+        })
         .collect();
-    record(state, device, &facts, touch, &offered).await?;
+    record(state, device, &facts, report, touch, &offered).await?;
     state.metrics.observe_check_in("200");
     Ok(CheckInAnswer::Changed {
         tag,
@@ -317,7 +336,7 @@ impl LoadedProfiles {
                 tracing::info!(device_id = %facts.device.id, profile_id = %item.profile_id, %error,
                     "cannot make a payload");
                 let reason = match error {
-                    PayloadError::Name(ExpansionError::MissingValue { .. }) => {
+                    PayloadError::Name(ExpansionError::MissingValues(_)) => {
                         ItemReason::SubjectNameUnavailable
                     }
                     _ => ItemReason::PayloadUnrenderable,
@@ -360,22 +379,26 @@ fn ledger(facts: &CheckInFacts) -> Vec<LedgerCertificate> {
         .collect()
 }
 
-/// Records what changed: `challengeIssued` for offered profiles not yet in
-/// that state (a write, which moves the device's generation, so the next
-/// check-in reads fresh facts), and a stale `lastCheckInDateTime` — noted
-/// for the write-behind flush ([`crate::state::last_check_ins`]) and patched
+/// Records what changed: each SCEP payload handed out (for the enrollment
+/// timeline; only a response with a payload has one), `challengeIssued` for
+/// offered profiles not yet in that state (a write, which moves the device's
+/// generation, so the next check-in reads fresh facts), the first report of
+/// a ledger certificate (once per certificate: the cached facts say whether
+/// it was reported before), and a stale `lastCheckInDateTime` — noted for
+/// the write-behind flush ([`crate::state::last_check_ins`]) and patched
 /// into the cached facts so the next minute of check-ins does not note it
 /// again. An unchanged device writes nothing on the request path.
 async fn record(
     state: &AppState,
     device: CheckingDevice,
     facts: &CheckInFacts,
+    report: &CheckInReport,
     touch: bool,
-    offered: &[(Uuid, i64)],
+    offered: &[PayloadOffer],
 ) -> Result<(), ApiError> {
     let new_steps: Vec<(Uuid, i64)> = offered
         .iter()
-        .copied()
+        .map(|offer| (offer.profile_id, offer.profile_version))
         .filter(|(profile_id, version)| {
             !facts.steps.iter().any(|step| {
                 step.profile_id == *profile_id
@@ -385,10 +408,31 @@ async fn record(
         })
         .collect();
     let at = scepter_storage::now();
+    if !offered.is_empty() {
+        state.store.record_payload_offers(offered).await?;
+    }
     if !new_steps.is_empty() {
         state
             .store
             .record_challenges_offered(device.device_id, at, &new_steps)
+            .await?;
+    }
+    let first_reported: Vec<Uuid> = facts
+        .certificates
+        .iter()
+        .filter(|certificate| {
+            certificate.reported_at.is_none()
+                && report.installed_certificates.iter().any(|reported| {
+                    reported.profile_id == certificate.profile_id
+                        && reported.thumbprint_sha1 == certificate.thumbprint_sha1
+                })
+        })
+        .map(|certificate| certificate.id)
+        .collect();
+    if !first_reported.is_empty() {
+        state
+            .store
+            .record_certificates_reported(&first_reported, at)
             .await?;
     }
     if touch {

@@ -221,7 +221,7 @@ async fn record_denial(
         profile_id: claims.map(|claims| claims.profile_id),
         certificate_id: None,
         transaction_id: Some(transaction_id.to_owned()),
-        message: format!("denied ({}): {}", reason.as_str(), denial.detail),
+        message: denial.event_message(),
     };
     let failed = claims
         .filter(|_| reason.marks_device_failed())

@@ -7,7 +7,8 @@
 //!   (issued certificates into the ledger), [`statuses`] (a profile's state
 //!   per device), [`ledger`] (certificates and revocation results),
 //!   [`preview`] (a device's payload for admins), [`sweep`] (periodic
-//!   revocation and retention).
+//!   revocation and retention), [`timeline`] (a device's enrollment history
+//!   and diagnosis per SCEP profile).
 //! - [`versioned`]: the admin writes every versioned resource shares
 //!   (`If-Match`, revocations after a change); [`directory`] and [`profiles`]
 //!   implement it for users, devices, groups and both profile kinds, and hold
@@ -24,6 +25,7 @@ pub mod preview;
 pub mod profiles;
 pub mod statuses;
 pub mod sweep;
+pub mod timeline;
 pub mod versioned;
 
 use scepter_domain::subject_name::NameContext;

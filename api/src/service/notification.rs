@@ -178,6 +178,7 @@ async fn record_issued(
         revoke_diagnostic_code: None,
         revoke_message: None,
         revoked_at: None,
+        reported_at: None,
     };
     let event = NewEvent {
         event: EventId::CrpNotifyMetricSuccess,

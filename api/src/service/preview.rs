@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use scepter_domain::{
     payload::{self, Challenge, PayloadError},
     render::Rendered,
-    subject_name::{ExpansionError, NameContext},
-    Platform,
+    subject_name::{ExpansionError, MissingValue, NameContext},
+    Platform, ValidationErrors,
 };
 use scepter_storage::StoredDevice;
 use uuid::Uuid;
@@ -62,11 +62,18 @@ pub async fn scep(state: &AppState, profile_id: Uuid, device_id: Uuid) -> Result
     let challenge = Challenge::Placeholder(PREVIEW_CHALLENGE);
     let rendered = payload::scep_payload(&profile, &root, &context, &state.organization, challenge).map_err(
         |error| match error {
-            PayloadError::Name(ExpansionError::MissingValue { variable, reason }) => ApiError::field(
-                "deviceId",
-                "missingValue",
-                format!("{{{{{variable}}}}}: {reason}"),
-            ),
+            // One error per variable: the admin sees every value to fill at once.
+            PayloadError::Name(ExpansionError::MissingValues(missing)) => {
+                let mut errors = ValidationErrors::new();
+                for MissingValue { variable, reason } in missing {
+                    errors.push(
+                        "deviceId",
+                        "missingValue",
+                        format!("{{{{{variable}}}}}: {reason}"),
+                    );
+                }
+                ApiError::Validation(errors)
+            }
             PayloadError::Name(ExpansionError::InvalidValue { field, rule, reason }) => {
                 ApiError::field("deviceId", rule, format!("{field}: {reason}"))
             }

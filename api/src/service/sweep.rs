@@ -25,6 +25,8 @@ pub struct SweepReport {
     pub purged_events: u64,
     /// Audit entries: kept as long as events.
     pub purged_audit_entries: u64,
+    /// Payload offers (the enrollment timeline's), kept as long as events.
+    pub purged_payload_offers: u64,
     pub purged_transactions: u64,
 }
 
@@ -43,6 +45,7 @@ pub async fn sweep_periodically(store: Arc<dyn Store>, period: Duration, retenti
         if report.purged_used_challenges
             + report.purged_events
             + report.purged_audit_entries
+            + report.purged_payload_offers
             + report.purged_transactions
             > 0
         {
@@ -50,6 +53,7 @@ pub async fn sweep_periodically(store: Arc<dyn Store>, period: Duration, retenti
                 used_challenges = report.purged_used_challenges,
                 events = report.purged_events,
                 audit_entries = report.purged_audit_entries,
+                payload_offers = report.purged_payload_offers,
                 scep_transactions = report.purged_transactions,
                 "sweep purged rows past their retention"
             );
@@ -74,6 +78,10 @@ pub async fn sweep_once(store: &dyn Store, retention: RetentionPolicy, now: Date
         report.purged_events = purge("events", |limit| store.purge_events(before, limit)).await;
         report.purged_audit_entries =
             purge("audit entries", |limit| store.purge_audit_entries(before, limit)).await;
+        report.purged_payload_offers = purge("payload offers", |limit| {
+            store.purge_payload_offers(before, limit)
+        })
+        .await;
     }
     if let (Some(notified_before), Some(abandoned_before)) = (
         cutoffs.notified_transactions_before,

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{judge, screen_challenge, DenyReason, EnrollmentFacts};
+use super::{judge, screen_challenge, Denial, DenyReason, EnrollmentFacts};
 use crate::{
     challenge::{self, ChallengeClaims, ChallengeKey},
     csr::CertificateRequest,
@@ -167,6 +167,20 @@ fn a_subject_mismatch_names_expected_and_received_without_debug_output() {
     assert!(detail.contains("expected subject \"CN=ext-device\""), "{detail}");
     assert!(detail.contains("CN=jane@contoso.com"), "{detail}");
     assert!(!detail.contains("Some(") && !detail.contains("Rdn("), "{detail}");
+    assert!(
+        detail.starts_with("RDN 1 differs: expected \"CN=ext-device\", received \"CN=jane@contoso.com\""),
+        "{detail}"
+    );
+}
+
+#[test]
+fn a_denial_reads_back_from_its_event_message() {
+    for reason in DenyReason::ALL {
+        let denial = Denial::new(reason, "RDN 2 differs: expected \"O=A\", received \"O=B\"");
+        assert_eq!(Denial::from_event_message(&denial.event_message()), Some(denial));
+    }
+    assert_eq!(Denial::from_event_message("verified the client challenge"), None);
+    assert_eq!(Denial::from_event_message("denied (noSuchReason): x"), None);
 }
 
 #[test]

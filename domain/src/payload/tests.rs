@@ -199,7 +199,7 @@ fn a_missing_value_is_a_name_error() {
     .expect_err("no mail, no E= value");
 
     assert!(
-        matches!(&error, PayloadError::Name(ExpansionError::MissingValue { variable, .. }) if *variable == "EmailAddress"),
+        matches!(&error, PayloadError::Name(ExpansionError::MissingValues(missing)) if missing[0].variable == "EmailAddress"),
         "{error:?}"
     );
 }

@@ -346,8 +346,8 @@ impl Variable {
 
     /// This variable's value for one device and user. A missing or blank
     /// value is an error, so an expanded value is never empty.
-    pub fn value(self, context: &NameContext<'_>) -> Result<String, ExpansionError> {
-        let missing = |reason: &str| ExpansionError::MissingValue {
+    pub fn value(self, context: &NameContext<'_>) -> Result<String, MissingValue> {
+        let missing = |reason: &str| MissingValue {
             variable: self.name(),
             reason: reason.to_owned(),
         };
@@ -450,13 +450,11 @@ pub enum ExpansionError {
     /// so the row was changed behind the API's back).
     #[error("{field} is not a valid template: {error}")]
     InvalidTemplate { field: String, error: TemplateError },
-    /// The device or its user lacks what a variable reads.
-    #[error("{{{{{variable}}}}} has no value: {reason}")]
-    MissingValue {
-        /// The variable's canonical name, without braces.
-        variable: &'static str,
-        reason: String,
-    },
+    /// The device or its user lacks what variables read: every such
+    /// variable of the profile's templates, in order of first use (never
+    /// empty), so an admin fixes the record once instead of once per value.
+    #[error("{}", missing_text(.0))]
+    MissingValues(Vec<MissingValue>),
     /// An expanded value is not valid where it goes: a SAN whose type
     /// needs a DNS name, an email address or a URI got something else.
     #[error("{field} ({rule}): {reason}")]
@@ -468,6 +466,37 @@ pub enum ExpansionError {
         /// Names the variables the value came from.
         reason: String,
     },
+}
+
+/// One variable the device or its user has no value for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{{{{{variable}}}}} has no value: {reason}")]
+pub struct MissingValue {
+    /// The variable's canonical name, without braces.
+    pub variable: &'static str,
+    pub reason: String,
+}
+
+impl From<MissingValue> for ExpansionError {
+    fn from(missing: MissingValue) -> Self {
+        ExpansionError::MissingValues(vec![missing])
+    }
+}
+
+fn missing_text(missing: &[MissingValue]) -> String {
+    missing
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Every variable of `variables` without a value for `context`, in order.
+pub fn missing_values(variables: &[Variable], context: &NameContext<'_>) -> Vec<MissingValue> {
+    variables
+        .iter()
+        .filter_map(|variable| variable.value(context).err())
+        .collect()
 }
 
 // ------------------------------------------------------------------ templates

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::{
     expand_name, parse_windows_subject_name, subject_template_for, windows_subject_name, AttributeValue,
-    ExpandedName, ExpandedSan, ExpansionError, NameAttribute, NameContext, Rdn, Subject, SubjectTemplate,
-    TemplateErrorKind, ValuePart, ValueTemplate, Variable, VariableScope,
+    ExpandedName, ExpandedSan, ExpansionError, MissingValue, NameAttribute, NameContext, Rdn, Subject,
+    SubjectTemplate, TemplateErrorKind, ValuePart, ValueTemplate, Variable, VariableScope,
 };
 use crate::{
     directory::{Device, User},
@@ -124,11 +124,15 @@ fn san(san_type: SanType, value: &str) -> ExpandedSan {
     }
 }
 
-fn missing(variable: &'static str, reason: &str) -> ExpansionError {
-    ExpansionError::MissingValue {
+fn missing_value(variable: &'static str, reason: &str) -> MissingValue {
+    MissingValue {
         variable,
         reason: reason.to_owned(),
     }
+}
+
+fn missing(variable: &'static str, reason: &str) -> ExpansionError {
+    ExpansionError::MissingValues(vec![missing_value(variable, reason)])
 }
 
 // ================================================================== parsing
@@ -843,6 +847,64 @@ fn missing_value_error_names_the_variable() {
         error.to_string(),
         "{{IMEINumber}} has no value: the device's imei is not set"
     );
+}
+
+#[test]
+fn every_missing_value_of_subject_and_sans_is_named_once_in_order_of_use() {
+    let mut device = device();
+    device.serial_number = None;
+    let mut user = user();
+    user.mail = None;
+    user.on_premises_sam_account_name = None;
+    let settings = custom(
+        CertificateType::User,
+        "CN={{UserName}},E={{EmailAddress}},SERIALNUMBER={{SerialNumber}}",
+        &[
+            (SanType::EmailAddress, "{{EmailAddress}}"),
+            (
+                SanType::UserPrincipalName,
+                "{{onPremisesSamAccountName}}@contoso.example",
+            ),
+        ],
+    );
+
+    let error = expand_name(&settings, &context(&device, Some(&user))).unwrap_err();
+
+    assert_eq!(
+        error,
+        ExpansionError::MissingValues(vec![
+            missing_value("EmailAddress", "the user's mail address is not set"),
+            missing_value("SerialNumber", "the device's serialNumber is not set"),
+            missing_value(
+                "onPremisesSamAccountName",
+                "the user's onPremisesSamAccountName is not set"
+            ),
+        ])
+    );
+    assert_eq!(
+        error.to_string(),
+        "{{EmailAddress}} has no value: the user's mail address is not set; \
+         {{SerialNumber}} has no value: the device's serialNumber is not set; \
+         {{onPremisesSamAccountName}} has no value: the user's onPremisesSamAccountName is not set"
+    );
+}
+
+#[test]
+fn without_a_primary_user_every_user_variable_is_named() {
+    let device = device();
+    let settings = custom(
+        CertificateType::User,
+        "CN={{UserName}},E={{EmailAddress}},OU={{DeviceName}}",
+        &[(SanType::UserPrincipalName, "{{UserPrincipalName}}")],
+    );
+
+    let error = expand_name(&settings, &context(&device, None)).unwrap_err();
+
+    let ExpansionError::MissingValues(missing) = error else {
+        panic!("{error:?}")
+    };
+    let named: Vec<&str> = missing.iter().map(|missing| missing.variable).collect();
+    assert_eq!(named, ["UserName", "EmailAddress", "UserPrincipalName"]);
 }
 
 #[test]

@@ -31,6 +31,8 @@ pub struct StoredCertificate {
     pub revoke_diagnostic_code: Option<u32>,
     pub revoke_message: Option<String>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When the device first listed it at check-in; `None` until it does.
+    pub reported_at: Option<DateTime<Utc>>,
 }
 
 /// A certificate request the policy module allowed, awaiting its certificate.

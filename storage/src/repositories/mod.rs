@@ -11,6 +11,7 @@ mod impact;
 mod ledger;
 mod profiles;
 mod statuses;
+mod timeline;
 
 use async_trait::async_trait;
 
@@ -30,6 +31,7 @@ pub use ledger::{
 };
 pub use profiles::{ProfileFilter, ScepProfileRepository, TrustedProfileRepository};
 pub use statuses::{StatusDevice, StatusFacts, StatusRepository, StatusScope};
+pub use timeline::{EnrollmentHistory, EnrollmentHistoryRepository, PayloadOffer, ProfileVersionChange};
 
 use crate::{ImportRepository, StorageError};
 
@@ -61,6 +63,7 @@ pub trait Store:
     + StatusRepository
     + AuditRepository
     + ImpactRepository
+    + EnrollmentHistoryRepository
 {
     /// Applies the embedded migrations that have not run yet.
     async fn migrate(&self) -> Result<(), StorageError>;

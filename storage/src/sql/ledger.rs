@@ -7,7 +7,7 @@ macro_rules! certificate_columns {
     () => {
         "id, device_id, profile_id, profile_version, transaction_id, serial_number, thumbprint_sha1, issuer, \
          subject, not_before, not_after, issued_at, revoke_status, revoke_requested_at, revoke_diagnostic_code, \
-         revoke_message, revoked_at"
+         revoke_message, revoked_at, reported_at"
     };
 }
 

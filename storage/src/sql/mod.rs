@@ -22,6 +22,7 @@ pub(crate) mod import;
 pub(crate) mod ledger;
 pub(crate) mod profiles;
 pub(crate) mod statuses;
+pub(crate) mod timeline;
 
 pub(crate) use assignments::impl_assignment_repository;
 pub(crate) use audit::impl_audit_repository;
@@ -35,6 +36,7 @@ pub(crate) use import::impl_import_repository;
 pub(crate) use ledger::impl_ledger_repository;
 pub(crate) use profiles::impl_profile_repositories;
 pub(crate) use statuses::impl_status_repository;
+pub(crate) use timeline::impl_enrollment_history_repository;
 
 /// What the two backends spell differently; the macros reach it as `<$db as Dialect>`.
 /// The conformance suite runs every statement built from it on both.
@@ -266,6 +268,7 @@ macro_rules! impl_store {
         $crate::sql::impl_import_repository!($store, $db);
         $crate::sql::impl_status_repository!($store, $db);
         $crate::sql::impl_impact_repository!($store, $db);
+        $crate::sql::impl_enrollment_history_repository!($store, $db);
 
         #[async_trait::async_trait]
         impl $crate::Store for $store {

@@ -15,6 +15,7 @@ mod credentials;
 mod directory;
 mod dry_run;
 mod enrollment;
+mod enrollment_timeline;
 mod faults;
 mod hostile_clients;
 mod http_errors;

@@ -639,6 +639,39 @@ async fn user_certificate_for_a_device_without_primary_user_is_422_missing_value
     assert!(message.contains("UserName"), "{message}");
 }
 
+async fn every_missing_value_is_named_in_the_422(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let user = create_user(&app, "nomail@contoso.com", json!({})).await;
+    let device = create_device(&app, "ios", json!({ "userId": user })).await;
+    let (profile, _) = create_scep_profile(
+        &app,
+        "ios",
+        custom_user_subject(json!({
+            "customSubjectAlternativeNames": [
+                { "sanType": "userPrincipalName", "name": "{{onPremisesSamAccountName}}@contoso.com" }
+            ],
+        })),
+    )
+    .await;
+
+    let response = preview_scep(&app, &profile, &device).await;
+
+    let document = assert_validation_error(response, "deviceId", "missingValue").await;
+    let messages: Vec<&str> = document["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter(|error| error["field"] == "deviceId" && error["rule"] == "missingValue")
+        .map(|error| error["message"].as_str().expect("message"))
+        .collect();
+    assert_eq!(messages.len(), 2, "{document}");
+    assert!(messages[0].starts_with("{{EmailAddress}}"), "{document}");
+    assert!(
+        messages[1].starts_with("{{onPremisesSamAccountName}}"),
+        "{document}"
+    );
+}
+
 // ---------------------------------------------------------------- wrong requests and access
 
 /// `Accept` with the platform's media type gets the raw payload, byte for byte the envelope's.
@@ -844,6 +877,7 @@ backend_tests!(
     directory_values_with_dn_syntax_stay_inside_their_attribute,
     device_certificate_naming_a_missing_imei_is_422_naming_the_variable,
     user_certificate_for_a_device_without_primary_user_is_422_missing_value,
+    every_missing_value_is_named_in_the_422,
     preview_for_a_device_of_another_platform_is_422,
     preview_for_an_unknown_device_is_422,
     preview_of_an_unknown_profile_is_404,

@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod device_statuses;
 pub mod devices;
 pub mod docs;
+pub mod enrollment_timeline;
 pub mod events;
 pub mod groups;
 pub mod health;
@@ -56,6 +57,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .configure(step_ca::configure)
         .configure(certificates::configure)
         .configure(device_statuses::configure)
+        .configure(enrollment_timeline::configure)
         .configure(events::configure)
         .configure(audit::configure);
 }
