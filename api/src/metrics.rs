@@ -29,6 +29,83 @@ pub struct Metrics {
     facts_from_database: IntCounter,
     verifications: IntCounterVec,
     pool_connections: IntGaugeVec,
+    certificate_health: CertificateHealthGauges,
+}
+
+/// The fleet certificate-health totals as gauges, set when the periodic
+/// sweep (or a request for the report) computes them — never per scrape,
+/// which would run the report's aggregates at the scraper's pace. Labels are
+/// bounded: eight states, three windows, the seed's diagnostic codes.
+#[derive(Clone)]
+pub struct CertificateHealthGauges {
+    devices: IntGaugeVec,
+    certificates: IntGaugeVec,
+    failures: IntGaugeVec,
+}
+
+impl CertificateHealthGauges {
+    fn new() -> prometheus::Result<Self> {
+        Ok(Self {
+            devices: IntGaugeVec::new(
+                Opts::new(
+                    "certificate_health_devices",
+                    "Device x SCEP profile pairs by enrollment state, summed over profiles (state=targeted: all targeted)",
+                ),
+                &["state"],
+            )?,
+            certificates: IntGaugeVec::new(
+                Opts::new(
+                    "certificate_health_certificates",
+                    "Newest unrevoked certificates per device and profile by expiry (expiring_7d, expiring_30d, expired_in_use)",
+                ),
+                &["window"],
+            )?,
+            failures: IntGaugeVec::new(
+                Opts::new(
+                    "certificate_health_failures",
+                    "Device x SCEP profile pairs whose last enrollment step failed, by diagnostic code",
+                ),
+                &["diagnostic_code"],
+            )?,
+        })
+    }
+
+    /// Sets every gauge from `report`; codes no longer failing disappear.
+    pub fn publish(&self, report: &crate::service::health::CertificateHealth) {
+        let totals = &report.totals;
+        let states = &totals.states;
+        for (state, value) in [
+            ("targeted", totals.targeted()),
+            ("pending", states.pending),
+            ("challengeIssued", states.challenge_issued),
+            ("succeeded", states.succeeded),
+            ("failed", states.failed),
+            ("renewalDue", states.renewal_due),
+            ("revocationPending", states.revocation_pending),
+            ("revoked", states.revoked),
+        ] {
+            self.devices.with_label_values(&[state]).set(count(value));
+        }
+        for (window, value) in [
+            ("expiring_7d", totals.expiry.expiring_within_7_days),
+            ("expiring_30d", totals.expiry.expiring_within_30_days),
+            ("expired_in_use", totals.expiry.expired_still_in_use),
+        ] {
+            self.certificates.with_label_values(&[window]).set(count(value));
+        }
+        self.failures.reset();
+        for (code, value) in &report.failures_by_code {
+            let label = scepter_domain::diagnostics::DiagnosticCode::from_code(*code)
+                .map_or_else(|| format!("0x{code:08X}"), |code| code.hex());
+            self.failures
+                .with_label_values(&[label.as_str()])
+                .set(count(*value));
+        }
+    }
+}
+
+fn count(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 impl Default for Metrics {
@@ -96,6 +173,8 @@ impl Metrics {
             (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e), Ok(f)) => (a, b, c, d, e, f),
             _ => panic!("static metric definitions are valid"),
         };
+        let certificate_health = CertificateHealthGauges::new()
+            .unwrap_or_else(|error| panic!("static metric definitions are valid: {error}"));
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(request_duration.clone()),
@@ -103,6 +182,9 @@ impl Metrics {
             Box::new(check_in_facts.clone()),
             Box::new(verifications.clone()),
             Box::new(pool_connections.clone()),
+            Box::new(certificate_health.devices.clone()),
+            Box::new(certificate_health.certificates.clone()),
+            Box::new(certificate_health.failures.clone()),
         ] {
             registry
                 .register(collector)
@@ -117,7 +199,17 @@ impl Metrics {
             facts_from_database: check_in_facts.with_label_values(&["database"]),
             verifications,
             pool_connections,
+            certificate_health,
         }
+    }
+
+    /// The certificate-health gauges, for the periodic sweep to set.
+    pub fn certificate_health_gauges(&self) -> CertificateHealthGauges {
+        self.certificate_health.clone()
+    }
+
+    pub fn publish_certificate_health(&self, report: &crate::service::health::CertificateHealth) {
+        self.certificate_health.publish(report);
     }
 
     /// `route`: the matched route pattern (a finite set: the application's

@@ -45,7 +45,7 @@ fn document_is_openapi_3_1_with_bearer_security_on_every_api_operation() {
             }
         }
     }
-    assert_eq!(api_operations, 48);
+    assert_eq!(api_operations, 49);
 }
 
 #[test]

@@ -117,6 +117,7 @@ pub async fn serve(args: ServeArgs, secret_flags: &[SecretFlag]) -> anyhow::Resu
             store.clone(),
             Duration::from_secs(args.enrollment.revocation_sweep_secs),
             retention,
+            state.metrics.certificate_health_gauges(),
         ))
     });
     if args.allow_http_scep_urls {

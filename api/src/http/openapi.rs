@@ -18,7 +18,7 @@ use utoipa::{
 
 use super::routes::{
     assignments, audit, certificates, checkin, connector, credentials, device_statuses, devices,
-    enrollment_timeline, events, groups, health, preview, revocations, scep_profiles, step_ca,
+    enrollment_timeline, events, groups, health, preview, reports, revocations, scep_profiles, step_ca,
     trusted_profiles, users,
 };
 
@@ -89,6 +89,7 @@ use super::routes::{
         events::events,
         audit::audit_events,
         audit::history,
+        reports::certificate_health,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&StandardResponses),
@@ -101,6 +102,7 @@ use super::routes::{
         (name = "device", description = "The API devices call with their own credential"),
         (name = "connector", description = "What the SCEP server's policy module calls: challenge verification, issued certificates, revocations (role `connector`), and step-ca webhooks"),
         (name = "events", description = "Connector events with the seed's event ids and diagnostic codes"),
+        (name = "reports", description = "Fleet-wide figures"),
         (name = "audit", description = "Who changed what: every successful admin write, with field-level differences"),
         (name = "operations", description = "Health and readiness"),
     )

@@ -19,6 +19,7 @@ pub mod checkin;
 pub mod directory;
 pub mod dry_run;
 pub mod enrollment;
+pub mod health;
 pub mod ledger;
 pub mod notification;
 pub mod preview;

@@ -30,7 +30,7 @@ pub use ledger::{
     RevocationScope, ScepTransaction, StoredCertificate,
 };
 pub use profiles::{ProfileFilter, ScepProfileRepository, TrustedProfileRepository};
-pub use statuses::{StatusDevice, StatusFacts, StatusRepository, StatusScope};
+pub use statuses::{CertificateExpiry, StatusDevice, StatusFacts, StatusRepository, StatusScope};
 pub use timeline::{EnrollmentHistory, EnrollmentHistoryRepository, PayloadOffer, ProfileVersionChange};
 
 use crate::{ImportRepository, StorageError};

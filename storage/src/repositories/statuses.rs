@@ -43,6 +43,19 @@ pub struct StatusFacts {
     pub last_id: Option<Uuid>,
 }
 
+/// Certificate expiry of one SCEP profile, over each device's newest
+/// unrevoked certificate of it (older ones were superseded).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CertificateExpiry {
+    pub profile_id: Uuid,
+    /// Valid now, expiring within 7 days.
+    pub expiring_within_7_days: u64,
+    /// Valid now, expiring within 30 days (includes the 7-day ones).
+    pub expiring_within_30_days: u64,
+    /// Expired with no successor issued: what the device still holds.
+    pub expired_still_in_use: u64,
+}
+
 /// The statuses of a SCEP profile, read by device-id ranges and counted in the database.
 #[async_trait]
 pub trait StatusRepository: Send + Sync {
@@ -64,4 +77,10 @@ pub trait StatusRepository: Send + Sync {
         scope: &StatusScope,
         now: DateTime<Utc>,
     ) -> Result<DeviceStatusSummary, StorageError>;
+
+    /// [`CertificateExpiry`] at `now` of every SCEP profile with certificates, in one aggregate.
+    async fn certificate_expiry(&self, now: DateTime<Utc>) -> Result<Vec<CertificateExpiry>, StorageError>;
+
+    /// Device × profile pairs whose last enrollment step failed, by diagnostic code.
+    async fn failures_by_diagnostic_code(&self) -> Result<Vec<(u32, u64)>, StorageError>;
 }

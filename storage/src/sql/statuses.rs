@@ -94,6 +94,30 @@ pub(crate) const STEPS_IN_RANGE: &str = "SELECT device_id, profile_version, stat
      updated_at FROM device_profile_states WHERE profile_id = $1 AND device_id >= $2 AND device_id <= $3 \
      ORDER BY device_id";
 
+/// Per SCEP profile, over each device's newest unrevoked certificate of it:
+/// how many expire in `($1, $2]` (7 days), in `($1, $3]` (30 days), and how
+/// many expired at or before `$1`. Times as epoch microseconds.
+pub(crate) fn certificate_expiry<D: Dialect>() -> String {
+    format!(
+        "WITH newest AS ( \
+           SELECT c.profile_id, {not_after} AS not_after, \
+                  ROW_NUMBER() OVER (PARTITION BY c.profile_id, c.device_id \
+                                     ORDER BY c.issued_at DESC, c.id DESC) AS n \
+           FROM issued_certificates c WHERE c.revoke_status = 'none') \
+         SELECT profile_id, \
+           SUM(CASE WHEN not_after > $1 AND not_after <= $2 THEN 1 ELSE 0 END) AS within_7, \
+           SUM(CASE WHEN not_after > $1 AND not_after <= $3 THEN 1 ELSE 0 END) AS within_30, \
+           SUM(CASE WHEN not_after <= $1 THEN 1 ELSE 0 END) AS expired \
+         FROM newest WHERE n = 1 GROUP BY profile_id",
+        not_after = D::epoch_micros("c.not_after"),
+    )
+}
+
+/// Failed last steps by diagnostic code. Index: none needed (one row per
+/// device and profile; read by the periodic sweep and the report).
+pub(crate) const FAILURES_BY_CODE: &str = "SELECT diagnostic_code, COUNT(*) FROM device_profile_states \
+     WHERE state = 'failed' AND diagnostic_code IS NOT NULL GROUP BY diagnostic_code ORDER BY diagnostic_code";
+
 /// Devices per state (`state`, `devices`) of the SCEP profile `$1` on
 /// platform `$2` with root `$3` at `$4` (microseconds since 1970), renewal
 /// threshold `$5` percent: `scepter_domain::device_status`'s rules in SQL.
@@ -165,7 +189,7 @@ macro_rules! impl_status_repository {
             use crate::{
                 rows::{CertificateRow, StateRow, StatusDeviceRow},
                 sql::{statuses::*, Dialect},
-                StatusFacts, StatusRepository, StatusScope, StorageError,
+                CertificateExpiry, StatusFacts, StatusRepository, StatusScope, StorageError,
             };
 
             /// A transaction for the reads, set up for them.
@@ -268,6 +292,44 @@ macro_rules! impl_status_repository {
                         *counter = u64::try_from(devices).unwrap_or_default();
                     }
                     Ok(summary)
+                }
+
+                async fn certificate_expiry(
+                    &self,
+                    now: DateTime<Utc>,
+                ) -> Result<Vec<CertificateExpiry>, StorageError> {
+                    let micros = |at: DateTime<Utc>| at.timestamp_micros();
+                    let rows = sqlx::query_as::<_, (Uuid, i64, i64, i64)>(&certificate_expiry::<$db>())
+                        .bind(micros(now))
+                        .bind(micros(now + chrono::Duration::days(7)))
+                        .bind(micros(now + chrono::Duration::days(30)))
+                        .fetch_all(&self.pool)
+                        .await?;
+                    let count = |value: i64| u64::try_from(value).unwrap_or_default();
+                    Ok(rows
+                        .into_iter()
+                        .map(
+                            |(profile_id, within_7, within_30, expired)| CertificateExpiry {
+                                profile_id,
+                                expiring_within_7_days: count(within_7),
+                                expiring_within_30_days: count(within_30),
+                                expired_still_in_use: count(expired),
+                            },
+                        )
+                        .collect())
+                }
+
+                async fn failures_by_diagnostic_code(&self) -> Result<Vec<(u32, u64)>, StorageError> {
+                    let rows = sqlx::query_as::<_, (i64, i64)>(FAILURES_BY_CODE)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    rows.into_iter()
+                        .map(|(code, pairs)| {
+                            let code = u32::try_from(code)
+                                .map_err(|_| StorageError::Corrupt(format!("diagnostic code {code}")))?;
+                            Ok((code, u64::try_from(pairs).unwrap_or_default()))
+                        })
+                        .collect()
                 }
             }
         }

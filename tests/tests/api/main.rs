@@ -23,6 +23,7 @@ mod instances;
 mod persistence;
 mod preview;
 mod readiness;
+mod reports;
 mod retention;
 mod scep_profiles;
 mod scep_roundtrip;

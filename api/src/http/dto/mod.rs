@@ -6,6 +6,7 @@ mod audit;
 mod directory;
 mod dry_run;
 mod enrollment;
+mod health;
 mod profiles;
 
 use scepter_domain::Platform;
@@ -17,6 +18,7 @@ pub use audit::*;
 pub use directory::*;
 pub use dry_run::*;
 pub use enrollment::*;
+pub use health::*;
 pub use profiles::*;
 
 use crate::error::ApiError;

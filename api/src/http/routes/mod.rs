@@ -14,6 +14,7 @@ pub mod events;
 pub mod groups;
 pub mod health;
 pub mod preview;
+pub mod reports;
 pub mod revocations;
 pub mod scep_profiles;
 pub mod step_ca;
@@ -59,7 +60,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .configure(device_statuses::configure)
         .configure(enrollment_timeline::configure)
         .configure(events::configure)
-        .configure(audit::configure);
+        .configure(audit::configure)
+        .configure(reports::configure);
 }
 
 /// What a handler answers.
