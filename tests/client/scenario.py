@@ -61,6 +61,7 @@ from scepter_client.api.devices import (
 from scepter_client.api.events import list_events
 from scepter_client.api.groups import add_group_members, create_group
 from scepter_client.api.operations import readyz
+from scepter_client.api.reports import get_certificate_health
 from scepter_client.api.scep_certificate_profiles import (
     create_scep_certificate_profile,
     create_scep_certificate_profile_assignment,
@@ -82,6 +83,7 @@ from scepter_client.models import (
     AuditedCollection,
     AuditEventList,
     AssignmentDryRun,
+    CertificateHealthReport,
     ImpactAction,
     AddMembersRequest,
     AssignmentRequest,
@@ -825,6 +827,17 @@ def enrollment_timeline(ctx: Context) -> None:
         [(ctx.scep_id, DiagnosisCode.HEALTHY)],
         "one diagnosis per SCEP profile",
     )
+
+
+@step("connector_notifies_certificate")
+def certificate_health_report(ctx: Context) -> None:
+    """getCertificateHealth: the enrolled device counts as succeeded, for its profile and in total."""
+    response = invoke("getCertificateHealth", get_certificate_health, client=ctx.admin)
+    report = expect("getCertificateHealth", response, 200, CertificateHealthReport)
+    profile = next((p for p in report.profiles if p.profile_id == ctx.scep_id), None)
+    check(profile is not None, "the SCEP profile is in the report")
+    eq((profile.targeted_devices, profile.succeeded), (1, 1), "the profile's (targetedDevices, succeeded)")
+    check(report.totals.succeeded >= 1, "totals count the enrolled device")
 
 
 @step("connector_notifies_certificate")
