@@ -91,7 +91,7 @@ use super::routes::{
         audit::history,
         reports::certificate_health,
     ),
-    components(schemas(crate::error::Problem)),
+    components(schemas(crate::error::Problem, audit::AuditedCollection)),
     modifiers(&StandardResponses),
     tags(
         (name = "trusted-certificate-profiles", description = "CA certificates that devices must trust"),
