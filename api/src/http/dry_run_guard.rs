@@ -12,8 +12,9 @@ use actix_web::{
 
 use crate::service::dry_run;
 
-/// The writes that answer `?dryRun=true`, by method and route pattern.
-const REHEARSABLE: [(&str, &str); 4] = [
+/// The writes that answer `?dryRun=true`, by method and route pattern: those
+/// that can change what devices get.
+const REHEARSABLE: [(&str, &str); 14] = [
     ("PUT", "/api/v1/scep-certificate-profiles/{id}"),
     ("DELETE", "/api/v1/scep-certificate-profiles/{id}"),
     ("POST", "/api/v1/scep-certificate-profiles/{id}/assignments"),
@@ -21,6 +22,19 @@ const REHEARSABLE: [(&str, &str); 4] = [
         "DELETE",
         "/api/v1/scep-certificate-profiles/{id}/assignments/{assignmentId}",
     ),
+    ("PUT", "/api/v1/trusted-certificate-profiles/{id}"),
+    ("DELETE", "/api/v1/trusted-certificate-profiles/{id}"),
+    ("POST", "/api/v1/trusted-certificate-profiles/{id}/assignments"),
+    (
+        "DELETE",
+        "/api/v1/trusted-certificate-profiles/{id}/assignments/{assignmentId}",
+    ),
+    ("POST", "/api/v1/groups/{id}/members"),
+    ("DELETE", "/api/v1/groups/{id}/members/{memberId}"),
+    ("DELETE", "/api/v1/groups/{id}"),
+    ("PUT", "/api/v1/devices/{id}"),
+    ("DELETE", "/api/v1/devices/{id}"),
+    ("DELETE", "/api/v1/users/{id}"),
 ];
 
 /// Whether a query string names the `dryRun` parameter (whatever its value).

@@ -11,13 +11,16 @@ use scepter_domain::{
     Record, ValidationErrors,
 };
 use scepter_storage::{
-    Actor, MembershipChange, NewAuditEntry, RevocationScope, StorageError, Store, StoredDevice,
+    Actor, MembershipChange, NewAuditEntry, PageRequest, PlannedChange, RejectedMembers, RevocationScope,
+    StorageError, Store, StoredDevice, WouldWrite,
 };
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
-    audit, enrollment,
+    audit,
+    dry_run::{self, DryRun},
+    enrollment,
     versioned::{missing_reference, Pending, Versioned},
 };
 use crate::{
@@ -70,6 +73,12 @@ impl Versioned for User {
     /// Its devices lose their primary user, and with it user-group profiles.
     fn revocations_after_delete(_: Uuid) -> Option<RevocationScope> {
         Some(RevocationScope::All)
+    }
+    fn planned_delete(id: Uuid, expected_version: Option<i64>) -> Option<PlannedChange<'static>> {
+        Some(PlannedChange::DeleteUser {
+            user_id: id,
+            expected_version,
+        })
     }
 }
 
@@ -135,6 +144,19 @@ impl Versioned for Device {
     fn revocations_after_delete(id: Uuid) -> Option<RevocationScope> {
         Some(RevocationScope::Devices(vec![id]))
     }
+    fn planned_replace(id: Uuid, expected_version: i64, device: &Self) -> Option<PlannedChange<'_>> {
+        Some(PlannedChange::ReplaceDevice {
+            device_id: id,
+            expected_version,
+            device,
+        })
+    }
+    fn planned_delete(id: Uuid, expected_version: Option<i64>) -> Option<PlannedChange<'static>> {
+        Some(PlannedChange::DeleteDevice {
+            device_id: id,
+            expected_version,
+        })
+    }
 }
 
 impl Versioned for Group {
@@ -191,16 +213,53 @@ impl Versioned for Group {
     fn revocations_after_delete(_: Uuid) -> Option<RevocationScope> {
         Some(RevocationScope::All)
     }
+    fn planned_delete(id: Uuid, expected_version: Option<i64>) -> Option<PlannedChange<'static>> {
+        Some(PlannedChange::DeleteGroup {
+            group_id: id,
+            expected_version,
+        })
+    }
 }
 
 /// Adds members to a group in one transaction, or — when any id is unknown or
-/// of the wrong kind — none, with a 422 naming each such id.
+/// of the wrong kind — none, with a 422 naming each such id. A group can be
+/// excluded from a SCEP profile: the revocations that can follow are queued.
 pub async fn add_members(
     state: &AppState,
     actor: &Actor,
     group_id: Uuid,
     member_ids: &[Uuid],
 ) -> Result<MembershipChange, ApiError> {
+    check_member_count(member_ids)?;
+    let audit = add_members_entry(actor);
+    match state.store.add_members(group_id, member_ids, &audit).await? {
+        Ok(change) => {
+            enrollment::queue_revocations(state, member_scope(state, member_ids).await?).await;
+            Ok(change)
+        }
+        Err(rejected) => Err(rejected_members(member_ids, rejected)),
+    }
+}
+
+/// A dry run of [`add_members`].
+pub async fn add_members_dry_run(
+    state: &AppState,
+    actor: &Actor,
+    group_id: Uuid,
+    member_ids: &[Uuid],
+    devices: PageRequest,
+) -> Result<DryRun, ApiError> {
+    check_member_count(member_ids)?;
+    let audit = add_members_entry(actor);
+    let change = PlannedChange::AddMembers { group_id, member_ids };
+    let run = dry_run::measure(state, change, &audit, devices).await?;
+    match run.written {
+        WouldWrite::RejectedMembers(rejected) => Err(rejected_members(member_ids, rejected)),
+        _ => Ok(run),
+    }
+}
+
+fn check_member_count(member_ids: &[Uuid]) -> Result<(), ApiError> {
     if member_ids.len() > MAX_MEMBERS_PER_REQUEST {
         return Err(ApiError::field(
             "memberIds",
@@ -211,12 +270,16 @@ pub async fn add_members(
             ),
         ));
     }
-    // The store lists the members it actually added.
-    let audit = audit::entry_with(actor, AuditAction::AddMembers, ResourceType::Group, Vec::new());
-    let rejected = match state.store.add_members(group_id, member_ids, &audit).await? {
-        Ok(change) => return Ok(change),
-        Err(rejected) => rejected,
-    };
+    Ok(())
+}
+
+/// The store lists the members it actually added.
+fn add_members_entry(actor: &Actor) -> NewAuditEntry {
+    audit::entry_with(actor, AuditAction::AddMembers, ResourceType::Group, Vec::new())
+}
+
+/// The 422 naming each member id that is unknown or of the wrong kind.
+fn rejected_members(member_ids: &[Uuid], rejected: RejectedMembers) -> ApiError {
     let unknown: HashSet<Uuid> = rejected.unknown.into_iter().collect();
     let wrong_kind: HashSet<Uuid> = rejected.wrong_kind.into_iter().collect();
     let mut errors = ValidationErrors::new();
@@ -235,7 +298,21 @@ pub async fn add_members(
             );
         }
     }
-    Err(errors.into())
+    errors.into()
+}
+
+/// The certificates to check after members joined or left: those of the
+/// devices themselves, or — as a user stands for all their devices — all.
+async fn member_scope(state: &AppState, member_ids: &[Uuid]) -> Result<RevocationScope, ApiError> {
+    let mut devices: Vec<Uuid> = member_ids.to_vec();
+    devices.sort_unstable();
+    devices.dedup();
+    let found = state.store.devices(&devices).await?;
+    Ok(if found.len() == devices.len() {
+        RevocationScope::Devices(devices)
+    } else {
+        RevocationScope::All
+    })
 }
 
 /// Removes a member and queues the revocations that can follow.
@@ -245,16 +322,29 @@ pub async fn remove_member(
     group_id: Uuid,
     member_id: Uuid,
 ) -> Result<(), ApiError> {
-    // The store records which kind of member left.
-    let audit = audit::entry_with(actor, AuditAction::RemoveMember, ResourceType::Group, Vec::new());
-    state.store.remove_member(group_id, member_id, &audit).await?;
-    // A device member is checked alone; a user member stands for all their devices.
-    let scope = match state.store.device(member_id).await? {
-        Some(_) => RevocationScope::Devices(vec![member_id]),
-        None => RevocationScope::All,
-    };
-    enrollment::queue_revocations(state, scope).await;
+    state
+        .store
+        .remove_member(group_id, member_id, &remove_member_entry(actor))
+        .await?;
+    enrollment::queue_revocations(state, member_scope(state, &[member_id]).await?).await;
     Ok(())
+}
+
+/// A dry run of [`remove_member`].
+pub async fn remove_member_dry_run(
+    state: &AppState,
+    actor: &Actor,
+    group_id: Uuid,
+    member_id: Uuid,
+    devices: PageRequest,
+) -> Result<DryRun, ApiError> {
+    let change = PlannedChange::RemoveMember { group_id, member_id };
+    Ok(dry_run::measure(state, change, &remove_member_entry(actor), devices).await?)
+}
+
+/// The store records which kind of member left.
+fn remove_member_entry(actor: &Actor) -> NewAuditEntry {
+    audit::entry_with(actor, AuditAction::RemoveMember, ResourceType::Group, Vec::new())
 }
 
 /// Revokes the device's earlier credentials and returns a new one; only its digest is stored.

@@ -1,12 +1,12 @@
-//! Dry runs of the writes that change what devices get (so far: a SCEP
-//! profile's replacement and deletion, and its assignments). The write is
-//! validated exactly as the real call validates it — the same service steps
-//! up to the store, the same statements in the store — and measured in a
-//! transaction that is rolled back (see `scepter_storage::ImpactRepository`).
+//! Dry runs of the writes that change what devices get: both profile kinds'
+//! replacement, deletion and assignments; group members; a device's
+//! replacement; deletes of devices, users and groups. The write is validated
+//! exactly as the real call validates it — the same service steps up to the
+//! store, the same statements in the store — and measured in a transaction
+//! that is rolled back (see `scepter_storage::ImpactRepository`).
 
 use scepter_domain::impact::{count, device_impacts, DeviceImpact, ImpactCounts};
-use scepter_storage::{Cursor, Page, PageRequest, ScepProfileChange, WouldWrite};
-use uuid::Uuid;
+use scepter_storage::{Cursor, NewAuditEntry, Page, PageRequest, PlannedChange, WouldWrite};
 
 use crate::{error::ApiError, state::AppState};
 
@@ -18,18 +18,16 @@ pub struct DryRun {
     pub devices: Page<DeviceImpact>,
 }
 
-/// Measures `change` to the SCEP profile `profile_id`; `devices` pages the
-/// concerned devices by id. Errors are the real write's, unmapped.
-pub async fn scep_profile_change(
+/// Measures `change` (recording `audit` as the real write would, then
+/// rolling everything back); `devices` pages the concerned devices by id.
+/// Errors are the real write's, unmapped.
+pub async fn measure(
     state: &AppState,
-    profile_id: Uuid,
-    change: ScepProfileChange<'_>,
+    change: PlannedChange<'_>,
+    audit: &NewAuditEntry,
     devices: PageRequest,
 ) -> Result<DryRun, scepter_storage::StorageError> {
-    let measured = state
-        .store
-        .measure_scep_profile_change(profile_id, change)
-        .await?;
+    let measured = state.store.measure_change(change, audit).await?;
     let impacts = device_impacts(&measured.facts);
     let impact = count(&impacts);
     Ok(DryRun {

@@ -8,8 +8,8 @@ use scepter_domain::{
     TrustedCertificateProfile, TrustedCertificateProfileDraft,
 };
 use scepter_storage::{
-    Actor, Assignment, NewAuditEntry, Page, PageRequest, RevocationScope, ScepProfileChange, StorageError,
-    Store, StoredDevice,
+    Actor, Assignment, AssignmentChange, NewAuditEntry, Page, PageRequest, PlannedChange, ProfileChange,
+    RevocationScope, StorageError, Store, StoredDevice,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -17,8 +17,8 @@ use uuid::Uuid;
 use super::{
     audit,
     dry_run::{self, DryRun},
-    enrollment, versioned,
-    versioned::{missing_reference, IfMatch, Pending, Versioned},
+    enrollment,
+    versioned::{missing_reference, Pending, Versioned},
 };
 use crate::{error::ApiError, http::dto::ScepCertificateProfileView, state::AppState};
 
@@ -68,6 +68,21 @@ impl Versioned for TrustedCertificateProfile {
         audit: &'a NewAuditEntry,
     ) -> Pending<'a, ()> {
         store.delete_trusted_profile(id, version, audit)
+    }
+    fn planned_replace(id: Uuid, expected_version: i64, profile: &Self) -> Option<PlannedChange<'_>> {
+        Some(PlannedChange::TrustedProfile {
+            profile_id: id,
+            change: ProfileChange::Replace {
+                expected_version,
+                profile,
+            },
+        })
+    }
+    fn planned_delete(id: Uuid, expected_version: Option<i64>) -> Option<PlannedChange<'static>> {
+        Some(PlannedChange::TrustedProfile {
+            profile_id: id,
+            change: ProfileChange::Delete { expected_version },
+        })
     }
 }
 
@@ -139,6 +154,21 @@ impl Versioned for ScepCertificateProfile {
     fn revocations_after_delete(id: Uuid) -> Option<RevocationScope> {
         Some(RevocationScope::Profile(id))
     }
+    fn planned_replace(id: Uuid, expected_version: i64, profile: &Self) -> Option<PlannedChange<'_>> {
+        Some(PlannedChange::ScepProfile {
+            profile_id: id,
+            change: ProfileChange::Replace {
+                expected_version,
+                profile,
+            },
+        })
+    }
+    fn planned_delete(id: Uuid, expected_version: Option<i64>) -> Option<PlannedChange<'static>> {
+        Some(PlannedChange::ScepProfile {
+            profile_id: id,
+            change: ProfileChange::Delete { expected_version },
+        })
+    }
 }
 
 /// Assigns a profile to a group; excluding a group from a SCEP profile
@@ -183,65 +213,35 @@ pub async fn unassign(
     Ok(())
 }
 
-/// A dry run of replacing the SCEP profile `id`: validated as [`versioned::replace`] validates.
-pub async fn replace_scep_dry_run(
+/// A dry run of [`assign`].
+pub async fn assign_dry_run(
     state: &AppState,
-    id: Uuid,
-    if_match: &IfMatch,
-    draft: ScepCertificateProfileDraft,
-    devices: PageRequest,
-) -> Result<DryRun, ApiError> {
-    let (_, expected_version, profile) =
-        versioned::prepare_replace::<ScepCertificateProfile>(state, id, if_match, draft).await?;
-    let change = ScepProfileChange::Replace {
-        expected_version,
-        profile: &profile,
-    };
-    dry_run::scep_profile_change(state, id, change, devices)
-        .await
-        .map_err(ScepCertificateProfile::write_error)
-}
-
-/// A dry run of deleting the SCEP profile `id`, with [`versioned::delete`]'s preconditions.
-pub async fn delete_scep_dry_run(
-    state: &AppState,
-    id: Uuid,
-    if_match: &IfMatch,
-    devices: PageRequest,
-) -> Result<DryRun, ApiError> {
-    let expected_version = match if_match {
-        IfMatch::Absent => None,
-        condition => {
-            Some(condition.expect(versioned::get::<ScepCertificateProfile>(state, id).await?.version)?)
-        }
-    };
-    let change = ScepProfileChange::Delete { expected_version };
-    Ok(dry_run::scep_profile_change(state, id, change, devices).await?)
-}
-
-/// A dry run of [`assign`] for a SCEP profile.
-pub async fn assign_scep_dry_run(
-    state: &AppState,
+    actor: &Actor,
+    kind: ProfileKind,
     profile_id: Uuid,
     group_id: Uuid,
     intent: Intent,
     devices: PageRequest,
 ) -> Result<DryRun, ApiError> {
-    let change = ScepProfileChange::Assign { group_id, intent };
-    dry_run::scep_profile_change(state, profile_id, change, devices)
+    let audit = audit::entry_with(actor, AuditAction::Assign, resource_type(kind), Vec::new());
+    let change = PlannedChange::assignment(kind, profile_id, AssignmentChange::Assign { group_id, intent });
+    dry_run::measure(state, change, &audit, devices)
         .await
         .map_err(|error| missing_reference(error, "groupId", "does not name an existing group"))
 }
 
-/// A dry run of [`unassign`] for a SCEP profile.
-pub async fn unassign_scep_dry_run(
+/// A dry run of [`unassign`].
+pub async fn unassign_dry_run(
     state: &AppState,
+    actor: &Actor,
+    kind: ProfileKind,
     profile_id: Uuid,
     assignment_id: Uuid,
     devices: PageRequest,
 ) -> Result<DryRun, ApiError> {
-    let change = ScepProfileChange::Unassign { assignment_id };
-    Ok(dry_run::scep_profile_change(state, profile_id, change, devices).await?)
+    let audit = audit::entry_with(actor, AuditAction::Unassign, resource_type(kind), Vec::new());
+    let change = PlannedChange::assignment(kind, profile_id, AssignmentChange::Unassign { assignment_id });
+    Ok(dry_run::measure(state, change, &audit, devices).await?)
 }
 
 /// Assignments are recorded as changes of their profile.

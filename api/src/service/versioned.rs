@@ -10,11 +10,17 @@ use scepter_domain::{
     audit::{AuditAction, ResourceType},
     Record,
 };
-use scepter_storage::{Actor, NewAuditEntry, RevocationScope, StorageError, Store};
+use scepter_storage::{
+    Actor, NewAuditEntry, PageRequest, PlannedChange, RevocationScope, StorageError, Store,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{audit, enrollment};
+use super::{
+    audit,
+    dry_run::{self, DryRun},
+    enrollment,
+};
 use crate::{error::ApiError, state::AppState};
 
 /// The `If-Match` precondition of a write.
@@ -103,6 +109,18 @@ pub trait Versioned: Sized {
     fn revocations_after_delete(_id: Uuid) -> Option<RevocationScope> {
         None
     }
+
+    /// The change a dry run of replacing `id` with `content` measures;
+    /// `None` where a replacement cannot change what devices get (the dry
+    /// run is then refused rather than answered with a guess).
+    fn planned_replace(_id: Uuid, _expected_version: i64, _content: &Self) -> Option<PlannedChange<'_>> {
+        None
+    }
+
+    /// The change a dry run of deleting `id` measures, as [`Self::planned_replace`].
+    fn planned_delete(_id: Uuid, _expected_version: Option<i64>) -> Option<PlannedChange<'static>> {
+        None
+    }
 }
 
 /// Creates the resource, recording the audit entry of `actor`.
@@ -141,18 +159,41 @@ pub async fn replace<R: Versioned>(
     draft: R::Draft,
 ) -> Result<Record<R::Stored>, ApiError> {
     let (current, expected_version, content) = prepare_replace::<R>(state, id, if_match, draft).await?;
-    let audit = audit::entry(
-        actor,
-        AuditAction::Replace,
-        R::RESOURCE_TYPE,
-        Some(&R::snapshot(R::content(&current.content))),
-        Some(&R::snapshot(&content)),
-    );
+    let audit = replace_entry::<R>(actor, &current, &content);
     let record = R::update(&*state.store, id, expected_version, &content, &audit)
         .await
         .map_err(R::write_error)?;
     queue_revocations(state, R::revocations_after_replace(id)).await;
     Ok(record)
+}
+
+/// A dry run of [`replace`]: the same checks, the same statements, nothing kept.
+pub async fn replace_dry_run<R: Versioned>(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    if_match: &IfMatch,
+    draft: R::Draft,
+    devices: PageRequest,
+) -> Result<DryRun, ApiError> {
+    let (current, expected_version, content) = prepare_replace::<R>(state, id, if_match, draft).await?;
+    let audit = replace_entry::<R>(actor, &current, &content);
+    let change = R::planned_replace(id, expected_version, &content)
+        .ok_or_else(|| dry_run::unsupported("this replacement"))?;
+    dry_run::measure(state, change, &audit, devices)
+        .await
+        .map_err(R::write_error)
+}
+
+/// The audit entry of replacing `current` with `content`.
+fn replace_entry<R: Versioned>(actor: &Actor, current: &Record<R::Stored>, content: &R) -> NewAuditEntry {
+    audit::entry(
+        actor,
+        AuditAction::Replace,
+        R::RESOURCE_TYPE,
+        Some(&R::snapshot(R::content(&current.content))),
+        Some(&R::snapshot(content)),
+    )
 }
 
 /// Everything a replacement checks before it writes, in the order it checks
@@ -202,6 +243,26 @@ pub async fn delete<R: Versioned>(
     }
     queue_revocations(state, R::revocations_after_delete(id)).await;
     Ok(())
+}
+
+/// A dry run of [`delete`]: the same preconditions, the same statements, nothing kept.
+pub async fn delete_dry_run<R: Versioned>(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    if_match: &IfMatch,
+    devices: PageRequest,
+) -> Result<DryRun, ApiError> {
+    let current = get::<R>(state, id).await?;
+    let expected_version = match if_match {
+        IfMatch::Absent => current.version,
+        condition => condition.expect(current.version)?,
+    };
+    let before = R::snapshot(R::content(&current.content));
+    let audit = audit::entry(actor, AuditAction::Delete, R::RESOURCE_TYPE, Some(&before), None);
+    let change =
+        R::planned_delete(id, Some(expected_version)).ok_or_else(|| dry_run::unsupported("this delete"))?;
+    Ok(dry_run::measure(state, change, &audit, devices).await?)
 }
 
 async fn queue_revocations(state: &AppState, scope: Option<RevocationScope>) {

@@ -24,7 +24,10 @@ pub use directory::{
     UserRepository,
 };
 pub use events::{EventFilter, EventRepository, NewEvent, StoredEvent};
-pub use impact::{ImpactRepository, MeasuredChange, ScepProfileChange, WouldWrite};
+pub use impact::{
+    AssignmentChange, ImpactRepository, MeasuredChange, PlannedChange, ProfileChange, ScepProfileChange,
+    TrustedProfileChange, WouldWrite,
+};
 pub use ledger::{
     AllowedRecord, DeviceProfileState, EnrollmentStep, FailedRequest, LedgerRepository, RevocationOutcome,
     RevocationScope, ScepTransaction, StoredCertificate,

@@ -182,6 +182,32 @@ macro_rules! impl_assignment_repository {
                 StoredDevice,
             };
 
+            /// The device's platform, primary user and targeting facts in one
+            /// round trip; `None` for an unknown device.
+            pub(super) async fn device_targeting_facts(
+                executor: impl sqlx::Executor<'_, Database = $db>,
+                device_id: Uuid,
+            ) -> Result<Option<(DeviceMemberships, Vec<TargetedProfile>)>, StorageError> {
+                let rows = sqlx::query_as::<_, DeviceTargetingRow>(DEVICE_TARGETING_FACTS)
+                    .bind(device_id)
+                    .fetch_all(executor)
+                    .await?;
+                let Some(first) = rows.first() else {
+                    return Ok(None);
+                };
+                let platform: Platform = first
+                    .device_platform
+                    .parse()
+                    .map_err(|error| StorageError::Corrupt(format!("device {device_id}: {error}")))?;
+                let user_id = first.device_user_id;
+                let mut assignments = Vec::with_capacity(rows.len());
+                for row in rows {
+                    assignments.extend(row.into_assignment()?);
+                }
+                let profiles = targeted_profiles(assignments)?;
+                Ok(Some((memberships(platform, user_id, &profiles), profiles)))
+            }
+
             /// The targeting facts of a device whose platform and primary user are known.
             pub(super) async fn targeting_facts(
                 executor: impl sqlx::Executor<'_, Database = $db>,
@@ -326,24 +352,7 @@ macro_rules! impl_assignment_repository {
                     &self,
                     device_id: Uuid,
                 ) -> Result<Option<(DeviceMemberships, Vec<TargetedProfile>)>, StorageError> {
-                    let rows = sqlx::query_as::<_, DeviceTargetingRow>(DEVICE_TARGETING_FACTS)
-                        .bind(device_id)
-                        .fetch_all(&self.pool)
-                        .await?;
-                    let Some(first) = rows.first() else {
-                        return Ok(None);
-                    };
-                    let platform: Platform = first
-                        .device_platform
-                        .parse()
-                        .map_err(|error| StorageError::Corrupt(format!("device {device_id}: {error}")))?;
-                    let user_id = first.device_user_id;
-                    let mut assignments = Vec::with_capacity(rows.len());
-                    for row in rows {
-                        assignments.extend(row.into_assignment()?);
-                    }
-                    let profiles = targeted_profiles(assignments)?;
-                    Ok(Some((memberships(platform, user_id, &profiles), profiles)))
+                    device_targeting_facts(&self.pool, device_id).await
                 }
 
                 async fn targeted_devices(

@@ -220,6 +220,137 @@ macro_rules! impl_directory_repositories {
                 query
             }
 
+            type Connection = <$db as sqlx::Database>::Connection;
+
+            /// Adds members in the caller's transaction (the real write's, or
+            /// a dry run's): all of them, or — when any id is unknown or of
+            /// the wrong kind — none, saying which.
+            pub(super) async fn add_members_in(
+                connection: &mut Connection,
+                group_id: Uuid,
+                member_ids: &[Uuid],
+                audit: &NewAuditEntry,
+            ) -> Result<Result<MembershipChange, RejectedMembers>, StorageError> {
+                let mut requested: Vec<Uuid> = member_ids.to_vec();
+                requested.sort_unstable();
+                requested.dedup();
+                let group_type = sqlx::query_scalar::<_, String>(GROUP_TYPE)
+                    .bind(group_id)
+                    .fetch_optional(&mut *connection)
+                    .await?
+                    .ok_or(StorageError::NotFound)?;
+                let tables = member_tables(&group_type);
+
+                let mut found: HashSet<Uuid> = HashSet::with_capacity(requested.len());
+                for chunk in requested.chunks(MEMBER_CHUNK) {
+                    let ids = existing_in(tables.own, chunk)
+                        .build_query_scalar::<Uuid>()
+                        .fetch_all(&mut *connection)
+                        .await?;
+                    found.extend(ids);
+                }
+                let missing: Vec<Uuid> = requested
+                    .iter()
+                    .copied()
+                    .filter(|id| !found.contains(id))
+                    .collect();
+                if !missing.is_empty() {
+                    let mut wrong_kind: HashSet<Uuid> = HashSet::new();
+                    for chunk in missing.chunks(MEMBER_CHUNK) {
+                        let ids = existing_in(tables.other, chunk)
+                            .build_query_scalar::<Uuid>()
+                            .fetch_all(&mut *connection)
+                            .await?;
+                        wrong_kind.extend(ids);
+                    }
+                    let (wrong_kind, unknown): (Vec<Uuid>, Vec<Uuid>) =
+                        missing.into_iter().partition(|id| wrong_kind.contains(id));
+                    return Ok(Err(RejectedMembers {
+                        unknown,
+                        wrong_kind,
+                    }));
+                }
+
+                let mut added: Vec<Uuid> = Vec::new();
+                for chunk in requested.chunks(MEMBER_CHUNK) {
+                    let mut query = QueryBuilder::<$db>::new(tables.insert);
+                    query.push_values(chunk, |mut row, id| {
+                        row.push_bind(group_id).push_bind(*id);
+                    });
+                    query.push(tables.returning);
+                    added.extend(
+                        query
+                            .build_query_scalar::<Uuid>()
+                            .fetch_all(&mut *connection)
+                            .await?,
+                    );
+                }
+                // Adding is idempotent: a request that adds nobody changes nothing to audit.
+                if !added.is_empty() {
+                    added.sort_unstable();
+                    let changes = added
+                        .iter()
+                        .map(|id| member_change(*id, &group_type, true))
+                        .collect();
+                    let audit = audit.with_changes(changes);
+                    versioned::audited(connection, &audit, group_id).await?;
+                }
+                let added = added.len() as u64;
+                Ok(Ok(MembershipChange {
+                    added,
+                    unchanged: requested.len() as u64 - added,
+                }))
+            }
+
+            /// Removes a member in the caller's transaction.
+            pub(super) async fn remove_member_in(
+                connection: &mut Connection,
+                group_id: Uuid,
+                member_id: Uuid,
+                audit: &NewAuditEntry,
+            ) -> Result<(), StorageError> {
+                let mut removed_as = None;
+                for (sql, member_type) in [
+                    (REMOVE_USER_MEMBER, "user"),
+                    (REMOVE_DEVICE_MEMBER, "device"),
+                ] {
+                    let removed = sqlx::query(sql)
+                        .bind(group_id)
+                        .bind(member_id)
+                        .execute(&mut *connection)
+                        .await?
+                        .rows_affected();
+                    if removed > 0 {
+                        removed_as = Some(member_type);
+                    }
+                }
+                let member_type = removed_as.ok_or(StorageError::NotFound)?;
+                let audit = audit.with_changes(vec![member_change(member_id, member_type, false)]);
+                versioned::audited(connection, &audit, group_id).await?;
+                Ok(())
+            }
+
+            /// A device's replacement in the caller's transaction.
+            pub(super) async fn update_device_in(
+                connection: &mut Connection,
+                id: Uuid,
+                expected_version: i64,
+                device: &Device,
+                audit: &NewAuditEntry,
+            ) -> Result<Record<StoredDevice>, StorageError> {
+                let query = sqlx::query_as::<_, DeviceRow>(UPDATE_DEVICE)
+                    .bind(id)
+                    .bind(expected_version)
+                    .bind(now())
+                    .bind(&device.external_id);
+                let row = bind_device_attributes!(query, bind, device)
+                    .fetch_optional(&mut *connection)
+                    .await
+                    .map_err(external_id_conflict)?;
+                let row = versioned::updated(row, connection, &DEVICES, id, audit).await?;
+                row.try_into()
+            }
+
             #[async_trait]
             impl UserRepository for $store {
                 async fn insert_user(
@@ -348,18 +479,10 @@ macro_rules! impl_directory_repositories {
                     audit: &NewAuditEntry,
                 ) -> Result<Record<StoredDevice>, StorageError> {
                     let mut transaction = self.pool.begin().await?;
-                    let query = sqlx::query_as::<_, DeviceRow>(UPDATE_DEVICE)
-                        .bind(id)
-                        .bind(expected_version)
-                        .bind(now())
-                        .bind(&device.external_id);
-                    let row = bind_device_attributes!(query, bind, device)
-                        .fetch_optional(&mut *transaction)
-                        .await
-                        .map_err(external_id_conflict)?;
-                    let row = versioned::updated(row, &mut transaction, &DEVICES, id, audit).await?;
+                    let updated =
+                        update_device_in(&mut transaction, id, expected_version, device, audit).await?;
                     transaction.commit().await?;
-                    row.try_into()
+                    Ok(updated)
                 }
 
                 async fn delete_device(
@@ -447,77 +570,12 @@ macro_rules! impl_directory_repositories {
                     member_ids: &[Uuid],
                     audit: &NewAuditEntry,
                 ) -> Result<Result<MembershipChange, RejectedMembers>, StorageError> {
-                    let mut requested: Vec<Uuid> = member_ids.to_vec();
-                    requested.sort_unstable();
-                    requested.dedup();
                     let mut transaction = self.pool.begin().await?;
-                    let group_type = sqlx::query_scalar::<_, String>(GROUP_TYPE)
-                        .bind(group_id)
-                        .fetch_optional(&mut *transaction)
-                        .await?
-                        .ok_or(StorageError::NotFound)?;
-                    let tables = member_tables(&group_type);
-
-                    let mut found: HashSet<Uuid> = HashSet::with_capacity(requested.len());
-                    for chunk in requested.chunks(MEMBER_CHUNK) {
-                        let ids = existing_in(tables.own, chunk)
-                            .build_query_scalar::<Uuid>()
-                            .fetch_all(&mut *transaction)
-                            .await?;
-                        found.extend(ids);
+                    let change = add_members_in(&mut transaction, group_id, member_ids, audit).await?;
+                    if change.is_ok() {
+                        transaction.commit().await?;
                     }
-                    let missing: Vec<Uuid> = requested
-                        .iter()
-                        .copied()
-                        .filter(|id| !found.contains(id))
-                        .collect();
-                    if !missing.is_empty() {
-                        let mut wrong_kind: HashSet<Uuid> = HashSet::new();
-                        for chunk in missing.chunks(MEMBER_CHUNK) {
-                            let ids = existing_in(tables.other, chunk)
-                                .build_query_scalar::<Uuid>()
-                                .fetch_all(&mut *transaction)
-                                .await?;
-                            wrong_kind.extend(ids);
-                        }
-                        let (wrong_kind, unknown): (Vec<Uuid>, Vec<Uuid>) =
-                            missing.into_iter().partition(|id| wrong_kind.contains(id));
-                        return Ok(Err(RejectedMembers {
-                            unknown,
-                            wrong_kind,
-                        }));
-                    }
-
-                    let mut added: Vec<Uuid> = Vec::new();
-                    for chunk in requested.chunks(MEMBER_CHUNK) {
-                        let mut query = QueryBuilder::<$db>::new(tables.insert);
-                        query.push_values(chunk, |mut row, id| {
-                            row.push_bind(group_id).push_bind(*id);
-                        });
-                        query.push(tables.returning);
-                        added.extend(
-                            query
-                                .build_query_scalar::<Uuid>()
-                                .fetch_all(&mut *transaction)
-                                .await?,
-                        );
-                    }
-                    // Adding is idempotent: a request that adds nobody changes nothing to audit.
-                    if !added.is_empty() {
-                        added.sort_unstable();
-                        let changes = added
-                            .iter()
-                            .map(|id| member_change(*id, &group_type, true))
-                            .collect();
-                        let audit = audit.with_changes(changes);
-                        versioned::audited(&mut transaction, &audit, group_id).await?;
-                    }
-                    transaction.commit().await?;
-                    let added = added.len() as u64;
-                    Ok(Ok(MembershipChange {
-                        added,
-                        unchanged: requested.len() as u64 - added,
-                    }))
+                    Ok(change)
                 }
 
                 async fn remove_member(
@@ -527,24 +585,7 @@ macro_rules! impl_directory_repositories {
                     audit: &NewAuditEntry,
                 ) -> Result<(), StorageError> {
                     let mut transaction = self.pool.begin().await?;
-                    let mut removed_as = None;
-                    for (sql, member_type) in [
-                        (REMOVE_USER_MEMBER, "user"),
-                        (REMOVE_DEVICE_MEMBER, "device"),
-                    ] {
-                        let removed = sqlx::query(sql)
-                            .bind(group_id)
-                            .bind(member_id)
-                            .execute(&mut *transaction)
-                            .await?
-                            .rows_affected();
-                        if removed > 0 {
-                            removed_as = Some(member_type);
-                        }
-                    }
-                    let member_type = removed_as.ok_or(StorageError::NotFound)?;
-                    let audit = audit.with_changes(vec![member_change(member_id, member_type, false)]);
-                    versioned::audited(&mut transaction, &audit, group_id).await?;
+                    remove_member_in(&mut transaction, group_id, member_id, audit).await?;
                     transaction.commit().await?;
                     Ok(())
                 }

@@ -1,4 +1,11 @@
-//! Dry runs of changes to a SCEP profile (see `repositories/impact.rs`).
+//! Dry runs of admin writes (see `repositories/impact.rs`).
+//!
+//! A measurement has two ways of finding what a change reaches, chosen by
+//! the change: a change to profiles (their settings, assignments, deletion;
+//! a group's deletion, which takes its assignments) is measured per profile
+//! over the whole fleet in SQL; a change to devices (a member, a device, a
+//! user) is measured per device with the facts and the domain rules
+//! check-in itself uses, for every profile those devices get.
 
 use super::statuses::targeted_everywhere;
 
@@ -7,7 +14,7 @@ use super::statuses::targeted_everywhere;
 /// excluded (1, 2), of the profile's platform `$3` (3), with a primary user
 /// when `$4` is `user` (4), and its root `$2` applicable there: of the
 /// device's platform, included and not excluded (5).
-pub(crate) fn applicable_devices() -> String {
+pub(crate) fn applicable_scep_devices() -> String {
     format!(
         "SELECT d.id FROM devices d WHERE d.platform = $3 AND ($4 <> 'user' OR d.user_id IS NOT NULL) \
          AND {} \
@@ -18,175 +25,500 @@ pub(crate) fn applicable_devices() -> String {
     )
 }
 
+/// The devices the trusted profile `$1` of platform `$2` is applicable to
+/// (rules 1–3).
+pub(crate) fn applicable_trusted_devices() -> String {
+    format!(
+        "SELECT d.id FROM devices d WHERE d.platform = $2 AND {} ORDER BY d.id",
+        targeted_everywhere("trusted_profile_assignments", "$1"),
+    )
+}
+
 /// Devices holding a live certificate of profile `$1` at `$2`: not revoked
 /// or queued for it, not expired.
 pub(crate) const HOLDING_DEVICES: &str = "SELECT DISTINCT device_id FROM issued_certificates \
      WHERE profile_id = $1 AND revoke_status = 'none' AND not_after > $2";
 
+/// The profiles device `$1` holds a live certificate of at `$2`.
+pub(crate) const HELD_PROFILES: &str = "SELECT DISTINCT profile_id FROM issued_certificates \
+     WHERE device_id = $1 AND revoke_status = 'none' AND not_after > $2";
+
+/// The SCEP profiles whose root is the trusted profile `$1`.
+pub(crate) const ROOTED_IN: &str = "SELECT id FROM scep_certificate_profiles WHERE root_certificate_id = $1";
+
+/// What group `$1`'s assignments bring: its profiles of both kinds, and the
+/// SCEP profiles whose root it brings.
+pub(crate) const GROUP_REACH: &str =
+    "SELECT 'trustedCertificate', profile_id FROM trusted_profile_assignments \
+     WHERE group_id = $1 \
+     UNION SELECT 'scepCertificate', profile_id FROM scep_profile_assignments WHERE group_id = $1 \
+     UNION SELECT 'scepCertificate', s.id FROM scep_certificate_profiles s \
+     JOIN trusted_profile_assignments a ON a.profile_id = s.root_certificate_id WHERE a.group_id = $1";
+
+/// The devices a group member stands for: the device, or the user's devices.
+pub(crate) const MEMBER_DEVICES: &str = "SELECT id FROM devices WHERE id = $1 OR user_id = $1 ORDER BY id";
+
+/// The devices whose primary user is `$1`.
+pub(crate) const USER_DEVICES: &str = "SELECT id FROM devices WHERE user_id = $1 ORDER BY id";
+
 macro_rules! impl_impact_repository {
     ($store:ident, $db:ty) => {
         mod impact_repository {
-            use std::collections::HashSet;
+            use std::collections::{HashMap, HashSet};
 
             use async_trait::async_trait;
-            use chrono::Utc;
+            use chrono::{DateTime, Utc};
             use scepter_domain::{
-                impact::ImpactFacts,
-                targeting::{Intent, ProfileKind},
-                Record, ScepCertificateProfile,
+                impact::{ImpactFacts, ProfileFacts},
+                targeting::{effective_profiles, Explain, Intent, ProfileKind, TargetState},
+                Record, ScepCertificateProfile, TrustedCertificateProfile,
             };
             use uuid::Uuid;
 
             use super::{
-                assignment_repository::{erase_assignment, write_assignment},
-                fetch, versioned, $store,
+                assignment_repository::{device_targeting_facts, erase_assignment, write_assignment},
+                directory_repositories::{add_members_in, remove_member_in, update_device_in},
+                fetch,
+                profile_repositories::{delete_trusted, update_trusted},
+                versioned, $store,
             };
             use crate::{
-                rows::{now, ScepProfileRow},
+                rows::{now, ScepProfileRow, TrustedProfileRow},
                 sql::{
+                    directory::{DEVICES, GROUPS, USERS},
                     impact::*,
                     ledger::queue_revocations,
-                    profiles::{bind_scep_profile, SCEP_PROFILES, SELECT_SCEP, UPDATE_SCEP},
+                    profiles::{
+                        bind_scep_profile, SCEP_PROFILES, SELECT_SCEP, SELECT_TRUSTED,
+                        UPDATE_SCEP,
+                    },
                 },
-                ImpactRepository, MeasuredChange, ScepProfileChange, StorageError, WouldWrite,
+                ImpactRepository, MeasuredChange, NewAuditEntry, PlannedChange, ProfileChange,
+                RevocationScope, StorageError, WouldWrite,
             };
 
             type Connection = <$db as sqlx::Database>::Connection;
+            type ProfileKey = (ProfileKind, Uuid);
 
-            /// The devices `profile` is applicable to.
-            async fn applicable(
-                connection: &mut Connection,
-                profile: &Record<ScepCertificateProfile>,
-            ) -> Result<HashSet<Uuid>, StorageError> {
-                let content = &profile.content;
-                Ok(sqlx::query_scalar::<_, Uuid>(&applicable_devices())
-                    .bind(profile.id)
-                    .bind(content.root_certificate_id)
-                    .bind(content.platform.as_str())
-                    .bind(content.settings.certificate_type.as_str())
-                    .fetch_all(connection)
-                    .await?
-                    .into_iter()
-                    .collect())
+            /// What a change can affect, found before it is made.
+            enum Reach {
+                /// These profiles, on every device.
+                Profiles(Vec<ProfileKey>),
+                /// Every profile, on these devices.
+                Devices(Vec<Uuid>),
             }
 
-            #[async_trait]
-            impl ImpactRepository for $store {
-                async fn measure_scep_profile_change(
-                    &self,
-                    profile_id: Uuid,
-                    change: ScepProfileChange<'_>,
-                ) -> Result<MeasuredChange, StorageError> {
-                    let mut transaction = self.pool.begin().await?;
-                    let current: Record<ScepCertificateProfile> =
-                        fetch::one::<ScepProfileRow, _>(&mut *transaction, SELECT_SCEP, profile_id)
-                            .await?
-                            .ok_or(StorageError::NotFound)?;
-                    let applicable_before = applicable(&mut transaction, &current).await?;
-                    let holding: HashSet<Uuid> = sqlx::query_scalar::<_, Uuid>(HOLDING_DEVICES)
-                        .bind(profile_id)
-                        .bind(Utc::now())
-                        .fetch_all(&mut *transaction)
-                        .await?
-                        .into_iter()
-                        .collect();
+            /// One side (before or after) of a measurement.
+            #[derive(Default)]
+            struct Observation {
+                applicable: HashMap<ProfileKey, HashSet<Uuid>>,
+                versions: HashMap<ProfileKey, i64>,
+            }
 
-                    // The real write's statements; `after` is the profile as it would then be.
-                    let (written, after, version_changes, queues_revocations) = match change {
-                        ScepProfileChange::Replace {
+            async fn ids(connection: &mut Connection, sql: &'static str, key: Uuid) -> Result<Vec<Uuid>, StorageError> {
+                Ok(sqlx::query_scalar::<_, Uuid>(sql)
+                    .bind(key)
+                    .fetch_all(connection)
+                    .await?)
+            }
+
+            async fn reach(connection: &mut Connection, change: &PlannedChange<'_>) -> Result<Reach, StorageError> {
+                Ok(match *change {
+                    PlannedChange::ScepProfile { profile_id, .. } => {
+                        Reach::Profiles(vec![(ProfileKind::ScepCertificate, profile_id)])
+                    }
+                    PlannedChange::TrustedProfile { profile_id, .. } => {
+                        let mut profiles = vec![(ProfileKind::TrustedCertificate, profile_id)];
+                        for rooted in ids(connection, ROOTED_IN, profile_id).await? {
+                            profiles.push((ProfileKind::ScepCertificate, rooted));
+                        }
+                        Reach::Profiles(profiles)
+                    }
+                    PlannedChange::DeleteGroup { group_id, .. } => {
+                        let rows = sqlx::query_as::<_, (String, Uuid)>(GROUP_REACH)
+                            .bind(group_id)
+                            .fetch_all(connection)
+                            .await?;
+                        let mut profiles = Vec::with_capacity(rows.len());
+                        for (kind, id) in rows {
+                            let kind = match kind.as_str() {
+                                "trustedCertificate" => ProfileKind::TrustedCertificate,
+                                _ => ProfileKind::ScepCertificate,
+                            };
+                            profiles.push((kind, id));
+                        }
+                        Reach::Profiles(profiles)
+                    }
+                    PlannedChange::AddMembers { member_ids, .. } => {
+                        let mut devices = Vec::new();
+                        for member in member_ids {
+                            devices.extend(ids(connection, MEMBER_DEVICES, *member).await?);
+                        }
+                        devices.sort_unstable();
+                        devices.dedup();
+                        Reach::Devices(devices)
+                    }
+                    PlannedChange::RemoveMember { member_id, .. } => {
+                        Reach::Devices(ids(connection, MEMBER_DEVICES, member_id).await?)
+                    }
+                    PlannedChange::ReplaceDevice { device_id, .. }
+                    | PlannedChange::DeleteDevice { device_id, .. } => Reach::Devices(vec![device_id]),
+                    PlannedChange::DeleteUser { user_id, .. } => {
+                        Reach::Devices(ids(connection, USER_DEVICES, user_id).await?)
+                    }
+                })
+            }
+
+            /// Which devices each profile within `reach` is applicable to, and its version.
+            async fn observe(connection: &mut Connection, reach: &Reach) -> Result<Observation, StorageError> {
+                let mut observed = Observation::default();
+                match reach {
+                    Reach::Profiles(profiles) => {
+                        for &(kind, id) in profiles {
+                            let found = match kind {
+                                ProfileKind::ScepCertificate => {
+                                    let profile: Option<Record<ScepCertificateProfile>> =
+                                        fetch::one::<ScepProfileRow, _>(&mut *connection, SELECT_SCEP, id).await?;
+                                    match profile {
+                                        Some(profile) => {
+                                            let content = &profile.content;
+                                            let devices = sqlx::query_scalar::<_, Uuid>(&applicable_scep_devices())
+                                                .bind(id)
+                                                .bind(content.root_certificate_id)
+                                                .bind(content.platform.as_str())
+                                                .bind(content.settings.certificate_type.as_str())
+                                                .fetch_all(&mut *connection)
+                                                .await?;
+                                            Some((profile.version, devices))
+                                        }
+                                        None => None,
+                                    }
+                                }
+                                ProfileKind::TrustedCertificate => {
+                                    let profile: Option<Record<TrustedCertificateProfile>> =
+                                        fetch::one::<TrustedProfileRow, _>(&mut *connection, SELECT_TRUSTED, id)
+                                            .await?;
+                                    match profile {
+                                        Some(profile) => {
+                                            let devices = sqlx::query_scalar::<_, Uuid>(&applicable_trusted_devices())
+                                                .bind(id)
+                                                .bind(profile.content.platform.as_str())
+                                                .fetch_all(&mut *connection)
+                                                .await?;
+                                            Some((profile.version, devices))
+                                        }
+                                        None => None,
+                                    }
+                                }
+                            };
+                            if let Some((version, devices)) = found {
+                                observed.versions.insert((kind, id), version);
+                                observed.applicable.insert((kind, id), devices.into_iter().collect());
+                            }
+                        }
+                    }
+                    Reach::Devices(devices) => {
+                        for &device in devices {
+                            let Some((memberships, profiles)) =
+                                device_targeting_facts(&mut *connection, device).await?
+                            else {
+                                continue; // deleted: nothing applies to it any more
+                            };
+                            for profile in &profiles {
+                                observed.versions.insert((profile.kind, profile.profile_id), profile.version);
+                            }
+                            for effective in effective_profiles(&memberships, &profiles, Explain::No) {
+                                if effective.state == TargetState::Applicable {
+                                    observed
+                                        .applicable
+                                        .entry((effective.kind, effective.profile_id))
+                                        .or_default()
+                                        .insert(device);
+                                }
+                            }
+                        }
+                    }
+                }
+                Ok(observed)
+            }
+
+            /// Which devices hold a live certificate of which profile within `reach`.
+            async fn holding(
+                connection: &mut Connection,
+                reach: &Reach,
+                at: DateTime<Utc>,
+            ) -> Result<HashMap<Uuid, HashSet<Uuid>>, StorageError> {
+                let mut holding: HashMap<Uuid, HashSet<Uuid>> = HashMap::new();
+                match reach {
+                    Reach::Profiles(profiles) => {
+                        for &(kind, profile) in profiles {
+                            if kind != ProfileKind::ScepCertificate {
+                                continue;
+                            }
+                            let devices = sqlx::query_scalar::<_, Uuid>(HOLDING_DEVICES)
+                                .bind(profile)
+                                .bind(at)
+                                .fetch_all(&mut *connection)
+                                .await?;
+                            holding.entry(profile).or_default().extend(devices);
+                        }
+                    }
+                    Reach::Devices(devices) => {
+                        for &device in devices {
+                            let profiles = sqlx::query_scalar::<_, Uuid>(HELD_PROFILES)
+                                .bind(device)
+                                .bind(at)
+                                .fetch_all(&mut *connection)
+                                .await?;
+                            for profile in profiles {
+                                holding.entry(profile).or_default().insert(device);
+                            }
+                        }
+                    }
+                }
+                Ok(holding)
+            }
+
+            /// The real write's statements, and the revocations its call then queues.
+            async fn write(
+                connection: &mut Connection,
+                change: PlannedChange<'_>,
+                audit: &NewAuditEntry,
+            ) -> Result<(WouldWrite, Option<RevocationScope>), StorageError> {
+                Ok(match change {
+                    PlannedChange::ScepProfile { profile_id, change } => {
+                        let scope = Some(RevocationScope::Profile(profile_id));
+                        match change {
+                            ProfileChange::Replace {
+                                expected_version,
+                                profile,
+                            } => {
+                                let query = sqlx::query_as::<_, ScepProfileRow>(UPDATE_SCEP)
+                                    .bind(profile_id)
+                                    .bind(expected_version)
+                                    .bind(now());
+                                let row = bind_scep_profile!(query, profile)
+                                    .fetch_optional(&mut *connection)
+                                    .await?;
+                                let row =
+                                    versioned::updated(row, connection, &SCEP_PROFILES, profile_id, audit).await?;
+                                (WouldWrite::ScepProfile(row.try_into()?), scope)
+                            }
+                            ProfileChange::Delete { expected_version } => {
+                                versioned::delete(connection, &SCEP_PROFILES, profile_id, expected_version, audit)
+                                    .await?;
+                                (WouldWrite::Nothing, scope)
+                            }
+                            ProfileChange::Assign { group_id, intent } => {
+                                let assignment = write_assignment(
+                                    connection,
+                                    ProfileKind::ScepCertificate,
+                                    profile_id,
+                                    group_id,
+                                    intent,
+                                )
+                                .await?;
+                                // Only an exclusion can take a certificate's profile away.
+                                let scope = scope.filter(|_| intent == Intent::Exclude);
+                                (WouldWrite::Assignment(assignment), scope)
+                            }
+                            ProfileChange::Unassign { assignment_id } => {
+                                erase_assignment(connection, ProfileKind::ScepCertificate, profile_id, assignment_id)
+                                    .await?;
+                                (WouldWrite::Nothing, scope)
+                            }
+                        }
+                    }
+                    // A root's reach does not decide revocations (targeting rules 1–4 do).
+                    PlannedChange::TrustedProfile { profile_id, change } => match change {
+                        ProfileChange::Replace {
                             expected_version,
                             profile,
                         } => {
-                            let query = sqlx::query_as::<_, ScepProfileRow>(UPDATE_SCEP)
-                                .bind(profile_id)
-                                .bind(expected_version)
-                                .bind(now());
-                            let row = bind_scep_profile!(query, profile)
-                                .fetch_optional(&mut *transaction)
-                                .await?;
-                            let Some(row) = row else {
-                                return Err(versioned::mismatch_or_missing(
-                                    &mut transaction,
-                                    &SCEP_PROFILES,
-                                    profile_id,
-                                )
-                                .await);
-                            };
-                            let record: Record<ScepCertificateProfile> = row.try_into()?;
-                            (
-                                WouldWrite::Profile(record.clone()),
-                                Some(record),
-                                true,
-                                true,
-                            )
+                            let record = update_trusted(connection, profile_id, expected_version, profile, audit).await?;
+                            (WouldWrite::TrustedProfile(record), None)
                         }
-                        ScepProfileChange::Delete { expected_version } => {
-                            let deleted = sqlx::query(SCEP_PROFILES.delete)
-                                .bind(profile_id)
-                                .bind(expected_version)
-                                .execute(&mut *transaction)
-                                .await?;
-                            if deleted.rows_affected() == 0 {
-                                return Err(versioned::mismatch_or_missing(
-                                    &mut transaction,
-                                    &SCEP_PROFILES,
-                                    profile_id,
-                                )
-                                .await);
-                            }
-                            (WouldWrite::Nothing, None, false, true)
+                        ProfileChange::Delete { expected_version } => {
+                            delete_trusted(connection, profile_id, expected_version, audit).await?;
+                            (WouldWrite::Nothing, None)
                         }
-                        ScepProfileChange::Assign { group_id, intent } => {
+                        ProfileChange::Assign { group_id, intent } => {
                             let assignment = write_assignment(
-                                &mut transaction,
-                                ProfileKind::ScepCertificate,
+                                connection,
+                                ProfileKind::TrustedCertificate,
                                 profile_id,
                                 group_id,
                                 intent,
                             )
                             .await?;
-                            (
-                                WouldWrite::Assignment(assignment),
-                                Some(current),
-                                false,
-                                intent == Intent::Exclude,
-                            )
+                            (WouldWrite::Assignment(assignment), None)
                         }
-                        ScepProfileChange::Unassign { assignment_id } => {
-                            erase_assignment(
-                                &mut transaction,
-                                ProfileKind::ScepCertificate,
-                                profile_id,
-                                assignment_id,
-                            )
+                        ProfileChange::Unassign { assignment_id } => {
+                            erase_assignment(connection, ProfileKind::TrustedCertificate, profile_id, assignment_id)
+                                .await?;
+                            (WouldWrite::Nothing, None)
+                        }
+                    },
+                    PlannedChange::AddMembers { group_id, member_ids } => {
+                        match add_members_in(connection, group_id, member_ids, audit).await? {
+                            Ok(change) => (WouldWrite::Members(change), Some(member_scope(connection, member_ids).await?)),
+                            Err(rejected) => (WouldWrite::RejectedMembers(rejected), None),
+                        }
+                    }
+                    PlannedChange::RemoveMember { group_id, member_id } => {
+                        remove_member_in(connection, group_id, member_id, audit).await?;
+                        (WouldWrite::Nothing, Some(member_scope(connection, &[member_id]).await?))
+                    }
+                    PlannedChange::ReplaceDevice {
+                        device_id,
+                        expected_version,
+                        device,
+                    } => {
+                        let record = update_device_in(connection, device_id, expected_version, device, audit).await?;
+                        (WouldWrite::Device(record), Some(RevocationScope::Devices(vec![device_id])))
+                    }
+                    PlannedChange::DeleteDevice {
+                        device_id,
+                        expected_version,
+                    } => {
+                        versioned::delete(connection, &DEVICES, device_id, expected_version, audit).await?;
+                        (WouldWrite::Nothing, Some(RevocationScope::Devices(vec![device_id])))
+                    }
+                    PlannedChange::DeleteUser {
+                        user_id,
+                        expected_version,
+                    } => {
+                        versioned::delete(connection, &USERS, user_id, expected_version, audit).await?;
+                        (WouldWrite::Nothing, Some(RevocationScope::All))
+                    }
+                    PlannedChange::DeleteGroup {
+                        group_id,
+                        expected_version,
+                    } => {
+                        versioned::delete(connection, &GROUPS, group_id, expected_version, audit).await?;
+                        (WouldWrite::Nothing, Some(RevocationScope::All))
+                    }
+                })
+            }
+
+            /// The revocation scope after members join or leave: the devices
+            /// themselves, or — when a user is among them — everything, as
+            /// a user stands for all their devices.
+            async fn member_scope(connection: &mut Connection, member_ids: &[Uuid]) -> Result<RevocationScope, StorageError> {
+                let mut devices = Vec::with_capacity(member_ids.len());
+                for member in member_ids {
+                    let found = sqlx::query_scalar::<_, Uuid>("SELECT id FROM devices WHERE id = $1")
+                        .bind(*member)
+                        .fetch_optional(&mut *connection)
+                        .await?;
+                    match found {
+                        Some(device) => devices.push(device),
+                        None => return Ok(RevocationScope::All),
+                    }
+                }
+                Ok(RevocationScope::Devices(devices))
+            }
+
+            /// `(device, profile)` of each certificate `scope`'s queueing takes.
+            async fn revocations(
+                connection: &mut Connection,
+                scope: Option<RevocationScope>,
+            ) -> Result<Vec<(Uuid, Uuid)>, StorageError> {
+                let base = queue_revocations();
+                let at = now();
+                let mut queued = Vec::new();
+                match scope {
+                    None => {}
+                    Some(RevocationScope::All) => {
+                        queued = sqlx::query_as::<_, (Uuid, Uuid)>(&format!("{base} 1 = 1 RETURNING device_id, profile_id"))
+                            .bind(at)
+                            .fetch_all(&mut *connection)
                             .await?;
-                            (WouldWrite::Nothing, Some(current), false, true)
-                        }
-                    };
-                    let applicable_after = match &after {
-                        Some(profile) => applicable(&mut transaction, profile).await?,
-                        None => HashSet::new(),
-                    };
-                    let revoked_certificate_devices = if queues_revocations {
-                        sqlx::query_scalar::<_, Uuid>(&format!(
-                            "{} profile_id = $2 RETURNING device_id",
-                            queue_revocations()
+                    }
+                    Some(RevocationScope::Profile(profile)) => {
+                        queued = sqlx::query_as::<_, (Uuid, Uuid)>(&format!(
+                            "{base} profile_id = $2 RETURNING device_id, profile_id"
                         ))
-                        .bind(now())
-                        .bind(profile_id)
-                        .fetch_all(&mut *transaction)
-                        .await?
-                    } else {
-                        Vec::new()
-                    };
+                        .bind(at)
+                        .bind(profile)
+                        .fetch_all(&mut *connection)
+                        .await?;
+                    }
+                    Some(RevocationScope::Devices(devices)) => {
+                        let sql = format!("{base} device_id = $2 RETURNING device_id, profile_id");
+                        for device in devices {
+                            queued.extend(
+                                sqlx::query_as::<_, (Uuid, Uuid)>(&sql)
+                                    .bind(at)
+                                    .bind(device)
+                                    .fetch_all(&mut *connection)
+                                    .await?,
+                            );
+                        }
+                    }
+                }
+                Ok(queued)
+            }
+
+            /// Per profile, the facts of both sides.
+            fn profile_facts(
+                before: Observation,
+                after: Observation,
+                mut holding: HashMap<Uuid, HashSet<Uuid>>,
+            ) -> Vec<ProfileFacts> {
+                let mut keys: Vec<ProfileKey> = before
+                    .applicable
+                    .keys()
+                    .chain(after.applicable.keys())
+                    .copied()
+                    .collect();
+                keys.sort_unstable();
+                keys.dedup();
+                let mut before_sets = before.applicable;
+                let mut after_sets = after.applicable;
+                keys.into_iter()
+                    .map(|key @ (kind, profile_id)| {
+                        let version_changes = matches!(
+                            (before.versions.get(&key), after.versions.get(&key)),
+                            (Some(old), Some(new)) if old != new
+                        );
+                        ProfileFacts {
+                            applicable_before: before_sets.remove(&key).unwrap_or_default(),
+                            applicable_after: after_sets.remove(&key).unwrap_or_default(),
+                            version_changes,
+                            holding: holding.remove(&profile_id).unwrap_or_default(),
+                            ..ProfileFacts::new(profile_id, kind)
+                        }
+                    })
+                    .collect()
+            }
+
+            #[async_trait]
+            impl ImpactRepository for $store {
+                async fn measure_change(
+                    &self,
+                    change: PlannedChange<'_>,
+                    audit: &NewAuditEntry,
+                ) -> Result<MeasuredChange, StorageError> {
+                    let mut transaction = self.pool.begin().await?;
+                    let reach = reach(&mut transaction, &change).await?;
+                    let before = observe(&mut transaction, &reach).await?;
+                    let holding = holding(&mut transaction, &reach, Utc::now()).await?;
+                    let (written, scope) = write(&mut transaction, change, audit).await?;
+                    if matches!(written, WouldWrite::RejectedMembers(_)) {
+                        transaction.rollback().await?;
+                        return Ok(MeasuredChange {
+                            facts: ImpactFacts::default(),
+                            written,
+                        });
+                    }
+                    let after = observe(&mut transaction, &reach).await?;
+                    let revoked_certificates = revocations(&mut transaction, scope).await?;
                     transaction.rollback().await?;
                     Ok(MeasuredChange {
                         facts: ImpactFacts {
-                            applicable_before,
-                            applicable_after,
-                            version_changes,
-                            holding,
-                            revoked_certificate_devices,
+                            profiles: profile_facts(before, after, holding),
+                            revoked_certificates,
                         },
                         written,
                     })

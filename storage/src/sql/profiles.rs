@@ -114,6 +114,66 @@ macro_rules! impl_profile_repositories {
                 TrustedProfileRepository,
             };
 
+            type Connection = <$db as sqlx::Database>::Connection;
+
+            /// A trusted profile's replacement, in the caller's transaction
+            /// (the real write's, or a dry run's that is rolled back).
+            pub(super) async fn update_trusted(
+                connection: &mut Connection,
+                id: Uuid,
+                expected_version: i64,
+                profile: &TrustedCertificateProfile,
+                audit: &NewAuditEntry,
+            ) -> Result<Record<TrustedCertificateProfile>, StorageError> {
+                let query = sqlx::query_as::<_, TrustedProfileRow>(UPDATE_TRUSTED)
+                    .bind(id)
+                    .bind(expected_version)
+                    .bind(now());
+                let row = bind_trusted_profile!(query, profile)
+                    .fetch_optional(&mut *connection)
+                    .await?;
+                let updated = versioned::updated(row, connection, &TRUSTED_PROFILES, id, audit).await?;
+                // Known window: on PostgreSQL a SCEP profile inserted concurrently with another
+                // platform is not blocked by this row's lock (its foreign key takes KEY SHARE).
+                let dependent_platforms = sqlx::query_scalar::<_, String>(DEPENDENT_PLATFORMS)
+                    .bind(id)
+                    .fetch_all(&mut *connection)
+                    .await?;
+                if let Some(conflict) = unsuited_root(&dependent_platforms, profile.platform) {
+                    return Err(conflict);
+                }
+                updated.try_into()
+            }
+
+            /// A trusted profile's deletion, in the caller's transaction:
+            /// refused while a SCEP profile uses it as its root.
+            pub(super) async fn delete_trusted(
+                connection: &mut Connection,
+                id: Uuid,
+                expected_version: Option<i64>,
+                audit: &NewAuditEntry,
+            ) -> Result<(), StorageError> {
+                let dependents = sqlx::query_scalar::<_, i64>(COUNT_DEPENDENTS)
+                    .bind(id)
+                    .fetch_one(&mut *connection)
+                    .await?;
+                if dependents > 0 {
+                    return Err(StorageError::Conflict(format!(
+                        "{dependents} SCEP profile(s) use this profile as their root certificate; \
+                         change or delete them first"
+                    )));
+                }
+                versioned::delete(connection, &TRUSTED_PROFILES, id, expected_version, audit)
+                    .await
+                    .map_err(|error| match error {
+                        // A SCEP profile created meanwhile: the foreign key still says no.
+                        StorageError::MissingReference => StorageError::Conflict(
+                            "a SCEP profile uses this profile as its root certificate".to_owned(),
+                        ),
+                        other => other,
+                    })
+            }
+
             #[async_trait]
             impl TrustedProfileRepository for $store {
                 async fn insert_trusted_profile(
@@ -163,26 +223,10 @@ macro_rules! impl_profile_repositories {
                     audit: &NewAuditEntry,
                 ) -> Result<Record<TrustedCertificateProfile>, StorageError> {
                     let mut transaction = self.pool.begin().await?;
-                    let query = sqlx::query_as::<_, TrustedProfileRow>(UPDATE_TRUSTED)
-                        .bind(id)
-                        .bind(expected_version)
-                        .bind(now());
-                    let row = bind_trusted_profile!(query, profile)
-                        .fetch_optional(&mut *transaction)
-                        .await?;
                     let updated =
-                        versioned::updated(row, &mut transaction, &TRUSTED_PROFILES, id, audit).await?;
-                    // Known window: on PostgreSQL a SCEP profile inserted concurrently with another
-                    // platform is not blocked by this row's lock (its foreign key takes KEY SHARE).
-                    let dependent_platforms = sqlx::query_scalar::<_, String>(DEPENDENT_PLATFORMS)
-                        .bind(id)
-                        .fetch_all(&mut *transaction)
-                        .await?;
-                    if let Some(conflict) = unsuited_root(&dependent_platforms, profile.platform) {
-                        return Err(conflict);
-                    }
+                        update_trusted(&mut transaction, id, expected_version, profile, audit).await?;
                     transaction.commit().await?;
-                    updated.try_into()
+                    Ok(updated)
                 }
 
                 async fn delete_trusted_profile(
@@ -192,31 +236,7 @@ macro_rules! impl_profile_repositories {
                     audit: &NewAuditEntry,
                 ) -> Result<(), StorageError> {
                     let mut transaction = self.pool.begin().await?;
-                    let dependents = sqlx::query_scalar::<_, i64>(COUNT_DEPENDENTS)
-                        .bind(id)
-                        .fetch_one(&mut *transaction)
-                        .await?;
-                    if dependents > 0 {
-                        return Err(StorageError::Conflict(format!(
-                            "{dependents} SCEP profile(s) use this profile as their root certificate; \
-                             change or delete them first"
-                        )));
-                    }
-                    versioned::delete(
-                        &mut transaction,
-                        &TRUSTED_PROFILES,
-                        id,
-                        expected_version,
-                        audit,
-                    )
-                    .await
-                    .map_err(|error| match error {
-                        // A SCEP profile created meanwhile: the foreign key still says no.
-                        StorageError::MissingReference => StorageError::Conflict(
-                            "a SCEP profile uses this profile as its root certificate".to_owned(),
-                        ),
-                        other => other,
-                    })?;
+                    delete_trusted(&mut transaction, id, expected_version, audit).await?;
                     transaction.commit().await?;
                     Ok(())
                 }

@@ -296,15 +296,19 @@ async fn dry_runs_are_refused_like_the_real_call_and_where_they_cannot_rehearse(
     )
     .await;
 
-    // Writes that cannot rehearse yet refuse, and do nothing.
+    // Writes that cannot change what devices get do not rehearse: they refuse, and do nothing.
     let group = format!("{GROUPS}/{}", s.group);
-    assert_validation_error(
-        s.app.delete(&format!("{group}?dryRun=true")).await,
-        "dryRun",
-        "supported",
-    )
-    .await;
-    read(&s.app, &group).await;
+    let renamed = json!({"displayName": "Renamed", "groupType": "device"});
+    let rename = s
+        .app
+        .admin(Method::PUT, &format!("{group}?dryRun=true"))
+        .header(header::IF_MATCH, "\"1\"")
+        .json(&renamed)
+        .send()
+        .await
+        .unwrap();
+    assert_validation_error(rename, "dryRun", "supported").await;
+    assert_eq!(read(&s.app, &group).await["version"], 1);
     assert_validation_error(
         s.app
             .post(&format!("{TRUSTED}?dryRun=false"), &trusted_body("android"))

@@ -14,6 +14,7 @@ mod auth;
 mod credentials;
 mod directory;
 mod dry_run;
+mod dry_run_exactness;
 mod enrollment;
 mod enrollment_timeline;
 mod faults;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use scepter_storage::WouldWrite;
 
 use super::{
-    impacted_devices, no_content, page_request, resource, scep_profiles, trusted_profiles, PageQuery, Reply,
+    dry_run_answer, no_content, page_request, resource, scep_profiles, trusted_profiles, PageQuery, Reply,
 };
 use crate::{
     http::auth::{Admin, Reader},
@@ -60,7 +60,8 @@ async fn create(
     let AssignmentRequest { group_id, intent } = body.0;
     if query.is_dry_run() {
         let devices = page_request(query.limit, query.cursor.as_deref())?;
-        let run = profiles::assign_scep_dry_run(&state, *id, group_id, intent, devices).await?;
+        let run =
+            profiles::assign_dry_run(&state, &admin.actor(), **kind, *id, group_id, intent, devices).await?;
         return dry_run_reply(&state, run).await;
     }
     let assignment = profiles::assign(&state, &admin.actor(), **kind, *id, group_id, intent).await?;
@@ -88,26 +89,22 @@ async fn delete(
     let (profile_id, assignment_id) = path.into_inner();
     if query.is_dry_run() {
         let devices = page_request(query.limit, query.cursor.as_deref())?;
-        let run = profiles::unassign_scep_dry_run(&state, profile_id, assignment_id, devices).await?;
+        let run =
+            profiles::unassign_dry_run(&state, &admin.actor(), **kind, profile_id, assignment_id, devices)
+                .await?;
         return dry_run_reply(&state, run).await;
     }
     profiles::unassign(&state, &admin.actor(), **kind, profile_id, assignment_id).await?;
     no_content()
 }
 
-/// 200 with an assignment's dry run. Only SCEP profiles' routes get here
-/// (`dry_run_guard` refuses the others).
+/// 200 with an assignment's dry run.
 async fn dry_run_reply(state: &AppState, run: DryRun) -> Reply {
-    let result = match run.written {
+    let result = |written| match written {
         WouldWrite::Assignment(assignment) => Some(AssignmentView::from(assignment)),
         _ => None,
     };
-    Ok(HttpResponse::Ok().json(AssignmentDryRun {
-        dry_run: true,
-        result,
-        impact: run.impact,
-        devices: impacted_devices(state, run.devices).await?,
-    }))
+    dry_run_answer(state, run, result, AssignmentDryRun::new).await
 }
 
 async fn targeted_devices(
@@ -171,9 +168,9 @@ pub mod docs {
     }
 
     // The tag is also the collection's name: `/api/v1/{tag}`.
-    // Only SCEP profiles' assignments rehearse (`?dryRun=true`) so far.
     documented! {"trusted-certificate-profiles", "TrustedCertificateProfile",
-    create_trusted, list_trusted, delete_trusted, targeted_trusted, [], []}
+    create_trusted, list_trusted, delete_trusted, targeted_trusted, [DryRunQuery],
+    [, (status = 200, description = "With dryRun=true: what the change would do; nothing is written", body = AssignmentDryRun)]}
     documented! {"scep-certificate-profiles", "ScepCertificateProfile",
     create_scep, list_scep, delete_scep, targeted_scep, [DryRunQuery],
     [, (status = 200, description = "With dryRun=true: what the change would do; nothing is written", body = AssignmentDryRun)]}

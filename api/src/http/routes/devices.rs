@@ -7,11 +7,18 @@ use scepter_domain::{
 };
 use uuid::Uuid;
 
-use super::{created_record, crud, no_content, ok_record, resource, PageQuery, Reply};
+use scepter_storage::WouldWrite;
+
+use super::{
+    created_record, crud, dry_run_answer, no_content, ok_record, page_request, resource, PageQuery, Reply,
+};
 use crate::{
     error::ApiError,
     http::auth::{Admin, Reader},
-    http::dto::{DeviceList, DeviceView, EffectiveProfileList, EffectiveProfileView, EffectiveProfilesQuery},
+    http::dto::{
+        DeviceDryRun, DeviceList, DeviceReplacement, DeviceView, DryRunQuery, EffectiveProfileList,
+        EffectiveProfileView, EffectiveProfilesQuery,
+    },
     http::extract::{IfMatch, ValidJson},
     service::versioned,
     state::AppState,
@@ -60,18 +67,31 @@ pub async fn get(_: Reader, state: web::Data<AppState>, id: web::Path<Uuid>) -> 
 /// Replace a device
 #[utoipa::path(put, path = "/api/v1/devices/{id}", tag = "devices", operation_id = "replaceDevice",
     params(("id" = Uuid, Path, description = "Device id"),
-        ("If-Match" = String, Header, description = "ETag of the version being replaced")),
+        ("If-Match" = String, Header, description = "ETag of the version being replaced"), DryRunQuery),
     request_body = DeviceDraft,
-    responses((status = 200, description = "Replaced", body = DeviceView,
-        headers(("ETag" = String, description = "Version tag for If-Match"))),
+    responses((status = 200, description = "Replaced (with `ETag`); with dryRun=true, what the replacement would do and nothing written",
+        body = DeviceReplacement,
+        headers(("ETag" = String, description = "Version tag for If-Match (not on a dry run)"))),
         (status = 409, description = "externalId taken", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn replace(
     admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
+    query: web::Query<DryRunQuery>,
     body: ValidJson<DeviceDraft>,
 ) -> Reply {
+    if query.is_dry_run() {
+        let devices = page_request(query.limit, query.cursor.as_deref())?;
+        let run =
+            versioned::replace_dry_run::<Device>(&state, &admin.actor(), *id, &if_match, body.0, devices)
+                .await?;
+        let result = |written| match written {
+            WouldWrite::Device(record) => Some(DeviceView::from(record)),
+            _ => None,
+        };
+        return dry_run_answer(&state, run, result, DeviceDryRun::new).await;
+    }
     ok_record(
         versioned::replace::<Device>(&state, &admin.actor(), *id, &if_match, body.0).await?,
         DeviceView::from,
@@ -83,14 +103,22 @@ pub async fn replace(
 /// Also removes the device from its groups.
 #[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "devices", operation_id = "deleteDevice",
     params(("id" = Uuid, Path, description = "Device id"),
-        ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted")),
-    responses((status = 204, description = "Deleted")))]
+        ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted"), DryRunQuery),
+    responses((status = 204, description = "Deleted"),
+        (status = 200, description = "With dryRun=true: what the delete would do; nothing is written", body = DeviceDryRun)))]
 pub async fn delete(
     admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
+    query: web::Query<DryRunQuery>,
 ) -> Reply {
+    if query.is_dry_run() {
+        let devices = page_request(query.limit, query.cursor.as_deref())?;
+        let run =
+            versioned::delete_dry_run::<Device>(&state, &admin.actor(), *id, &if_match, devices).await?;
+        return dry_run_answer(&state, run, |_| None, DeviceDryRun::new).await;
+    }
     versioned::delete::<Device>(&state, &admin.actor(), *id, &if_match).await?;
     no_content()
 }

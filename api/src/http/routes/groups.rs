@@ -4,11 +4,16 @@ use actix_web::{web, HttpResponse};
 use scepter_domain::directory::{Group, GroupDraft};
 use uuid::Uuid;
 
-use super::{created_record, crud, no_content, ok_record, resource, PageQuery, Reply};
+use scepter_storage::WouldWrite;
+
+use super::{
+    created_record, crud, dry_run_answer, no_content, ok_record, page_request, resource, PageQuery, Reply,
+};
 use crate::{
     http::auth::{Admin, Reader},
     http::dto::{
-        AddMembersRequest, GroupList, GroupMemberList, GroupMemberView, GroupView, MembershipChangeView,
+        AddMembersRequest, DeletionDryRun, DryRunQuery, GroupList, GroupMemberList, GroupMemberView,
+        GroupView, MembershipAddition, MembershipChangeView, MembershipDryRun,
     },
     http::extract::{IfMatch, ValidJson},
     service::{directory, versioned},
@@ -87,17 +92,25 @@ pub async fn replace(
 
 /// Delete a group
 ///
-/// Also removes its memberships and the profile assignments that name it, in one transaction.
+/// Also removes its memberships and the profile assignments that name it, in
+/// one transaction. `dryRun=true` says what its members would gain and lose.
 #[utoipa::path(delete, path = "/api/v1/groups/{id}", tag = "groups", operation_id = "deleteGroup",
     params(("id" = Uuid, Path, description = "Group id"),
-        ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted")),
-    responses((status = 204, description = "Deleted")))]
+        ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted"), DryRunQuery),
+    responses((status = 204, description = "Deleted"),
+        (status = 200, description = "With dryRun=true: what the delete would do; nothing is written", body = DeletionDryRun)))]
 pub async fn delete(
     admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
+    query: web::Query<DryRunQuery>,
 ) -> Reply {
+    if query.is_dry_run() {
+        let devices = page_request(query.limit, query.cursor.as_deref())?;
+        let run = versioned::delete_dry_run::<Group>(&state, &admin.actor(), *id, &if_match, devices).await?;
+        return dry_run_answer(&state, run, |_| None, DeletionDryRun::new).await;
+    }
     versioned::delete::<Group>(&state, &admin.actor(), *id, &if_match).await?;
     no_content()
 }
@@ -107,16 +120,30 @@ pub async fn delete(
 /// Users to a user group, devices to a device group: up to 10,000 ids in one
 /// transaction. Ids already in the group are fine (idempotent). When any id is
 /// unknown or of the wrong kind, nothing is added and the 422 lists each of them.
+/// `dryRun=true` says what the new members would gain (or lose, when the
+/// group is excluded from a profile), before anything changes.
 #[utoipa::path(post, path = "/api/v1/groups/{id}/members", tag = "groups", operation_id = "addGroupMembers",
-    params(("id" = Uuid, Path, description = "Group id")),
+    params(("id" = Uuid, Path, description = "Group id"), DryRunQuery),
     request_body = AddMembersRequest,
-    responses((status = 200, description = "Added", body = MembershipChangeView)))]
+    responses((status = 200, description = "Added; with dryRun=true, what adding would do and nothing written",
+        body = MembershipAddition)))]
 pub async fn add_members(
     admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    query: web::Query<DryRunQuery>,
     body: ValidJson<AddMembersRequest>,
 ) -> Reply {
+    if query.is_dry_run() {
+        let devices = page_request(query.limit, query.cursor.as_deref())?;
+        let run =
+            directory::add_members_dry_run(&state, &admin.actor(), *id, &body.0.member_ids, devices).await?;
+        let result = |written| match written {
+            WouldWrite::Members(change) => Some(MembershipChangeView::from(change)),
+            _ => None,
+        };
+        return dry_run_answer(&state, run, result, MembershipDryRun::new).await;
+    }
     let change = directory::add_members(&state, &admin.actor(), *id, &body.0.member_ids).await?;
     Ok(HttpResponse::Ok().json(MembershipChangeView::from(change)))
 }
@@ -136,12 +163,27 @@ pub async fn list_members(
 }
 
 /// Remove a member
+///
+/// `dryRun=true` says what the member's devices would lose, before anything changes.
 #[utoipa::path(delete, path = "/api/v1/groups/{id}/members/{memberId}", tag = "groups",
     operation_id = "removeGroupMember",
-    params(("id" = Uuid, Path, description = "Group id"), ("memberId" = Uuid, Path, description = "User or device id")),
-    responses((status = 204, description = "Removed")))]
-pub async fn remove_member(admin: Admin, state: web::Data<AppState>, path: web::Path<(Uuid, Uuid)>) -> Reply {
+    params(("id" = Uuid, Path, description = "Group id"), ("memberId" = Uuid, Path, description = "User or device id"),
+        DryRunQuery),
+    responses((status = 204, description = "Removed"),
+        (status = 200, description = "With dryRun=true: what the removal would do; nothing is written", body = MembershipDryRun)))]
+pub async fn remove_member(
+    admin: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+    query: web::Query<DryRunQuery>,
+) -> Reply {
     let (group_id, member_id) = path.into_inner();
+    if query.is_dry_run() {
+        let devices = page_request(query.limit, query.cursor.as_deref())?;
+        let run =
+            directory::remove_member_dry_run(&state, &admin.actor(), group_id, member_id, devices).await?;
+        return dry_run_answer(&state, run, |_| None, MembershipDryRun::new).await;
+    }
     directory::remove_member(&state, &admin.actor(), group_id, member_id).await?;
     no_content()
 }

@@ -160,6 +160,24 @@ pub async fn impacted_devices(
     }))
 }
 
+/// 200 with a dry run's answer (its page of devices named, in one read):
+/// `result` picks what the write would have returned, `answer` is the
+/// answer type's constructor.
+pub async fn dry_run_answer<R, A: Serialize>(
+    state: &AppState,
+    run: crate::service::dry_run::DryRun,
+    result: impl FnOnce(scepter_storage::WouldWrite) -> Option<R>,
+    answer: fn(Option<R>, scepter_domain::impact::ImpactCounts, DeviceImpactList) -> A,
+) -> Reply {
+    let crate::service::dry_run::DryRun {
+        written,
+        impact,
+        devices,
+    } = run;
+    let devices = impacted_devices(state, devices).await?;
+    Ok(HttpResponse::Ok().json(answer(result(written), impact, devices)))
+}
+
 /// 204: done, nothing to show.
 pub fn no_content() -> Reply {
     Ok(HttpResponse::NoContent().finish())

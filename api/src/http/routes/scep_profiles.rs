@@ -7,7 +7,7 @@ use uuid::Uuid;
 use scepter_storage::WouldWrite;
 
 use super::{
-    created_record, crud, impacted_devices, no_content, ok_record, page_request, ProfileListQuery, Reply,
+    created_record, crud, dry_run_answer, no_content, ok_record, page_request, ProfileListQuery, Reply,
 };
 use crate::{
     http::auth::{Admin, Reader},
@@ -16,7 +16,7 @@ use crate::{
         ScepProfileReplacement,
     },
     http::extract::{IfMatch, ValidJson},
-    service::{dry_run::DryRun, profiles, versioned},
+    service::{dry_run::DryRun, versioned},
     state::AppState,
 };
 
@@ -33,16 +33,11 @@ fn view(record: Record<ScepCertificateProfile>) -> ScepCertificateProfileView {
 
 /// 200 with a replacement's or delete's dry run.
 async fn dry_run_reply(state: &AppState, run: DryRun) -> Reply {
-    let result = match run.written {
-        WouldWrite::Profile(record) => Some(view(record)),
+    let result = |written| match written {
+        WouldWrite::ScepProfile(record) => Some(view(record)),
         _ => None,
     };
-    Ok(HttpResponse::Ok().json(ScepProfileDryRun {
-        dry_run: true,
-        result,
-        impact: run.impact,
-        devices: impacted_devices(state, run.devices).await?,
-    }))
+    dry_run_answer(state, run, result, ScepProfileDryRun::new).await
 }
 
 /// Create a SCEP certificate profile
@@ -110,7 +105,15 @@ pub async fn replace(
 ) -> Reply {
     if query.is_dry_run() {
         let devices = page_request(query.limit, query.cursor.as_deref())?;
-        let run = profiles::replace_scep_dry_run(&state, *id, &if_match, body.0, devices).await?;
+        let run = versioned::replace_dry_run::<ScepCertificateProfile>(
+            &state,
+            &admin.actor(),
+            *id,
+            &if_match,
+            body.0,
+            devices,
+        )
+        .await?;
         return dry_run_reply(&state, run).await;
     }
     let record =
@@ -138,7 +141,14 @@ pub async fn delete(
 ) -> Reply {
     if query.is_dry_run() {
         let devices = page_request(query.limit, query.cursor.as_deref())?;
-        let run = profiles::delete_scep_dry_run(&state, *id, &if_match, devices).await?;
+        let run = versioned::delete_dry_run::<ScepCertificateProfile>(
+            &state,
+            &admin.actor(),
+            *id,
+            &if_match,
+            devices,
+        )
+        .await?;
         return dry_run_reply(&state, run).await;
     }
     versioned::delete::<ScepCertificateProfile>(&state, &admin.actor(), *id, &if_match).await?;

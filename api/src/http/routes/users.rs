@@ -4,10 +4,10 @@ use actix_web::{web, HttpResponse};
 use scepter_domain::directory::{User, UserDraft};
 use uuid::Uuid;
 
-use super::{created_record, crud, no_content, ok_record, PageQuery, Reply};
+use super::{created_record, crud, dry_run_answer, no_content, ok_record, page_request, PageQuery, Reply};
 use crate::{
     http::auth::{Admin, Reader},
-    http::dto::{UserList, UserView},
+    http::dto::{DeletionDryRun, DryRunQuery, UserList, UserView},
     http::extract::{IfMatch, ValidJson},
     service::versioned,
     state::AppState,
@@ -78,14 +78,22 @@ pub async fn replace(
 /// Also removes the user from its groups and clears it as primary user of its devices.
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", operation_id = "deleteUser",
     params(("id" = Uuid, Path, description = "User id"),
-        ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted")),
-    responses((status = 204, description = "Deleted")))]
+        ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted"), DryRunQuery),
+    responses((status = 204, description = "Deleted"),
+        (status = 200, description = "With dryRun=true: what the delete would do to the user's devices; nothing is written",
+            body = DeletionDryRun)))]
 pub async fn delete(
     admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
+    query: web::Query<DryRunQuery>,
 ) -> Reply {
+    if query.is_dry_run() {
+        let devices = page_request(query.limit, query.cursor.as_deref())?;
+        let run = versioned::delete_dry_run::<User>(&state, &admin.actor(), *id, &if_match, devices).await?;
+        return dry_run_answer(&state, run, |_| None, DeletionDryRun::new).await;
+    }
     versioned::delete::<User>(&state, &admin.actor(), *id, &if_match).await?;
     no_content()
 }
