@@ -61,7 +61,9 @@
 #              (limit 50; every page carries the summary), 1 connection.
 #   idle+reports  idle while 4 connections poll those statuses.
 #   dryrun     DELETE ?dryRun=true of that profile (100,000 devices to remove),
-#              20 sequential requests.
+#              20 sequential requests; dryrun-group the same for deleting the
+#              group that brings the profile and its root, dryrun-root for
+#              replacing the root (a new version on 100,000 devices).
 # The summary table gives each figure and its ratio to readyz rps and to
 # pgbench tps from this run.
 #
@@ -306,23 +308,43 @@ CHECKIN_FILE=$work/idle.txt \
 wait "$readers"
 tail -n 1 "$work/statuses-readers.out"
 
-# Dry run of deleting that profile: 100,000 devices to remove, the certificates
-# of the runs above to revoke; measured in a rolled-back transaction. Sequential
-# requests, one at a time (wrk cannot send DELETE without a script).
-echo "== dry run: DELETE ?dryRun=true of the profile targeting 100,000 devices (20 requests, 1 connection)"
-dry_run_url="$base/api/v1/scep-certificate-profiles/$report_scep?dryRun=true&limit=100"
-curl -sf -X DELETE -H "Authorization: Bearer $admin_token" "$dry_run_url" |
-    python3 -c 'import json,sys; d=json.load(sys.stdin); print("impact:", d["impact"], "page:", len(d["devices"]["items"]))'
-for _ in $(seq 20); do
-    curl -sf -o /dev/null -w '%{time_total}\n' -X DELETE -H "Authorization: Bearer $admin_token" "$dry_run_url"
-done >"$work/dryrun.times"
-python3 - "$work/dryrun.times" >>"$results" <<'PY'
+# Dry runs that reach 100,000 devices, each measured in a rolled-back
+# transaction; sequential requests, one at a time (wrk cannot send DELETE or
+# PUT bodies without a script). `dry_run NAME METHOD URL [BODY_FILE [ETAG]]`.
+dry_run() {
+    local name=$1 method=$2 url=$3 body=${4:-} etag=${5:-}
+    local args=(-X "$method" -H "Authorization: Bearer $admin_token")
+    [[ -n $body ]] && args+=(-H 'Content-Type: application/json' --data-binary "@$body")
+    [[ -n $etag ]] && args+=(-H "If-Match: $etag")
+    echo "== dry run: $name (20 requests, 1 connection)"
+    curl -sf "${args[@]}" "$url" |
+        python3 -c 'import json,sys; d=json.load(sys.stdin); print("impact:", d["impact"], "page:", len(d["devices"]["items"]))'
+    for _ in $(seq 20); do
+        curl -sf -o /dev/null -w '%{time_total}\n' "${args[@]}" "$url"
+    done >"$work/$name.times"
+    python3 - "$work/$name.times" "$name" "$method" >>"$results" <<'PY'
 import sys
 times = sorted(float(line) for line in open(sys.argv[1]))
 mean = sum(times) / len(times)
-print(f"dryrun\t{1 / mean:.2f}\trps\t{times[-1] * 1000:.0f}\tDELETE ?dryRun=true, 100,000 devices; p99 column is the max of 20, median {times[len(times) // 2] * 1000:.0f} ms")
+print(f"{sys.argv[2]}\t{1 / mean:.2f}\trps\t{times[-1] * 1000:.0f}\t{sys.argv[3]} ?dryRun=true, 100,000 devices; p99 column is the max of 20, median {times[len(times) // 2] * 1000:.0f} ms")
 PY
-tail -n 1 "$results"
+    tail -n 1 "$results"
+}
+
+# Deleting the SCEP profile: 100,000 devices to remove, the certificates of the runs above to revoke.
+dry_run dryrun DELETE "$base/api/v1/scep-certificate-profiles/$report_scep?dryRun=true&limit=100"
+# Deleting the group that brings it and its root: two profiles on 100,000
+# devices, and every certificate in the fleet checked for revocation.
+report_group=$(psql -Atq "$db_url" -c "SELECT id FROM directory_groups WHERE external_id = 'g-report'")
+dry_run dryrun-group DELETE "$base/api/v1/groups/$report_group?dryRun=true&limit=100"
+# Replacing the root: a new version on 100,000 devices, and the SCEP profile rooted in it.
+report_root=$(psql -Atq "$db_url" -c "SELECT id FROM trusted_certificate_profiles WHERE display_name = 'Fleet bench root'")
+curl -sf -H "Authorization: Bearer $admin_token" "$base/api/v1/trusted-certificate-profiles/$report_root" |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps({"displayName": "Fleet bench root (renamed)", "platform": d["platform"], "trustedRootCertificate": d["trustedRootCertificate"]}))' \
+    >"$work/root.json"
+root_version=$(psql -Atq "$db_url" -c "SELECT version FROM trusted_certificate_profiles WHERE id = '$report_root'")
+dry_run dryrun-root PUT "$base/api/v1/trusted-certificate-profiles/$report_root?dryRun=true&limit=100" \
+    "$work/root.json" "\"$root_version\""
 
 echo
 echo "== summary (ratios to this run's yardsticks)"

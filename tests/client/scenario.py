@@ -59,7 +59,7 @@ from scepter_client.api.devices import (
     list_device_certificates,
 )
 from scepter_client.api.events import list_events
-from scepter_client.api.groups import add_group_members, create_group
+from scepter_client.api.groups import add_group_members, create_group, remove_group_member
 from scepter_client.api.operations import readyz
 from scepter_client.api.reports import get_certificate_health
 from scepter_client.api.scep_certificate_profiles import (
@@ -83,6 +83,7 @@ from scepter_client.models import (
     AuditedCollection,
     AuditEventList,
     AssignmentDryRun,
+    MembershipDryRun,
     CertificateHealthReport,
     ImpactAction,
     AddMembersRequest,
@@ -841,6 +842,29 @@ def certificate_health_report(ctx: Context) -> None:
 
 
 @step("connector_notifies_certificate")
+def rehearse_remove_group_member(ctx: Context) -> None:
+    """removeGroupMember with dryRun: the device would lose the root and the SCEP profile, its certificate revoked."""
+    response = invoke(
+        "removeGroupMember (dryRun)",
+        remove_group_member,
+        id=ctx.group_id,
+        member_id=ctx.device_id,
+        client=ctx.admin,
+        dry_run=True,
+    )
+    rehearsal = expect("removeGroupMember (dryRun)", response, 200, MembershipDryRun)
+    eq((rehearsal.impact.remove, rehearsal.impact.revoke), (1, 1), "impact (remove, revoke)")
+    eq(len(rehearsal.devices.items), 1, "devices concerned")
+    device = rehearsal.devices.items[0]
+    eq((device.device_id, device.action), (ctx.device_id, ImpactAction("remove")), "the device's action")
+    eq(
+        sorted((str(p.profile_id), p.action.value) for p in device.profiles),
+        sorted([(str(ctx.root_id), "remove"), (str(ctx.scep_id), "remove")]),
+        "each profile's action",
+    )
+
+
+@step("rehearse_remove_group_member")
 def rehearse_unassign_scep_profile(ctx: Context) -> None:
     """deleteScepCertificateProfileAssignment with dryRun: what unassigning would do, nothing written."""
     response = invoke(

@@ -10,6 +10,7 @@
 mod helpers;
 
 mod audit;
+mod audit_crash;
 mod auth;
 mod credentials;
 mod directory;
