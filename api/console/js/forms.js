@@ -3,7 +3,7 @@
 // answers shown where they belong — 422 errors beside their fields, a 412
 // (someone saved in between) as a conflict the user resolves by reloading.
 
-import { h, field, showFieldErrors, clearFieldErrors, notice } from './dom.js';
+import { h, field, showFieldErrors, clearFieldErrors, notice, fill } from './dom.js';
 
 /** The values of the platforms the API knows (openapi Platform). */
 export const PLATFORMS = ['android', 'ios', 'macos', 'windows10', 'windows81', 'windowsPhone81'];
@@ -65,7 +65,7 @@ export function resourceForm({ fields, initial = {}, submitLabel, onSubmit, onCa
       onsubmit: async (event) => {
         event.preventDefault();
         clearFieldErrors(form);
-        status.replaceChildren();
+        fill(status);
         submit.disabled = true;
         try {
           await onSubmit(collect(form, fields));
@@ -73,12 +73,12 @@ export function resourceForm({ fields, initial = {}, submitLabel, onSubmit, onCa
           if (error?.status === 401) return;
           if (error?.status === 422) {
             const unplaced = showFieldErrors(form, error.problem);
-            status.replaceChildren(
+            fill(status, 
               notice('error', 'The server did not accept these values: see the messages at the fields.'),
               unplaced.length ? h('ul', { class: 'field-error' }, unplaced.map((e) => h('li', {}, `${e.field}: ${e.message}`))) : null,
             );
           } else if (error?.status === 412) {
-            status.replaceChildren(
+            fill(status, 
               h(
                 'div',
                 { class: 'notice notice-error conflict', role: 'alert' },
@@ -88,7 +88,7 @@ export function resourceForm({ fields, initial = {}, submitLabel, onSubmit, onCa
               ),
             );
           } else {
-            status.replaceChildren(notice('error', describeError(error)));
+            fill(status, notice('error', describeError(error)));
           }
         } finally {
           submit.disabled = false;

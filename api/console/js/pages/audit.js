@@ -3,7 +3,7 @@
 // Pointer path, before, after — JSON shown as text, never as markup).
 
 import { call } from '../api.js';
-import { h, table, pager, formatDate, jsonText } from '../dom.js';
+import { h, table, pager, formatDate, jsonText, add } from '../dom.js';
 import { navigate, link } from '../router.js';
 import { filterForm } from './filters.js';
 import { withQuery } from './common.js';
@@ -69,11 +69,11 @@ function entryView(entry) {
 }
 
 async function render(main, _params, query) {
-  main.append(h('h1', {}, 'Audit log'), filterForm('/audit', query, SPECS));
+  add(main, h('h1', {}, 'Audit log'), filterForm('/audit', query, SPECS));
   const { body } = await call('GET', '/api/v1/audit-events', {
     query: { resourceId: query.resourceId, resourceType: query.resourceType, actor: query.actor, action: query.action, from: query.from, to: query.to, cursor: query.cursor, limit: 50 },
   });
-  main.append(
+  add(main, 
     body.items.length ? h('div', { class: 'entries' }, body.items.map(entryView)) : h('p', { class: 'muted empty' }, 'No entries match.'),
     pager(body.nextCursor, (cursor) => navigate(withQuery('/audit', { ...query, cursor })), {
       onFirst: query.cursor ? () => navigate(withQuery('/audit', { ...query, cursor: '' })) : undefined,

@@ -1,7 +1,7 @@
 // Pieces several pages share: loading states, badges, details lists,
 // client-side search over a loaded page.
 
-import { h, notice } from '../dom.js';
+import { h, notice, fill } from '../dom.js';
 
 /** A `<dl>` of [label, value] pairs; empty values show as "—". */
 export function details(pairs) {
@@ -23,7 +23,7 @@ export function badge(text) {
 /** Replaces `slot`'s content with an error notice for `error` (nothing on 401: the user is being sent to sign in). */
 export function showError(slot, error, what = 'This') {
   if (error?.status === 401) return;
-  slot.replaceChildren(notice('error', `${what} could not be loaded: ${error?.problem?.detail || error?.message || error}`));
+  fill(slot, notice('error', `${what} could not be loaded: ${error?.problem?.detail || error?.message || error}`));
 }
 
 /** Whether any of `values` contains `needle` (case-insensitive); an empty needle matches everything. */

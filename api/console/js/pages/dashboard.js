@@ -5,7 +5,7 @@
 // current certificate expires in that window.
 
 import { call } from '../api.js';
-import { h, table, formatDate } from '../dom.js';
+import { h, table, formatDate, add, fill } from '../dom.js';
 import { link } from '../router.js';
 import { withQuery } from './common.js';
 
@@ -71,13 +71,13 @@ function stat(label, value, path) {
 }
 
 function render(main) {
-  main.append(h('h1', {}, 'Dashboard'));
+  add(main, h('h1', {}, 'Dashboard'));
   const body = h('div', { 'aria-busy': 'true' }, h('p', { class: 'muted' }, 'Loading certificate health…'));
-  main.append(body);
+  add(main, body);
   return call('GET', '/api/v1/reports/certificate-health').then(({ body: report }) => {
     const totals = report.totals;
     body.removeAttribute('aria-busy');
-    body.replaceChildren(
+    fill(body, 
       h('p', { class: 'muted' }, `Certificate health of every SCEP profile, computed ${formatDate(report.generatedDateTime)}. Totals add up the profiles: a device two profiles target counts twice.`),
       h('h2', {}, 'Totals'),
       h(

@@ -4,7 +4,7 @@
 // (revoke by hand) and the device credential (issued once, shown once).
 
 import { call, listAll } from '../api.js';
-import { h, table, formatDate, notice, confirmDialog } from '../dom.js';
+import { h, table, formatDate, notice, confirmDialog, add, fill } from '../dom.js';
 import { link } from '../router.js';
 import * as session from '../session.js';
 import { PLATFORMS, describeError } from '../forms.js';
@@ -98,7 +98,7 @@ async function detail(main, params) {
     certificates: h('section', { class: 'card', 'aria-labelledby': 'certificates-title' }, h('h2', { id: 'certificates-title' }, 'Issued certificates'), h('p', { class: 'muted' }, 'Loading…')),
     credential: session.canWrite() ? credentialSection(id) : null,
   };
-  main.append(
+  add(main, 
     sections.diagnosis,
     sections.effective,
     sections.certificates,
@@ -139,7 +139,7 @@ const REASONS = {
 
 async function effective(section, id, names) {
   const { body } = await call('GET', '/api/v1/devices/{id}/effective-profiles', { params: { id }, query: { explain: true } });
-  section.replaceChildren(
+  fill(section, 
     h('h2', { id: 'effective-title' }, 'Effective profiles'),
     h('p', { class: 'muted' }, 'Every profile that reaches the device, also excluded ones and those for another platform, and why.'),
     table(
@@ -198,7 +198,7 @@ async function diagnoses(section, id) {
       ),
     );
   }
-  section.replaceChildren(
+  fill(section, 
     h('h2', { id: 'diagnosis-title' }, 'Enrollment diagnosis'),
     blocks.length ? blocks : h('p', { class: 'muted empty' }, 'No SCEP profile reaches or reached this device.'),
   );
@@ -221,13 +221,13 @@ async function certificates(section, id, names) {
             await certificates(section, id, names);
             section.prepend(notice('ok', 'Revocation queued.'));
           } catch (error) {
-            if (error?.status !== 401) status.replaceChildren(notice('error', `Not revoked: ${describeError(error)}`));
+            if (error?.status !== 401) fill(status, notice('error', `Not revoked: ${describeError(error)}`));
           }
         },
       },
       'Revoke',
     );
-  section.replaceChildren(
+  fill(section, 
     h('h2', { id: 'certificates-title' }, 'Issued certificates'),
     status,
     table(
@@ -260,9 +260,9 @@ function credentialSection(id) {
         if (!ok) return;
         try {
           const { body } = await call('POST', '/api/v1/devices/{id}/credentials', { params: { id } });
-          status.replaceChildren(secretBox(body, () => status.replaceChildren()));
+          fill(status, secretBox(body, () => fill(status)));
         } catch (error) {
-          if (error?.status !== 401) status.replaceChildren(notice('error', `Not issued: ${describeError(error)}`));
+          if (error?.status !== 401) fill(status, notice('error', `Not issued: ${describeError(error)}`));
         }
       },
     },
@@ -278,9 +278,9 @@ function credentialSection(id) {
         if (!ok) return;
         try {
           await call('DELETE', '/api/v1/devices/{id}/credentials', { params: { id } });
-          status.replaceChildren(notice('ok', 'The device credential was revoked.'));
+          fill(status, notice('ok', 'The device credential was revoked.'));
         } catch (error) {
-          if (error?.status !== 401) status.replaceChildren(notice('error', `Not revoked: ${describeError(error)}`));
+          if (error?.status !== 401) fill(status, notice('error', `Not revoked: ${describeError(error)}`));
         }
       },
     },

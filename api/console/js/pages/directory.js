@@ -4,7 +4,7 @@
 // DELETE + If-Match). Pages supply their fields, columns and extra sections.
 
 import { call, listAll } from '../api.js';
-import { h, table, pager, field, notice, confirmDialog } from '../dom.js';
+import { h, table, pager, field, notice, confirmDialog, add, fill } from '../dom.js';
 import { link, navigate } from '../router.js';
 import * as session from '../session.js';
 import { resourceForm, describeError } from '../forms.js';
@@ -19,7 +19,7 @@ const PAGE_SIZE = 50;
  * fields (create form; may be a function returning a promise), toDraft?(draft) }.
  */
 export async function renderList(main, query, config) {
-  main.append(h('h1', {}, config.title));
+  add(main, h('h1', {}, config.title));
   if (session.canWrite()) {
     const slot = h('div');
     const open = h(
@@ -30,13 +30,13 @@ export async function renderList(main, query, config) {
         onclick: async () => {
           open.hidden = true;
           const fields = typeof config.fields === 'function' ? await config.fields() : config.fields;
-          slot.replaceChildren(
+          fill(slot, 
             h('h2', {}, `New ${config.noun}`),
             resourceForm({
               fields,
               submitLabel: `Create ${config.noun}`,
               onCancel: () => {
-                slot.replaceChildren();
+                fill(slot);
                 open.hidden = false;
               },
               onSubmit: async (draft) => {
@@ -50,11 +50,11 @@ export async function renderList(main, query, config) {
       },
       `Create ${config.noun}`,
     );
-    main.append(h('div', { class: 'toolbar' }, open), slot);
+    add(main, h('div', { class: 'toolbar' }, open), slot);
   }
 
   const search = h('input', { type: 'search', name: 'q', value: query.q || '' });
-  main.append(
+  add(main, 
     h(
       'form',
       {
@@ -74,14 +74,14 @@ export async function renderList(main, query, config) {
   if (query.q) {
     const items = await listAll(config.template, {}, SEARCH_PAGES);
     const found = items.filter((row) => config.search(row).some((value) => value && String(value).toLowerCase().includes(query.q.toLowerCase())));
-    main.append(
+    add(main, 
       h('p', { class: 'muted' }, `${found.length} of ${items.length} ${config.noun}s match “${query.q}” (searched in the browser: the API lists ${config.noun}s without a name filter).`),
       table(config.columns, found, { empty: `No ${config.noun} matches.` }),
     );
     return;
   }
   const { body } = await call('GET', config.template, { query: { limit: PAGE_SIZE, cursor: query.cursor } });
-  main.append(
+  add(main, 
     table(config.columns, body.items, { empty: `No ${config.noun}s yet.` }),
     pager(body.nextCursor, (cursor) => navigate(withQuery(config.path, { cursor })), {
       onFirst: query.cursor ? () => navigate(config.path) : undefined,
@@ -100,7 +100,7 @@ export async function renderDetail(main, id, config) {
   const etag = headers.get('ETag');
   const status = h('div', { 'aria-live': 'polite' });
   const editSlot = h('div');
-  main.append(h('h1', {}, config.title(resource)), status);
+  add(main, h('h1', {}, config.title(resource)), status);
   if (session.canWrite()) {
     const edit = h(
       'button',
@@ -109,14 +109,14 @@ export async function renderDetail(main, id, config) {
         onclick: async () => {
           edit.disabled = true;
           const fields = typeof config.fields === 'function' ? await config.fields() : config.fields;
-          editSlot.replaceChildren(
+          fill(editSlot, 
             h('h2', {}, `Edit ${config.noun}`),
             resourceForm({
               fields,
               initial: config.draftOf(resource),
               submitLabel: 'Save',
               onCancel: () => {
-                editSlot.replaceChildren();
+                fill(editSlot);
                 edit.disabled = false;
               },
               onConflict: () => navigate(location.hash.slice(1)),
@@ -146,15 +146,15 @@ export async function renderDetail(main, id, config) {
             await call('DELETE', config.template, { params: { id }, headers: { 'If-Match': etag } });
             navigate(config.listPath);
           } catch (error) {
-            if (error?.status !== 401) status.replaceChildren(notice('error', `Not deleted: ${describeError(error)}`));
+            if (error?.status !== 401) fill(status, notice('error', `Not deleted: ${describeError(error)}`));
           }
         },
       },
       'Delete',
     );
-    main.append(h('div', { class: 'toolbar' }, edit, remove));
+    add(main, h('div', { class: 'toolbar' }, edit, remove));
   }
-  main.append(editSlot, h('section', { class: 'card' }, details(config.facts(resource))));
+  add(main, editSlot, h('section', { class: 'card' }, details(config.facts(resource))));
   return resource;
 }
 

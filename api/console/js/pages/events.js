@@ -3,7 +3,7 @@
 // browser (the API has no such filter) and says so.
 
 import { call } from '../api.js';
-import { h, table, pager, formatDate, notice } from '../dom.js';
+import { h, table, pager, formatDate, notice, add } from '../dom.js';
 import { link, navigate } from '../router.js';
 import { filterForm } from './filters.js';
 import { withQuery } from './common.js';
@@ -18,16 +18,16 @@ const SPECS = [
 ];
 
 async function render(main, _params, query) {
-  main.append(h('h1', {}, 'Events'), filterForm('/events', query, SPECS));
+  add(main, h('h1', {}, 'Events'), filterForm('/events', query, SPECS));
   const { body } = await call('GET', '/api/v1/events', {
     query: { deviceId: query.deviceId, profileId: query.profileId, eventId: query.eventId, from: query.from, to: query.to, cursor: query.cursor, limit: 100 },
   });
   let items = body.items;
   if (query.diagnosticCode) {
     items = items.filter((e) => e.diagnosticCode.toLowerCase() === query.diagnosticCode.toLowerCase());
-    main.append(notice('info', `Diagnostic code ${query.diagnosticCode}: filtered in the browser over this page of events (the API has no such filter).`));
+    add(main, notice('info', `Diagnostic code ${query.diagnosticCode}: filtered in the browser over this page of events (the API has no such filter).`));
   }
-  main.append(
+  add(main, 
     table(
       [
         { title: 'When', render: (e) => formatDate(e.occurredDateTime) },

@@ -3,7 +3,7 @@
 // users or devices (by the group's type) and removing them (confirmed).
 
 import { call, listAll } from '../api.js';
-import { h, table, pager, field, notice, formatDate, confirmDialog } from '../dom.js';
+import { h, table, pager, field, notice, formatDate, confirmDialog, add, fill } from '../dom.js';
 import { link, navigate } from '../router.js';
 import * as session from '../session.js';
 import { describeError } from '../forms.js';
@@ -62,8 +62,8 @@ async function detail(main, params, query) {
   });
   const status = h('div', { 'aria-live': 'polite' });
   const here = `/groups/${encodeURIComponent(id)}`;
-  main.append(h('h2', {}, 'Members'), status);
-  if (session.canWrite()) main.append(memberPicker(group, status));
+  add(main, h('h2', {}, 'Members'), status);
+  if (session.canWrite()) add(main, memberPicker(group, status));
   const { body } = await call('GET', '/api/v1/groups/{id}/members', { params: { id }, query: { limit: 100, cursor: query.cursor } });
   const remove = (member) =>
     h(
@@ -78,13 +78,13 @@ async function detail(main, params, query) {
             await call('DELETE', '/api/v1/groups/{id}/members/{memberId}', { params: { id, memberId: member.id } });
             navigate(here);
           } catch (error) {
-            if (error?.status !== 401) status.replaceChildren(notice('error', `Not removed: ${describeError(error)}`));
+            if (error?.status !== 401) fill(status, notice('error', `Not removed: ${describeError(error)}`));
           }
         },
       },
       'Remove',
     );
-  main.append(
+  add(main, 
     table(
       [
         { title: 'Member', render: (m) => link(memberPath(m), m.displayName) },
@@ -115,7 +115,7 @@ function memberPicker(group, status) {
     const found = candidates
       .filter((c) => (kind === 'user' ? matches(input.value, c.displayName, c.userPrincipalName, c.mail) : matches(input.value, c.deviceName, c.serialNumber)))
       .slice(0, 20);
-    results.replaceChildren(
+    fill(results, 
       found.length
         ? h(
             'ul',
@@ -135,7 +135,7 @@ function memberPicker(group, status) {
                         await call('POST', '/api/v1/groups/{id}/members', { params: { id: group.id }, body: { memberIds: [c.id] } });
                         navigate(`/groups/${encodeURIComponent(group.id)}`);
                       } catch (error) {
-                        if (error?.status !== 401) status.replaceChildren(notice('error', `Not added: ${error.problem?.errors?.map((e) => e.message).join(' ') || describeError(error)}`));
+                        if (error?.status !== 401) fill(status, notice('error', `Not added: ${error.problem?.errors?.map((e) => e.message).join(' ') || describeError(error)}`));
                       }
                     },
                   },
@@ -156,7 +156,7 @@ function memberPicker(group, status) {
       role: 'search',
       onsubmit: (event) => {
         event.preventDefault();
-        search().catch((error) => status.replaceChildren(notice('error', describeError(error))));
+        search().catch((error) => fill(status, notice('error', describeError(error))));
       },
     },
     h('h3', {}, `Add a ${kind}`),

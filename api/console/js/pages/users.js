@@ -3,7 +3,7 @@
 // are found by reading the device list).
 
 import { listAll } from '../api.js';
-import { h, table, formatDate } from '../dom.js';
+import { h, table, formatDate, add } from '../dom.js';
 import { link } from '../router.js';
 import { renderList, renderDetail } from './directory.js';
 
@@ -63,7 +63,7 @@ async function detail(main, params) {
     ],
   });
   const devices = (await listAll('/api/v1/devices', {}, 20)).filter((device) => device.userId === user.id);
-  main.append(
+  add(main, 
     h('h2', {}, 'Devices'),
     table(
       [
