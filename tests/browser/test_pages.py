@@ -157,3 +157,15 @@ def test_layout_holds_at_phone_width(browser_context, scepter):
     page.goto(f"{scepter.base_url}/console/#/")
     expect(page.get_by_role("heading", name="By profile")).to_be_visible()
     screenshot(page, "dashboard-phone")
+
+
+def test_expiry_figure_opens_the_statuses_filtered_by_certificate_expiry(admin_page, scepter):
+    seed.enrolled_device(scepter)
+    admin_page.reload()
+    report = scepter.ok("GET", "/api/v1/reports/certificate-health")
+    totals = admin_page.get_by_role("list", name="Totals")
+    totals.get_by_text("Expiring within 7 days").locator("..").locator(".value").click()
+    expect(admin_page).to_have_url(re.compile(r"#/statuses\?expiring=7$"))
+    expect(admin_page.get_by_text("Filtered in the browser")).to_be_visible()
+    expect(admin_page.get_by_text(f"{report['totals']['certificatesExpiringWithin7Days']} device statuses.")).to_be_visible()
+    expect(admin_page.get_by_label("Certificate expiry")).to_have_value("7")

@@ -50,9 +50,13 @@ function match(path) {
     const found = route.regex.exec(path);
     if (found) {
       const params = {};
-      route.names.forEach((name, index) => {
-        params[name] = decodeURIComponent(found[index + 1]);
-      });
+      try {
+        route.names.forEach((name, index) => {
+          params[name] = decodeURIComponent(found[index + 1]);
+        });
+      } catch {
+        return null; // a malformed %-escape names no page
+      }
       return { route, params };
     }
   }
