@@ -73,12 +73,12 @@ export function resourceForm({ fields, initial = {}, submitLabel, onSubmit, onCa
           if (error?.status === 401) return;
           if (error?.status === 422) {
             const unplaced = showFieldErrors(form, error.problem);
-            fill(status, 
+            fill(status,
               notice('error', 'The server did not accept these values: see the messages at the fields.'),
               unplaced.length ? h('ul', { class: 'field-error' }, unplaced.map((e) => h('li', {}, `${e.field}: ${e.message}`))) : null,
             );
           } else if (error?.status === 412) {
-            fill(status, 
+            fill(status,
               h(
                 'div',
                 { class: 'notice notice-error conflict', role: 'alert' },

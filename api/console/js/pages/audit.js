@@ -73,7 +73,7 @@ async function render(main, _params, query) {
   const { body } = await call('GET', '/api/v1/audit-events', {
     query: { resourceId: query.resourceId, resourceType: query.resourceType, actor: query.actor, action: query.action, from: query.from, to: query.to, cursor: query.cursor, limit: 50 },
   });
-  add(main, 
+  add(main,
     body.items.length ? h('div', { class: 'entries' }, body.items.map(entryView)) : h('p', { class: 'muted empty' }, 'No entries match.'),
     pager(body.nextCursor, (cursor) => navigate(withQuery('/audit', { ...query, cursor })), {
       onFirst: query.cursor ? () => navigate(withQuery('/audit', { ...query, cursor: '' })) : undefined,

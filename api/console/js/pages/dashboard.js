@@ -77,7 +77,7 @@ function render(main) {
   return call('GET', '/api/v1/reports/certificate-health').then(({ body: report }) => {
     const totals = report.totals;
     body.removeAttribute('aria-busy');
-    fill(body, 
+    fill(body,
       h('p', { class: 'muted' }, `Certificate health of every SCEP profile, computed ${formatDate(report.generatedDateTime)}. Totals add up the profiles: a device two profiles target counts twice.`),
       h('h2', {}, 'Totals'),
       h(

@@ -98,7 +98,7 @@ async function detail(main, params) {
     certificates: h('section', { class: 'card', 'aria-labelledby': 'certificates-title' }, h('h2', { id: 'certificates-title' }, 'Issued certificates'), h('p', { class: 'muted' }, 'Loading…')),
     credential: session.canWrite() ? credentialSection(id) : null,
   };
-  add(main, 
+  add(main,
     sections.diagnosis,
     sections.effective,
     sections.certificates,
@@ -139,7 +139,7 @@ const REASONS = {
 
 async function effective(section, id, names) {
   const { body } = await call('GET', '/api/v1/devices/{id}/effective-profiles', { params: { id }, query: { explain: true } });
-  fill(section, 
+  fill(section,
     h('h2', { id: 'effective-title' }, 'Effective profiles'),
     h('p', { class: 'muted' }, 'Every profile that reaches the device, also excluded ones and those for another platform, and why.'),
     table(
@@ -198,7 +198,7 @@ async function diagnoses(section, id) {
       ),
     );
   }
-  fill(section, 
+  fill(section,
     h('h2', { id: 'diagnosis-title' }, 'Enrollment diagnosis'),
     blocks.length ? blocks : h('p', { class: 'muted empty' }, 'No SCEP profile reaches or reached this device.'),
   );
@@ -227,7 +227,7 @@ async function certificates(section, id, names) {
       },
       'Revoke',
     );
-  fill(section, 
+  fill(section,
     h('h2', { id: 'certificates-title' }, 'Issued certificates'),
     status,
     table(

@@ -30,7 +30,7 @@ export async function renderList(main, query, config) {
         onclick: async () => {
           open.hidden = true;
           const fields = typeof config.fields === 'function' ? await config.fields() : config.fields;
-          fill(slot, 
+          fill(slot,
             h('h2', {}, `New ${config.noun}`),
             resourceForm({
               fields,
@@ -54,7 +54,7 @@ export async function renderList(main, query, config) {
   }
 
   const search = h('input', { type: 'search', name: 'q', value: query.q || '' });
-  add(main, 
+  add(main,
     h(
       'form',
       {
@@ -74,14 +74,14 @@ export async function renderList(main, query, config) {
   if (query.q) {
     const items = await listAll(config.template, {}, SEARCH_PAGES);
     const found = items.filter((row) => config.search(row).some((value) => value && String(value).toLowerCase().includes(query.q.toLowerCase())));
-    add(main, 
+    add(main,
       h('p', { class: 'muted' }, `${found.length} of ${items.length} ${config.noun}s match “${query.q}” (searched in the browser: the API lists ${config.noun}s without a name filter).`),
       table(config.columns, found, { empty: `No ${config.noun} matches.` }),
     );
     return;
   }
   const { body } = await call('GET', config.template, { query: { limit: PAGE_SIZE, cursor: query.cursor } });
-  add(main, 
+  add(main,
     table(config.columns, body.items, { empty: `No ${config.noun}s yet.` }),
     pager(body.nextCursor, (cursor) => navigate(withQuery(config.path, { cursor })), {
       onFirst: query.cursor ? () => navigate(config.path) : undefined,
@@ -109,7 +109,7 @@ export async function renderDetail(main, id, config) {
         onclick: async () => {
           edit.disabled = true;
           const fields = typeof config.fields === 'function' ? await config.fields() : config.fields;
-          fill(editSlot, 
+          fill(editSlot,
             h('h2', {}, `Edit ${config.noun}`),
             resourceForm({
               fields,

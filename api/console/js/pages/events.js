@@ -27,7 +27,7 @@ async function render(main, _params, query) {
     items = items.filter((e) => e.diagnosticCode.toLowerCase() === query.diagnosticCode.toLowerCase());
     add(main, notice('info', `Diagnostic code ${query.diagnosticCode}: filtered in the browser over this page of events (the API has no such filter).`));
   }
-  add(main, 
+  add(main,
     table(
       [
         { title: 'When', render: (e) => formatDate(e.occurredDateTime) },

@@ -84,7 +84,7 @@ async function detail(main, params, query) {
       },
       'Remove',
     );
-  add(main, 
+  add(main,
     table(
       [
         { title: 'Member', render: (m) => link(memberPath(m), m.displayName) },
@@ -115,7 +115,7 @@ function memberPicker(group, status) {
     const found = candidates
       .filter((c) => (kind === 'user' ? matches(input.value, c.displayName, c.userPrincipalName, c.mail) : matches(input.value, c.deviceName, c.serialNumber)))
       .slice(0, 20);
-    fill(results, 
+    fill(results,
       found.length
         ? h(
             'ul',
@@ -149,6 +149,12 @@ function memberPicker(group, status) {
         : h('p', { class: 'muted' }, `No ${kind} matches.`),
     );
   };
+  // Results follow the typing (after a short pause); Enter or "Find" searches at once.
+  let timer = null;
+  input.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => search().catch((error) => fill(status, notice('error', describeError(error)))), 250);
+  });
   return h(
     'form',
     {
@@ -156,6 +162,7 @@ function memberPicker(group, status) {
       role: 'search',
       onsubmit: (event) => {
         event.preventDefault();
+        clearTimeout(timer);
         search().catch((error) => fill(status, notice('error', describeError(error))));
       },
     },

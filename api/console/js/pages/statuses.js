@@ -84,7 +84,7 @@ async function render(main, params, query) {
   const { body: report } = await call('GET', '/api/v1/reports/certificate-health');
   const profileNames = new Map(report.profiles.map((p) => [p.profileId, p.displayName]));
   const title = profileId ? `Device statuses: ${profileNames.get(profileId) || profileId}` : 'Device statuses (all SCEP profiles)';
-  add(main, 
+  add(main,
     h('h1', {}, title),
     profileId ? h('p', {}, link(`/profiles/scep/${encodeURIComponent(profileId)}`, 'Open the profile')) : null,
     filters(basePath, query),
@@ -92,7 +92,7 @@ async function render(main, params, query) {
   const clientSide = !profileId || query.diagnosticCode || query.expiring;
   if (!clientSide) {
     const { body } = await call('GET', STATUSES, { params: { id: profileId }, query: { state: query.state, cursor: query.cursor, limit: 100 } });
-    add(main, 
+    add(main,
       h('p', { class: 'muted summary' }, STATES.map(([key, label]) => `${label}: ${body.summary[key]}`).join(' · ')),
       table(columns(profileNames, false, null), body.items, { empty: 'No devices in this state.' }),
       pager(body.nextCursor, (cursor) => navigate(withQuery(basePath, { ...query, cursor })), {
@@ -135,7 +135,7 @@ async function render(main, params, query) {
     rows = kept;
     notes.push(query.expiring === 'expired' ? 'current certificate expired' : `current certificate expiring within ${query.expiring} days`);
   }
-  add(main, 
+  add(main,
     notes.length
       ? notice('info', `Filtered in the browser over the loaded statuses (the API has no such filter): ${notes.join(', ')}.`)
       : null,

@@ -63,7 +63,7 @@ async function detail(main, params) {
     ],
   });
   const devices = (await listAll('/api/v1/devices', {}, 20)).filter((device) => device.userId === user.id);
-  add(main, 
+  add(main,
     h('h2', {}, 'Devices'),
     table(
       [
