@@ -174,6 +174,16 @@ async fn console_files_share_one_metrics_route_label() {
     assert!(!metrics.contains("app.js"), "a file name became a label");
 }
 
+#[test]
+fn console_routes_are_not_api_operations() {
+    let document = scepter_api::http::openapi::to_json();
+
+    assert!(
+        !document.contains("/console"),
+        "the console appears in the OpenAPI document"
+    );
+}
+
 // ------------------------------------------------------------------ references
 
 /// The relative files `source` (the file at `path`) loads: `src`/`href` of
