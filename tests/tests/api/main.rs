@@ -12,6 +12,7 @@ mod helpers;
 mod audit;
 mod audit_crash;
 mod auth;
+mod console;
 mod credentials;
 mod directory;
 mod dry_run;
