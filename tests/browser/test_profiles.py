@@ -1,0 +1,385 @@
+"""Browser tests of the console's Profiles pages (api/console/js/pages/profiles.js, profile-*.js).
+
+Seeding and every expected value go through the REST API (`scepter.api`); the pages are driven
+like an admin would: labels, buttons, files, downloads. Fixtures come from conftest.py.
+"""
+
+import base64
+import json
+import re
+import subprocess
+import uuid
+
+from playwright.sync_api import expect
+
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _body_json(body):
+    if isinstance(body, (bytes, bytearray)):
+        body = body.decode("utf-8")
+    if isinstance(body, str):
+        return json.loads(body) if body else None
+    return body
+
+
+def _body_bytes(body):
+    if isinstance(body, (bytes, bytearray)):
+        return bytes(body)
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    return json.dumps(body).encode("utf-8")
+
+
+def api(scepter, method, path, json_body=None, headers=None, expect_status=None, token=None):
+    status, response_headers, body = scepter.api(method, path, json=json_body, headers=headers, token=token)
+    if expect_status is not None:
+        assert status == expect_status, f"{method} {path}: {status} {body!r}"
+    return status, response_headers, body
+
+
+def api_json(scepter, method, path, json_body=None, expect_status=200, headers=None):
+    _, _, body = api(scepter, method, path, json_body, headers=headers, expect_status=expect_status)
+    return _body_json(body)
+
+
+def unique(prefix):
+    return f"{prefix} {uuid.uuid4().hex[:8]}"
+
+
+def make_ca(tmp_path, name="Console Test Root CA"):
+    """A real self-signed CA with openssl: returns (pem_path, der_path, der_bytes)."""
+    key = tmp_path / "ca.key"
+    pem = tmp_path / "ca.pem"
+    der = tmp_path / "ca.der"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(pem),
+         "-days", "3650", "-subj", f"/CN={name}/O=Scepter Tests",
+         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        check=True, capture_output=True)
+    subprocess.run(["openssl", "x509", "-in", str(pem), "-outform", "DER", "-out", str(der)],
+                   check=True, capture_output=True)
+    return pem, der, der.read_bytes()
+
+
+def seed_root(scepter, tmp_path, platform="ios", name=None):
+    pem, _, _ = make_ca(tmp_path)
+    return api_json(scepter, "POST", "/api/v1/trusted-certificate-profiles", {
+        "displayName": name or unique("Root"), "platform": platform, "certFileName": "root.cer",
+        "trustedRootCertificate": pem.read_text(),
+    }, expect_status=201)
+
+
+def scep_draft(root_id, name, platform="ios", subject="CN={{DeviceName}},OU=Console"):
+    return {
+        "displayName": name, "platform": platform, "certificateType": "device",
+        "subjectNameFormat": "custom", "subjectNameFormatString": subject,
+        "keyUsage": ["digitalSignature", "keyEncipherment"], "keySize": 2048,
+        "rootCertificateId": root_id, "scepServerUrls": ["https://scep.example.com/scep"],
+    }
+
+
+def seed_scep(scepter, root_id, name=None, platform="ios"):
+    return api_json(scepter, "POST", "/api/v1/scep-certificate-profiles",
+                    scep_draft(root_id, name or unique("SCEP"), platform), expect_status=201)
+
+
+def seed_fleet(scepter, root, scep, assign=True):
+    """A device group holding one device of the profiles' platform; both profiles assigned to it."""
+    group = api_json(scepter, "POST", "/api/v1/groups",
+                     {"displayName": unique("Console devices"), "groupType": "device"}, expect_status=201)
+    device = api_json(scepter, "POST", "/api/v1/devices",
+                      {"deviceName": unique("Console iPhone"), "platform": scep["platform"],
+                       "serialNumber": "C02TEST"}, expect_status=201)
+    api(scepter, "POST", f"/api/v1/groups/{group['id']}/members", {"memberIds": [device["id"]]})
+    api(scepter, "POST", f"/api/v1/trusted-certificate-profiles/{root['id']}/assignments",
+        {"groupId": group["id"], "intent": "include"}, expect_status=201)
+    if assign:
+        api(scepter, "POST", f"/api/v1/scep-certificate-profiles/{scep['id']}/assignments",
+            {"groupId": group["id"], "intent": "include"}, expect_status=201)
+    return group, device
+
+
+def goto(page, scepter, route):
+    page.goto(f"{scepter.base_url}/console/#{route}")
+
+
+def unlabelled_inputs(page):
+    return page.evaluate("""() => [...document.querySelectorAll('main input, main select, main textarea')]
+        .filter((el) => el.type !== 'hidden' && !(el.labels && el.labels.length))
+        .map((el) => el.outerHTML)""")
+
+
+# ------------------------------------------------------------------ tests
+
+
+def test_list_filters_by_kind_and_platform(admin_page, scepter, tmp_path, screenshot):
+    page = admin_page
+    root = seed_root(scepter, tmp_path, platform="macos")
+    scep = seed_scep(scepter, root["id"], platform="macos")
+    goto(page, scepter, "/profiles")
+    expect(page.get_by_role("heading", name="Profiles", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name=root["displayName"])).to_be_visible()
+    expect(page.get_by_role("link", name=scep["displayName"])).to_be_visible()
+    expect(page.get_by_role("link", name="New SCEP profile")).to_be_visible()
+    expect(page.get_by_role("link", name="New trusted profile")).to_be_visible()
+    screenshot(page, "profiles-list")
+
+    page.get_by_label("Kind", exact=True).select_option("scep")
+    page.wait_for_url(re.compile(r".*#/profiles\?kind=scep$"))
+    expect(page.get_by_role("link", name=scep["displayName"])).to_be_visible()
+    expect(page.get_by_role("link", name=root["displayName"])).to_have_count(0)
+
+    page.get_by_label("Platform", exact=True).select_option("android")
+    page.wait_for_url(re.compile(r".*kind=scep&platform=android$"))
+    expect(page.get_by_role("link", name=scep["displayName"])).to_have_count(0)
+    page.get_by_label("Platform", exact=True).select_option("macos")
+    expect(page.get_by_role("link", name=scep["displayName"])).to_be_visible()
+
+    page.get_by_role("link", name=scep["displayName"]).click()
+    page.wait_for_url(re.compile(rf".*#/profiles/scep/{scep['id']}$"))
+    expect(page.get_by_role("heading", name=scep["displayName"], level=1)).to_be_visible()
+
+
+def test_upload_root_certificate_from_der_file(admin_page, scepter, tmp_path, screenshot):
+    page = admin_page
+    pem_path, der_path, der = make_ca(tmp_path, "Console Upload Root")
+    name = unique("Uploaded root")
+    goto(page, scepter, "/profiles/trusted/new")
+    page.get_by_label("Display name").fill(name)
+    page.get_by_label("Platform", exact=True).select_option("windows10")
+    expect(page.get_by_label("Destination store")).to_be_visible()
+    page.get_by_label("Platform", exact=True).select_option("ios")
+    expect(page.get_by_label("Destination store")).to_be_hidden()
+    page.get_by_label("Root certificate file").set_input_files(str(der_path))
+    details = page.locator(".file-details")
+    expect(details).to_contain_text("DER")
+    expect(details).to_contain_text(der_path.name)
+    expect(details).to_contain_text(f"{len(der)} bytes")
+    assert unlabelled_inputs(page) == []
+    page.get_by_role("button", name="Create profile").click()
+    page.wait_for_url(re.compile(rf".*#/profiles/trusted/{UUID}$"))
+    profile_id = page.url.rsplit("/", 1)[1]
+
+    view = api_json(scepter, "GET", f"/api/v1/trusted-certificate-profiles/{profile_id}")
+    pem_der = base64.b64decode("".join(
+        line for line in pem_path.read_text().splitlines() if line and not line.startswith("-----")))
+    assert pem_der == der
+    assert view["trustedRootCertificate"] == base64.b64encode(pem_der).decode()
+    assert view["displayName"] == name
+    # The page shows the API's parsed details.
+    expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
+    expect(page.locator(".certificate-details")).to_contain_text("CN=Console Upload Root")
+    expect(page.locator(".certificate-details")).to_contain_text(view["certificateDetails"]["thumbprintSha256"])
+
+
+def test_scep_profile_with_broken_template_then_fixed(admin_page, scepter, tmp_path, screenshot):
+    page = admin_page
+    root = seed_root(scepter, tmp_path, platform="ios")
+    name = unique("Console SCEP")
+    goto(page, scepter, "/profiles/scep/new")
+    page.get_by_label("Display name").fill(name)
+    page.get_by_label("Platform", exact=True).select_option("ios")
+    # Fields per platform: no key storage provider or hash algorithm on iOS; both on Windows.
+    expect(page.get_by_label("Key storage provider (KSP)")).to_be_hidden()
+    expect(page.get_by_label("Hash algorithm")).to_be_hidden()
+    page.get_by_label("Platform", exact=True).select_option("windows10")
+    expect(page.get_by_label("Key storage provider (KSP)")).to_be_visible()
+    expect(page.get_by_label("Hash algorithm")).to_be_visible()
+    page.get_by_label("Platform", exact=True).select_option("ios")
+
+    page.get_by_label("Certificate type").select_option("device")
+    page.get_by_label("Subject name format", exact=True).select_option("custom")
+    subject = page.get_by_label("Subject name format string")
+    subject.fill("CN={{NoSuchVariable}}")
+    page.get_by_role("button", name="Add subject alternative name").click()
+    page.get_by_label("SAN type 1").select_option("domainNameService")
+    page.get_by_label("SAN value 1").fill("{{DeviceName}}.example.com")
+    page.get_by_label("SCEP server URL 1").fill("https://scep.example.com/scep")
+    page.get_by_label("Root certificate").select_option(root["id"])
+    assert unlabelled_inputs(page) == []
+    screenshot(page, "profiles-scep-form")
+    page.get_by_role("button", name="Create profile").click()
+
+    subject_field = page.locator(".field", has=page.locator("input[name='subjectNameFormatString']"))
+    expect(subject_field.locator(".field-error")).to_contain_text("NoSuchVariable")
+    expect(subject).to_have_value("CN={{NoSuchVariable}}")  # the form keeps what was typed
+    assert page.url.endswith("#/profiles/scep/new")
+
+    subject.fill("CN={{DeviceName}},OU=Console")
+    page.get_by_role("button", name="Create profile").click()
+    page.wait_for_url(re.compile(rf".*#/profiles/scep/{UUID}$"))
+    profile_id = page.url.rsplit("/", 1)[1]
+    view = api_json(scepter, "GET", f"/api/v1/scep-certificate-profiles/{profile_id}")
+    assert view["displayName"] == name
+    assert view["subjectNameFormatString"] == "CN={{DeviceName}},OU=Console"
+    assert view["customSubjectAlternativeNames"] == [{"sanType": "domainNameService", "name": "{{DeviceName}}.example.com"}]
+    assert view["keyStorageProvider"] is None and view["hashAlgorithm"] is None
+    expect(page.get_by_role("link", name="Device statuses")).to_have_attribute(
+        "href", f"#/profiles/scep/{profile_id}/statuses")
+
+
+def test_assign_then_remove_with_dry_run(admin_page, scepter, tmp_path, screenshot):
+    page = admin_page
+    root = seed_root(scepter, tmp_path)
+    scep = seed_scep(scepter, root["id"])
+    group, _ = seed_fleet(scepter, root, scep, assign=False)
+    goto(page, scepter, f"/profiles/scep/{scep['id']}")
+    expect(page.get_by_text("Not assigned to any group.")).to_be_visible()
+
+    # Assign: group picker with search, include, dry run, apply.
+    page.get_by_label("Search groups").fill(group["displayName"])
+    page.get_by_label("Group", exact=True).select_option(group["id"])
+    page.get_by_label("Include").check()
+    page.get_by_role("button", name="Assign").click()
+    dialog = page.locator("dialog.dry-run[open]")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("[data-count-value=install]")).to_have_text("1")
+    dialog.get_by_role("button", name="Apply").click()
+    expect(dialog).to_have_count(0)
+    assignments = api_json(scepter, "GET", f"/api/v1/scep-certificate-profiles/{scep['id']}/assignments")["items"]
+    assert [(a["groupId"], a["intent"]) for a in assignments] == [(group["id"], "include")]
+    assignment_id = assignments[0]["id"]
+
+    # Remove: the dialog's counts are the API's dry run of the same call.
+    row = page.locator(".profile-assignments tr", has_text=group["displayName"])
+    row.get_by_role("button", name="Remove").click()
+    expect(dialog).to_be_visible()
+    expected = api_json(scepter, "DELETE",
+                        f"/api/v1/scep-certificate-profiles/{scep['id']}/assignments/{assignment_id}?dryRun=true")
+    assert expected["dryRun"] is True
+    for key in ("install", "reissue", "remove", "revoke", "unchanged"):
+        expect(dialog.locator(f"[data-count-value={key}]")).to_have_text(str(expected["impact"][key]))
+    for item in expected["devices"]["items"]:
+        expect(dialog).to_contain_text(item["deviceName"])
+    screenshot(page, "profiles-dry-run")
+    dialog.get_by_role("button", name="Apply").click()
+    expect(dialog).to_have_count(0)
+    expect(page.get_by_text("Not assigned to any group.")).to_be_visible()
+    assignments = api_json(scepter, "GET", f"/api/v1/scep-certificate-profiles/{scep['id']}/assignments")["items"]
+    assert assignments == []
+
+
+def test_cancelled_dry_run_changes_nothing(admin_page, scepter, tmp_path):
+    page = admin_page
+    root = seed_root(scepter, tmp_path)
+    scep = seed_scep(scepter, root["id"])
+    goto(page, scepter, f"/profiles/scep/{scep['id']}")
+    page.get_by_role("button", name="Delete profile").click()
+    dialog = page.locator("dialog.dry-run[open]")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+    api(scepter, "GET", f"/api/v1/scep-certificate-profiles/{scep['id']}", expect_status=200)
+    # And the trusted kind, whose writes may not rehearse yet: the dialog still opens.
+    goto(page, scepter, f"/profiles/trusted/{root['id']}")
+    page.get_by_label("Description").fill("Edited in the console")
+    page.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_visible()
+    expect(dialog.locator(".impact")).to_be_visible()
+    dialog.get_by_role("button", name="Apply").click()
+    expect(page.get_by_text(re.compile(r"Saved: version 2"))).to_be_visible()
+    assert api_json(scepter, "GET", f"/api/v1/trusted-certificate-profiles/{root['id']}")["description"] == \
+        "Edited in the console"
+
+
+def test_preview_download_equals_api_bytes(admin_page, scepter, tmp_path, screenshot):
+    page = admin_page
+    root = seed_root(scepter, tmp_path)
+    scep = seed_scep(scepter, root["id"])
+    _, device = seed_fleet(scepter, root, scep)
+    goto(page, scepter, f"/profiles/scep/{scep['id']}")
+    page.get_by_label("Search devices").fill(device["deviceName"])
+    page.get_by_label("Device", exact=True).select_option(device["id"])
+    page.get_by_role("button", name="Preview", exact=True).click()
+    download_button = page.get_by_role("button", name=re.compile(r"^Download .*\.mobileconfig$"))
+    expect(download_button).to_be_visible()
+    expect(page.locator(".preview-result")).to_contain_text("application/x-apple-aspen-config")
+    screenshot(page, "profiles-preview")
+    with page.expect_download() as info:
+        download_button.click()
+    download = info.value
+    assert download.suggested_filename.endswith(".mobileconfig")
+    downloaded = open(download.path(), "rb").read()
+    _, _, raw = api(scepter, "POST", f"/api/v1/scep-certificate-profiles/{scep['id']}/preview",
+                    {"deviceId": device["id"]}, headers={"Accept": "application/x-apple-aspen-config"},
+                    expect_status=200)
+    assert downloaded == _body_bytes(raw)
+    assert b"PayloadContent" in downloaded
+
+    # A device that cannot fill the template: every missing value is named.
+    broken = api_json(scepter, "POST", "/api/v1/scep-certificate-profiles",
+                      scep_draft(root["id"], unique("Needs IMEI"), subject="CN={{IMEI}}"), expect_status=201)
+    goto(page, scepter, f"/profiles/scep/{broken['id']}")
+    page.get_by_label("Search devices").fill(device["deviceName"])
+    page.get_by_label("Device", exact=True).select_option(device["id"])
+    page.get_by_role("button", name="Preview", exact=True).click()
+    expect(page.locator(".preview-missing")).to_contain_text("{{IMEI}}")
+
+
+def test_conflict_from_two_tabs_then_overwrite(admin_page, new_admin_page, scepter, tmp_path, screenshot):
+    root = seed_root(scepter, tmp_path)
+    scep = seed_scep(scepter, root["id"])
+    first = admin_page
+    second = new_admin_page()
+    for page in (first, second):
+        goto(page, scepter, f"/profiles/scep/{scep['id']}")
+        expect(page.get_by_label("Display name")).to_have_value(scep["displayName"])
+
+    first.get_by_label("Display name").fill(scep["displayName"] + " (theirs)")
+    first.get_by_role("button", name="Save").click()
+    first.locator("dialog.dry-run[open]").get_by_role("button", name="Apply and save").click()
+    expect(first.get_by_text("Saved: version 2.")).to_be_visible()
+
+    second.get_by_label("Description").fill("mine")
+    second.get_by_role("button", name="Save").click()
+    conflict = second.locator(".conflict")
+    expect(conflict.get_by_role("heading", name="This profile was changed by someone else")).to_be_visible()
+    expect(conflict).to_contain_text(scep["displayName"] + " (theirs)")  # the server's current version
+    expect(conflict).to_contain_text("mine")  # next to the unsaved values
+    expect(second.get_by_label("Description")).to_have_value("mine")
+    screenshot(second, "profiles-conflict")
+    conflict.get_by_role("button", name="Overwrite with mine").click()
+    second.locator("dialog.dry-run[open]").get_by_role("button", name="Apply and save").click()
+    expect(second.get_by_text("Saved: version 3.")).to_be_visible()
+    view = api_json(scepter, "GET", f"/api/v1/scep-certificate-profiles/{scep['id']}")
+    assert view["version"] == 3
+    assert view["description"] == "mine"
+    assert view["displayName"] == scep["displayName"]
+
+
+def test_reader_sees_no_write_controls(reader_page, scepter, tmp_path):
+    page = reader_page
+    root = seed_root(scepter, tmp_path)
+    scep = seed_scep(scepter, root["id"])
+    seed_fleet(scepter, root, scep)
+    goto(page, scepter, "/profiles")
+    expect(page.get_by_role("link", name=scep["displayName"])).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile("^New "))).to_have_count(0)
+    for route in (f"/profiles/scep/{scep['id']}", f"/profiles/trusted/{root['id']}"):
+        goto(page, scepter, route)
+        main = page.locator("main")
+        expect(main.locator(".profile-dl").first).to_be_visible()
+        expect(main.locator(".profile-assignments table")).to_be_visible()
+        for name in ("Save", "Delete profile", "Assign", "Remove", "Create profile"):
+            expect(main.get_by_role("button", name=name, exact=True)).to_have_count(0)
+        expect(main.locator("input[name=displayName], input[type=file], form.profile-form")).to_have_count(0)
+    goto(page, scepter, "/profiles/scep/new")
+    expect(page.locator("main form")).to_have_count(0)
+
+
+def test_hostile_profile_name_renders_as_text(admin_page, scepter, tmp_path):
+    page = admin_page
+    alerts = []
+    page.on("dialog", lambda d: (alerts.append(d.message), d.dismiss()))
+    root = seed_root(scepter, tmp_path, name=HOSTILE)
+    goto(page, scepter, "/profiles?kind=trusted")
+    expect(page.get_by_role("link", name=HOSTILE).first).to_be_visible()
+    goto(page, scepter, f"/profiles/trusted/{root['id']}")
+    expect(page.get_by_role("heading", name=HOSTILE, level=1)).to_be_visible()
+    assert page.locator("main img").count() == 0
+    assert alerts == []
