@@ -313,12 +313,12 @@ def test_preview_download_equals_api_bytes(admin_page, scepter, tmp_path, screen
 
     # A device that cannot fill the template: every missing value is named.
     broken = api_json(scepter, "POST", "/api/v1/scep-certificate-profiles",
-                      scep_draft(root["id"], unique("Needs IMEI"), subject="CN={{IMEI}}"), expect_status=201)
+                      scep_draft(root["id"], unique("Needs IMEI"), subject="CN={{IMEINumber}}"), expect_status=201)
     goto(page, scepter, f"/profiles/scep/{broken['id']}")
     page.get_by_label("Search devices").fill(device["deviceName"])
     page.get_by_label("Device", exact=True).select_option(device["id"])
     page.get_by_role("button", name="Preview", exact=True).click()
-    expect(page.locator(".preview-missing")).to_contain_text("{{IMEI}}")
+    expect(page.locator(".preview-missing")).to_contain_text("{{IMEINumber}}")
 
 
 def test_conflict_from_two_tabs_then_overwrite(admin_page, new_admin_page, scepter, tmp_path, screenshot):

@@ -9,7 +9,7 @@ import { assignmentsSection, previewSection, historySection, KINDS } from './pro
 import { editController, setFlash, takeFlash } from './profile-edit.js';
 import {
   PLATFORMS, platformLabel, isWindows, isApple, label, select, enumOptions, input, checkbox, choice, group,
-  dl, etagOf, placeErrors, clearErrors, errorNotice, isStatus,
+  dl, etagOf, placeErrors, clearErrors, errorNotice, isStatus, uid,
 } from './profile-util.js';
 
 const SUBJECT_FORMATS = ['notConfigured', 'commonName', 'commonNameIncludingEmail', 'commonNameAsEmail',
@@ -110,11 +110,14 @@ function rowList({ name, legend, addLabel, makeRow, items, hint }) {
 /** One labelled input inside a row (the label says which row). */
 function rowField(labelText, el, suffix) {
   el.dataset.suffix = suffix;
-  if (!el.id) el.id = `row-${Math.random().toString(36).slice(2)}`;
+  if (!el.id) el.id = uid('row');
+  // The error slot's id is the input's plus `-error`: dom.js's showFieldErrors finds it so.
+  const slot = h('p', { class: 'field-error', id: `${el.id}-error`, role: 'alert', hidden: true });
+  el.setAttribute('aria-describedby', slot.id);
   return h('div', { class: 'field row-field' },
     h('label', { for: el.id, dataset: { rowLabel: labelText } }, labelText),
     el,
-    h('p', { class: 'field-error', role: 'alert', hidden: true }));
+    slot);
 }
 
 // ------------------------------------------------------------ the form

@@ -226,7 +226,7 @@ export function previewSection(kind, profile) {
       if (isStatus(error, 422) && error.problem && Array.isArray(error.problem.errors)) {
         const missing = error.problem.errors;
         result.replaceChildren(h('div', { class: 'notice-error preview-missing', role: 'alert' },
-          h('p', {}, `This device cannot get the payload: ${error.problem.detail || error.problem.title || ''}`),
+          h('p', {}, 'This device cannot get the payload: its records have no value for'),
           h('ul', {}, missing.map((e) => h('li', {}, e.message)))));
       } else {
         result.replaceChildren(errorNotice(error));
