@@ -230,6 +230,7 @@ def test_assign_then_remove_with_dry_run(admin_page, scepter, tmp_path, screensh
     group, _ = seed_fleet(scepter, root, scep, assign=False)
     goto(page, scepter, f"/profiles/scep/{scep['id']}")
     expect(page.get_by_text("Not assigned to any group.")).to_be_visible()
+    assert "null" not in page.locator("main").inner_text()
 
     # Assign: group picker with search, include, dry run, apply.
     page.get_by_label("Search groups").fill(group["displayName"])
@@ -365,6 +366,7 @@ def test_reader_sees_no_write_controls(reader_page, scepter, tmp_path):
         main = page.locator("main")
         expect(main.locator(".profile-dl").first).to_be_visible()
         expect(main.locator(".profile-assignments table")).to_be_visible()
+        assert "null" not in main.inner_text()
         for name in ("Save", "Delete profile", "Assign", "Remove", "Create profile"):
             expect(main.get_by_role("button", name=name, exact=True)).to_have_count(0)
         expect(main.locator("input[name=displayName], input[type=file], form.profile-form")).to_have_count(0)

@@ -9,7 +9,7 @@ import { assignmentsSection, previewSection, historySection, KINDS } from './pro
 import { editController, setFlash, takeFlash } from './profile-edit.js';
 import {
   PLATFORMS, platformLabel, isWindows, isApple, label, select, enumOptions, input, checkbox, choice, group,
-  dl, etagOf, placeErrors, clearErrors, errorNotice, isStatus, uid,
+  dl, etagOf, placeErrors, clearErrors, errorNotice, isStatus, uid, fill,
 } from './profile-util.js';
 
 const SUBJECT_FORMATS = ['notConfigured', 'commonName', 'commonNameIncludingEmail', 'commonNameAsEmail',
@@ -418,7 +418,7 @@ export async function renderScepProfile(main, id, preset) {
     settings = h('section', { class: 'card', 'aria-labelledby': 'settings-title' },
       h('h2', { id: 'settings-title' }, 'Settings'), dl(describeScep(profile, rootNames)));
   }
-  main.replaceChildren(header, flash, warnings, settings,
+  fill(main, header, flash, warnings, settings,
     assignmentsSection('scep', profile, { writable }),
     previewSection('scep', profile),
     history);

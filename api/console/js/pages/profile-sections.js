@@ -5,7 +5,7 @@ import { h, field, table, pager, notice, download, formatDate } from '../dom.js'
 import { confirmWithDryRun } from './profile-dryrun.js';
 import {
   label, select, input, radio, choice, group, errorNotice, isStatus, problemText,
-  payloadExtension, safeName, text,
+  payloadExtension, safeName, text, fill,
 } from './profile-util.js';
 
 export const KINDS = {
@@ -85,7 +85,7 @@ export function assignmentsSection(kind, profile, { writable }) {
     const assigned = new Set(assignments.map((a) => a.groupId));
     const search = input('groupSearch', '', { type: 'search', autocomplete: 'off' });
     const groupSelect = h('select', { name: 'groupId' });
-    const fill = () => {
+    const fillOptions = () => {
       const needle = search.value.trim().toLowerCase();
       const matches = groups.filter((g) => !assigned.has(g.id)
         && (!needle || String(g.displayName).toLowerCase().includes(needle)));
@@ -93,8 +93,8 @@ export function assignmentsSection(kind, profile, { writable }) {
         `${g.displayName} (${g.groupType === 'device' ? 'device group' : 'user group'})`)));
       if (!matches.length) groupSelect.append(h('option', { value: '' }, needle ? 'No group matches' : 'No group left to assign'));
     };
-    search.addEventListener('input', fill);
-    fill();
+    search.addEventListener('input', fillOptions);
+    fillOptions();
     const include = radio('intent', 'include', true);
     const exclude = radio('intent', 'exclude', false);
     const form = h('form', { class: 'assign-form', 'aria-label': 'Assign to a group' },
@@ -160,7 +160,7 @@ export function previewSection(kind, profile) {
   const deviceSelect = h('select', { name: 'deviceId' }, h('option', { value: '' }, 'Loading devices…'));
   const result = h('div', { class: 'preview-result', 'aria-live': 'polite' });
   let devices = [];
-  const fill = () => {
+  const fillOptions = () => {
     const needle = search.value.trim().toLowerCase();
     const matches = devices.filter((d) => !needle || String(d.deviceName).toLowerCase().includes(needle));
     deviceSelect.replaceChildren(...matches.slice(0, 500).map((d) => h('option', { value: d.id }, d.deviceName)));
@@ -169,10 +169,10 @@ export function previewSection(kind, profile) {
         devices.length ? 'No device matches' : `No ${profile.platform} device`));
     }
   };
-  search.addEventListener('input', fill);
+  search.addEventListener('input', fillOptions);
   listAll('/api/v1/devices').then((all) => {
     devices = all.filter((d) => d.platform === profile.platform);
-    fill();
+    fillOptions();
   }).catch((error) => result.replaceChildren(errorNotice(error)));
 
   const form = h('form', { class: 'preview-form', 'aria-label': 'Preview the payload' },
@@ -226,7 +226,9 @@ export function previewSection(kind, profile) {
       if (isStatus(error, 422) && error.problem && Array.isArray(error.problem.errors)) {
         const missing = error.problem.errors;
         result.replaceChildren(h('div', { class: 'notice-error preview-missing', role: 'alert' },
-          h('p', {}, 'This device cannot get the payload: its records have no value for'),
+          h('p', {}, missing.every((e) => e.rule === 'missingValue')
+            ? 'This device cannot get the payload: its records have no value for'
+            : 'This device cannot get the payload:'),
           h('ul', {}, missing.map((e) => h('li', {}, e.message)))));
       } else {
         result.replaceChildren(errorNotice(error));
@@ -267,7 +269,7 @@ export function historySection(kind, profile) {
       body.replaceChildren(h('p', { class: 'muted' }, 'No recorded changes.'));
       return;
     }
-    body.replaceChildren(
+    fill(body,
       table([
         { title: 'When', render: (e) => formatDate(e.occurredDateTime) },
         { title: 'Who', render: (e) => `${e.actor} (${e.role})` },

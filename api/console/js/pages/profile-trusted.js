@@ -10,7 +10,7 @@ import { editController, setFlash, takeFlash } from './profile-edit.js';
 import {
   PLATFORMS, platformLabel, isWindows, label, select, enumOptions, input, group,
   dl, etagOf, placeErrors, clearErrors, errorNotice, isStatus, readFile, readCertificateBytes, thumbprint,
-  formatBytes, base64ToBytes,
+  formatBytes, base64ToBytes, fill,
 } from './profile-util.js';
 
 const STORES = ['computerCertStoreRoot', 'computerCertStoreIntermediate', 'userCertStoreIntermediate'];
@@ -295,7 +295,7 @@ export async function renderTrustedProfile(main, id, preset) {
     settings = h('section', { class: 'card', 'aria-labelledby': 'settings-title' },
       h('h2', { id: 'settings-title' }, 'Settings'), dl(describeTrusted(profile)));
   }
-  main.replaceChildren(header, flash, warnings, certificate, settings,
+  fill(main, header, flash, warnings, certificate, settings,
     assignmentsSection('trusted', profile, { writable }),
     previewSection('trusted', profile),
     history);

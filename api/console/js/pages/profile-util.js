@@ -189,7 +189,7 @@ export function placeErrors(form, summary, problem) {
   }
   if (summary) {
     const problemLine = problem ? [problem.title, problem.detail].filter(Boolean).join(': ') : '';
-    summary.replaceChildren(
+    fill(summary,
       notice('error', problemLine || 'The server refused the change.'),
       unplaced.length
         ? h('ul', { class: 'error-summary' }, unplaced.map((e) => h('li', {}, `${e.field}: ${e.message}`)))
@@ -340,4 +340,9 @@ export function payloadExtension(contentType, platform) {
 /** A field wrapper that also works for inputs dom.js's field() binds by id. */
 export function labelled(labelText, inputEl, options) {
   return field(labelText, inputEl, options);
+}
+
+/** replaceChildren without the "null" text nodes it would make of absent parts. */
+export function fill(element, ...children) {
+  element.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
 }

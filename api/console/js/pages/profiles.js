@@ -9,7 +9,7 @@ import { renderScepNew, renderScepProfile } from './profile-scep.js';
 import { renderTrustedNew, renderTrustedProfile } from './profile-trusted.js';
 import { takeFlash } from './profile-edit.js';
 import {
-  PLATFORMS, platformLabel, label, select, queryObject, errorNotice,
+  PLATFORMS, platformLabel, label, select, queryObject, errorNotice, fill,
 } from './profile-util.js';
 
 const PAGE = 50;
@@ -52,7 +52,7 @@ function kindTable(kind, platform) {
       const response = await call('GET', k.list, { query: { platform, limit: PAGE, cursor } });
       items.push(...response.body.items);
       const next = response.body.nextCursor;
-      body.replaceChildren(
+      fill(body,
         items.length ? table(columns, items) : h('p', { class: 'muted' }, platform ? `No ${kind === 'scep' ? 'SCEP' : 'trusted'} profile for ${platformLabel(platform)}.` : 'None yet.'),
         next ? pager(next, () => load(next)) : null);
     } catch (error) {
@@ -81,7 +81,7 @@ async function renderList(main, params, query) {
   const filters = h('form', { class: 'toolbar filters', 'aria-label': 'Filter profiles', role: 'search' },
     field('Kind', kindSelect), field('Platform', platformSelect));
   filters.addEventListener('submit', (event) => { event.preventDefault(); apply(); });
-  main.replaceChildren(
+  fill(main,
     h('h1', {}, 'Profiles'),
     takeFlash(),
     h('p', { class: 'muted' }, 'Trusted certificate profiles install a root CA; SCEP certificate profiles tell devices how to enroll for a certificate signed under it.'),
