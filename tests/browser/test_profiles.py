@@ -140,9 +140,17 @@ def test_list_filters_by_kind_and_platform(admin_page, scepter, tmp_path, screen
     page.get_by_label("Platform", exact=True).select_option("macos")
     expect(page.get_by_role("link", name=scep["displayName"])).to_be_visible()
 
+    # Phone width: the page does not scroll sideways (wide tables scroll inside their box).
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 392
+    page.set_viewport_size({"width": 1280, "height": 800})
+
     page.get_by_role("link", name=scep["displayName"]).click()
     page.wait_for_url(re.compile(rf".*#/profiles/scep/{scep['id']}$"))
     expect(page.get_by_role("heading", name=scep["displayName"], level=1)).to_be_visible()
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 392
+    screenshot(page, "profiles-scep-phone")
 
 
 def test_upload_root_certificate_from_der_file(admin_page, scepter, tmp_path, screenshot):
@@ -155,6 +163,16 @@ def test_upload_root_certificate_from_der_file(admin_page, scepter, tmp_path, sc
     expect(page.get_by_label("Destination store")).to_be_visible()
     page.get_by_label("Platform", exact=True).select_option("ios")
     expect(page.get_by_label("Destination store")).to_be_hidden()
+    # Not a certificate: the server's reason is shown beside the file field.
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not a certificate")
+    page.get_by_label("Root certificate file").set_input_files(str(junk))
+    expect(page.locator(".file-details")).to_contain_text("Neither PEM nor DER")
+    page.get_by_role("button", name="Create profile").click()
+    file_field = page.locator(".field", has=page.locator("input[name='trustedRootCertificate']"))
+    expect(file_field.locator(".field-error")).to_be_visible()
+    expect(page.get_by_label("Display name")).to_have_value(name)
+
     page.get_by_label("Root certificate file").set_input_files(str(der_path))
     details = page.locator(".file-details")
     expect(details).to_contain_text("DER")

@@ -2,7 +2,7 @@
 // the dry run first, and on 412 the conflict view (theirs next to mine, with
 // "Reload theirs" and "Overwrite with mine").
 import { call } from '../api.js';
-import { h, notice } from '../dom.js';
+import { h, notice, formatDate } from '../dom.js';
 import { confirmWithDryRun } from './profile-dryrun.js';
 import { KINDS } from './profile-sections.js';
 import { dl, etagOf, isStatus, placeErrors, clearErrors, errorNotice, problemText } from './profile-util.js';
@@ -124,7 +124,7 @@ export function editController({ kind, state, form, summary, conflictSlot, descr
     });
     conflictSlot.replaceChildren(h('div', { class: 'conflict', role: 'alert', 'aria-labelledby': 'conflict-title' },
       h('h2', { id: 'conflict-title' }, 'This profile was changed by someone else'),
-      h('p', {}, `Version ${current.version} was saved on ${current.lastModifiedDateTime} after you opened the profile. `
+      h('p', {}, `Version ${current.version} was saved on ${formatDate(current.lastModifiedDateTime)} after you opened the profile. `
         + 'Your changes were not saved. Differences are marked.'),
       h('div', { class: 'grid-2 conflict-grid' },
         column(`Current version on the server (version ${current.version})`, mark(theirs, mineMap)),

@@ -54,7 +54,7 @@ export function describeScep(p, rootNames = new Map()) {
     ? `${p.certificateValidityPeriodValue} ${label('validityScale', p.certificateValidityPeriodScale)}`
     : "The CA template's validity"]);
   if (isWindows(p.platform)) pairs.push(['Key storage provider', label('keyStorageProvider', p.keyStorageProvider)]);
-  pairs.push(['Key usage', (p.keyUsage || []).map((u) => label('keyUsage', u)).join(', ') || '—']);
+  pairs.push(['Key usage', [...(p.keyUsage || [])].sort().map((u) => label('keyUsage', u)).join(', ') || '—']);
   pairs.push(['Key size', `${p.keySize} bits`]);
   if (!isApple(p.platform)) pairs.push(['Hash algorithm', label('hashAlgorithm', p.hashAlgorithm || 'sha2')]);
   pairs.push(['Extended key usages', (p.extendedKeyUsages || [CLIENT_AUTH])

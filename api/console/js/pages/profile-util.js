@@ -252,7 +252,8 @@ export function readCertificateBytes(bytes) {
       if (der[0] === 0x30) return { format: 'DER (base64)', pem: derToPem(der), der };
     } catch (_) { /* not base64 */ }
   }
-  return { format: 'unknown', pem: null, der: null };
+  // Neither: sent as text all the same, so that the server says what is wrong with it.
+  return { format: 'unknown', pem: new TextDecoder('utf-8').decode(bytes.subarray(start)), der: null };
 }
 
 function asciiPrefix(bytes, n) {
