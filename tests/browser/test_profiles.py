@@ -370,6 +370,13 @@ def test_conflict_from_two_tabs_then_overwrite(admin_page, new_admin_page, scept
     assert view["description"] == "mine"
     assert view["displayName"] == scep["displayName"]
 
+    # The audit history shows both saves with their field-level changes.
+    second.get_by_role("button", name="History", exact=True).click()
+    history = second.locator(".profile-history")
+    expect(history.get_by_role("cell", name="/description", exact=True).first).to_be_visible()
+    expect(history.get_by_role("cell", name="/displayName", exact=True).first).to_be_visible()
+    expect(history).to_contain_text(scep["displayName"] + " (theirs)")
+
 
 def test_reader_sees_no_write_controls(reader_page, scepter, tmp_path):
     page = reader_page
