@@ -15,7 +15,9 @@
 # apt-get if scepserver cannot be found. Exit code = exit code of the failing
 # step (0 if everything passed). Last, scripts/client-e2e.sh generates a Python
 # client from the OpenAPI document (pip: openapi-python-client) and runs the
-# enrollment scenario through it. API fuzzing is separate: scripts/fuzz-api.sh.
+# enrollment scenario through it, and scripts/browser-tests.sh drives the admin
+# console in Debian's chromium (pytest + Playwright; chromium installed with
+# apt-get when missing). API fuzzing is separate: scripts/fuzz-api.sh.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -89,5 +91,10 @@ cargo test --workspace --locked "$@"
 # binary (fresh database on the same PostgreSQL server).
 log "generated client end to end (scripts/client-e2e.sh)"
 ./scripts/client-e2e.sh
+
+# The admin console in Debian's chromium through Playwright, against the same
+# release binary client-e2e.sh just built (fresh SQLite database).
+log "console in a real browser (scripts/browser-tests.sh)"
+./scripts/browser-tests.sh
 
 log "All checks passed"

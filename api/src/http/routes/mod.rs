@@ -5,6 +5,7 @@ pub mod audit;
 pub mod certificates;
 pub mod checkin;
 pub mod connector;
+pub mod console;
 pub mod credentials;
 pub mod device_statuses;
 pub mod devices;
@@ -46,6 +47,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .configure(checkin::configure)
         .configure(connector::configure)
         .configure(docs::configure)
+        .configure(console::configure)
         .configure(trusted_profiles::configure)
         .configure(scep_profiles::configure)
         .configure(assignments::configure)
