@@ -291,7 +291,8 @@ def test_cancelled_dry_run_changes_nothing(admin_page, scepter, tmp_path):
     page.get_by_role("button", name="Delete profile").click()
     dialog = page.locator("dialog.dry-run[open]")
     expect(dialog).to_be_visible()
-    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog.get_by_role("button", name="Delete")).to_be_focused()
+    page.keyboard.press("Escape")  # keyboard: Escape is Cancel
     expect(dialog).to_have_count(0)
     api(scepter, "GET", f"/api/v1/scep-certificate-profiles/{scep['id']}", expect_status=200)
     # And the trusted kind, whose writes may not rehearse yet: the dialog still opens.
@@ -410,3 +411,36 @@ def test_hostile_profile_name_renders_as_text(admin_page, scepter, tmp_path):
     expect(page.get_by_role("heading", name=HOSTILE, level=1)).to_be_visible()
     assert page.locator("main img").count() == 0
     assert alerts == []
+
+
+def test_trusted_conflict_reload_theirs(admin_page, new_admin_page, scepter, tmp_path):
+    root = seed_root(scepter, tmp_path, platform="windows10")
+    first = admin_page
+    second = new_admin_page()
+    for page in (first, second):
+        goto(page, scepter, f"/profiles/trusted/{root['id']}")
+        expect(page.get_by_label("Display name")).to_have_value(root["displayName"])
+        expect(page.get_by_label("Destination store")).to_be_visible()
+
+    first.get_by_label("Destination store").select_option("computerCertStoreIntermediate")
+    first.get_by_role("button", name="Save").click()
+    first.locator("dialog.dry-run[open]").get_by_role("button", name="Apply and save").click()
+    expect(first.get_by_text("Saved: version 2.")).to_be_visible()
+
+    second.get_by_label("Certificate file name").fill("mine.cer")
+    second.get_by_role("button", name="Save").click()
+    conflict = second.locator(".conflict")
+    # Where the server cannot rehearse a trusted profile's change yet, the dry run's dialog says
+    # so and the real call meets the 412; once it can, the dry run itself answers 412.
+    second.locator("dialog.dry-run[open], .conflict").first.wait_for()
+    if second.locator("dialog.dry-run[open]").count():
+        second.locator("dialog.dry-run[open]").get_by_role("button", name="Apply and save").click()
+    expect(conflict.get_by_role("heading", name="This profile was changed by someone else")).to_be_visible()
+    expect(conflict).to_contain_text("Intermediate")
+    conflict.get_by_role("button", name="Reload theirs").click()
+    expect(second.get_by_text("Reloaded version 2.")).to_be_visible()
+    expect(second.get_by_label("Destination store")).to_have_value("computerCertStoreIntermediate")
+    expect(second.get_by_label("Certificate file name")).to_have_value("root.cer")
+    view = api_json(scepter, "GET", f"/api/v1/trusted-certificate-profiles/{root['id']}")
+    assert (view["version"], view["destinationStore"], view["certFileName"]) == \
+        (2, "computerCertStoreIntermediate", "root.cer")

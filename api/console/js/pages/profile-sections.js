@@ -5,7 +5,7 @@ import { h, field, table, pager, notice, download, formatDate } from '../dom.js'
 import { confirmWithDryRun } from './profile-dryrun.js';
 import {
   label, select, input, radio, choice, group, errorNotice, isStatus, problemText,
-  payloadExtension, safeName, text, fill,
+  payloadExtension, safeName, text, fill, platformLabel,
 } from './profile-util.js';
 
 export const KINDS = {
@@ -45,7 +45,7 @@ export function assignmentsSection(kind, profile, { writable }) {
     try {
       const [assignments, allGroups] = await Promise.all([
         listAll(k.assignments, { params: { id: profile.id } }),
-        listAll('/api/v1/groups'),
+        listAll('/api/v1/groups', {}, 20),
       ]);
       groups = allGroups;
       groupNames = new Map(allGroups.map((g) => [g.id, g.displayName]));
@@ -160,25 +160,54 @@ export function previewSection(kind, profile) {
   const deviceSelect = h('select', { name: 'deviceId' }, h('option', { value: '' }, 'Loading devices…'));
   const result = h('div', { class: 'preview-result', 'aria-live': 'polite' });
   let devices = [];
+  let cursor = null;
+  let loading = false;
   const fillOptions = () => {
     const needle = search.value.trim().toLowerCase();
     const matches = devices.filter((d) => !needle || String(d.deviceName).toLowerCase().includes(needle));
     deviceSelect.replaceChildren(...matches.slice(0, 500).map((d) => h('option', { value: d.id }, d.deviceName)));
     if (!matches.length) {
       deviceSelect.append(h('option', { value: '' },
-        devices.length ? 'No device matches' : `No ${profile.platform} device`));
+        devices.length ? 'No device matches' : `No ${platformLabel(profile.platform)} device loaded`));
     }
   };
   search.addEventListener('input', fillOptions);
-  listAll('/api/v1/devices').then((all) => {
-    devices = all.filter((d) => d.platform === profile.platform);
-    fillOptions();
-  }).catch((error) => result.replaceChildren(errorNotice(error)));
+  // Devices come 500 at a time (the API lists them without a name or platform
+  // filter): a large fleet is searched page by page, not loaded whole.
+  const more = h('button', { type: 'button', hidden: true }, 'Load more devices');
+  const loadedNote = h('span', { class: 'muted', role: 'status' });
+  let scanned = 0;
+  async function loadDevices() {
+    if (loading) return;
+    loading = true;
+    more.disabled = true;
+    try {
+      const response = await call('GET', '/api/v1/devices', { query: { limit: 500, cursor: cursor || undefined } });
+      const items = response.body.items || [];
+      scanned += items.length;
+      devices.push(...items.filter((d) => d.platform === profile.platform));
+      cursor = response.body.nextCursor || null;
+      more.hidden = !cursor;
+      loadedNote.textContent = cursor
+        ? `${devices.length} ${platformLabel(profile.platform)} devices among the first ${scanned} devices.`
+        : '';
+      fillOptions();
+    } catch (error) {
+      result.replaceChildren(errorNotice(error));
+    } finally {
+      loading = false;
+      more.disabled = false;
+    }
+  }
+  more.addEventListener('click', loadDevices);
+  loadDevices();
 
   const form = h('form', { class: 'preview-form', 'aria-label': 'Preview the payload' },
-    field('Search devices', search, { hint: `Devices of this profile's platform (${profile.platform}), by name.` }),
+    field('Search devices', search, {
+      hint: `Devices of this profile's platform (${platformLabel(profile.platform)}), filtered by name in the browser.`,
+    }),
     field('Device', deviceSelect),
-    h('div', { class: 'toolbar' }, h('button', { type: 'submit' }, 'Preview')));
+    h('div', { class: 'toolbar' }, h('button', { type: 'submit' }, 'Preview'), more, loadedNote));
 
   const request = (deviceId, accept, raw) => (kind === 'scep'
     ? call('POST', `${k.item}/preview`, { params: { id: profile.id }, body: { deviceId }, headers: { Accept: accept }, raw })
