@@ -80,7 +80,7 @@ function rowList({ name, legend, addLabel, makeRow, items, hint }) {
         el.textContent = `${el.dataset.rowLabel} ${index + 1}`;
       }
       const remove = li.querySelector('.remove-row');
-      if (remove) remove.setAttribute('aria-label', `Remove ${legend.toLowerCase()} row ${index + 1}`);
+      if (remove) remove.setAttribute('aria-label', `Remove ${addLabel.replace(/^Add /, '')} ${index + 1}`);
     });
   };
   const add = (item) => {
