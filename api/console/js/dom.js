@@ -23,6 +23,18 @@ function append(element, child) {
   }
 }
 
+/** Appends `children` to `element` like `h` does: arrays flattened, null/false skipped, strings as text. */
+export function add(element, ...children) {
+  append(element, children);
+  return element;
+}
+
+/** Replaces the content of `element` with `children` (as `add`). */
+export function fill(element, ...children) {
+  element.replaceChildren();
+  return add(element, ...children);
+}
+
 /** `<tag>` with `attrs` (see the contract) and `children` (strings become text nodes). */
 export function h(tag, attrs = {}, ...children) {
   const element = document.createElement(tag);

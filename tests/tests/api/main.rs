@@ -11,6 +11,7 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod console;
 mod credentials;
 mod directory;
 mod dry_run;

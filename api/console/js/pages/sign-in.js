@@ -3,7 +3,7 @@
 
 import * as session from '../session.js';
 import { call } from '../api.js';
-import { h, field, notice } from '../dom.js';
+import { h, field, notice, add, fill } from '../dom.js';
 import { navigate } from '../router.js';
 
 let returnTo = null;
@@ -28,14 +28,14 @@ function render(main) {
         event.preventDefault();
         const value = input.value.trim();
         if (!value) {
-          status.replaceChildren(notice('error', 'Paste a token first.'));
+          fill(status, notice('error', 'Paste a token first.'));
           return;
         }
         session.signIn(value);
         if (!session.role() || session.expired()) {
           const reason = session.expired() ? 'This token has expired or is not a Scepter token.' : 'This token has no console role: use one issued with --role admin or --role reader.';
           session.signOut();
-          status.replaceChildren(notice('error', reason));
+          fill(status, notice('error', reason));
           return;
         }
         button.disabled = true;
@@ -48,7 +48,7 @@ function render(main) {
           session.signOut();
           session.takeFlash();
           const text = error.status === 401 ? 'The server did not accept this token (wrong secret, expired or malformed).' : error.status === 403 ? 'This token may not read the admin API.' : `Could not check the token: ${error.message}`;
-          status.replaceChildren(notice('error', text));
+          fill(status, notice('error', text));
         } finally {
           button.disabled = false;
         }
@@ -60,7 +60,7 @@ function render(main) {
     field('Token', input),
     h('div', { class: 'toolbar' }, button),
   );
-  main.append(form);
+  add(main, form);
   input.focus();
 }
 
