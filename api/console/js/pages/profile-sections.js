@@ -267,7 +267,9 @@ export function previewSection(kind, profile) {
 
   return h('section', { class: 'card profile-preview', 'aria-labelledby': 'preview-title' },
     h('h2', { id: 'preview-title' }, 'Preview'),
-    h('p', { class: 'muted' }, 'The exact payload a device would get (with a placeholder challenge).'),
+    h('p', { class: 'muted' }, kind === 'scep'
+      ? 'The exact payload a device would get (with a placeholder challenge).'
+      : 'The exact payload a device would get.'),
     form, result);
 }
 

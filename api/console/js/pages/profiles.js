@@ -1,7 +1,7 @@
 // Profiles: the list of trusted and SCEP certificate profiles, filtered by
 // kind and platform (#/profiles?kind=scep|trusted&platform=…), and the
 // routes of the profile pages (profile-scep.js, profile-trusted.js).
-import { call } from '../api.js';
+import { call, listAll } from '../api.js';
 import { canWrite } from '../session.js';
 import { h, field, table, pager, formatDate } from '../dom.js';
 import { KINDS } from './profile-sections.js';
@@ -23,7 +23,7 @@ function listHash(kind, platform) {
 }
 
 /** One kind's table with "next page" paging (pages accumulate). */
-function kindTable(kind, platform) {
+function kindTable(kind, platform, roots) {
   const k = KINDS[kind];
   const title = kind === 'scep' ? 'SCEP certificate profiles' : 'Trusted certificate profiles';
   const headingId = `${kind}-profiles-title`;
@@ -35,6 +35,11 @@ function kindTable(kind, platform) {
       { title: 'Platform', render: (p) => platformLabel(p.platform) },
       { title: 'Certificate type', render: (p) => label('certificateType', p.certificateType) },
       { title: 'Subject', render: (p) => (p.subjectNameFormat === 'custom' ? p.subjectNameFormatString : label('subjectNameFormat', p.subjectNameFormat)) },
+      {
+        title: 'Root certificate',
+        render: (p) => h('a', { href: `#/profiles/trusted/${encodeURIComponent(p.rootCertificateId)}` },
+          (roots && roots.get(p.rootCertificateId)) || 'Root profile'),
+      },
       { title: 'Key size', render: (p) => String(p.keySize) },
       { title: 'Version', render: (p) => String(p.version) },
       { title: 'Changed', render: (p) => formatDate(p.lastModifiedDateTime) },
@@ -49,6 +54,9 @@ function kindTable(kind, platform) {
     ];
   async function load(cursor) {
     try {
+      if (roots && !roots.size && kind === 'scep') {
+        for (const t of await listAll(KINDS.trusted.list, { query: { platform } }, 10)) roots.set(t.id, t.displayName);
+      }
       const response = await call('GET', k.list, { query: { platform, limit: PAGE, cursor } });
       items.push(...response.body.items);
       const next = response.body.nextCursor;
@@ -87,7 +95,7 @@ async function renderList(main, params, query) {
     h('p', { class: 'muted' }, 'Trusted certificate profiles install a root CA; SCEP certificate profiles tell devices how to enroll for a certificate signed under it.'),
     filters,
     kind !== 'scep' ? kindTable('trusted', platform) : null,
-    kind !== 'trusted' ? kindTable('scep', platform) : null,
+    kind !== 'trusted' ? kindTable('scep', platform, new Map()) : null,
   );
 }
 
