@@ -253,6 +253,7 @@ def test_assign_then_remove_with_dry_run(admin_page, scepter, tmp_path, screensh
     goto(page, scepter, f"/profiles/scep/{scep['id']}")
     expect(page.get_by_text("Not assigned to any group.")).to_be_visible()
     assert "null" not in page.locator("main").inner_text()
+    assert unlabelled_inputs(page) == []
 
     # Assign: group picker with search, include, dry run, apply.
     page.get_by_label("Search groups").fill(group["displayName"])
@@ -305,6 +306,15 @@ def test_cancelled_dry_run_changes_nothing(admin_page, scepter, tmp_path):
     page.get_by_role("button", name="Save").click()
     expect(dialog).to_be_visible()
     expect(dialog.locator(".impact")).to_be_visible()
+    status, _, body = api(scepter, "PUT", f"/api/v1/trusted-certificate-profiles/{root['id']}?dryRun=true",
+                          {"displayName": root["displayName"], "platform": root["platform"],
+                           "trustedRootCertificate": root["trustedRootCertificate"]},
+                          headers={"If-Match": f'"{root["version"]}"'})
+    if status == 422 and any(e["field"] == "dryRun" for e in _body_json(body)["errors"]):
+        expect(dialog).to_contain_text("Impact preview not available")
+    else:
+        assert status == 200, body
+        expect(dialog.locator("[data-count-value=unchanged]")).to_have_text(str(_body_json(body)["impact"]["unchanged"]))
     dialog.get_by_role("button", name="Apply").click()
     expect(page.get_by_text(re.compile(r"Saved: version 2"))).to_be_visible()
     assert api_json(scepter, "GET", f"/api/v1/trusted-certificate-profiles/{root['id']}")["description"] == \
@@ -532,3 +542,26 @@ def test_preview_download_per_platform(admin_page, scepter, tmp_path, platform, 
             expected = envelope["payload"].encode("utf-8")
             assert json.loads(downloaded) == raw
         assert downloaded == bytes(expected)
+
+
+def test_delete_scep_profile_after_its_dry_run(admin_page, scepter, tmp_path):
+    page = admin_page
+    root = seed_root(scepter, tmp_path)
+    scep = seed_scep(scepter, root["id"])
+    seed_fleet(scepter, root, scep)
+    expected = api_json(scepter, "DELETE", f"/api/v1/scep-certificate-profiles/{scep['id']}?dryRun=true")
+    goto(page, scepter, f"/profiles/scep/{scep['id']}")
+    page.get_by_role("button", name="Delete profile").click()
+    dialog = page.locator("dialog.dry-run[open]")
+    for key in ("install", "reissue", "remove", "revoke", "unchanged"):
+        expect(dialog.locator(f"[data-count-value={key}]")).to_have_text(str(expected["impact"][key]))
+    dialog.get_by_role("button", name="Delete").click()
+    page.wait_for_url(re.compile(r".*#/profiles\?kind=scep$"))
+    expect(page.get_by_text(f"Deleted {scep['displayName']}.")).to_be_visible()
+    api(scepter, "GET", f"/api/v1/scep-certificate-profiles/{scep['id']}", expect_status=404)
+    # Its root is free again: deleting it (no rehearsal on the server yet, or one) works too.
+    goto(page, scepter, f"/profiles/trusted/{root['id']}")
+    page.get_by_role("button", name="Delete profile").click()
+    page.locator("dialog.dry-run[open]").get_by_role("button", name="Delete").click()
+    page.wait_for_url(re.compile(r".*#/profiles\?kind=trusted$"))
+    api(scepter, "GET", f"/api/v1/trusted-certificate-profiles/{root['id']}", expect_status=404)
