@@ -50,11 +50,13 @@ export async function confirmWithDryRun({ title, summary, dryRun, apply, applyLa
       fn(value);
     };
     cancelButton.addEventListener('click', () => finish(resolve, null));
+    let applying = false;
     dialog.addEventListener('cancel', (event) => {
       event.preventDefault();
-      finish(resolve, null);
+      if (!applying) finish(resolve, null); // Escape while the change is under way: wait for it
     });
     applyButton.addEventListener('click', async () => {
+      applying = true;
       applyButton.disabled = true;
       cancelButton.disabled = true;
       status.textContent = 'Applying…';
