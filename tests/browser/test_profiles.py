@@ -565,3 +565,43 @@ def test_delete_scep_profile_after_its_dry_run(admin_page, scepter, tmp_path):
     page.locator("dialog.dry-run[open]").get_by_role("button", name="Delete").click()
     page.wait_for_url(re.compile(r".*#/profiles\?kind=trusted$"))
     api(scepter, "GET", f"/api/v1/trusted-certificate-profiles/{root['id']}", expect_status=404)
+
+
+def test_certificate_file_reading_in_the_browser(admin_page, scepter, tmp_path):
+    """profile-util.js's file handling: PEM kept as is (BOM dropped), DER → the same PEM openssl writes."""
+    page = admin_page
+    pem_path, _, der = make_ca(tmp_path, "Console File Root")
+    pem = pem_path.read_text()
+    cases = {
+        "der": list(der),
+        "pem": list(pem.encode()),
+        "bom": list(b"\xef\xbb\xbf" + pem.encode()),
+        "b64": list(base64.b64encode(der)),
+        "junk": list(b"hello, not a certificate"),
+    }
+    results = page.evaluate("""async (cases) => {
+        const util = await import('/console/js/pages/profile-util.js');
+        const out = {};
+        for (const [name, bytes] of Object.entries(cases)) {
+            const r = util.readCertificateBytes(new Uint8Array(bytes));
+            out[name] = { format: r.format, pem: r.pem,
+                          der: r.der ? Array.from(r.der) : null,
+                          sha1: r.der ? await util.thumbprint('SHA-1', r.der) : null };
+        }
+        out.ext = [util.payloadExtension('application/x-apple-aspen-config', 'ios'),
+                   util.payloadExtension('application/vnd.syncml.dm+xml', 'windows10'),
+                   util.payloadExtension('application/json', 'android')];
+        return out;
+    }""", cases)
+    assert results["der"]["format"] == "DER"
+    assert results["der"]["pem"] == pem  # byte for byte what openssl wrote
+    assert results["pem"]["format"] == "PEM" and results["pem"]["pem"] == pem
+    assert results["bom"]["format"] == "PEM" and results["bom"]["pem"] == pem
+    assert results["b64"]["format"] == "DER (base64)" and results["b64"]["pem"] == pem
+    for name in ("der", "pem", "bom", "b64"):
+        assert bytes(results[name]["der"]) == der, name
+    sha1 = subprocess.run(["openssl", "x509", "-in", str(pem_path), "-noout", "-fingerprint", "-sha1"],
+                          check=True, capture_output=True, text=True).stdout
+    assert results["der"]["sha1"] == sha1.split("=", 1)[1].strip().replace(":", "")
+    assert results["junk"]["format"] == "unknown" and results["junk"]["der"] is None
+    assert results["ext"] == ["mobileconfig", "xml", "json"]
