@@ -84,7 +84,13 @@ export function impactView(result) {
   const impact = (result && result.impact) || {};
   const devices = (result && result.devices && result.devices.items) || [];
   const more = result && result.devices && result.devices.nextCursor;
+  const warnings = (result && result.result && Array.isArray(result.result.warnings)) ? result.result.warnings : [];
   return h('div', { class: 'impact' },
+    warnings.length
+      ? h('div', { class: 'notice-warning', role: 'note' },
+        h('p', {}, 'The profile would be saved with these warnings:'),
+        h('ul', {}, warnings.map((w) => h('li', {}, w))))
+      : null,
     h('h3', {}, 'Impact on devices'),
     h('dl', { class: 'impact-counts' },
       COUNTS.map(([key, text]) => h('div', { class: `count count-${key}`, dataset: { count: key } },
