@@ -178,7 +178,7 @@ def test_upload_root_certificate_from_der_file(admin_page, scepter, tmp_path, sc
     expect(page.get_by_label("Display name")).to_have_value(name)
 
     page.get_by_label("Root certificate file").set_input_files(str(der_path))
-    details = page.locator(".file-details")
+    details = page.locator(".file-details[data-format=DER]")
     expect(details).to_contain_text("DER")
     expect(details).to_contain_text(der_path.name)
     expect(details).to_contain_text(f"{len(der)} bytes")
