@@ -605,3 +605,31 @@ def test_certificate_file_reading_in_the_browser(admin_page, scepter, tmp_path):
     assert results["der"]["sha1"] == sha1.split("=", 1)[1].strip().replace(":", "")
     assert results["junk"]["format"] == "unknown" and results["junk"]["der"] is None
     assert results["ext"] == ["mobileconfig", "xml", "json"]
+
+
+def test_assign_by_keyboard_only(admin_page, scepter, tmp_path):
+    page = admin_page
+    root = seed_root(scepter, tmp_path)
+    scep = seed_scep(scepter, root["id"])
+    group, _ = seed_fleet(scepter, root, scep, assign=False)
+    goto(page, scepter, f"/profiles/scep/{scep['id']}")
+    search = page.get_by_label("Search groups")
+    expect(page.get_by_label("Group", exact=True).locator(f"option[value='{group['id']}']")).to_have_count(1)
+    search.focus()
+    page.keyboard.type(group["displayName"])
+    page.keyboard.press("Tab")  # the group select: the search left only this group
+    expect(page.get_by_label("Group", exact=True)).to_be_focused()
+    expect(page.get_by_label("Group", exact=True)).to_have_value(group["id"])
+    page.keyboard.press("Tab")  # the intent radios (Include is checked)
+    expect(page.get_by_label("Include")).to_be_focused()
+    page.keyboard.press("ArrowDown")  # → Exclude
+    expect(page.get_by_label("Exclude")).to_be_checked()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Assign")).to_be_focused()
+    page.keyboard.press("Enter")
+    dialog = page.locator("dialog.dry-run[open]")
+    expect(dialog.get_by_role("button", name="Apply")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(dialog).to_have_count(0)
+    items = api_json(scepter, "GET", f"/api/v1/scep-certificate-profiles/{scep['id']}/assignments")["items"]
+    assert [(a["groupId"], a["intent"]) for a in items] == [(group["id"], "exclude")]
