@@ -215,6 +215,9 @@ def test_scep_profile_with_broken_template_then_fixed(admin_page, scepter, tmp_p
     page.get_by_label("Platform", exact=True).select_option("ios")
 
     page.get_by_label("Certificate type").select_option("device")
+    page.get_by_label("Subject name format", exact=True).select_option("commonName")
+    expect(page.get_by_text("Subject: CN={{AAD_Device_ID}}")).to_be_visible()
+    expect(page.locator("select[name=subjectNameFormat] option[value=commonNameAsEmail]")).to_be_disabled()
     page.get_by_label("Subject name format", exact=True).select_option("custom")
     subject = page.get_by_label("Subject name format string")
     subject.fill("CN={{NoSuchVariable}}")

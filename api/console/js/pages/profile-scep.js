@@ -16,6 +16,15 @@ const SUBJECT_FORMATS = ['notConfigured', 'commonName', 'commonNameIncludingEmai
   'commonNameAsIMEI', 'commonNameAsSerialNumber', 'custom'];
 const SAN_TYPES = ['emailAddress', 'userPrincipalName', 'domainNameService', 'universalResourceIdentifier'];
 const KSPS = ['useTpmKspOtherwiseUseSoftwareKsp', 'useTpmKspOtherwiseFail', 'usePassportForWorkKspOtherwiseFail', 'useSoftwareKsp'];
+/** What a predefined format stands for (domain/src/subject_name/format.rs); null: refused. */
+const FORMAT_TEMPLATES = {
+  notConfigured: { user: 'no subject', device: 'no subject' },
+  commonName: { user: 'CN={{UserName}}', device: 'CN={{AAD_Device_ID}}' },
+  commonNameIncludingEmail: { user: 'CN={{UserName}},E={{EmailAddress}}', device: null },
+  commonNameAsEmail: { user: 'CN={{EmailAddress}}', device: null },
+  commonNameAsIMEI: { user: 'CN={{IMEINumber}}', device: 'CN={{IMEINumber}}' },
+  commonNameAsSerialNumber: { user: 'CN={{SerialNumber}}', device: 'CN={{SerialNumber}}' },
+};
 const CLIENT_AUTH = { name: 'Client Authentication', objectIdentifier: '1.3.6.1.5.5.7.3.2' };
 
 const DEFAULTS = {
@@ -214,11 +223,27 @@ function buildForm(profile, trusted, { isNew }) {
     wrap.validityAppleHint.hidden = !apple;
     fillRoots();
   };
+  const formatHint = h('p', { class: 'muted hint', role: 'status' });
   const applyFormat = () => {
-    wrap.subjectString.hidden = f.subjectNameFormat.value !== 'custom';
+    const format = f.subjectNameFormat.value;
+    const type = f.certificateType.value;
+    wrap.subjectString.hidden = format !== 'custom';
+    // Formats a device certificate or Windows cannot have are offered disabled, as the server refuses them.
+    for (const option of f.subjectNameFormat.options) {
+      const template = FORMAT_TEMPLATES[option.value];
+      option.disabled = option.value !== format && ((template && template[type] === null)
+        || (option.value === 'notConfigured' && isWindows(f.platform.value)));
+    }
+    const template = FORMAT_TEMPLATES[format];
+    formatHint.textContent = template
+      ? (template[type] === null
+        ? `Not for ${type} certificates: a device certificate has no user to read.`
+        : `Subject: ${template[type]}`)
+      : '';
   };
-  f.platform.addEventListener('change', applyPlatform);
+  f.platform.addEventListener('change', () => { applyPlatform(); applyFormat(); });
   f.subjectNameFormat.addEventListener('change', applyFormat);
+  f.certificateType.addEventListener('change', applyFormat);
 
   const form = h('form', { class: 'profile-form scep-form', novalidate: true, 'aria-label': 'SCEP certificate profile settings' },
     summary,
@@ -230,6 +255,7 @@ function buildForm(profile, trusted, { isNew }) {
         field('Certificate type', f.certificateType))),
     h('fieldset', { class: 'section' }, h('legend', {}, 'Subject'),
       field('Subject name format', f.subjectNameFormat),
+      formatHint,
       wrap.subjectString,
       sans.element),
     h('fieldset', { class: 'section' }, h('legend', {}, 'Key and certificate'),
