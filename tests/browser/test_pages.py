@@ -72,6 +72,9 @@ def test_group_members_are_added_with_search_and_removed(admin_page, scepter):
     admin_page.get_by_role("dialog").get_by_role("button", name="Remove").click()
     expect(admin_page.get_by_text("No members yet.")).to_be_visible()
     assert scepter.ok("GET", f"/api/v1/groups/{group['id']}/members")["items"] == []
+    admin_page.get_by_role("link", name="Groups", exact=True).click()
+    expect(admin_page.get_by_role("link", name=f"Lab devices {tag}")).to_be_visible()
+    screenshot(admin_page, "groups")
 
 
 def test_audit_log_shows_the_diff_of_an_edit(admin_page, scepter):
