@@ -88,6 +88,7 @@ macro_rules! impl_impact_repository {
                     directory::{DEVICES, GROUPS, USERS},
                     impact::*,
                     ledger::queue_revocations,
+                    Dialect,
                     profiles::{
                         bind_scep_profile, SCEP_PROFILES, SELECT_SCEP, SELECT_TRUSTED,
                         UPDATE_SCEP,
@@ -501,6 +502,9 @@ macro_rules! impl_impact_repository {
                     audit: &NewAuditEntry,
                 ) -> Result<MeasuredChange, StorageError> {
                     let mut transaction = self.pool.begin().await?;
+                    if let Some(setup) = <$db as Dialect>::BEFORE_IMPACT_READS {
+                        sqlx::query(setup).execute(&mut *transaction).await?;
+                    }
                     let reach = reach(&mut transaction, &change).await?;
                     let before = observe(&mut transaction, &reach).await?;
                     let holding = holding(&mut transaction, &reach, Utc::now()).await?;

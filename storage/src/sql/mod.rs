@@ -51,6 +51,9 @@ pub(crate) trait Dialect {
     /// Run first in the transaction of a device-status report's reads, if anything.
     const BEFORE_STATUS_READS: Option<&'static str>;
 
+    /// Run first in a dry run's transaction, if anything.
+    const BEFORE_IMPACT_READS: Option<&'static str>;
+
     /// `column` (a stored `DateTime<Utc>`) as an integer count of microseconds.
     fn epoch_micros(column: &str) -> String;
 }
@@ -66,6 +69,15 @@ impl Dialect for sqlx::Postgres {
     const BEFORE_STATUS_READS: Option<&'static str> =
         Some("SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)");
 
+    /// As for status reads, and no parallel workers: a dry run's applicability
+    /// statements hash the members of every assigned group, and each worker
+    /// builds the same hashes again — on two cores, measured at 100,000
+    /// devices, the serial plan is about a third faster.
+    const BEFORE_IMPACT_READS: Option<&'static str> = Some(
+        "SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true), \
+         set_config('max_parallel_workers_per_gather', '0', true)",
+    );
+
     /// `timestamptz` keeps microseconds, and `EXTRACT` returns an exact numeric.
     fn epoch_micros(column: &str) -> String {
         format!("CAST(EXTRACT(EPOCH FROM {column}) * 1000000 AS BIGINT)")
@@ -77,6 +89,8 @@ impl Dialect for sqlx::Sqlite {
     const OBSERVATIONS_COMMIT: Option<&'static str> = None;
 
     const BEFORE_STATUS_READS: Option<&'static str> = None;
+
+    const BEFORE_IMPACT_READS: Option<&'static str> = None;
 
     /// sqlx stores a `DateTime<Utc>` as RFC 3339 text,
     /// `YYYY-MM-DDTHH:MM:SS[.fraction]+00:00`: the whole seconds from
