@@ -47,6 +47,8 @@ SERVER_PID=""
 # apt_install, free_port and the throwaway cluster (pg_cluster_start/stop).
 # shellcheck source=scripts/lib/pg-cluster.sh
 . scripts/lib/pg-cluster.sh
+# shellcheck source=scripts/lib/serve.sh
+. scripts/lib/serve.sh
 
 # with_database URL NAME: URL with its database (path) replaced by NAME.
 with_database() {
@@ -168,39 +170,7 @@ SCEPTER_CHALLENGE_KEY=$(openssl rand -hex 32)
 export DATABASE_URL SCEPTER_JWT_SECRET SCEPTER_CHALLENGE_KEY
 
 log "Starting $BIN serve"
-SERVER_PORT=""
-for attempt in 1 2 3; do
-    SERVER_PORT=$(free_port)
-    "$BIN" serve --listen "127.0.0.1:$SERVER_PORT" --allow-http-scep-urls --workers 2 \
-        >"$WORK/server.log" 2>&1 &
-    SERVER_PID=$!
-    ready=0
-    for _ in $(seq 1 300); do
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        if python3 - "$SERVER_PORT" <<'EOF'
-import sys, urllib.request
-try:
-    with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/readyz", timeout=2) as r:
-        sys.exit(0 if r.status == 200 else 1)
-except Exception:
-    sys.exit(1)
-EOF
-        then
-            ready=1
-            break
-        fi
-        sleep 0.1
-    done
-    [[ $ready -eq 1 ]] && break
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
-    tail -n 30 "$WORK/server.log" >&2 || true
-    [[ $attempt -eq 3 ]] && die "scepter serve did not become ready"
-    echo "scepter serve did not become ready on port $SERVER_PORT, retrying" >&2
-done
-SCEPTER_URL="http://127.0.0.1:$SERVER_PORT"
-echo "Scepter listening: $SCEPTER_URL (pid $SERVER_PID)" >&2
+start_scepter "$BIN" "$WORK/server.log"
 
 SCEPTER_ADMIN_TOKEN=$("$BIN" token issue --role admin --ttl 1h --subject client-e2e)
 SCEPTER_CONNECTOR_TOKEN=$("$BIN" token issue --role connector --ttl 1h --subject client-e2e-connector)

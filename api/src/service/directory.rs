@@ -252,7 +252,8 @@ pub async fn add_members_dry_run(
     check_member_count(member_ids)?;
     let audit = add_members_entry(actor);
     let change = PlannedChange::AddMembers { group_id, member_ids };
-    let run = dry_run::measure(state, change, &audit, devices).await?;
+    let revocations = member_scope(state, member_ids).await?;
+    let run = dry_run::measure(state, change, &audit, Some(revocations), devices).await?;
     match run.written {
         WouldWrite::RejectedMembers(rejected) => Err(rejected_members(member_ids, rejected)),
         _ => Ok(run),
@@ -339,7 +340,15 @@ pub async fn remove_member_dry_run(
     devices: PageRequest,
 ) -> Result<DryRun, ApiError> {
     let change = PlannedChange::RemoveMember { group_id, member_id };
-    Ok(dry_run::measure(state, change, &remove_member_entry(actor), devices).await?)
+    let revocations = member_scope(state, &[member_id]).await?;
+    Ok(dry_run::measure(
+        state,
+        change,
+        &remove_member_entry(actor),
+        Some(revocations),
+        devices,
+    )
+    .await?)
 }
 
 /// The store records which kind of member left.

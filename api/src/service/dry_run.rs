@@ -6,7 +6,7 @@
 //! that is rolled back (see `scepter_storage::ImpactRepository`).
 
 use scepter_domain::impact::{count, device_impacts, DeviceImpact, ImpactCounts};
-use scepter_storage::{Cursor, NewAuditEntry, Page, PageRequest, PlannedChange, WouldWrite};
+use scepter_storage::{Cursor, NewAuditEntry, Page, PageRequest, PlannedChange, RevocationScope, WouldWrite};
 
 use crate::{error::ApiError, state::AppState};
 
@@ -18,16 +18,21 @@ pub struct DryRun {
     pub devices: Page<DeviceImpact>,
 }
 
-/// Measures `change` (recording `audit` as the real write would, then
-/// rolling everything back); `devices` pages the concerned devices by id.
-/// Errors are the real write's, unmapped.
+/// Measures `change` (recording `audit` and counting the revocations of
+/// `revocations_after`, as the real call would, then rolling everything
+/// back); `devices` pages the concerned devices by id. Errors are the real
+/// write's, unmapped.
 pub async fn measure(
     state: &AppState,
     change: PlannedChange<'_>,
     audit: &NewAuditEntry,
+    revocations_after: Option<RevocationScope>,
     devices: PageRequest,
 ) -> Result<DryRun, scepter_storage::StorageError> {
-    let measured = state.store.measure_change(change, audit).await?;
+    let measured = state
+        .store
+        .measure_change(change, audit, revocations_after)
+        .await?;
     let impacts = device_impacts(&measured.facts);
     let impact = count(&impacts);
     Ok(DryRun {

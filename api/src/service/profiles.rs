@@ -188,8 +188,8 @@ pub async fn assign(
         .insert_assignment(kind, profile_id, group_id, intent, &audit)
         .await
         .map_err(|error| missing_reference(error, "groupId", "does not name an existing group"))?;
-    if kind == ProfileKind::ScepCertificate && intent == Intent::Exclude {
-        enrollment::queue_revocations(state, RevocationScope::Profile(profile_id)).await;
+    if let Some(scope) = revocations_after_assign(kind, profile_id, intent) {
+        enrollment::queue_revocations(state, scope).await;
     }
     Ok(assignment)
 }
@@ -207,10 +207,23 @@ pub async fn unassign(
         .store
         .delete_assignment(kind, profile_id, assignment_id, &audit)
         .await?;
-    if kind == ProfileKind::ScepCertificate {
-        enrollment::queue_revocations(state, RevocationScope::Profile(profile_id)).await;
+    if let Some(scope) = revocations_after_unassign(kind, profile_id) {
+        enrollment::queue_revocations(state, scope).await;
     }
     Ok(())
+}
+
+/// Only an exclusion from a SCEP profile can take a certificate's profile
+/// away (a root's reach does not decide revocations: targeting rules 1–4 do).
+fn revocations_after_assign(kind: ProfileKind, profile_id: Uuid, intent: Intent) -> Option<RevocationScope> {
+    match intent {
+        Intent::Exclude => revocations_after_unassign(kind, profile_id),
+        Intent::Include => None,
+    }
+}
+
+fn revocations_after_unassign(kind: ProfileKind, profile_id: Uuid) -> Option<RevocationScope> {
+    (kind == ProfileKind::ScepCertificate).then_some(RevocationScope::Profile(profile_id))
 }
 
 /// A dry run of [`assign`].
@@ -225,7 +238,8 @@ pub async fn assign_dry_run(
 ) -> Result<DryRun, ApiError> {
     let audit = audit::entry_with(actor, AuditAction::Assign, resource_type(kind), Vec::new());
     let change = PlannedChange::assignment(kind, profile_id, AssignmentChange::Assign { group_id, intent });
-    dry_run::measure(state, change, &audit, devices)
+    let revocations = revocations_after_assign(kind, profile_id, intent);
+    dry_run::measure(state, change, &audit, revocations, devices)
         .await
         .map_err(|error| missing_reference(error, "groupId", "does not name an existing group"))
 }
@@ -241,7 +255,8 @@ pub async fn unassign_dry_run(
 ) -> Result<DryRun, ApiError> {
     let audit = audit::entry_with(actor, AuditAction::Unassign, resource_type(kind), Vec::new());
     let change = PlannedChange::assignment(kind, profile_id, AssignmentChange::Unassign { assignment_id });
-    Ok(dry_run::measure(state, change, &audit, devices).await?)
+    let revocations = revocations_after_unassign(kind, profile_id);
+    Ok(dry_run::measure(state, change, &audit, revocations, devices).await?)
 }
 
 /// Assignments are recorded as changes of their profile.

@@ -180,7 +180,7 @@ pub async fn replace_dry_run<R: Versioned>(
     let audit = replace_entry::<R>(actor, &current, &content);
     let change = R::planned_replace(id, expected_version, &content)
         .ok_or_else(|| dry_run::unsupported("this replacement"))?;
-    dry_run::measure(state, change, &audit, devices)
+    dry_run::measure(state, change, &audit, R::revocations_after_replace(id), devices)
         .await
         .map_err(R::write_error)
 }
@@ -262,7 +262,7 @@ pub async fn delete_dry_run<R: Versioned>(
     let audit = audit::entry(actor, AuditAction::Delete, R::RESOURCE_TYPE, Some(&before), None);
     let change =
         R::planned_delete(id, Some(expected_version)).ok_or_else(|| dry_run::unsupported("this delete"))?;
-    Ok(dry_run::measure(state, change, &audit, devices).await?)
+    Ok(dry_run::measure(state, change, &audit, R::revocations_after_delete(id), devices).await?)
 }
 
 async fn queue_revocations(state: &AppState, scope: Option<RevocationScope>) {

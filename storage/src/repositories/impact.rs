@@ -13,7 +13,9 @@ use scepter_domain::{
 };
 use uuid::Uuid;
 
-use crate::{Assignment, MembershipChange, NewAuditEntry, RejectedMembers, StorageError, StoredDevice};
+use crate::{
+    Assignment, MembershipChange, NewAuditEntry, RejectedMembers, RevocationScope, StorageError, StoredDevice,
+};
 
 /// A change to a profile (of content type `P`) to measure.
 #[derive(Debug)]
@@ -127,10 +129,13 @@ pub trait ImpactRepository: Send + Sync {
     /// (and for a root, the SCEP profiles rooted in it) on every device; for
     /// a group delete, what the group's assignments bring; for a change to
     /// members, a device or a user, every profile on the devices concerned.
-    /// Revocations are counted as the real call then queues them.
+    /// `revocations_after` is what the real call queues after the write (the
+    /// caller decides it, for the real call and the rehearsal alike); the
+    /// certificates it would take are counted.
     async fn measure_change(
         &self,
         change: PlannedChange<'_>,
         audit: &NewAuditEntry,
+        revocations_after: Option<RevocationScope>,
     ) -> Result<MeasuredChange, StorageError>;
 }

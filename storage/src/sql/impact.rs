@@ -70,7 +70,7 @@ macro_rules! impl_impact_repository {
             use chrono::{DateTime, Utc};
             use scepter_domain::{
                 impact::{ImpactFacts, ProfileFacts},
-                targeting::{effective_profiles, Explain, Intent, ProfileKind, TargetState},
+                targeting::{effective_profiles, Explain, ProfileKind, TargetState},
                 Record, ScepCertificateProfile, TrustedCertificateProfile,
             };
             use uuid::Uuid;
@@ -280,144 +280,105 @@ macro_rules! impl_impact_repository {
                 Ok(holding)
             }
 
-            /// The real write's statements, and the revocations its call then queues.
+            /// The real write's statements, and what it would have returned.
             async fn write(
                 connection: &mut Connection,
                 change: PlannedChange<'_>,
                 audit: &NewAuditEntry,
-            ) -> Result<(WouldWrite, Option<RevocationScope>), StorageError> {
+            ) -> Result<WouldWrite, StorageError> {
                 Ok(match change {
-                    PlannedChange::ScepProfile { profile_id, change } => {
-                        let scope = Some(RevocationScope::Profile(profile_id));
-                        match change {
-                            ProfileChange::Replace {
-                                expected_version,
-                                profile,
-                            } => {
-                                let query = sqlx::query_as::<_, ScepProfileRow>(UPDATE_SCEP)
-                                    .bind(profile_id)
-                                    .bind(expected_version)
-                                    .bind(now());
-                                let row = bind_scep_profile!(query, profile)
-                                    .fetch_optional(&mut *connection)
-                                    .await?;
-                                let row =
-                                    versioned::updated(row, connection, &SCEP_PROFILES, profile_id, audit).await?;
-                                (WouldWrite::ScepProfile(row.try_into()?), scope)
-                            }
-                            ProfileChange::Delete { expected_version } => {
-                                versioned::delete(connection, &SCEP_PROFILES, profile_id, expected_version, audit)
-                                    .await?;
-                                (WouldWrite::Nothing, scope)
-                            }
-                            ProfileChange::Assign { group_id, intent } => {
-                                let assignment = write_assignment(
-                                    connection,
-                                    ProfileKind::ScepCertificate,
-                                    profile_id,
-                                    group_id,
-                                    intent,
-                                )
-                                .await?;
-                                // Only an exclusion can take a certificate's profile away.
-                                let scope = scope.filter(|_| intent == Intent::Exclude);
-                                (WouldWrite::Assignment(assignment), scope)
-                            }
-                            ProfileChange::Unassign { assignment_id } => {
-                                erase_assignment(connection, ProfileKind::ScepCertificate, profile_id, assignment_id)
-                                    .await?;
-                                (WouldWrite::Nothing, scope)
-                            }
-                        }
-                    }
-                    // A root's reach does not decide revocations (targeting rules 1–4 do).
-                    PlannedChange::TrustedProfile { profile_id, change } => match change {
+                    PlannedChange::ScepProfile { profile_id, change } => match change {
                         ProfileChange::Replace {
                             expected_version,
                             profile,
                         } => {
-                            let record = update_trusted(connection, profile_id, expected_version, profile, audit).await?;
-                            (WouldWrite::TrustedProfile(record), None)
+                            let query = sqlx::query_as::<_, ScepProfileRow>(UPDATE_SCEP)
+                                .bind(profile_id)
+                                .bind(expected_version)
+                                .bind(now());
+                            let row = bind_scep_profile!(query, profile)
+                                .fetch_optional(&mut *connection)
+                                .await?;
+                            let row = versioned::updated(row, connection, &SCEP_PROFILES, profile_id, audit).await?;
+                            WouldWrite::ScepProfile(row.try_into()?)
                         }
                         ProfileChange::Delete { expected_version } => {
+                            versioned::delete(connection, &SCEP_PROFILES, profile_id, expected_version, audit).await?;
+                            WouldWrite::Nothing
+                        }
+                        change => assignment(connection, ProfileKind::ScepCertificate, profile_id, change).await?,
+                    },
+                    PlannedChange::TrustedProfile { profile_id, change } => match change {
+                        ProfileChange::Replace {
+                            expected_version,
+                            profile,
+                        } => WouldWrite::TrustedProfile(
+                            update_trusted(connection, profile_id, expected_version, profile, audit).await?,
+                        ),
+                        ProfileChange::Delete { expected_version } => {
                             delete_trusted(connection, profile_id, expected_version, audit).await?;
-                            (WouldWrite::Nothing, None)
+                            WouldWrite::Nothing
                         }
-                        ProfileChange::Assign { group_id, intent } => {
-                            let assignment = write_assignment(
-                                connection,
-                                ProfileKind::TrustedCertificate,
-                                profile_id,
-                                group_id,
-                                intent,
-                            )
-                            .await?;
-                            (WouldWrite::Assignment(assignment), None)
-                        }
-                        ProfileChange::Unassign { assignment_id } => {
-                            erase_assignment(connection, ProfileKind::TrustedCertificate, profile_id, assignment_id)
-                                .await?;
-                            (WouldWrite::Nothing, None)
-                        }
+                        change => assignment(connection, ProfileKind::TrustedCertificate, profile_id, change).await?,
                     },
                     PlannedChange::AddMembers { group_id, member_ids } => {
                         match add_members_in(connection, group_id, member_ids, audit).await? {
-                            Ok(change) => (WouldWrite::Members(change), Some(member_scope(connection, member_ids).await?)),
-                            Err(rejected) => (WouldWrite::RejectedMembers(rejected), None),
+                            Ok(change) => WouldWrite::Members(change),
+                            Err(rejected) => WouldWrite::RejectedMembers(rejected),
                         }
                     }
                     PlannedChange::RemoveMember { group_id, member_id } => {
                         remove_member_in(connection, group_id, member_id, audit).await?;
-                        (WouldWrite::Nothing, Some(member_scope(connection, &[member_id]).await?))
+                        WouldWrite::Nothing
                     }
                     PlannedChange::ReplaceDevice {
                         device_id,
                         expected_version,
                         device,
-                    } => {
-                        let record = update_device_in(connection, device_id, expected_version, device, audit).await?;
-                        (WouldWrite::Device(record), Some(RevocationScope::Devices(vec![device_id])))
-                    }
+                    } => WouldWrite::Device(update_device_in(connection, device_id, expected_version, device, audit).await?),
                     PlannedChange::DeleteDevice {
                         device_id,
                         expected_version,
                     } => {
                         versioned::delete(connection, &DEVICES, device_id, expected_version, audit).await?;
-                        (WouldWrite::Nothing, Some(RevocationScope::Devices(vec![device_id])))
+                        WouldWrite::Nothing
                     }
                     PlannedChange::DeleteUser {
                         user_id,
                         expected_version,
                     } => {
                         versioned::delete(connection, &USERS, user_id, expected_version, audit).await?;
-                        (WouldWrite::Nothing, Some(RevocationScope::All))
+                        WouldWrite::Nothing
                     }
                     PlannedChange::DeleteGroup {
                         group_id,
                         expected_version,
                     } => {
                         versioned::delete(connection, &GROUPS, group_id, expected_version, audit).await?;
-                        (WouldWrite::Nothing, Some(RevocationScope::All))
+                        WouldWrite::Nothing
                     }
                 })
             }
 
-            /// The revocation scope after members join or leave: the devices
-            /// themselves, or — when a user is among them — everything, as
-            /// a user stands for all their devices.
-            async fn member_scope(connection: &mut Connection, member_ids: &[Uuid]) -> Result<RevocationScope, StorageError> {
-                let mut devices = Vec::with_capacity(member_ids.len());
-                for member in member_ids {
-                    let found = sqlx::query_scalar::<_, Uuid>("SELECT id FROM devices WHERE id = $1")
-                        .bind(*member)
-                        .fetch_optional(&mut *connection)
-                        .await?;
-                    match found {
-                        Some(device) => devices.push(device),
-                        None => return Ok(RevocationScope::All),
+            /// An assignment's creation or removal, whatever the profile's kind.
+            async fn assignment<P>(
+                connection: &mut Connection,
+                kind: ProfileKind,
+                profile_id: Uuid,
+                change: ProfileChange<'_, P>,
+            ) -> Result<WouldWrite, StorageError> {
+                Ok(match change {
+                    ProfileChange::Assign { group_id, intent } => WouldWrite::Assignment(
+                        write_assignment(connection, kind, profile_id, group_id, intent).await?,
+                    ),
+                    ProfileChange::Unassign { assignment_id } => {
+                        erase_assignment(connection, kind, profile_id, assignment_id).await?;
+                        WouldWrite::Nothing
                     }
-                }
-                Ok(RevocationScope::Devices(devices))
+                    ProfileChange::Replace { .. } | ProfileChange::Delete { .. } => {
+                        unreachable!("the caller handles a profile's own replacement and deletion")
+                    }
+                })
             }
 
             /// `(device, profile)` of each certificate `scope`'s queueing takes.
@@ -500,6 +461,7 @@ macro_rules! impl_impact_repository {
                     &self,
                     change: PlannedChange<'_>,
                     audit: &NewAuditEntry,
+                    revocations_after: Option<RevocationScope>,
                 ) -> Result<MeasuredChange, StorageError> {
                     let mut transaction = self.pool.begin().await?;
                     if let Some(setup) = <$db as Dialect>::BEFORE_IMPACT_READS {
@@ -508,7 +470,7 @@ macro_rules! impl_impact_repository {
                     let reach = reach(&mut transaction, &change).await?;
                     let before = observe(&mut transaction, &reach).await?;
                     let holding = holding(&mut transaction, &reach, Utc::now()).await?;
-                    let (written, scope) = write(&mut transaction, change, audit).await?;
+                    let written = write(&mut transaction, change, audit).await?;
                     if matches!(written, WouldWrite::RejectedMembers(_)) {
                         transaction.rollback().await?;
                         return Ok(MeasuredChange {
@@ -517,7 +479,7 @@ macro_rules! impl_impact_repository {
                         });
                     }
                     let after = observe(&mut transaction, &reach).await?;
-                    let revoked_certificates = revocations(&mut transaction, scope).await?;
+                    let revoked_certificates = revocations(&mut transaction, revocations_after).await?;
                     transaction.rollback().await?;
                     Ok(MeasuredChange {
                         facts: ImpactFacts {

@@ -2,8 +2,8 @@
 // delete, assignment add/remove) the same request is sent with `dryRun=true`;
 // its impact counts and first page of devices are shown in a <dialog>, and
 // only "Apply" makes the real call.
-import { h, table } from '../dom.js';
-import { label, isDryRunUnsupported, problemText, uid } from './profile-util.js';
+import { h, table, uniqueId } from '../dom.js';
+import { label, isDryRunUnsupported, problemText } from './profile-util.js';
 
 const COUNTS = [
   ['install', 'Install'],
@@ -31,7 +31,7 @@ export async function confirmWithDryRun({ title, summary, dryRun, apply, applyLa
     unsupported = true;
   }
   return new Promise((resolve, reject) => {
-    const titleId = uid('dry-run-title');
+    const titleId = uniqueId('dry-run-title');
     const applyButton = h('button', { type: 'button', class: 'primary', dataset: { action: 'apply' } }, applyLabel);
     const cancelButton = h('button', { type: 'button', dataset: { action: 'cancel' } }, 'Cancel');
     const status = h('p', { class: 'muted', role: 'status' });

@@ -138,3 +138,61 @@ export function editController({ kind, state, form, summary, conflictSlot, descr
 }
 
 export { dl };
+
+/**
+ * The form's draft, or `null` once the errors `localProblem` finds in it
+ * (checks the browser can make before asking the server) are shown.
+ */
+function checkedDraft({ form, summary, draft, localProblem }) {
+  const d = draft();
+  const local = localProblem(d);
+  if (local) {
+    placeErrors(form, summary, local);
+    return null;
+  }
+  return d;
+}
+
+/**
+ * "Create profile" and "Cancel" for a new profile of `kind` ('scep' or
+ * 'trusted'): POSTs the draft; a 422 goes beside its fields, another error
+ * to the summary; on success, on to the new profile's page.
+ */
+export function wireCreateButtons(kind, parts) {
+  const { form, summary } = parts;
+  const create = h('button', { type: 'submit', class: 'primary' }, 'Create profile');
+  form.append(h('div', { class: 'toolbar form-buttons' }, create, h('a', { href: `#/profiles?kind=${kind}` }, 'Cancel')));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const d = checkedDraft(parts);
+    if (!d) return;
+    clearErrors(form, summary);
+    create.disabled = true;
+    try {
+      const response = await call('POST', KINDS[kind].list, { body: d });
+      setFlash('ok', `Created ${response.body.displayName}.`);
+      location.hash = `#/profiles/${kind}/${encodeURIComponent(response.body.id)}`;
+    } catch (error) {
+      if (isStatus(error, 422) && error.problem) placeErrors(form, summary, error.problem);
+      else { summary.replaceChildren(errorNotice(error)); summary.hidden = false; }
+    } finally {
+      create.disabled = false;
+    }
+  });
+}
+
+/** "Save" and "Delete profile" for an existing profile, through `controller` (its dry run, `If-Match`, 412 view). */
+export function wireEditButtons(parts, controller, displayName) {
+  const { form } = parts;
+  const saveButton = h('button', { type: 'submit', class: 'primary' }, 'Save');
+  const deleteButton = h('button', { type: 'button', class: 'danger' }, 'Delete profile');
+  form.append(h('div', { class: 'toolbar form-buttons' }, saveButton, deleteButton));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const d = checkedDraft(parts);
+    if (!d) return;
+    saveButton.disabled = true;
+    try { await controller.save(d); } finally { saveButton.disabled = false; }
+  });
+  deleteButton.addEventListener('click', () => controller.remove(displayName));
+}

@@ -4,12 +4,15 @@
 // algorithm: not iOS/macOS; validity: ignored by iOS/macOS).
 import { call, listAll } from '../api.js';
 import { canWrite } from '../session.js';
-import { h, field, notice, formatDate } from '../dom.js';
+import { h, field, fill, notice, formatDate, uniqueId } from '../dom.js';
+import { PLATFORMS } from '../forms.js';
 import { assignmentsSection, previewSection, historySection, KINDS } from './profile-sections.js';
-import { editController, setFlash, takeFlash } from './profile-edit.js';
 import {
-  PLATFORMS, platformLabel, isWindows, isApple, label, select, enumOptions, input, checkbox, choice, group,
-  dl, etagOf, placeErrors, clearErrors, errorNotice, isStatus, uid, fill,
+  editController, setFlash, takeFlash, wireCreateButtons, wireEditButtons,
+} from './profile-edit.js';
+import {
+  platformLabel, isWindows, isApple, label, select, enumOptions, input, checkbox, choice, group,
+  dl, etagOf, errorNotice, isStatus,
 } from './profile-util.js';
 
 const SUBJECT_FORMATS = ['notConfigured', 'commonName', 'commonNameIncludingEmail', 'commonNameAsEmail',
@@ -119,7 +122,7 @@ function rowList({ name, legend, addLabel, makeRow, items, hint }) {
 /** One labelled input inside a row (the label says which row). */
 function rowField(labelText, el, suffix) {
   el.dataset.suffix = suffix;
-  if (!el.id) el.id = uid('row');
+  if (!el.id) el.id = uniqueId('row');
   // The error slot's id is the input's plus `-error`: dom.js's showFieldErrors finds it so.
   const slot = h('p', { class: 'field-error', id: `${el.id}-error`, role: 'alert', hidden: true });
   el.setAttribute('aria-describedby', slot.id);
@@ -332,29 +335,7 @@ export async function renderScepNew(main) {
     return;
   }
   const { form, summary, draft, localProblem } = buildForm({}, trusted, { isNew: true });
-  const create = h('button', { type: 'submit', class: 'primary' }, 'Create profile');
-  form.append(h('div', { class: 'toolbar form-buttons' }, create, h('a', { href: '#/profiles?kind=scep' }, 'Cancel')));
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const d = draft();
-    const local = localProblem(d);
-    if (local) {
-      placeErrors(form, summary, local);
-      return;
-    }
-    clearErrors(form, summary);
-    create.disabled = true;
-    try {
-      const response = await call('POST', KINDS.scep.list, { body: d });
-      setFlash('ok', `Created ${response.body.displayName}.`);
-      location.hash = `#/profiles/scep/${encodeURIComponent(response.body.id)}`;
-    } catch (error) {
-      if (isStatus(error, 422) && error.problem) placeErrors(form, summary, error.problem);
-      else { summary.replaceChildren(errorNotice(error)); summary.hidden = false; }
-    } finally {
-      create.disabled = false;
-    }
-  });
+  wireCreateButtons('scep', { form, summary, draft, localProblem });
   main.append(h('p', {}, h('a', { href: '#/profiles?kind=scep' }, '← All profiles')), form);
   form.querySelector('input').focus();
 }
@@ -423,21 +404,7 @@ export async function renderScepProfile(main, id, preset) {
         renderScepProfile(main, id, { profile: view, etag: tag });
       },
     });
-    const saveButton = h('button', { type: 'submit', class: 'primary' }, 'Save');
-    const deleteButton = h('button', { type: 'button', class: 'danger' }, 'Delete profile');
-    form.append(h('div', { class: 'toolbar form-buttons' }, saveButton, deleteButton));
-    form.addEventListener('submit', async (event) => {
-      event.preventDefault();
-      const d = draft();
-      const local = localProblem(d);
-      if (local) {
-        placeErrors(form, summary, local);
-        return;
-      }
-      saveButton.disabled = true;
-      try { await controller.save(d); } finally { saveButton.disabled = false; }
-    });
-    deleteButton.addEventListener('click', () => controller.remove(profile.displayName));
+    wireEditButtons({ form, summary, draft, localProblem }, controller, profile.displayName);
     settings = h('section', { class: 'card', 'aria-labelledby': 'settings-title' },
       h('h2', { id: 'settings-title' }, 'Settings'), conflictSlot, form);
   } else {

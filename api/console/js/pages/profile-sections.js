@@ -1,11 +1,11 @@
 // Sections of a profile page shared by both kinds: assignments (with the dry
 // run before each add/remove), payload preview with download, audit history.
 import { call, listAll } from '../api.js';
-import { h, field, table, pager, notice, download, formatDate } from '../dom.js';
+import { h, field, fill, table, pager, notice, download, formatDate } from '../dom.js';
 import { confirmWithDryRun } from './profile-dryrun.js';
 import {
   label, select, input, radio, choice, group, errorNotice, isStatus, problemText,
-  payloadExtension, safeName, text, fill, platformLabel,
+  payloadExtension, safeName, text, platformLabel,
 } from './profile-util.js';
 
 export const KINDS = {

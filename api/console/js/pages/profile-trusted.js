@@ -4,13 +4,16 @@
 // saving, and before saving the file's name, size, format and thumbprints.
 import { call, listAll } from '../api.js';
 import { canWrite } from '../session.js';
-import { h, field, notice, formatDate, table } from '../dom.js';
+import { h, field, fill, notice, formatDate, table } from '../dom.js';
+import { PLATFORMS } from '../forms.js';
 import { assignmentsSection, previewSection, historySection, KINDS } from './profile-sections.js';
-import { editController, setFlash, takeFlash } from './profile-edit.js';
 import {
-  PLATFORMS, platformLabel, isWindows, label, select, enumOptions, input, group,
-  dl, etagOf, placeErrors, clearErrors, errorNotice, isStatus, readFile, readCertificateBytes, thumbprint,
-  formatBytes, base64ToBytes, fill,
+  editController, setFlash, takeFlash, wireCreateButtons, wireEditButtons,
+} from './profile-edit.js';
+import {
+  platformLabel, isWindows, label, select, enumOptions, input, group,
+  dl, etagOf, errorNotice, isStatus, readFile, readCertificateBytes, thumbprint,
+  formatBytes, base64ToBytes,
 } from './profile-util.js';
 
 const STORES = ['computerCertStoreRoot', 'computerCertStoreIntermediate', 'userCertStoreIntermediate'];
@@ -172,29 +175,7 @@ export async function renderTrustedNew(main) {
     return;
   }
   const { form, summary, draft, localProblem } = buildForm({}, { isNew: true });
-  const create = h('button', { type: 'submit', class: 'primary' }, 'Create profile');
-  form.append(h('div', { class: 'toolbar form-buttons' }, create, h('a', { href: '#/profiles?kind=trusted' }, 'Cancel')));
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const d = draft();
-    const local = localProblem(d);
-    if (local) {
-      placeErrors(form, summary, local);
-      return;
-    }
-    clearErrors(form, summary);
-    create.disabled = true;
-    try {
-      const response = await call('POST', KINDS.trusted.list, { body: d });
-      setFlash('ok', `Created ${response.body.displayName}.`);
-      location.hash = `#/profiles/trusted/${encodeURIComponent(response.body.id)}`;
-    } catch (error) {
-      if (isStatus(error, 422) && error.problem) placeErrors(form, summary, error.problem);
-      else { summary.replaceChildren(errorNotice(error)); summary.hidden = false; }
-    } finally {
-      create.disabled = false;
-    }
-  });
+  wireCreateButtons('trusted', { form, summary, draft, localProblem });
   main.append(h('p', {}, h('a', { href: '#/profiles?kind=trusted' }, '← All profiles')), form);
   form.querySelector('input').focus();
 }
@@ -274,21 +255,7 @@ export async function renderTrustedProfile(main, id, preset) {
       onSaved: rerender((view) => `Saved: version ${view.version}.`),
       onReload: rerender((view) => `Reloaded version ${view.version}.`),
     });
-    const saveButton = h('button', { type: 'submit', class: 'primary' }, 'Save');
-    const deleteButton = h('button', { type: 'button', class: 'danger' }, 'Delete profile');
-    form.append(h('div', { class: 'toolbar form-buttons' }, saveButton, deleteButton));
-    form.addEventListener('submit', async (event) => {
-      event.preventDefault();
-      const d = draft();
-      const local = localProblem(d);
-      if (local) {
-        placeErrors(form, summary, local);
-        return;
-      }
-      saveButton.disabled = true;
-      try { await controller.save(d); } finally { saveButton.disabled = false; }
-    });
-    deleteButton.addEventListener('click', () => controller.remove(profile.displayName));
+    wireEditButtons({ form, summary, draft, localProblem }, controller, profile.displayName);
     settings = h('section', { class: 'card', 'aria-labelledby': 'settings-title' },
       h('h2', { id: 'settings-title' }, 'Settings'), conflictSlot, form);
   } else {

@@ -2,9 +2,8 @@
 // handling (PEM/DER detection, DER → PEM) and error placement. Text only: every
 // value from the API or a file becomes a text node through dom.js's h().
 import { ApiError } from '../api.js';
-import { h, field, showFieldErrors, clearFieldErrors, notice } from '../dom.js';
+import { h, fill, uniqueId, showFieldErrors, clearFieldErrors, notice } from '../dom.js';
 
-export const PLATFORMS = ['android', 'ios', 'macos', 'windows10', 'windows81', 'windowsPhone81'];
 
 export const PLATFORM_LABELS = {
   android: 'Android',
@@ -109,7 +108,7 @@ export function radio(name, value, checked) {
 
 /** A checkbox or radio with its own label after it. */
 export function choice(inputEl, text) {
-  if (!inputEl.id) inputEl.id = uid('choice');
+  if (!inputEl.id) inputEl.id = uniqueId('choice');
   return h('span', { class: 'choice' }, inputEl, h('label', { for: inputEl.id }, text));
 }
 
@@ -121,11 +120,6 @@ export function group(legend, name, ...children) {
     h('p', { class: 'field-error', role: 'alert', hidden: true, dataset: { errorFor: name } }));
 }
 
-let counter = 0;
-export function uid(prefix) {
-  counter += 1;
-  return `${prefix}-${counter}`;
-}
 
 /** Definition list of `[term, value]`; values are strings or nodes. */
 export function dl(pairs, attrs = {}) {
@@ -338,12 +332,4 @@ export function payloadExtension(contentType, platform) {
   return 'json';
 }
 
-/** A field wrapper that also works for inputs dom.js's field() binds by id. */
-export function labelled(labelText, inputEl, options) {
-  return field(labelText, inputEl, options);
-}
 
-/** replaceChildren without the "null" text nodes it would make of absent parts. */
-export function fill(element, ...children) {
-  element.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
-}

@@ -3,13 +3,14 @@
 // routes of the profile pages (profile-scep.js, profile-trusted.js).
 import { call, listAll } from '../api.js';
 import { canWrite } from '../session.js';
-import { h, field, table, pager, formatDate } from '../dom.js';
+import { h, field, fill, table, pager, formatDate } from '../dom.js';
+import { PLATFORMS } from '../forms.js';
 import { KINDS } from './profile-sections.js';
 import { renderScepNew, renderScepProfile } from './profile-scep.js';
 import { renderTrustedNew, renderTrustedProfile } from './profile-trusted.js';
 import { takeFlash } from './profile-edit.js';
 import {
-  PLATFORMS, platformLabel, label, select, queryObject, errorNotice, fill,
+  platformLabel, label, select, queryObject, errorNotice,
 } from './profile-util.js';
 
 const PAGE = 50;

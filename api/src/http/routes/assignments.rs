@@ -124,19 +124,18 @@ pub mod docs {
     use super::*;
 
     macro_rules! documented {
-        ($tag:literal, $name:literal, $create:ident, $list:ident, $delete:ident, $targeted:ident,
-         [$($dry_param:ty)?], [$($dry_response:tt)*]) => {
+        ($tag:literal, $name:literal, $create:ident, $list:ident, $delete:ident, $targeted:ident) => {
             /// Assign the profile to a group
             ///
             /// `include` or `exclude`; exclusion wins over inclusion across user and
             /// device groups. A group can be assigned to a profile once (409).
             #[utoipa::path(post, path = concat!("/api/v1/", $tag, "/{id}/assignments"), tag = $tag,
                 operation_id = concat!("create", $name, "Assignment"),
-                params(("id" = Uuid, Path, description = "Profile id") $(, $dry_param)?),
+                params(("id" = Uuid, Path, description = "Profile id"), DryRunQuery),
                 request_body = AssignmentRequest,
                 responses((status = 201, description = "Assigned", body = AssignmentView),
-                    (status = 409, description = "The group is already assigned", body = crate::error::Problem, content_type = "application/problem+json")
-                    $($dry_response)*))]
+                    (status = 409, description = "The group is already assigned", body = crate::error::Problem, content_type = "application/problem+json"),
+                    (status = 200, description = "With dryRun=true: what the change would do; nothing is written", body = AssignmentDryRun)))]
             pub fn $create() {}
 
             /// List the profile's assignments
@@ -150,8 +149,9 @@ pub mod docs {
             #[utoipa::path(delete, path = concat!("/api/v1/", $tag, "/{id}/assignments/{assignmentId}"), tag = $tag,
                 operation_id = concat!("delete", $name, "Assignment"),
                 params(("id" = Uuid, Path, description = "Profile id"),
-                    ("assignmentId" = Uuid, Path, description = "Assignment id") $(, $dry_param)?),
-                responses((status = 204, description = "Removed") $($dry_response)*))]
+                    ("assignmentId" = Uuid, Path, description = "Assignment id"), DryRunQuery),
+                responses((status = 204, description = "Removed"),
+                    (status = 200, description = "With dryRun=true: what the change would do; nothing is written", body = AssignmentDryRun)))]
             pub fn $delete() {}
 
             /// Devices the profile reaches
@@ -169,9 +169,7 @@ pub mod docs {
 
     // The tag is also the collection's name: `/api/v1/{tag}`.
     documented! {"trusted-certificate-profiles", "TrustedCertificateProfile",
-    create_trusted, list_trusted, delete_trusted, targeted_trusted, [DryRunQuery],
-    [, (status = 200, description = "With dryRun=true: what the change would do; nothing is written", body = AssignmentDryRun)]}
+    create_trusted, list_trusted, delete_trusted, targeted_trusted}
     documented! {"scep-certificate-profiles", "ScepCertificateProfile",
-    create_scep, list_scep, delete_scep, targeted_scep, [DryRunQuery],
-    [, (status = 200, description = "With dryRun=true: what the change would do; nothing is written", body = AssignmentDryRun)]}
+    create_scep, list_scep, delete_scep, targeted_scep}
 }
