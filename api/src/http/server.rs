@@ -7,7 +7,7 @@ use actix_web::{dev::Server, middleware, web, App, HttpServer};
 use super::{body_deadline, dry_run_guard, extract, routes, telemetry};
 use crate::{
     error::ApiError,
-    state::{last_check_ins, AppState},
+    state::{write_behind, AppState},
 };
 
 /// Server settings that are not part of [`AppState`]: how long and how many
@@ -54,8 +54,8 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
-    /// Writes `lastCheckInDateTime` behind the check-ins (see `state::last_check_ins`).
-    last_check_in_writer: tokio::task::JoinHandle<()>,
+    /// Writes check-in times and payload offers behind the check-ins (see `state::write_behind`).
+    observation_writer: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -65,8 +65,8 @@ impl Application {
         let port = listener.local_addr()?.port();
         let workers = settings.workers.max(1);
         let state = web::Data::new(state);
-        let last_check_in_writer = tokio::spawn(last_check_ins::flush_periodically(
-            Arc::clone(&state.last_check_ins),
+        let observation_writer = tokio::spawn(write_behind::flush_periodically(
+            Arc::clone(&state.write_behind),
             Arc::clone(&state.store),
         ));
         let app_state = state.clone();
@@ -97,7 +97,7 @@ impl Application {
             port,
             server,
             state: app_state,
-            last_check_in_writer,
+            observation_writer,
         })
     }
 
@@ -105,18 +105,18 @@ impl Application {
         self.port
     }
 
-    /// The server alone; the `lastCheckInDateTime` writer keeps running on
+    /// The server alone; the observation writer keeps running on
     /// the runtime (until it ends) without the final flush of [`Self::run`].
     pub fn into_server(self) -> Server {
         self.server
     }
 
-    /// Serves until stopped, then writes the `lastCheckInDateTime`s still pending.
+    /// Serves until stopped, then writes the observations still pending.
     pub async fn run(self) -> std::io::Result<()> {
         let served = self.server.await;
-        self.last_check_in_writer.abort();
-        if let Err(error) = self.state.last_check_ins.flush(self.state.store.as_ref()).await {
-            tracing::warn!(%error, "writing the last lastCheckInDateTime values failed");
+        self.observation_writer.abort();
+        if let Err(error) = self.state.write_behind.flush(self.state.store.as_ref()).await {
+            tracing::warn!(%error, "writing the last check-in times and payload offers failed");
         }
         served
     }

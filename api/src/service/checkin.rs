@@ -380,12 +380,13 @@ fn ledger(facts: &CheckInFacts) -> Vec<LedgerCertificate> {
 }
 
 /// Records what changed: each SCEP payload handed out (for the enrollment
-/// timeline; only a response with a payload has one), `challengeIssued` for
+/// timeline, noted for the write-behind flush: [`crate::state::payload_offers`]),
+/// `challengeIssued` for
 /// offered profiles not yet in that state (a write, which moves the device's
 /// generation, so the next check-in reads fresh facts), the first report of
 /// a ledger certificate (once per certificate: the cached facts say whether
 /// it was reported before), and a stale `lastCheckInDateTime` — noted for
-/// the write-behind flush ([`crate::state::last_check_ins`]) and patched
+/// the write-behind flush ([`crate::state::write_behind`]) and patched
 /// into the cached facts so the next minute of check-ins does not note it
 /// again. An unchanged device writes nothing on the request path.
 async fn record(
@@ -408,9 +409,7 @@ async fn record(
         })
         .collect();
     let at = scepter_storage::now();
-    if !offered.is_empty() {
-        state.store.record_payload_offers(offered).await?;
-    }
+    state.write_behind.payload_offers.note(offered);
     if !new_steps.is_empty() {
         state
             .store
@@ -436,7 +435,7 @@ async fn record(
             .await?;
     }
     if touch {
-        state.last_check_ins.note(device.device_id, at);
+        state.write_behind.last_check_ins.note(device.device_id, at);
         let mut updated = facts.clone();
         updated.device.content.last_check_in_at = Some(at);
         state

@@ -43,6 +43,25 @@ pub struct ProfileTimeline {
     pub items: Vec<TimelineItem>,
 }
 
+/// The device's history, after writing the offers this instance noted but
+/// has not written yet (they are written behind the check-ins): an admin
+/// who just watched a check-in sees its offer.
+async fn enrollment_history(
+    state: &AppState,
+    device_id: Uuid,
+    profile_id: Option<Uuid>,
+) -> Result<EnrollmentHistory, ApiError> {
+    state
+        .write_behind
+        .payload_offers
+        .flush(state.store.as_ref())
+        .await?;
+    Ok(state
+        .store
+        .enrollment_history(device_id, profile_id, HISTORY_LIMIT)
+        .await?)
+}
+
 /// The timeline of `device_id` for one SCEP profile. An unknown device is
 /// 404; a `profile_id` that names no SCEP profile and never reached the
 /// device is a 422 naming `profileId`.
@@ -53,10 +72,7 @@ pub async fn for_profile(
     now: DateTime<Utc>,
 ) -> Result<ProfileTimeline, ApiError> {
     let facts = device_facts(state, device_id).await?;
-    let history = state
-        .store
-        .enrollment_history(device_id, Some(profile_id), HISTORY_LIMIT)
-        .await?;
+    let history = enrollment_history(state, device_id, Some(profile_id)).await?;
     let profile = state.store.scep_profile(profile_id).await?;
     let known = profile.is_some()
         || !history.offers.is_empty()
@@ -97,10 +113,7 @@ pub async fn per_profile(
     now: DateTime<Utc>,
 ) -> Result<Vec<ProfileTimeline>, ApiError> {
     let facts = device_facts(state, device_id).await?;
-    let history = state
-        .store
-        .enrollment_history(device_id, None, HISTORY_LIMIT)
-        .await?;
+    let history = enrollment_history(state, device_id, None).await?;
     let effective = effective_profiles(&facts.memberships, &facts.profiles, Explain::Yes);
     let profile_ids: BTreeSet<Uuid> = effective
         .iter()

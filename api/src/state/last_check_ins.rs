@@ -3,25 +3,18 @@
 //! An idle check-in is one read. Writing the time it observed on the request
 //! path would add a durable commit per device and minute — at fleet scale
 //! thousands of commits a minute competing with the reads. Check-ins note
-//! the time here instead; [`flush_periodically`] writes every noted device
-//! in one statement per thousand devices each [`FLUSH_INTERVAL`], and
+//! the time here instead; [`super::write_behind`] writes every noted device
+//! in one statement per thousand devices each second, and
 //! [`crate::http::Application::run`] flushes once more on shutdown. The
 //! statement never moves a time backwards, so several instances, or a flush
 //! that overtakes another, keep the newest value. A crash loses at most one
 //! interval of observations — times, never admin changes.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{collections::HashMap, sync::Mutex};
 
 use chrono::{DateTime, Utc};
 use scepter_storage::{StorageError, Store};
 use uuid::Uuid;
-
-/// How long a noted time may wait before it is written.
-pub const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The check-in times noted since the last flush, newest per device.
 #[derive(Default)]
@@ -71,18 +64,6 @@ impl LastCheckIns {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .len()
-    }
-}
-
-/// Flushes `times` every [`FLUSH_INTERVAL`] until the task is dropped.
-pub async fn flush_periodically(times: Arc<LastCheckIns>, store: Arc<dyn Store>) {
-    let mut interval = tokio::time::interval(FLUSH_INTERVAL);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        interval.tick().await;
-        if let Err(error) = times.flush(store.as_ref()).await {
-            tracing::warn!(%error, pending = times.pending(), "writing lastCheckInDateTime failed; retrying");
-        }
     }
 }
 

@@ -4,14 +4,16 @@
 
 pub mod facts_cache;
 pub mod last_check_ins;
+pub mod payload_offers;
 pub mod profile_cache;
+pub mod write_behind;
 
 use std::sync::Arc;
 
 use scepter_domain::challenge::{self, ChallengeKey};
 use scepter_storage::Store;
 
-use self::{facts_cache::FactsCache, last_check_ins::LastCheckIns, profile_cache::ProfileCache};
+use self::{facts_cache::FactsCache, profile_cache::ProfileCache, write_behind::WriteBehind};
 use crate::{metrics::Metrics, tokens::TokenAuthority};
 
 /// Deployment policies that shape validation.
@@ -61,8 +63,8 @@ pub struct AppState {
     pub profiles: ProfileCache,
     /// Check-in facts by device and its generations.
     pub check_in_facts: FactsCache,
-    /// `lastCheckInDateTime` waiting to be written (see [`last_check_ins`]).
-    pub last_check_ins: Arc<LastCheckIns>,
+    /// Check-in times and payload offers waiting to be written (see [`write_behind`]).
+    pub write_behind: Arc<WriteBehind>,
     pub metrics: Metrics,
 }
 
@@ -85,7 +87,7 @@ impl AppState {
             enrollment,
             profiles: ProfileCache::default(),
             check_in_facts: FactsCache::default(),
-            last_check_ins: Arc::default(),
+            write_behind: Arc::default(),
             metrics: Metrics::new(),
         }
     }

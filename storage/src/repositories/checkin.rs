@@ -38,11 +38,12 @@ pub trait CheckInRepository: Send + Sync {
     /// The device, its primary user, its targeting facts and its certificates; `None` for an unknown device.
     async fn check_in_facts(&self, device_id: Uuid) -> Result<Option<CheckInFacts>, StorageError>;
 
-    /// Records `challengeIssued` for the offered `(profile, version)` pairs.
-    /// Independent observations, so written without a transaction; each
-    /// statement is atomic. (Waiting for the disk here was measured against
-    /// a transaction with an asynchronous commit: the three extra round
-    /// trips cost as much as they saved.)
+    /// Records `challengeIssued` for the offered `(profile, version)` pairs
+    /// (distinct profiles), in one statement: one round trip and one commit
+    /// per check-in, however many profiles it offered anew. Durable: the
+    /// step moves the device's facts generation and the connector reads it.
+    /// (A transaction with an asynchronous commit here was measured: its
+    /// extra round trips cost as much as the disk wait they saved.)
     async fn record_challenges_offered(
         &self,
         device_id: Uuid,

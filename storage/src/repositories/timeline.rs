@@ -39,8 +39,10 @@ pub struct EnrollmentHistory {
 /// The enrollment timeline's history.
 #[async_trait]
 pub trait EnrollmentHistoryRepository: Send + Sync {
-    /// Records offers handed out by one check-in; one statement each, no
-    /// transaction (independent observations, like `challengeIssued`).
+    /// Records offers handed out by check-ins: one statement per thousand,
+    /// committed as observations (on PostgreSQL without waiting for the
+    /// disk; the service writes them behind the requests, see
+    /// `scepter_api::state::observations`).
     async fn record_payload_offers(&self, offers: &[PayloadOffer]) -> Result<(), StorageError>;
 
     /// Sets `reported_at` of certificates that have none yet. Check-in calls

@@ -9,11 +9,14 @@ pub(crate) const TOUCH_DEVICES_WITH: &str = "WITH seen (id, at) AS (";
 pub(crate) const TOUCH_DEVICES_UPDATE: &str = ") UPDATE devices SET last_check_in_at = seen.at FROM seen \
      WHERE devices.id = seen.id AND (devices.last_check_in_at IS NULL OR devices.last_check_in_at < seen.at)";
 
-/// `$1` device, `$2` profile, `$3` its version, `$4` now.
-pub(crate) const RECORD_CHALLENGE_ISSUED: &str = "INSERT INTO device_profile_states \
-     (device_id, profile_id, profile_version, state, updated_at) VALUES ($1, $2, $3, 'challengeIssued', $4) \
-     ON CONFLICT (device_id, profile_id) DO UPDATE SET profile_version = excluded.profile_version, \
-     state = 'challengeIssued', diagnostic_code = NULL, reason = NULL, updated_at = excluded.updated_at";
+/// Followed by `VALUES (device, profile, version, now), …` and
+/// [`RECORD_CHALLENGES_ISSUED_CONFLICT`]: every profile one check-in offered
+/// anew, in one statement (one commit).
+pub(crate) const RECORD_CHALLENGES_ISSUED: &str = "INSERT INTO device_profile_states \
+     (device_id, profile_id, profile_version, state, updated_at) ";
+pub(crate) const RECORD_CHALLENGES_ISSUED_CONFLICT: &str = " ON CONFLICT (device_id, profile_id) DO UPDATE \
+     SET profile_version = excluded.profile_version, state = 'challengeIssued', diagnostic_code = NULL, \
+     reason = NULL, updated_at = excluded.updated_at";
 
 macro_rules! impl_check_in_repository {
     ($store:ident, $db:ty) => {
@@ -25,28 +28,16 @@ macro_rules! impl_check_in_repository {
 
             use super::{
                 assignment_repository::targeting_facts, fetch, ledger_repository::certificates_of_device,
-                $store,
+                observations, $store,
             };
             use crate::{
                 rows::{DeviceRow, StepRow, UserRow},
                 sql::{
                     checkin::*,
                     directory::{SELECT_DEVICE, SELECT_USER},
-                    Dialect,
                 },
                 CheckInFacts, CheckInRepository, StorageError, StoredDevice, LAST_CHECK_IN_CHUNK,
             };
-
-            /// A transaction for observations: see [`Dialect::OBSERVATIONS_COMMIT`].
-            async fn observations(
-                pool: &sqlx::Pool<$db>,
-            ) -> Result<sqlx::Transaction<'static, $db>, StorageError> {
-                let mut transaction = pool.begin().await?;
-                if let Some(statement) = <$db as Dialect>::OBSERVATIONS_COMMIT {
-                    sqlx::query(statement).execute(&mut *transaction).await?;
-                }
-                Ok(transaction)
-            }
 
             #[async_trait]
             impl CheckInRepository for $store {
@@ -95,15 +86,19 @@ macro_rules! impl_check_in_repository {
                     at: DateTime<Utc>,
                     offered: &[(Uuid, i64)],
                 ) -> Result<(), StorageError> {
-                    for (profile_id, version) in offered {
-                        sqlx::query(RECORD_CHALLENGE_ISSUED)
-                            .bind(device_id)
-                            .bind(profile_id)
-                            .bind(version)
-                            .bind(at)
-                            .execute(&self.pool)
-                            .await?;
+                    if offered.is_empty() {
+                        return Ok(());
                     }
+                    let mut query = sqlx::QueryBuilder::<$db>::new(RECORD_CHALLENGES_ISSUED);
+                    query.push_values(offered, |mut row, (profile_id, version)| {
+                        row.push_bind(device_id)
+                            .push_bind(*profile_id)
+                            .push_bind(*version)
+                            .push("'challengeIssued'")
+                            .push_bind(at);
+                    });
+                    query.push(RECORD_CHALLENGES_ISSUED_CONFLICT);
+                    query.build().execute(&self.pool).await?;
                     Ok(())
                 }
 
@@ -112,7 +107,7 @@ macro_rules! impl_check_in_repository {
                     seen: &[(Uuid, DateTime<Utc>)],
                 ) -> Result<(), StorageError> {
                     for chunk in seen.chunks(LAST_CHECK_IN_CHUNK) {
-                        let mut transaction = observations(&self.pool).await?;
+                        let mut transaction = observations::begin(&self.pool).await?;
                         let mut query = sqlx::QueryBuilder::<$db>::new(TOUCH_DEVICES_WITH);
                         query.push_values(chunk, |mut row, (device_id, at)| {
                             row.push_bind(*device_id).push_bind(*at);

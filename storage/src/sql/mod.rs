@@ -271,6 +271,25 @@ macro_rules! impl_store {
             }
         }
 
+        /// Transactions for observations (check-in times, payload offers):
+        /// facts the service saw rather than changes an admin made, so a
+        /// crash may lose the last moment of them (see
+        /// [`Dialect::OBSERVATIONS_COMMIT`](crate::sql::Dialect::OBSERVATIONS_COMMIT)).
+        mod observations {
+            use crate::{sql::Dialect, StorageError};
+
+            /// A transaction whose commit does not wait for the disk where the backend allows it.
+            pub(super) async fn begin(
+                pool: &sqlx::Pool<$db>,
+            ) -> Result<sqlx::Transaction<'static, $db>, StorageError> {
+                let mut transaction = pool.begin().await?;
+                if let Some(statement) = <$db as Dialect>::OBSERVATIONS_COMMIT {
+                    sqlx::query(statement).execute(&mut *transaction).await?;
+                }
+                Ok(transaction)
+            }
+        }
+
         $crate::sql::impl_audit_repository!($store, $db);
         $crate::sql::impl_profile_repositories!($store, $db);
         $crate::sql::impl_directory_repositories!($store, $db);

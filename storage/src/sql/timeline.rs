@@ -1,9 +1,12 @@
 //! The enrollment timeline's history: payload offers, first reports of
 //! certificates, events of one device and profile versions.
 
-/// `$1`–`$7`: the columns in order.
-pub(crate) const INSERT_PAYLOAD_OFFER: &str = "INSERT INTO payload_offers (id, device_id, profile_id, \
-     profile_version, scep_server_urls, challenge_expires_at, offered_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+/// Followed by `VALUES (…), …`: one row per offer, the columns in order.
+pub(crate) const INSERT_PAYLOAD_OFFERS: &str = "INSERT INTO payload_offers (id, device_id, profile_id, \
+     profile_version, scep_server_urls, challenge_expires_at, offered_at) ";
+
+/// Offers per statement: 7 binds each, far below either backend's limit.
+pub(crate) const PAYLOAD_OFFER_CHUNK: usize = 1000;
 
 /// `$1` certificate, `$2` when. Only the first report sets it.
 pub(crate) const CERTIFICATE_REPORTED: &str =
@@ -38,7 +41,7 @@ macro_rules! impl_enrollment_history_repository {
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
 
-            use super::$store;
+            use super::{observations, $store};
             use crate::{
                 rows::{EventRow, PayloadOfferRow, ProfileVersionRow},
                 sql::timeline::*,
@@ -49,19 +52,28 @@ macro_rules! impl_enrollment_history_repository {
             #[async_trait]
             impl EnrollmentHistoryRepository for $store {
                 async fn record_payload_offers(&self, offers: &[PayloadOffer]) -> Result<(), StorageError> {
-                    for offer in offers {
-                        let urls = serde_json::to_string(&offer.scep_server_urls)
-                            .map_err(|error| StorageError::Corrupt(error.to_string()))?;
-                        sqlx::query(INSERT_PAYLOAD_OFFER)
-                            .bind(Uuid::now_v7())
-                            .bind(offer.device_id)
-                            .bind(offer.profile_id)
-                            .bind(offer.profile_version)
-                            .bind(urls)
-                            .bind(offer.challenge_expires_at)
-                            .bind(offer.offered_at)
-                            .execute(&self.pool)
-                            .await?;
+                    for chunk in offers.chunks(PAYLOAD_OFFER_CHUNK) {
+                        let rows = chunk
+                            .iter()
+                            .map(|offer| {
+                                serde_json::to_string(&offer.scep_server_urls)
+                                    .map(|urls| (offer, urls))
+                                    .map_err(|error| StorageError::Corrupt(error.to_string()))
+                            })
+                            .collect::<Result<Vec<_>, _>>()?;
+                        let mut transaction = observations::begin(&self.pool).await?;
+                        let mut query = sqlx::QueryBuilder::<$db>::new(INSERT_PAYLOAD_OFFERS);
+                        query.push_values(rows, |mut row, (offer, urls)| {
+                            row.push_bind(Uuid::now_v7())
+                                .push_bind(offer.device_id)
+                                .push_bind(offer.profile_id)
+                                .push_bind(offer.profile_version)
+                                .push_bind(urls)
+                                .push_bind(offer.challenge_expires_at)
+                                .push_bind(offer.offered_at);
+                        });
+                        query.build().execute(&mut *transaction).await?;
+                        transaction.commit().await?;
                     }
                     Ok(())
                 }
