@@ -264,7 +264,7 @@ fn untargeted_status(device_id: Uuid, certificates: &[&LedgerEntry]) -> Option<D
 }
 
 /// Devices per state, over all pages.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceStatusSummary {

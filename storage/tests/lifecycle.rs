@@ -16,7 +16,7 @@ use scepter_domain::{
 use scepter_storage::testing::audit_entry;
 use scepter_storage::{
     now, AllowedRecord, EnrollmentStep, EventFilter, FactsGenerations, FailedRequest, NewEvent, PageRequest,
-    PayloadOffer, RevocationOutcome, RevocationScope, ScepTransaction, StorageError, Store,
+    PayloadOffer, ReportSnapshot, RevocationOutcome, RevocationScope, ScepTransaction, StorageError, Store,
     StoredCertificate, LAST_CHECK_IN_CHUNK,
 };
 use uuid::Uuid;
@@ -44,6 +44,7 @@ scepter_storage::store_tests!(
     a_certificate_is_marked_reported_once,
     profile_updates_record_each_new_version,
     the_timeline_reads_the_events_of_one_device,
+    report_snapshots_keep_the_newest_and_one_refresher_claims_at_a_time,
 );
 
 /// A device in a device group that a SCEP profile (device certificate) is assigned to.
@@ -1217,4 +1218,75 @@ async fn the_timeline_reads_the_events_of_one_device(store: Arc<dyn Store>) {
     assert_eq!(of_profile.events[0].profile_id, Some(setup.profile));
     assert_eq!(of_device.events.len(), 2);
     assert!(of_device.events[0].id < of_device.events[1].id, "oldest first");
+}
+
+async fn report_snapshots_keep_the_newest_and_one_refresher_claims_at_a_time(store: Arc<dyn Store>) {
+    const NAME: &str = "certificate-health";
+    let t0 = now();
+    let at = |seconds: i64| t0 + Duration::seconds(seconds);
+    let lease = |from: i64| (at(from), at(from + 300));
+    assert_eq!(store.report_snapshot(NAME).await.unwrap(), None);
+
+    // Nothing stored: the first claim wins, a second is refused while the lease runs.
+    let (now_, until) = lease(0);
+    assert!(store
+        .claim_report_refresh(NAME, at(-60), now_, until)
+        .await
+        .unwrap());
+    assert!(!store
+        .claim_report_refresh(NAME, at(-60), now_, until)
+        .await
+        .unwrap());
+    // A claim alone is no snapshot.
+    assert_eq!(store.report_snapshot(NAME).await.unwrap(), None);
+
+    let snapshot = |seconds: i64, body: &str| ReportSnapshot {
+        generated_at: at(seconds),
+        body: body.to_owned(),
+    };
+    assert!(store
+        .save_report_snapshot(NAME, &snapshot(1, "{\"n\":1}"))
+        .await
+        .unwrap());
+    assert_eq!(
+        store.report_snapshot(NAME).await.unwrap(),
+        Some(snapshot(1, "{\"n\":1}"))
+    );
+    // An older result (a slower computation finishing later) does not replace it.
+    assert!(!store
+        .save_report_snapshot(NAME, &snapshot(0, "{\"n\":0}"))
+        .await
+        .unwrap());
+    assert_eq!(
+        store.report_snapshot(NAME).await.unwrap(),
+        Some(snapshot(1, "{\"n\":1}"))
+    );
+
+    // Saving released the lease; a snapshot newer than `stale_before` needs no refresh.
+    let (now_, until) = lease(2);
+    assert!(!store
+        .claim_report_refresh(NAME, at(0), now_, until)
+        .await
+        .unwrap());
+    // Once it is stale, one claim wins...
+    assert!(store
+        .claim_report_refresh(NAME, at(5), now_, until)
+        .await
+        .unwrap());
+    assert!(!store
+        .claim_report_refresh(NAME, at(5), now_, until)
+        .await
+        .unwrap());
+    // ...until its lease runs out (a refresher that died).
+    let (later, later_until) = lease(303);
+    assert!(store
+        .claim_report_refresh(NAME, at(5), later, later_until)
+        .await
+        .unwrap());
+    // The snapshot is still the stored one, and other names are apart.
+    assert_eq!(
+        store.report_snapshot(NAME).await.unwrap(),
+        Some(snapshot(1, "{\"n\":1}"))
+    );
+    assert_eq!(store.report_snapshot("other").await.unwrap(), None);
 }

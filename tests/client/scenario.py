@@ -832,8 +832,12 @@ def enrollment_timeline(ctx: Context) -> None:
 
 @step("connector_notifies_certificate")
 def certificate_health_report(ctx: Context) -> None:
-    """getCertificateHealth: the enrolled device counts as succeeded, for its profile and in total."""
-    response = invoke("getCertificateHealth", get_certificate_health, client=ctx.admin)
+    """getCertificateHealth: the enrolled device counts as succeeded, for its profile and in total.
+
+    The server answers from a snapshot up to a minute old by default (older than the enrollment);
+    maxAgeSeconds=0 asks for the figures now.
+    """
+    response = invoke("getCertificateHealth", get_certificate_health, client=ctx.admin, max_age_seconds=0)
     report = expect("getCertificateHealth", response, 200, CertificateHealthReport)
     profile = next((p for p in report.profiles if p.profile_id == ctx.scep_id), None)
     check(profile is not None, "the SCEP profile is in the report")

@@ -18,7 +18,7 @@ use crate::{
         server::{Application, ServerSettings},
         telemetry::{self, LogFormat},
     },
-    service::sweep,
+    service::{health, sweep},
     state::{AppState, ProfilePolicy},
     tokens::TokenAuthority,
 };
@@ -52,6 +52,12 @@ pub struct ServeArgs {
     /// Devices whose check-in facts are cached per instance (0 disables the cache).
     #[arg(long, env = "SCEPTER_CHECK_IN_CACHE_DEVICES", default_value_t = crate::state::facts_cache::DEFAULT_CAPACITY)]
     pub check_in_cache_devices: usize,
+    /// How old the certificate health report may be: it is recomputed this
+    /// often in the background and served from that snapshot (a request can
+    /// ask for a fresher one). 0 computes it on every request.
+    #[arg(long, env = "SCEPTER_CERTIFICATE_HEALTH_MAX_AGE", value_parser = humantime::parse_duration,
+        default_value = "60s")]
+    pub certificate_health_max_age: Duration,
     /// HTTP worker threads (default: one per CPU).
     #[arg(long, env = "SCEPTER_WORKERS")]
     pub workers: Option<usize>,
@@ -107,7 +113,8 @@ pub async fn serve(args: ServeArgs, secret_flags: &[SecretFlag]) -> anyhow::Resu
         })
         .with_max_body_bytes(args.max_body_bytes)
         .with_organization(args.organization)
-        .with_check_in_cache(args.check_in_cache_devices);
+        .with_check_in_cache(args.check_in_cache_devices)
+        .with_certificate_health_max_age(args.certificate_health_max_age);
     let retention = RetentionPolicy {
         retention_days: args.enrollment.event_retention_days,
         challenge_lifetime_secs: args.enrollment.challenge_ttl,
@@ -117,6 +124,12 @@ pub async fn serve(args: ServeArgs, secret_flags: &[SecretFlag]) -> anyhow::Resu
             store.clone(),
             Duration::from_secs(args.enrollment.revocation_sweep_secs),
             retention,
+        ))
+    });
+    let health_refresher = (!args.certificate_health_max_age.is_zero()).then(|| {
+        tokio::spawn(health::refresh_periodically(
+            store.clone(),
+            args.certificate_health_max_age,
             state.metrics.certificate_health_gauges(),
         ))
     });
@@ -134,8 +147,8 @@ pub async fn serve(args: ServeArgs, secret_flags: &[SecretFlag]) -> anyhow::Resu
         ..ServerSettings::default()
     };
     Application::build(listener, state, settings)?.run().await?;
-    if let Some(sweeper) = sweeper {
-        sweeper.abort();
+    for task in [sweeper, health_refresher].into_iter().flatten() {
+        task.abort();
     }
     store.close().await;
     tracing::info!("stopped");

@@ -1,6 +1,7 @@
 //! Request extractors that answer bad input with problem documents: JSON
-//! bodies (size-limited, with the failing field's path), `If-Match`, and the
-//! error handlers for path and query parsing.
+//! bodies (size-limited, with the failing field's path), query strings
+//! (naming the failing parameter), `If-Match`, and the error handlers for
+//! path and query parsing.
 
 use std::pin::Pin;
 use std::{
@@ -23,6 +24,49 @@ use utoipa::ToSchema;
 use super::body_deadline;
 pub use crate::service::versioned::IfMatch;
 use crate::{error::ApiError, state::AppState};
+
+/// A query string deserialised into `T`, like `web::Query`, but a value
+/// that does not parse is a 400 naming its parameter (`web::Query` reports
+/// only serde's message, e.g. "invalid digit found in string").
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T> Query<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(request.query_string()).map(Query))
+    }
+}
+
+/// Parses a query string; the error names the parameter that failed.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let message = error.into_inner().to_string();
+        let parameter = match field_of(&path, &message).as_str() {
+            "body" => String::new(),
+            name => format!(" `{name}`"),
+        };
+        ApiError::Malformed(format!("invalid query parameter{parameter}: {message}"))
+    })
+}
 
 /// A JSON body deserialised into `T`. Syntax errors are 400; a well-formed
 /// document with a wrong type, a missing or an unknown field is 422 naming

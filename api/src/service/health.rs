@@ -1,18 +1,39 @@
 //! Fleet certificate health: every SCEP profile's device states (its
 //! device-status summary, so the two always agree), certificate expiry and
-//! failures by diagnostic code, added up for the fleet. The periodic sweep
-//! publishes the totals as gauges.
+//! failures by diagnostic code, added up for the fleet.
+//!
+//! Computing it evaluates every SCEP profile over every device of its
+//! platform: about 2.5 s of database time at 100,000 devices and 80
+//! profiles, and no set-based rewrite is cheaper (one statement over all
+//! profiles measured 6.6 s: it materializes every device × assignment
+//! pair). So the report is served from a snapshot: [`refresh_periodically`]
+//! computes it every `max_age` (one instance at a time, through a lease in
+//! the database), publishes its totals as gauges, and [`latest`] answers
+//! from the snapshot while it is no older than the caller accepts —
+//! computing it on the spot when it is, as `maxAgeSeconds=0` asks.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use scepter_domain::{device_status::DeviceStatusSummary, Platform};
-use scepter_storage::{CertificateExpiry, PageRequest, ProfileFilter, StatusScope, StorageError, Store};
+use scepter_storage::{
+    CertificateExpiry, PageRequest, ProfileFilter, ReportSnapshot, StatusScope, StorageError, Store,
+};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use crate::metrics::CertificateHealthGauges;
+
+/// The snapshot's name in the store.
+const SNAPSHOT: &str = "certificate-health";
+
+/// How long a refresher's claim holds off the others: far longer than a
+/// computation takes; a refresher that died is replaced after it.
+const REFRESH_LEASE: chrono::Duration = chrono::Duration::minutes(5);
 
 /// One profile's figures, or the fleet's (then summed over profiles: a
 /// device targeted by two profiles counts twice).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthFigures {
     pub states: DeviceStatusSummary,
     pub expiry: CertificateExpiry,
@@ -42,7 +63,7 @@ impl HealthFigures {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProfileHealth {
     pub profile_id: Uuid,
     pub display_name: String,
@@ -50,13 +71,90 @@ pub struct ProfileHealth {
     pub figures: HealthFigures,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CertificateHealth {
     pub generated_at: DateTime<Utc>,
     pub totals: HealthFigures,
     /// (diagnostic code, device × profile pairs whose last step failed with it).
     pub failures_by_code: Vec<(u32, u64)>,
     pub profiles: Vec<ProfileHealth>,
+}
+
+/// The newest report no older than `max_age` at `now`: the stored snapshot
+/// when it is young enough (or one another instance stored meanwhile),
+/// else computed now and stored for the next callers.
+pub async fn latest(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    max_age: Duration,
+) -> Result<CertificateHealth, StorageError> {
+    if let Some(health) = snapshot(store).await? {
+        let age = (now - health.generated_at).to_std().unwrap_or_default();
+        if age <= max_age {
+            return Ok(health);
+        }
+    }
+    let health = certificate_health(store, now).await?;
+    save(store, &health).await?;
+    Ok(health)
+}
+
+/// Every `period`: computes and stores the report if this instance wins the
+/// refresh (the snapshot is older than half a period and no other instance
+/// holds the lease), and publishes the newest snapshot's totals to `gauges`
+/// either way, so every instance's `/metrics` shows the same figures.
+pub async fn refresh_periodically(store: Arc<dyn Store>, period: Duration, gauges: CertificateHealthGauges) {
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let half_period = chrono::Duration::from_std(period / 2).unwrap_or(chrono::Duration::MAX);
+    loop {
+        ticker.tick().await;
+        let now = Utc::now();
+        let refreshed = async {
+            if store
+                .claim_report_refresh(SNAPSHOT, now - half_period, now, now + REFRESH_LEASE)
+                .await?
+            {
+                let health = certificate_health(store.as_ref(), now).await?;
+                save(store.as_ref(), &health).await?;
+            }
+            snapshot(store.as_ref()).await
+        };
+        match refreshed.await {
+            Ok(Some(health)) => gauges.publish(&health),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "refreshing the certificate health report failed"),
+        }
+    }
+}
+
+/// The stored snapshot; one this release cannot read (written by another
+/// version) counts as none and is replaced by the next computation.
+async fn snapshot(store: &dyn Store) -> Result<Option<CertificateHealth>, StorageError> {
+    let Some(stored) = store.report_snapshot(SNAPSHOT).await? else {
+        return Ok(None);
+    };
+    match serde_json::from_str(&stored.body) {
+        Ok(health) => Ok(Some(health)),
+        Err(error) => {
+            tracing::warn!(%error, "ignoring a certificate health snapshot this version cannot read");
+            Ok(None)
+        }
+    }
+}
+
+async fn save(store: &dyn Store, health: &CertificateHealth) -> Result<(), StorageError> {
+    let body = serde_json::to_string(health).map_err(|error| StorageError::Corrupt(error.to_string()))?;
+    store
+        .save_report_snapshot(
+            SNAPSHOT,
+            &ReportSnapshot {
+                generated_at: health.generated_at,
+                body,
+            },
+        )
+        .await?;
+    Ok(())
 }
 
 /// The report at `now`: one status summary per SCEP profile (the device-status

@@ -14,8 +14,6 @@ use chrono::{DateTime, Utc};
 use scepter_domain::retention::RetentionPolicy;
 use scepter_storage::{RevocationScope, StorageError, Store};
 
-use crate::metrics::CertificateHealthGauges;
-
 /// Rows deleted per statement.
 pub const PURGE_BATCH: u32 = 1_000;
 
@@ -33,22 +31,11 @@ pub struct SweepReport {
 }
 
 /// Sweeps every `period` until the task is aborted.
-/// After each sweep the fleet's certificate health is computed and published
-/// to `gauges` (see [`crate::metrics::CertificateHealthGauges`]).
-pub async fn sweep_periodically(
-    store: Arc<dyn Store>,
-    period: Duration,
-    retention: RetentionPolicy,
-    gauges: CertificateHealthGauges,
-) {
+pub async fn sweep_periodically(store: Arc<dyn Store>, period: Duration, retention: RetentionPolicy) {
     let mut ticker = tokio::time::interval(period);
     loop {
         ticker.tick().await;
         let report = sweep_once(store.as_ref(), retention, Utc::now()).await;
-        match super::health::certificate_health(store.as_ref(), Utc::now()).await {
-            Ok(health) => gauges.publish(&health),
-            Err(error) => tracing::warn!(%error, "certificate health for the gauges failed"),
-        }
         if report.queued_revocations > 0 {
             tracing::info!(
                 queued = report.queued_revocations,

@@ -8,7 +8,7 @@ pub mod payload_offers;
 pub mod profile_cache;
 pub mod write_behind;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use scepter_domain::challenge::{self, ChallengeKey};
 use scepter_storage::Store;
@@ -65,6 +65,9 @@ pub struct AppState {
     pub check_in_facts: FactsCache,
     /// Check-in times and payload offers waiting to be written (see [`write_behind`]).
     pub write_behind: Arc<WriteBehind>,
+    /// How old a certificate health report may be unless a request asks for
+    /// a fresher one (see [`crate::service::health`]).
+    pub certificate_health_max_age: Duration,
     pub metrics: Metrics,
 }
 
@@ -72,6 +75,7 @@ impl AppState {
     pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
     /// Payloads' `PayloadOrganization` unless the deployment names its own.
     pub const DEFAULT_ORGANIZATION: &'static str = "Scepter";
+    pub const DEFAULT_CERTIFICATE_HEALTH_MAX_AGE: Duration = Duration::from_secs(60);
 
     /// The state of one server process: empty caches, fresh metrics, and the
     /// defaults of every setting the `with_*` methods change. The CLI and the
@@ -88,6 +92,7 @@ impl AppState {
             profiles: ProfileCache::default(),
             check_in_facts: FactsCache::default(),
             write_behind: Arc::default(),
+            certificate_health_max_age: Self::DEFAULT_CERTIFICATE_HEALTH_MAX_AGE,
             metrics: Metrics::new(),
         }
     }
@@ -106,6 +111,12 @@ impl AppState {
     pub fn with_organization(mut self, organization: impl Into<String>) -> Self {
         self.organization = organization.into();
         self.settings_fingerprint = Self::settings_fingerprint(&self.organization);
+        self
+    }
+
+    /// Serves certificate health reports up to `max_age` old by default.
+    pub fn with_certificate_health_max_age(mut self, max_age: Duration) -> Self {
+        self.certificate_health_max_age = max_age;
         self
     }
 

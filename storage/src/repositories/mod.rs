@@ -10,6 +10,7 @@ mod events;
 mod impact;
 mod ledger;
 mod profiles;
+mod snapshots;
 mod statuses;
 mod timeline;
 
@@ -33,6 +34,7 @@ pub use ledger::{
     RevocationScope, ScepTransaction, StoredCertificate,
 };
 pub use profiles::{ProfileFilter, ScepProfileRepository, TrustedProfileRepository};
+pub use snapshots::{ReportSnapshot, ReportSnapshotRepository};
 pub use statuses::{CertificateExpiry, StatusDevice, StatusFacts, StatusRepository, StatusScope};
 pub use timeline::{EnrollmentHistory, EnrollmentHistoryRepository, PayloadOffer, ProfileVersionChange};
 
@@ -67,6 +69,7 @@ pub trait Store:
     + AuditRepository
     + ImpactRepository
     + EnrollmentHistoryRepository
+    + ReportSnapshotRepository
 {
     /// Applies the embedded migrations that have not run yet.
     async fn migrate(&self) -> Result<(), StorageError>;

@@ -45,7 +45,7 @@ pub struct StatusFacts {
 
 /// Certificate expiry of one SCEP profile, over each device's newest
 /// unrevoked certificate of it (older ones were superseded).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CertificateExpiry {
     pub profile_id: Uuid,
     /// Valid now, expiring within 7 days.

@@ -21,6 +21,7 @@ pub(crate) mod impact;
 pub(crate) mod import;
 pub(crate) mod ledger;
 pub(crate) mod profiles;
+pub(crate) mod snapshots;
 pub(crate) mod statuses;
 pub(crate) mod timeline;
 
@@ -35,6 +36,7 @@ pub(crate) use impact::impl_impact_repository;
 pub(crate) use import::impl_import_repository;
 pub(crate) use ledger::impl_ledger_repository;
 pub(crate) use profiles::impl_profile_repositories;
+pub(crate) use snapshots::impl_report_snapshot_repository;
 pub(crate) use statuses::impl_status_repository;
 pub(crate) use timeline::impl_enrollment_history_repository;
 
@@ -302,6 +304,7 @@ macro_rules! impl_store {
         $crate::sql::impl_status_repository!($store, $db);
         $crate::sql::impl_impact_repository!($store, $db);
         $crate::sql::impl_enrollment_history_repository!($store, $db);
+        $crate::sql::impl_report_snapshot_repository!($store, $db);
 
         #[async_trait::async_trait]
         impl $crate::Store for $store {

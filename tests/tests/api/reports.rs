@@ -1,7 +1,8 @@
 //! `GET /api/v1/reports/certificate-health` over HTTP: the fleet's
 //! enrollment states (each profile's equal to its device-status summary),
 //! certificate expiry, failures by diagnostic code, and the same totals as
-//! gauges on `/metrics`.
+//! gauges on `/metrics`; served from the latest snapshot while it is young
+//! enough (`maxAgeSeconds`).
 
 use crate::helpers::{enrollment::*, *};
 use reqwest::Method;
@@ -10,9 +11,13 @@ use serde_json::json;
 
 const REPORT: &str = "/api/v1/reports/certificate-health";
 
+const FRESH_REPORT: &str = "/api/v1/reports/certificate-health?maxAgeSeconds=0";
+
 backend_tests!(
     the_report_adds_up_each_profiles_device_statuses_and_expiry,
     the_report_is_for_admins_and_readers,
+    a_young_snapshot_is_served_until_a_fresher_report_is_asked_for,
+    the_report_age_must_be_a_whole_number_of_seconds,
 );
 
 async fn the_report_adds_up_each_profiles_device_statuses_and_expiry(backend: Backend) {
@@ -63,7 +68,7 @@ async fn the_report_adds_up_each_profiles_device_statuses_and_expiry(backend: Ba
     )
     .await;
     assign_exclusion(&s, &lost).await;
-    let report = read(&s.app, REPORT).await;
+    let report = read(&s.app, FRESH_REPORT).await;
     let totals = &report["totals"];
     assert_eq!(
         (
@@ -135,4 +140,41 @@ async fn the_report_is_for_admins_and_readers(backend: Backend) {
         .await
         .unwrap();
     problem(as_connector, 403).await;
+}
+
+async fn a_young_snapshot_is_served_until_a_fresher_report_is_asked_for(backend: Backend) {
+    let s = scenario(backend).await;
+    let before = read(&s.app, REPORT).await;
+    assert_eq!(before["totals"]["challengeIssued"], 0, "{before}");
+    check_in(&s.app, &s.other_credential, &nothing_installed()).await;
+
+    // Within the default minute: the stored figures, with the time they were true.
+    let served = read(&s.app, REPORT).await;
+    assert_eq!(served, before, "the snapshot, unchanged");
+    let generated = |report: &serde_json::Value| {
+        chrono::DateTime::parse_from_rfc3339(report["generatedDateTime"].as_str().unwrap()).unwrap()
+    };
+    // Asking for a report at most an hour old still takes the snapshot.
+    assert_eq!(
+        read(&s.app, &format!("{REPORT}?maxAgeSeconds=3600")).await,
+        before
+    );
+
+    // `maxAgeSeconds=0` computes it now, and stores it for the next readers.
+    let fresh = read(&s.app, FRESH_REPORT).await;
+    assert_eq!(fresh["totals"]["challengeIssued"], 1, "{fresh}");
+    assert!(generated(&fresh) > generated(&before));
+    assert_eq!(read(&s.app, REPORT).await, fresh);
+}
+
+async fn the_report_age_must_be_a_whole_number_of_seconds(backend: Backend) {
+    let s = scenario(backend).await;
+    for age in ["-1", "soon", "1.5"] {
+        let response = s.app.get(&format!("{REPORT}?maxAgeSeconds={age}")).await;
+        let body = problem(response, 400).await;
+        assert!(
+            body.to_string().contains("maxAgeSeconds"),
+            "{age}: names the parameter: {body}"
+        );
+    }
 }

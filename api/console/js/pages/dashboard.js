@@ -74,11 +74,28 @@ function render(main) {
   add(main, h('h1', {}, 'Dashboard'));
   const body = h('div', { 'aria-busy': 'true' }, h('p', { class: 'muted' }, 'Loading certificate health…'));
   add(main, body);
-  return call('GET', '/api/v1/reports/certificate-health').then(({ body: report }) => {
+  return load(body, false);
+}
+
+/**
+ * Fills `body` with the report: the server's latest snapshot (up to a minute
+ * old; computing it takes seconds at fleet scale), or, when `fresh`, one
+ * computed now.
+ */
+function load(body, fresh) {
+  body.setAttribute('aria-busy', 'true');
+  const query = fresh ? { maxAgeSeconds: 0 } : {};
+  return call('GET', '/api/v1/reports/certificate-health', { query }).then(({ body: report }) => {
     const totals = report.totals;
     body.removeAttribute('aria-busy');
+    const refresh = h('button', { type: 'button' }, 'Refresh now');
+    refresh.addEventListener('click', () => {
+      refresh.disabled = true;
+      refresh.textContent = 'Computing…';
+      load(body, true);
+    });
     fill(body,
-      h('p', { class: 'muted' }, `Certificate health of every SCEP profile, computed ${formatDate(report.generatedDateTime)}. Totals add up the profiles: a device two profiles target counts twice.`),
+      h('p', { class: 'muted' }, `Certificate health of every SCEP profile, as of ${formatDate(report.generatedDateTime)}. Totals add up the profiles: a device two profiles target counts twice. `, refresh),
       h('h2', {}, 'Totals'),
       h(
         'ul',

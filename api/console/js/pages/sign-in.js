@@ -40,7 +40,8 @@ function render(main) {
         }
         button.disabled = true;
         try {
-          await call('GET', '/api/v1/reports/certificate-health');
+          // Any admin-API read checks the token; this one costs one small query.
+          await call('GET', '/api/v1/scep-certificate-profiles', { query: { limit: 1 } });
           const target = returnTo || '/';
           returnTo = null;
           navigate(target);

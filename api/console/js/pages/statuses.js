@@ -81,8 +81,10 @@ function columns(profileNames, withProfile, expiryOf) {
 async function render(main, params, query) {
   const profileId = params.id || null;
   const basePath = profileId ? `/profiles/scep/${encodeURIComponent(profileId)}/statuses` : '/statuses';
-  const { body: report } = await call('GET', '/api/v1/reports/certificate-health');
-  const profileNames = new Map(report.profiles.map((p) => [p.profileId, p.displayName]));
+  // The profiles themselves, not the health report: that is a snapshot up to
+  // a minute old, which would miss a profile created since.
+  const profiles = await listAll('/api/v1/scep-certificate-profiles');
+  const profileNames = new Map(profiles.map((p) => [p.id, p.displayName]));
   const title = profileId ? `Device statuses: ${profileNames.get(profileId) || profileId}` : 'Device statuses (all SCEP profiles)';
   add(main,
     h('h1', {}, title),
@@ -101,7 +103,7 @@ async function render(main, params, query) {
     );
     return;
   }
-  const profileIds = profileId ? [profileId] : report.profiles.map((p) => p.profileId);
+  const profileIds = profileId ? [profileId] : profiles.map((p) => p.id);
   let rows = [];
   for (const id of profileIds) {
     const items = await listAll(STATUSES, { params: { id }, query: { state: query.state } }, 5);

@@ -3,6 +3,7 @@
 //! `/…/{id}/targeted-devices`. One implementation serves both profile kinds;
 //! the thin per-kind functions exist so each operation is documented.
 
+use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use scepter_domain::targeting::ProfileKind;
 use uuid::Uuid;
@@ -54,7 +55,7 @@ async fn create(
     state: web::Data<AppState>,
     kind: web::Data<ProfileKind>,
     id: web::Path<Uuid>,
-    query: web::Query<DryRunQuery>,
+    query: Query<DryRunQuery>,
     body: ValidJson<AssignmentRequest>,
 ) -> Reply {
     let AssignmentRequest { group_id, intent } = body.0;
@@ -73,7 +74,7 @@ async fn list(
     state: web::Data<AppState>,
     kind: web::Data<ProfileKind>,
     id: web::Path<Uuid>,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> Reply {
     let page = state.store.list_assignments(**kind, *id, query.page()?).await?;
     Ok(HttpResponse::Ok().json(AssignmentList::new(page, AssignmentView::from)))
@@ -84,7 +85,7 @@ async fn delete(
     state: web::Data<AppState>,
     kind: web::Data<ProfileKind>,
     path: web::Path<(Uuid, Uuid)>,
-    query: web::Query<DryRunQuery>,
+    query: Query<DryRunQuery>,
 ) -> Reply {
     let (profile_id, assignment_id) = path.into_inner();
     if query.is_dry_run() {
@@ -112,7 +113,7 @@ async fn targeted_devices(
     state: web::Data<AppState>,
     kind: web::Data<ProfileKind>,
     id: web::Path<Uuid>,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> Reply {
     let devices = profiles::targeted_devices(&state, **kind, *id, query.page()?).await?;
     Ok(HttpResponse::Ok().json(DeviceList::new(devices, DeviceView::from)))

@@ -1,6 +1,7 @@
 //! The audit trail: `GET /api/v1/audit-events` (filtered) and
 //! `GET /api/v1/{collection}/{id}/history` (one resource's entries).
 
+use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use scepter_domain::audit::{AuditAction, ResourceType};
@@ -54,7 +55,7 @@ pub struct AuditQuery {
 #[utoipa::path(get, path = "/api/v1/audit-events", tag = "audit", operation_id = "listAuditEvents",
     params(AuditQuery),
     responses((status = 200, description = "One page of audit events", body = AuditEventList)))]
-pub async fn audit_events(_: Reader, state: web::Data<AppState>, query: web::Query<AuditQuery>) -> Reply {
+pub async fn audit_events(_: Reader, state: web::Data<AppState>, query: Query<AuditQuery>) -> Reply {
     let page = page_request(query.limit, query.cursor.as_deref())?;
     if let (Some(from), Some(to)) = (query.from, query.to) {
         if to <= from {
@@ -125,7 +126,7 @@ pub async fn history(
     _: Reader,
     state: web::Data<AppState>,
     path: web::Path<(AuditedCollection, Uuid)>,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> Reply {
     // An unknown collection or a malformed id names no resource: 404 (`extract::path_error`).
     let (collection, id) = path.into_inner();

@@ -1,6 +1,7 @@
 //! `GET /api/v1/scep-certificate-profiles/{id}/device-statuses`: the
 //! statuses service's page, in the API's shape.
 
+use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use scepter_domain::{
@@ -88,7 +89,7 @@ pub async fn device_statuses(
     _: Reader,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    query: web::Query<DeviceStatusQuery>,
+    query: Query<DeviceStatusQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page_request(query.limit, query.cursor.as_deref())?;
     let only = query

@@ -1,5 +1,6 @@
 //! `/api/v1/devices`: managed devices, and which profiles reach each one.
 
+use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use scepter_domain::{
     directory::{Device, DeviceDraft},
@@ -50,7 +51,7 @@ pub async fn create(admin: Admin, state: web::Data<AppState>, body: ValidJson<De
 /// List devices
 #[utoipa::path(get, path = "/api/v1/devices", tag = "devices", operation_id = "listDevices", params(PageQuery),
     responses((status = 200, description = "One page, in creation order", body = DeviceList)))]
-pub async fn list(_: Reader, state: web::Data<AppState>, query: web::Query<PageQuery>) -> Reply {
+pub async fn list(_: Reader, state: web::Data<AppState>, query: Query<PageQuery>) -> Reply {
     let page = state.store.list_devices(query.page()?).await?;
     Ok(HttpResponse::Ok().json(DeviceList::new(page, DeviceView::from)))
 }
@@ -78,7 +79,7 @@ pub async fn replace(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    query: web::Query<DryRunQuery>,
+    query: Query<DryRunQuery>,
     body: ValidJson<DeviceDraft>,
 ) -> Reply {
     if query.is_dry_run() {
@@ -111,7 +112,7 @@ pub async fn delete(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    query: web::Query<DryRunQuery>,
+    query: Query<DryRunQuery>,
 ) -> Reply {
     if query.is_dry_run() {
         let devices = page_request(query.limit, query.cursor.as_deref())?;
@@ -137,7 +138,7 @@ pub async fn effective(
     _: Reader,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    query: web::Query<EffectiveProfilesQuery>,
+    query: Query<EffectiveProfilesQuery>,
 ) -> Reply {
     let (device, profiles) = state
         .store

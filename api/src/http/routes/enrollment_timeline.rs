@@ -1,6 +1,7 @@
 //! `GET /api/v1/devices/{id}/enrollment-timeline`: why a device has (or
 //! lacks) its certificate — the timeline service's answer in the API's shape.
 
+use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use scepter_domain::{
@@ -316,7 +317,7 @@ pub async fn enrollment_timeline(
     _: Reader,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    query: web::Query<EnrollmentTimelineQuery>,
+    query: Query<EnrollmentTimelineQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let device_id = *id;
     let now = Utc::now();

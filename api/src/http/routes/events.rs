@@ -1,5 +1,6 @@
 //! `GET /api/v1/events`: the connector's event log.
 
+use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use scepter_storage::EventFilter;
@@ -52,7 +53,7 @@ pub struct EventQuery {
 pub async fn events(
     _: Reader,
     state: web::Data<AppState>,
-    query: web::Query<EventQuery>,
+    query: Query<EventQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page_request(query.limit, query.cursor.as_deref())?;
     if let (Some(from), Some(to)) = (query.from, query.to) {

@@ -1,5 +1,6 @@
 //! `/api/v1/groups`: user and device groups, and their members.
 
+use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use scepter_domain::directory::{Group, GroupDraft};
 use uuid::Uuid;
@@ -53,7 +54,7 @@ pub async fn create(admin: Admin, state: web::Data<AppState>, body: ValidJson<Gr
 /// List groups
 #[utoipa::path(get, path = "/api/v1/groups", tag = "groups", operation_id = "listGroups", params(PageQuery),
     responses((status = 200, description = "One page, in creation order", body = GroupList)))]
-pub async fn list(_: Reader, state: web::Data<AppState>, query: web::Query<PageQuery>) -> Reply {
+pub async fn list(_: Reader, state: web::Data<AppState>, query: Query<PageQuery>) -> Reply {
     let page = state.store.list_groups(query.page()?).await?;
     Ok(HttpResponse::Ok().json(GroupList::new(page, GroupView::from)))
 }
@@ -104,7 +105,7 @@ pub async fn delete(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    query: web::Query<DryRunQuery>,
+    query: Query<DryRunQuery>,
 ) -> Reply {
     if query.is_dry_run() {
         let devices = page_request(query.limit, query.cursor.as_deref())?;
@@ -131,7 +132,7 @@ pub async fn add_members(
     admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    query: web::Query<DryRunQuery>,
+    query: Query<DryRunQuery>,
     body: ValidJson<AddMembersRequest>,
 ) -> Reply {
     if query.is_dry_run() {
@@ -156,7 +157,7 @@ pub async fn list_members(
     _: Reader,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> Reply {
     let page = state.store.list_members(*id, query.page()?).await?;
     Ok(HttpResponse::Ok().json(GroupMemberList::new(page, GroupMemberView::from)))
@@ -175,7 +176,7 @@ pub async fn remove_member(
     admin: Admin,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
-    query: web::Query<DryRunQuery>,
+    query: Query<DryRunQuery>,
 ) -> Reply {
     let (group_id, member_id) = path.into_inner();
     if query.is_dry_run() {

@@ -1,6 +1,7 @@
 //! Payload previews over HTTP: the preview service's payload as a
 //! [`PayloadPreview`], or raw when `Accept` names the platform's media type.
 
+use crate::http::extract::Query;
 use actix_web::{
     http::header::{self, ContentType},
     web, HttpRequest, HttpResponse,
@@ -143,7 +144,7 @@ pub async fn trusted(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     request: HttpRequest,
-    query: web::Query<PreviewQuery>,
+    query: Query<PreviewQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let preview = preview::trusted(&state, *id, query.device_id, chrono::Utc::now()).await?;
     payload_response(&request, preview)

@@ -1,6 +1,7 @@
 //! `/connector/v1/revocations`: the queue of certificates the connector
 //! revokes at the CA, and the results it reports back.
 
+use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -50,7 +51,7 @@ pub struct RevocationList {
 pub async fn revocations(
     _: Connector,
     state: web::Data<AppState>,
-    query: web::Query<RevocationQuery>,
+    query: Query<RevocationQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = super::page_request(query.limit, None)?;
     let items = state.store.revocation_queue(page.limit).await?;

@@ -1,5 +1,6 @@
 //! `/api/v1/scep-certificate-profiles`: how devices enroll for certificates.
 
+use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use scepter_domain::{Record, ScepCertificateProfile, ScepCertificateProfileDraft};
 use uuid::Uuid;
@@ -65,7 +66,7 @@ pub async fn create(
     operation_id = "listScepCertificateProfiles",
     params(ProfileListQuery),
     responses((status = 200, description = "One page, in creation order", body = ScepCertificateProfileList)))]
-pub async fn list(_: Reader, state: web::Data<AppState>, query: web::Query<ProfileListQuery>) -> Reply {
+pub async fn list(_: Reader, state: web::Data<AppState>, query: Query<ProfileListQuery>) -> Reply {
     let (filter, page) = query.parse()?;
     let page = state.store.list_scep_profiles(filter, page).await?;
     Ok(HttpResponse::Ok().json(ScepCertificateProfileList::new(page, view)))
@@ -100,7 +101,7 @@ pub async fn replace(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    query: web::Query<DryRunQuery>,
+    query: Query<DryRunQuery>,
     body: ValidJson<ScepCertificateProfileDraft>,
 ) -> Reply {
     if query.is_dry_run() {
@@ -137,7 +138,7 @@ pub async fn delete(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    query: web::Query<DryRunQuery>,
+    query: Query<DryRunQuery>,
 ) -> Reply {
     if query.is_dry_run() {
         let devices = page_request(query.limit, query.cursor.as_deref())?;

@@ -1,5 +1,6 @@
 //! `/api/v1/trusted-certificate-profiles`: the CA certificates devices trust.
 
+use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use chrono::Utc;
 use scepter_domain::{Record, TrustedCertificateProfile, TrustedCertificateProfileDraft};
@@ -67,7 +68,7 @@ pub async fn create(
     operation_id = "listTrustedCertificateProfiles",
     params(ProfileListQuery),
     responses((status = 200, description = "One page, in creation order", body = TrustedCertificateProfileList)))]
-pub async fn list(_: Reader, state: web::Data<AppState>, query: web::Query<ProfileListQuery>) -> Reply {
+pub async fn list(_: Reader, state: web::Data<AppState>, query: Query<ProfileListQuery>) -> Reply {
     let (filter, page) = query.parse()?;
     let page = state.store.list_trusted_profiles(filter, page).await?;
     let now = Utc::now();
@@ -112,7 +113,7 @@ pub async fn replace(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    query: web::Query<DryRunQuery>,
+    query: Query<DryRunQuery>,
     body: ValidJson<TrustedCertificateProfileDraft>,
 ) -> Reply {
     if query.is_dry_run() {
@@ -151,7 +152,7 @@ pub async fn delete(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    query: web::Query<DryRunQuery>,
+    query: Query<DryRunQuery>,
 ) -> Reply {
     if query.is_dry_run() {
         let devices = page_request(query.limit, query.cursor.as_deref())?;

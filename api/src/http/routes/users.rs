@@ -1,5 +1,6 @@
 //! `/api/v1/users`: the people whose devices get user certificates.
 
+use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use scepter_domain::directory::{User, UserDraft};
 use uuid::Uuid;
@@ -38,7 +39,7 @@ pub async fn create(admin: Admin, state: web::Data<AppState>, body: ValidJson<Us
 /// List users
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", operation_id = "listUsers", params(PageQuery),
     responses((status = 200, description = "One page, in creation order", body = UserList)))]
-pub async fn list(_: Reader, state: web::Data<AppState>, query: web::Query<PageQuery>) -> Reply {
+pub async fn list(_: Reader, state: web::Data<AppState>, query: Query<PageQuery>) -> Reply {
     let page = state.store.list_users(query.page()?).await?;
     Ok(HttpResponse::Ok().json(UserList::new(page, UserView::from)))
 }
@@ -87,7 +88,7 @@ pub async fn delete(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    query: web::Query<DryRunQuery>,
+    query: Query<DryRunQuery>,
 ) -> Reply {
     if query.is_dry_run() {
         let devices = page_request(query.limit, query.cursor.as_deref())?;
