@@ -32,8 +32,9 @@ pub struct Metrics {
     certificate_health: CertificateHealthGauges,
 }
 
-/// The fleet certificate-health totals as gauges, set when the periodic
-/// sweep (or a request for the report) computes them — never per scrape,
+/// The fleet certificate-health totals as gauges, set from each report the
+/// background refresh (see [`crate::service::health`]) or a request
+/// obtains — never computed per scrape,
 /// which would run the report's aggregates at the scraper's pace. Labels are
 /// bounded: eight states, three windows, the seed's diagnostic codes.
 #[derive(Clone)]

@@ -211,3 +211,70 @@ pub async fn certificate_health(
         profiles,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use scepter_storage::testing::{Backend, TestDatabase};
+    use scepter_storage::PoolStatus;
+
+    use super::*;
+    use crate::metrics::Metrics;
+
+    async fn stored(store: &dyn Store) -> Option<CertificateHealth> {
+        snapshot(store).await.unwrap()
+    }
+
+    /// Two instances' refreshers on one database: a snapshot appears, each
+    /// instance's gauges carry it, and [`latest`] serves it while it is young.
+    #[tokio::test]
+    async fn refreshers_store_the_snapshot_every_instance_publishes_and_requests_reuse() {
+        let database = TestDatabase::fresh(Backend::Sqlite).await;
+        let store = database.connect().await;
+        let (first, second) = (Metrics::new(), Metrics::new());
+        let period = Duration::from_millis(200);
+        let refreshers = [&first, &second].map(|metrics| {
+            tokio::spawn(refresh_periodically(
+                Arc::clone(&store),
+                period,
+                metrics.certificate_health_gauges(),
+            ))
+        });
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let published = |metrics: &Metrics| {
+            metrics
+                .render(PoolStatus::default())
+                .lines()
+                .any(|line| line == "scepter_certificate_health_devices{state=\"targeted\"} 0")
+        };
+        while !(stored(store.as_ref()).await.is_some() && published(&first) && published(&second)) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no snapshot published by both"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let snapshot = stored(store.as_ref()).await.unwrap();
+        // Later refreshes store newer snapshots (each older than half a period is stale).
+        while stored(store.as_ref()).await.unwrap().generated_at == snapshot.generated_at {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the snapshot was never refreshed"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        for refresher in refreshers {
+            refresher.abort();
+        }
+        let newest = stored(store.as_ref()).await.unwrap();
+        let served = latest(store.as_ref(), Utc::now(), Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(served, newest, "a young snapshot is served as stored");
+        let fresh = latest(store.as_ref(), Utc::now(), Duration::ZERO).await.unwrap();
+        assert!(
+            fresh.generated_at > newest.generated_at,
+            "max age 0 computes anew"
+        );
+        assert_eq!(stored(store.as_ref()).await.unwrap(), fresh, "and stores it");
+    }
+}
