@@ -99,6 +99,40 @@ pub async fn latest(
     Ok(health)
 }
 
+/// Profiles whose device-status summary is taken from the report's snapshot
+/// (see [`summary_from_snapshot`]) once the snapshot shows them reaching this
+/// many devices: counting theirs takes the database hundreds of
+/// milliseconds; smaller profiles' summaries are counted per request.
+pub const SNAPSHOT_SUMMARY_DEVICES: u64 = 10_000;
+
+/// The status summary of a large profile (at least
+/// [`SNAPSHOT_SUMMARY_DEVICES`] devices) as the stored report has it, with
+/// the time it was true, when the report is no older than `max_age` at
+/// `now`. `None` for other profiles, or no such report: the caller counts.
+pub async fn summary_from_snapshot(
+    store: &dyn Store,
+    profile_id: Uuid,
+    now: DateTime<Utc>,
+    max_age: Duration,
+) -> Result<Option<(DeviceStatusSummary, DateTime<Utc>)>, StorageError> {
+    let Some(health) = snapshot(store).await? else {
+        return Ok(None);
+    };
+    if (now - health.generated_at).to_std().unwrap_or_default() > max_age {
+        return Ok(None);
+    }
+    Ok(health
+        .profiles
+        .iter()
+        .find(|profile| profile.profile_id == profile_id)
+        .filter(|profile| {
+            let states = &profile.figures.states;
+            profile.figures.targeted() + states.revocation_pending + states.revoked
+                >= SNAPSHOT_SUMMARY_DEVICES
+        })
+        .map(|profile| (profile.figures.states, health.generated_at)))
+}
+
 /// Every `period`: computes and stores the report if this instance wins the
 /// refresh (the snapshot is older than half a period and no other instance
 /// holds the lease), and publishes the newest snapshot's totals to `gauges`
@@ -276,5 +310,75 @@ mod tests {
             "max age 0 computes anew"
         );
         assert_eq!(stored(store.as_ref()).await.unwrap(), fresh, "and stores it");
+    }
+
+    fn profile_with(devices: u64) -> ProfileHealth {
+        ProfileHealth {
+            profile_id: Uuid::new_v4(),
+            display_name: format!("{devices} devices"),
+            platform: Platform::Ios,
+            figures: HealthFigures {
+                states: DeviceStatusSummary {
+                    pending: devices - 1,
+                    revoked: 1,
+                    ..DeviceStatusSummary::default()
+                },
+                expiry: CertificateExpiry::default(),
+            },
+        }
+    }
+
+    /// Large profiles' summaries come from a young snapshot; small ones',
+    /// and any from an old snapshot, are left to be counted.
+    #[tokio::test]
+    async fn only_large_profiles_take_their_summary_from_a_young_snapshot() {
+        let database = TestDatabase::fresh(Backend::Sqlite).await;
+        let store = database.connect().await;
+        let now = Utc::now().trunc_subsecs(6);
+        let (large, small) = (
+            profile_with(SNAPSHOT_SUMMARY_DEVICES),
+            profile_with(SNAPSHOT_SUMMARY_DEVICES - 1),
+        );
+        let missing = Uuid::new_v4();
+        assert_eq!(
+            summary_from_snapshot(store.as_ref(), large.profile_id, now, Duration::MAX)
+                .await
+                .unwrap(),
+            None,
+            "no snapshot yet"
+        );
+        let generated_at = now - chrono::Duration::seconds(30);
+        save(
+            store.as_ref(),
+            &CertificateHealth {
+                generated_at,
+                totals: HealthFigures::default(),
+                failures_by_code: Vec::new(),
+                profiles: vec![large.clone(), small.clone()],
+            },
+        )
+        .await
+        .unwrap();
+        let from = |profile_id, max_age| summary_from_snapshot(store.as_ref(), profile_id, now, max_age);
+        let minute = Duration::from_secs(60);
+        assert_eq!(
+            from(large.profile_id, minute).await.unwrap(),
+            Some((large.figures.states, generated_at))
+        );
+        assert_eq!(
+            from(small.profile_id, minute).await.unwrap(),
+            None,
+            "small: counted"
+        );
+        assert_eq!(
+            from(missing, minute).await.unwrap(),
+            None,
+            "not in the report: counted"
+        );
+        assert_eq!(
+            from(large.profile_id, Duration::from_secs(29)).await.unwrap(),
+            None,
+            "older than the caller accepts"
+        );
     }
 }

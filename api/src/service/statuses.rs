@@ -5,7 +5,7 @@
 //! module pages the result. The summary over all devices is storage's
 //! aggregate of the same rules.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, time::Duration};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use scepter_domain::device_status::{
@@ -17,12 +17,16 @@ use scepter_storage::{
 };
 use uuid::Uuid;
 
+use super::health;
 use crate::{error::ApiError, state::AppState};
 
 /// One page of statuses and the counts over all of them.
 #[derive(Debug)]
 pub struct StatusPage {
     pub summary: DeviceStatusSummary,
+    /// When the summary's counts were true: now, or the certificate health
+    /// snapshot's time for a large profile (see [`health::summary_from_snapshot`]).
+    pub summary_generated_at: DateTime<Utc>,
     pub page: Page<DeviceStatus>,
 }
 
@@ -37,13 +41,16 @@ const MAX_BATCH: u32 = 8_192;
 /// The statuses of SCEP profile `profile_id`, only those in state `only`
 /// when given, one page by device id. The page is derived from the facts of
 /// the device-id ranges it spans, read range by range until it is full; the
-/// summary is counted by the database.
+/// summary is counted by the database — or, for a profile reaching many
+/// devices, taken from a certificate health snapshot no older than
+/// `summary_max_age`.
 pub async fn device_statuses(
     state: &AppState,
     profile_id: Uuid,
     only: Option<DeviceEnrollmentState>,
     page: PageRequest,
     now: DateTime<Utc>,
+    summary_max_age: Duration,
 ) -> Result<StatusPage, ApiError> {
     // Both backends keep microseconds: the page and the summary decide at the same instant.
     let now = now.trunc_subsecs(6);
@@ -64,7 +71,12 @@ pub async fn device_statuses(
         certificate_type: status_profile.certificate_type,
         renewal_threshold_percent: status_profile.renewal_threshold_percent,
     };
-    let summary = state.store.status_summary(&scope, now).await?;
+    let stored =
+        health::summary_from_snapshot(state.store.as_ref(), profile_id, now, summary_max_age).await?;
+    let (summary, summary_generated_at) = match stored {
+        Some(stored) => stored,
+        None => (state.store.status_summary(&scope, now).await?, now),
+    };
 
     let wanted = page.limit as usize + 1;
     let mut rows: Vec<DeviceStatus> = Vec::with_capacity(wanted);
@@ -92,7 +104,11 @@ pub async fn device_statuses(
     rows.truncate(wanted);
     let mut page = Page::from_overfetched(rows, page.limit, |status| status.device_id);
     name_untargeted(state, &mut page.items).await?;
-    Ok(StatusPage { summary, page })
+    Ok(StatusPage {
+        summary,
+        summary_generated_at,
+        page,
+    })
 }
 
 /// The statuses of the devices in one id range, from that range's facts.

@@ -32,6 +32,9 @@ pub struct PayloadOffers {
 impl PayloadOffers {
     /// Remembers the offers of one check-in, unless [`MAX_PENDING`] are waiting.
     pub fn note(&self, offers: &[PayloadOffer]) {
+        if offers.is_empty() {
+            return;
+        }
         let mut pending = self.lock();
         let room = MAX_PENDING.saturating_sub(pending.len());
         let taken = offers.len().min(room);

@@ -95,7 +95,7 @@ async function render(main, params, query) {
   if (!clientSide) {
     const { body } = await call('GET', STATUSES, { params: { id: profileId }, query: { state: query.state, cursor: query.cursor, limit: 100 } });
     add(main,
-      h('p', { class: 'muted summary' }, STATES.map(([key, label]) => `${label}: ${body.summary[key]}`).join(' · ')),
+      h('p', { class: 'muted summary' }, STATES.map(([key, label]) => `${label}: ${body.summary[key]}`).join(' · '), ` (as of ${formatDate(body.summaryGeneratedDateTime)})`),
       table(columns(profileNames, false, null), body.items, { empty: 'No devices in this state.' }),
       pager(body.nextCursor, (cursor) => navigate(withQuery(basePath, { ...query, cursor })), {
         onFirst: query.cursor ? () => navigate(withQuery(basePath, { ...query, cursor: '' })) : undefined,

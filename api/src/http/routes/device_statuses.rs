@@ -1,6 +1,8 @@
 //! `GET /api/v1/scep-certificate-profiles/{id}/device-statuses`: the
 //! statuses service's page, in the API's shape.
 
+use std::time::Duration;
+
 use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -57,6 +59,10 @@ pub struct DeviceStatusView {
 #[serde(rename_all = "camelCase")]
 pub struct DeviceStatusList {
     pub summary: DeviceStatusSummary,
+    /// When the summary's counts were true: the time of the request, or for
+    /// a profile reaching 10,000 devices or more, that of the latest
+    /// certificate health report (no older than `maxAgeSeconds`).
+    pub summary_generated_date_time: DateTime<Utc>,
     /// One page of devices, by id.
     pub items: Vec<DeviceStatusView>,
     pub next_cursor: Option<String>,
@@ -73,6 +79,13 @@ pub struct DeviceStatusQuery {
     pub limit: Option<i64>,
     /// `nextCursor` of the previous page.
     pub cursor: Option<String>,
+    /// The oldest summary the caller accepts, in seconds (default: the
+    /// server's `--certificate-health-max-age`). Only profiles reaching
+    /// 10,000 devices or more take their summary from the certificate health
+    /// report; `0` counts it now, which at that size takes hundreds of ms.
+    #[serde(rename = "maxAgeSeconds")]
+    #[param(rename = "maxAgeSeconds", minimum = 0)]
+    pub max_age_seconds: Option<u32>,
 }
 
 /// A SCEP profile's status per device
@@ -80,7 +93,10 @@ pub struct DeviceStatusQuery {
 /// Every device the profile applies to (targeting rules 1–4; a device its
 /// root does not reach is `failed` with reason `rootCertificateNotAssigned`),
 /// and every device that still holds one of its certificates, with its state;
-/// the summary counts all of them.
+/// the summary counts all of them. The page is read now; for a profile that
+/// reaches 10,000 devices or more, the summary comes from the latest
+/// certificate health report while it is young enough
+/// (`summaryGeneratedDateTime` says when its counts were true).
 #[utoipa::path(get, path = "/api/v1/scep-certificate-profiles/{id}/device-statuses", tag = "scep-certificate-profiles",
     operation_id = "listScepProfileDeviceStatuses",
     params(("id" = Uuid, Path, description = "Profile id"), DeviceStatusQuery),
@@ -100,9 +116,15 @@ pub async fn device_statuses(
                 .ok_or_else(|| ApiError::field("state", "enum", format!("{text:?} is not a device state")))
         })
         .transpose()?;
-    let statuses = statuses::device_statuses(&state, *id, only, page, Utc::now()).await?;
+    let summary_max_age = query
+        .max_age_seconds
+        .map_or(state.certificate_health_max_age, |seconds| {
+            Duration::from_secs(u64::from(seconds))
+        });
+    let statuses = statuses::device_statuses(&state, *id, only, page, Utc::now(), summary_max_age).await?;
     Ok(HttpResponse::Ok().json(DeviceStatusList {
         summary: statuses.summary,
+        summary_generated_date_time: statuses.summary_generated_at,
         items: statuses
             .page
             .items
