@@ -52,9 +52,9 @@ pub struct ServeArgs {
     /// Devices whose check-in facts are cached per instance (0 disables the cache).
     #[arg(long, env = "SCEPTER_CHECK_IN_CACHE_DEVICES", default_value_t = crate::state::facts_cache::DEFAULT_CAPACITY)]
     pub check_in_cache_devices: usize,
-    /// How old the certificate health report may be: it is recomputed this
-    /// often in the background and served from that snapshot (a request can
-    /// ask for a fresher one). 0 computes it on every request.
+    /// How old the certificate health report may be: it is recomputed in the
+    /// background every half of this and served from that snapshot (a request
+    /// can ask for a fresher one). 0 computes it on every request.
     #[arg(long, env = "SCEPTER_CERTIFICATE_HEALTH_MAX_AGE", value_parser = humantime::parse_duration,
         default_value = "60s")]
     pub certificate_health_max_age: Duration,

@@ -7,10 +7,11 @@
 //! profiles, and no set-based rewrite is cheaper (one statement over all
 //! profiles measured 6.6 s: it materializes every device × assignment
 //! pair). So the report is served from a snapshot: [`refresh_periodically`]
-//! computes it every `max_age` (one instance at a time, through a lease in
-//! the database), publishes its totals as gauges, and [`latest`] answers
-//! from the snapshot while it is no older than the caller accepts —
-//! computing it on the spot when it is, as `maxAgeSeconds=0` asks.
+//! keeps it younger than `max_age` (one instance computing at a time,
+//! through a lease in the database), publishes its totals as gauges, and
+//! [`latest`] answers from the snapshot while it is no older than the caller
+//! accepts — computing it on the spot otherwise, as `maxAgeSeconds=0` asks,
+//! one computation at a time per instance ([`OnDemand`]).
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -80,21 +81,35 @@ pub struct CertificateHealth {
     pub profiles: Vec<ProfileHealth>,
 }
 
-/// The newest report no older than `max_age` at `now`: the stored snapshot
-/// when it is young enough (or one another instance stored meanwhile),
-/// else computed now and stored for the next callers.
+/// Computations of the report on request, one at a time per instance: a
+/// reader could otherwise start one per request (seconds of database work
+/// each) by asking for `maxAgeSeconds=0` in a loop.
+#[derive(Default)]
+pub struct OnDemand(tokio::sync::Mutex<()>);
+
+/// The newest report no older than `max_age` when it was requested (at
+/// `requested_at`): the stored snapshot when it is young enough, else one
+/// computed now and stored for the next callers. Requests that need a
+/// computation queue behind the one running on this instance, and take its
+/// result when it began after they arrived, so a burst of them costs one or
+/// two computations, not one each.
 pub async fn latest(
     store: &dyn Store,
-    now: DateTime<Utc>,
+    on_demand: &OnDemand,
+    requested_at: DateTime<Utc>,
     max_age: Duration,
 ) -> Result<CertificateHealth, StorageError> {
-    if let Some(health) = snapshot(store).await? {
-        let age = (now - health.generated_at).to_std().unwrap_or_default();
-        if age <= max_age {
-            return Ok(health);
-        }
+    let young_enough = |health: &CertificateHealth| {
+        (requested_at - health.generated_at).to_std().unwrap_or_default() <= max_age
+    };
+    if let Some(health) = snapshot(store).await?.filter(young_enough) {
+        return Ok(health);
     }
-    let health = certificate_health(store, now).await?;
+    let _turn = on_demand.0.lock().await;
+    if let Some(health) = snapshot(store).await?.filter(young_enough) {
+        return Ok(health);
+    }
+    let health = certificate_health(store, Utc::now()).await?;
     save(store, &health).await?;
     Ok(health)
 }
@@ -133,20 +148,23 @@ pub async fn summary_from_snapshot(
         .map(|profile| (profile.figures.states, health.generated_at)))
 }
 
-/// Every `period`: computes and stores the report if this instance wins the
-/// refresh (the snapshot is older than half a period and no other instance
-/// holds the lease), and publishes the newest snapshot's totals to `gauges`
-/// either way, so every instance's `/metrics` shows the same figures.
-pub async fn refresh_periodically(store: Arc<dyn Store>, period: Duration, gauges: CertificateHealthGauges) {
-    let mut ticker = tokio::time::interval(period);
+/// Keeps the snapshot younger than `max_age`, so requests that accept that
+/// age never wait for a computation: every half `max_age`, computes and
+/// stores the report if this instance wins the refresh (the snapshot is
+/// older than half `max_age` and no other instance holds the lease), and
+/// publishes the newest snapshot's totals to `gauges` either way, so every
+/// instance's `/metrics` shows the same figures.
+pub async fn refresh_periodically(store: Arc<dyn Store>, max_age: Duration, gauges: CertificateHealthGauges) {
+    let half = (max_age / 2).max(Duration::from_millis(1));
+    let mut ticker = tokio::time::interval(half);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let half_period = chrono::Duration::from_std(period / 2).unwrap_or(chrono::Duration::MAX);
+    let stale_after = chrono::Duration::from_std(half).unwrap_or(chrono::Duration::MAX);
     loop {
         ticker.tick().await;
         let now = Utc::now();
         let refreshed = async {
             if store
-                .claim_report_refresh(SNAPSHOT, now - half_period, now, now + REFRESH_LEASE)
+                .claim_report_refresh(SNAPSHOT, now - stale_after, now, now + REFRESH_LEASE)
                 .await?
             {
                 let health = certificate_health(store.as_ref(), now).await?;
@@ -300,11 +318,14 @@ mod tests {
             refresher.abort();
         }
         let newest = stored(store.as_ref()).await.unwrap();
-        let served = latest(store.as_ref(), Utc::now(), Duration::from_secs(60))
+        let on_demand = OnDemand::default();
+        let served = latest(store.as_ref(), &on_demand, Utc::now(), Duration::from_secs(60))
             .await
             .unwrap();
         assert_eq!(served, newest, "a young snapshot is served as stored");
-        let fresh = latest(store.as_ref(), Utc::now(), Duration::ZERO).await.unwrap();
+        let fresh = latest(store.as_ref(), &on_demand, Utc::now(), Duration::ZERO)
+            .await
+            .unwrap();
         assert!(
             fresh.generated_at > newest.generated_at,
             "max age 0 computes anew"
@@ -380,5 +401,25 @@ mod tests {
             None,
             "older than the caller accepts"
         );
+    }
+
+    /// A burst of requests for a report computed now costs one computation:
+    /// those that waited take the result of the one that began after they arrived.
+    #[tokio::test]
+    async fn a_burst_of_requests_for_a_fresh_report_shares_one_computation() {
+        let database = TestDatabase::fresh(Backend::Sqlite).await;
+        let store = database.connect().await;
+        let on_demand = OnDemand::default();
+        let requested_at = Utc::now();
+        let reports = futures_util::future::join_all(
+            (0..5).map(|_| latest(store.as_ref(), &on_demand, requested_at, Duration::ZERO)),
+        )
+        .await;
+        let times: std::collections::BTreeSet<_> = reports
+            .into_iter()
+            .map(|report| report.unwrap().generated_at)
+            .collect();
+        assert_eq!(times.len(), 1, "one computation for all five: {times:?}");
+        assert!(times.first().copied().unwrap() >= requested_at);
     }
 }

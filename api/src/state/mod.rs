@@ -68,6 +68,8 @@ pub struct AppState {
     /// How old a certificate health report may be unless a request asks for
     /// a fresher one (see [`crate::service::health`]).
     pub certificate_health_max_age: Duration,
+    /// Computations of that report on request, one at a time.
+    pub health_on_demand: crate::service::health::OnDemand,
     pub metrics: Metrics,
 }
 
@@ -93,6 +95,7 @@ impl AppState {
             check_in_facts: FactsCache::default(),
             write_behind: Arc::default(),
             certificate_health_max_age: Self::DEFAULT_CERTIFICATE_HEALTH_MAX_AGE,
+            health_on_demand: Default::default(),
             metrics: Metrics::new(),
         }
     }

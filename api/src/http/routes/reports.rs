@@ -40,10 +40,12 @@ pub struct HealthQuery {
 /// enrollments by diagnostic code.
 ///
 /// Computing it evaluates every profile over the fleet, so the server keeps
-/// the latest result, recomputed in the background every
+/// the latest result, recomputed in the background to stay younger than
 /// `--certificate-health-max-age`, and answers from it: `generatedDateTime`
 /// says when its figures were true. `maxAgeSeconds` asks for a fresher one
-/// (`0`: compute it now). The same totals are Prometheus gauges on `/metrics`.
+/// (`0`: compute it now; one such computation runs at a time per instance,
+/// and requests that wait for it share its result). The same totals are
+/// Prometheus gauges on `/metrics`.
 #[utoipa::path(get, path = "/api/v1/reports/certificate-health", tag = "reports",
     operation_id = "getCertificateHealth",
     params(HealthQuery),
@@ -54,7 +56,7 @@ pub async fn certificate_health(_: Reader, state: web::Data<AppState>, query: Qu
         .map_or(state.certificate_health_max_age, |seconds| {
             Duration::from_secs(u64::from(seconds))
         });
-    let report = health::latest(state.store.as_ref(), Utc::now(), max_age).await?;
+    let report = health::latest(state.store.as_ref(), &state.health_on_demand, Utc::now(), max_age).await?;
     state.metrics.publish_certificate_health(&report);
     Ok(HttpResponse::Ok().json(CertificateHealthReport::from(&report)))
 }
