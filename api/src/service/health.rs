@@ -155,16 +155,18 @@ pub async fn summary_from_snapshot(
 /// publishes the newest snapshot's totals to `gauges` either way, so every
 /// instance's `/metrics` shows the same figures.
 pub async fn refresh_periodically(store: Arc<dyn Store>, max_age: Duration, gauges: CertificateHealthGauges) {
-    let half = (max_age / 2).max(Duration::from_millis(1));
+    // At least daily, whatever the max age: a timer (and a staleness bound) of centuries helps nobody.
+    let half = (max_age / 2).clamp(Duration::from_millis(1), Duration::from_secs(24 * 3600));
     let mut ticker = tokio::time::interval(half);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let stale_after = chrono::Duration::from_std(half).unwrap_or(chrono::Duration::MAX);
+    let stale_after = chrono::Duration::from_std(half).unwrap_or(chrono::Duration::days(1));
     loop {
         ticker.tick().await;
         let now = Utc::now();
+        let stale_before = now - stale_after;
         let refreshed = async {
             if store
-                .claim_report_refresh(SNAPSHOT, now - stale_after, now, now + REFRESH_LEASE)
+                .claim_report_refresh(SNAPSHOT, stale_before, now, now + REFRESH_LEASE)
                 .await?
             {
                 let health = certificate_health(store.as_ref(), now).await?;
