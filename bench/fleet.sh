@@ -143,6 +143,25 @@ print(f"{name}\t{rps:.0f}\trps\t{p99:.2f}\t{note}")
 PY
 }
 
+# Sends the same request COUNT times, one at a time, and records its mean
+# rate, its slowest time (in the p99 column) and its median under NAME, for
+# calls too slow or too unusual for wrk. `sequential NAME COUNT NOTE CURL_ARGS...`
+sequential() {
+    local name=$1 count=$2 note=$3
+    shift 3
+    for _ in $(seq "$count"); do
+        curl -sf -o /dev/null -w '%{time_total}\n' "$@"
+    done >"$work/$name.times"
+    python3 - "$work/$name.times" "$name" "$note" >>"$results" <<'PY'
+import sys
+times = sorted(float(line) for line in open(sys.argv[1]))
+mean = sum(times) / len(times)
+print(f"{sys.argv[2]}\t{1 / mean:.2f}\trps\t{times[-1] * 1000:.0f}\t{sys.argv[3]}; "
+      f"p99 column is the max of {len(times)}, median {times[len(times) // 2] * 1000:.0f} ms")
+PY
+    tail -n 1 "$results"
+}
+
 echo "== preparing: idle report and ETag per device (bench/fleet.py idle)"
 python3 bench/fleet.py idle "$port" "$work/credentials.txt" >"$work/idle.txt"
 echo "== preparing: effective-profile paths, churn members"
@@ -305,16 +324,8 @@ report_scep=$(psql -Atq "$db_url" -c "SELECT id FROM scep_certificate_profiles W
 # (maxAgeSeconds=0, as the dashboard's "Refresh now"; 3 sequential requests,
 # each stores the snapshot), then served from that snapshot (1 connection).
 echo "== certificate health computed now (3 requests), then from its snapshot"
-for _ in 1 2 3; do
-    curl -sf -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $admin_token" \
-        "$base/api/v1/reports/certificate-health?maxAgeSeconds=0"
-done >"$work/health-live.times"
-python3 - "$work/health-live.times" >>"$results" <<'PY'
-import sys
-times = sorted(float(line) for line in open(sys.argv[1]))
-print(f"health-live\t{1 / (sum(times) / len(times)):.2f}\trps\t{times[-1] * 1000:.0f}\t"
-      f"certificate health computed now (maxAgeSeconds=0); p99 column is the max of 3, median {times[1] * 1000:.0f} ms")
-PY
+sequential health-live 3 "certificate health computed now (maxAgeSeconds=0)" \
+    -H "Authorization: Bearer $admin_token" "$base/api/v1/reports/certificate-health?maxAgeSeconds=0"
 echo "/api/v1/reports/certificate-health" >"$work/health.txt"
 TOKEN=$admin_token PATHS_FILE=$work/health.txt \
     measure health "certificate health from the snapshot, 1 connection" \
@@ -353,16 +364,7 @@ dry_run() {
     echo "== dry run: $name (20 requests, 1 connection)"
     curl -sf "${args[@]}" "$url" |
         python3 -c 'import json,sys; d=json.load(sys.stdin); print("impact:", d["impact"], "page:", len(d["devices"]["items"]))'
-    for _ in $(seq 20); do
-        curl -sf -o /dev/null -w '%{time_total}\n' "${args[@]}" "$url"
-    done >"$work/$name.times"
-    python3 - "$work/$name.times" "$name" "$method" >>"$results" <<'PY'
-import sys
-times = sorted(float(line) for line in open(sys.argv[1]))
-mean = sum(times) / len(times)
-print(f"{sys.argv[2]}\t{1 / mean:.2f}\trps\t{times[-1] * 1000:.0f}\t{sys.argv[3]} ?dryRun=true, 100,000 devices; p99 column is the max of 20, median {times[len(times) // 2] * 1000:.0f} ms")
-PY
-    tail -n 1 "$results"
+    sequential "$name" 20 "$method ?dryRun=true, 100,000 devices" "${args[@]}" "$url"
 }
 
 # Deleting the SCEP profile: 100,000 devices to remove, the certificates of the runs above to revoke.

@@ -1,7 +1,7 @@
 //! Request extractors that answer bad input with problem documents: JSON
 //! bodies (size-limited, with the failing field's path), query strings
-//! (naming the failing parameter), `If-Match`, and the error handlers for
-//! path and query parsing.
+//! (naming the failing parameter), `If-Match`, and the error handler for
+//! paths.
 
 use std::pin::Pin;
 use std::{
@@ -10,12 +10,7 @@ use std::{
     sync::{Arc, OnceLock, RwLock},
 };
 
-use actix_web::{
-    dev::Payload,
-    error::{PathError, QueryPayloadError},
-    http::header,
-    web, FromRequest, HttpRequest,
-};
+use actix_web::{dev::Payload, error::PathError, http::header, web, FromRequest, HttpRequest};
 use futures_util::StreamExt;
 use scepter_domain::ValidationErrors;
 use serde::de::DeserializeOwned;
@@ -394,10 +389,6 @@ pub fn etag(version: i64) -> header::EntityTag {
 pub fn path_error(error: PathError, _: &HttpRequest) -> actix_web::Error {
     tracing::debug!(%error, "unparseable path");
     ApiError::NotFound.into()
-}
-
-pub fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
-    ApiError::Malformed(format!("invalid query string: {error}")).into()
 }
 
 #[cfg(test)]

@@ -75,7 +75,6 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(web::PathConfig::default().error_handler(extract::path_error))
-                .app_data(web::QueryConfig::default().error_handler(extract::query_error))
                 .wrap(middleware::from_fn(move |request, next| {
                     body_deadline::limit_body_reading(body_read_timeout, request, next)
                 }))

@@ -99,14 +99,11 @@ pub async fn latest(
     requested_at: DateTime<Utc>,
     max_age: Duration,
 ) -> Result<CertificateHealth, StorageError> {
-    let young_enough = |health: &CertificateHealth| {
-        (requested_at - health.generated_at).to_std().unwrap_or_default() <= max_age
-    };
-    if let Some(health) = snapshot(store).await?.filter(young_enough) {
+    if let Some(health) = young_snapshot(store, requested_at, max_age).await? {
         return Ok(health);
     }
     let _turn = on_demand.0.lock().await;
-    if let Some(health) = snapshot(store).await?.filter(young_enough) {
+    if let Some(health) = young_snapshot(store, requested_at, max_age).await? {
         return Ok(health);
     }
     let health = certificate_health(store, Utc::now()).await?;
@@ -130,12 +127,9 @@ pub async fn summary_from_snapshot(
     now: DateTime<Utc>,
     max_age: Duration,
 ) -> Result<Option<(DeviceStatusSummary, DateTime<Utc>)>, StorageError> {
-    let Some(health) = snapshot(store).await? else {
+    let Some(health) = young_snapshot(store, now, max_age).await? else {
         return Ok(None);
     };
-    if (now - health.generated_at).to_std().unwrap_or_default() > max_age {
-        return Ok(None);
-    }
     Ok(health
         .profiles
         .iter()
@@ -180,6 +174,24 @@ pub async fn refresh_periodically(store: Arc<dyn Store>, max_age: Duration, gaug
             Err(error) => tracing::warn!(%error, "refreshing the certificate health report failed"),
         }
     }
+}
+
+/// How old a report the caller accepts: the seconds a request asked for, or
+/// the deployment's default.
+pub fn accepted_age(requested_seconds: Option<u32>, default: Duration) -> Duration {
+    requested_seconds.map_or(default, |seconds| Duration::from_secs(u64::from(seconds)))
+}
+
+/// The stored snapshot if it is no older than `max_age` at `at` (one from
+/// after `at` counts as new).
+async fn young_snapshot(
+    store: &dyn Store,
+    at: DateTime<Utc>,
+    max_age: Duration,
+) -> Result<Option<CertificateHealth>, StorageError> {
+    Ok(snapshot(store)
+        .await?
+        .filter(|health| (at - health.generated_at).to_std().unwrap_or_default() <= max_age))
 }
 
 /// The stored snapshot; one this release cannot read (written by another

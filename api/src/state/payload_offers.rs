@@ -54,15 +54,10 @@ impl PayloadOffers {
         match store.record_payload_offers(&offers).await {
             Ok(()) => Ok(offers.len()),
             Err(error) => {
-                // Back in front of what arrived meanwhile, so the order stays.
-                let mut pending = self.lock();
-                let arrived = std::mem::replace(&mut *pending, offers);
-                let room = MAX_PENDING.saturating_sub(pending.len());
-                let lost = arrived.len().saturating_sub(room);
-                pending.extend(arrived.into_iter().take(room));
-                if lost > 0 {
-                    self.dropped.fetch_add(lost as u64, Ordering::Relaxed);
-                }
+                // Back in front of what arrived meanwhile, so the order stays;
+                // what then no longer fits is dropped as `note` drops it.
+                let arrived = std::mem::replace(&mut *self.lock(), offers);
+                self.note(&arrived);
                 Err(error)
             }
         }

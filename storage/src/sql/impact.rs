@@ -79,7 +79,7 @@ macro_rules! impl_impact_repository {
                 assignment_repository::{device_targeting_facts, erase_assignment, write_assignment},
                 directory_repositories::{add_members_in, remove_member_in, update_device_in},
                 fetch,
-                profile_repositories::{delete_trusted, update_trusted},
+                profile_repositories::{delete_trusted, update_scep, update_trusted},
                 versioned, $store,
             };
             use crate::{
@@ -89,10 +89,7 @@ macro_rules! impl_impact_repository {
                     impact::*,
                     ledger::queue_revocations,
                     Dialect,
-                    profiles::{
-                        bind_scep_profile, SCEP_PROFILES, SELECT_SCEP, SELECT_TRUSTED,
-                        UPDATE_SCEP,
-                    },
+                    profiles::{SCEP_PROFILES, SELECT_SCEP, SELECT_TRUSTED},
                 },
                 ImpactRepository, MeasuredChange, NewAuditEntry, PlannedChange, ProfileChange,
                 RevocationScope, StorageError, WouldWrite,
@@ -291,17 +288,9 @@ macro_rules! impl_impact_repository {
                         ProfileChange::Replace {
                             expected_version,
                             profile,
-                        } => {
-                            let query = sqlx::query_as::<_, ScepProfileRow>(UPDATE_SCEP)
-                                .bind(profile_id)
-                                .bind(expected_version)
-                                .bind(now());
-                            let row = bind_scep_profile!(query, profile)
-                                .fetch_optional(&mut *connection)
-                                .await?;
-                            let row = versioned::updated(row, connection, &SCEP_PROFILES, profile_id, audit).await?;
-                            WouldWrite::ScepProfile(row.try_into()?)
-                        }
+                        } => WouldWrite::ScepProfile(
+                            update_scep(connection, profile_id, expected_version, profile, audit).await?,
+                        ),
                         ProfileChange::Delete { expected_version } => {
                             versioned::delete(connection, &SCEP_PROFILES, profile_id, expected_version, audit).await?;
                             WouldWrite::Nothing

@@ -116,6 +116,27 @@ macro_rules! impl_profile_repositories {
 
             type Connection = <$db as sqlx::Database>::Connection;
 
+            /// A SCEP profile's replacement, in the caller's transaction
+            /// (the real write's, or a dry run's that is rolled back).
+            pub(super) async fn update_scep(
+                connection: &mut Connection,
+                id: Uuid,
+                expected_version: i64,
+                profile: &ScepCertificateProfile,
+                audit: &NewAuditEntry,
+            ) -> Result<Record<ScepCertificateProfile>, StorageError> {
+                let query = sqlx::query_as::<_, ScepProfileRow>(UPDATE_SCEP)
+                    .bind(id)
+                    .bind(expected_version)
+                    .bind(now());
+                let row = bind_scep_profile!(query, profile)
+                    .fetch_optional(&mut *connection)
+                    .await?;
+                versioned::updated(row, connection, &SCEP_PROFILES, id, audit)
+                    .await?
+                    .try_into()
+            }
+
             /// A trusted profile's replacement, in the caller's transaction
             /// (the real write's, or a dry run's that is rolled back).
             pub(super) async fn update_trusted(
@@ -291,17 +312,9 @@ macro_rules! impl_profile_repositories {
                     audit: &NewAuditEntry,
                 ) -> Result<Record<ScepCertificateProfile>, StorageError> {
                     let mut transaction = self.pool.begin().await?;
-                    let query = sqlx::query_as::<_, ScepProfileRow>(UPDATE_SCEP)
-                        .bind(id)
-                        .bind(expected_version)
-                        .bind(now());
-                    let row = bind_scep_profile!(query, profile)
-                        .fetch_optional(&mut *transaction)
-                        .await?;
-                    let updated =
-                        versioned::updated(row, &mut transaction, &SCEP_PROFILES, id, audit).await?;
+                    let updated = update_scep(&mut transaction, id, expected_version, profile, audit).await?;
                     transaction.commit().await?;
-                    updated.try_into()
+                    Ok(updated)
                 }
 
                 async fn delete_scep_profile(

@@ -3,7 +3,6 @@
 //! `/…/{id}/targeted-devices`. One implementation serves both profile kinds;
 //! the thin per-kind functions exist so each operation is documented.
 
-use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use scepter_domain::targeting::ProfileKind;
 use uuid::Uuid;
@@ -13,6 +12,7 @@ use scepter_storage::WouldWrite;
 use super::{
     dry_run_answer, no_content, page_request, resource, scep_profiles, trusted_profiles, PageQuery, Reply,
 };
+use crate::http::extract::Query;
 use crate::{
     http::auth::{Admin, Reader},
     http::dto::{

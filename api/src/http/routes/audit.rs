@@ -1,7 +1,6 @@
 //! The audit trail: `GET /api/v1/audit-events` (filtered) and
 //! `GET /api/v1/{collection}/{id}/history` (one resource's entries).
 
-use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use scepter_domain::audit::{AuditAction, ResourceType};
@@ -11,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{page_request, resource, PageQuery, Reply};
+use crate::http::extract::Query;
 use crate::{
     error::ApiError,
     http::{

@@ -1,9 +1,6 @@
 //! `GET /api/v1/scep-certificate-profiles/{id}/device-statuses`: the
 //! statuses service's page, in the API's shape.
 
-use std::time::Duration;
-
-use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use scepter_domain::{
@@ -15,13 +12,14 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{page_request, resource, scep_profiles};
+use crate::http::extract::Query;
 use crate::{
     error::ApiError,
     http::{
         auth::Reader,
         dto::{diagnostic_hex, diagnostic_name},
     },
-    service::statuses,
+    service::{health, statuses},
     state::AppState,
 };
 
@@ -116,11 +114,7 @@ pub async fn device_statuses(
                 .ok_or_else(|| ApiError::field("state", "enum", format!("{text:?} is not a device state")))
         })
         .transpose()?;
-    let summary_max_age = query
-        .max_age_seconds
-        .map_or(state.certificate_health_max_age, |seconds| {
-            Duration::from_secs(u64::from(seconds))
-        });
+    let summary_max_age = health::accepted_age(query.max_age_seconds, state.certificate_health_max_age);
     let statuses = statuses::device_statuses(&state, *id, only, page, Utc::now(), summary_max_age).await?;
     Ok(HttpResponse::Ok().json(DeviceStatusList {
         summary: statuses.summary,

@@ -1,6 +1,5 @@
 //! `/api/v1/devices`: managed devices, and which profiles reach each one.
 
-use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use scepter_domain::{
     directory::{Device, DeviceDraft},
@@ -13,6 +12,7 @@ use scepter_storage::WouldWrite;
 use super::{
     created_record, crud, dry_run_answer, no_content, ok_record, page_request, resource, PageQuery, Reply,
 };
+use crate::http::extract::Query;
 use crate::{
     error::ApiError,
     http::auth::{Admin, Reader},

@@ -1,7 +1,6 @@
 //! `GET /api/v1/devices/{id}/enrollment-timeline`: why a device has (or
 //! lacks) its certificate — the timeline service's answer in the API's shape.
 
-use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use scepter_domain::{
@@ -13,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{devices, resource};
+use crate::http::extract::Query;
 use crate::{
     error::ApiError,
     http::auth::Reader,

@@ -1,6 +1,5 @@
 //! `GET /api/v1/events`: the connector's event log.
 
-use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use scepter_storage::EventFilter;
@@ -9,6 +8,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::{page_request, resource};
+use crate::http::extract::Query;
 use crate::{
     error::ApiError,
     http::{

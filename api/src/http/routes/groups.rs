@@ -1,6 +1,5 @@
 //! `/api/v1/groups`: user and device groups, and their members.
 
-use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use scepter_domain::directory::{Group, GroupDraft};
 use uuid::Uuid;
@@ -10,6 +9,7 @@ use scepter_storage::WouldWrite;
 use super::{
     created_record, crud, dry_run_answer, no_content, ok_record, page_request, resource, PageQuery, Reply,
 };
+use crate::http::extract::Query;
 use crate::{
     http::auth::{Admin, Reader},
     http::dto::{

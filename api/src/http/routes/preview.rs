@@ -1,7 +1,6 @@
 //! Payload previews over HTTP: the preview service's payload as a
 //! [`PayloadPreview`], or raw when `Accept` names the platform's media type.
 
-use crate::http::extract::Query;
 use actix_web::{
     http::header::{self, ContentType},
     web, HttpRequest, HttpResponse,
@@ -11,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{resource, scep_profiles, trusted_profiles};
+use crate::http::extract::Query;
 pub use crate::service::preview::PREVIEW_CHALLENGE;
 use crate::{
     error::ApiError,

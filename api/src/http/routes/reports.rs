@@ -1,14 +1,12 @@
 //! `GET /api/v1/reports/certificate-health`: enrollment across the fleet.
 
-use crate::http::extract::Query;
-use std::time::Duration;
-
 use actix_web::{web, HttpResponse};
 use chrono::Utc;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{resource, Reply};
+use crate::http::extract::Query;
 use crate::{
     http::{auth::Reader, dto::CertificateHealthReport},
     service::health,
@@ -51,11 +49,7 @@ pub struct HealthQuery {
     params(HealthQuery),
     responses((status = 200, description = "The report", body = CertificateHealthReport)))]
 pub async fn certificate_health(_: Reader, state: web::Data<AppState>, query: Query<HealthQuery>) -> Reply {
-    let max_age = query
-        .max_age_seconds
-        .map_or(state.certificate_health_max_age, |seconds| {
-            Duration::from_secs(u64::from(seconds))
-        });
+    let max_age = health::accepted_age(query.max_age_seconds, state.certificate_health_max_age);
     let report = health::latest(state.store.as_ref(), &state.health_on_demand, Utc::now(), max_age).await?;
     state.metrics.publish_certificate_health(&report);
     Ok(HttpResponse::Ok().json(CertificateHealthReport::from(&report)))

@@ -1,13 +1,13 @@
 //! `/connector/v1/revocations`: the queue of certificates the connector
 //! revokes at the CA, and the results it reports back.
 
-use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::resource;
+use crate::http::extract::Query;
 use crate::{
     error::ApiError,
     http::{auth::Connector, dto::CertificateView, extract::ValidJson},

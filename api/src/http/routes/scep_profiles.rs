@@ -1,6 +1,5 @@
 //! `/api/v1/scep-certificate-profiles`: how devices enroll for certificates.
 
-use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use scepter_domain::{Record, ScepCertificateProfile, ScepCertificateProfileDraft};
 use uuid::Uuid;
@@ -10,6 +9,7 @@ use scepter_storage::WouldWrite;
 use super::{
     created_record, crud, dry_run_answer, no_content, ok_record, page_request, ProfileListQuery, Reply,
 };
+use crate::http::extract::Query;
 use crate::{
     http::auth::{Admin, Reader},
     http::dto::{

@@ -1,6 +1,5 @@
 //! `/api/v1/trusted-certificate-profiles`: the CA certificates devices trust.
 
-use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use chrono::Utc;
 use scepter_domain::{Record, TrustedCertificateProfile, TrustedCertificateProfileDraft};
@@ -11,6 +10,7 @@ use scepter_storage::WouldWrite;
 use super::{
     created_record, crud, dry_run_answer, no_content, ok_record, page_request, ProfileListQuery, Reply,
 };
+use crate::http::extract::Query;
 use crate::{
     http::auth::{Admin, Reader},
     http::dto::{

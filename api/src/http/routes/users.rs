@@ -1,11 +1,11 @@
 //! `/api/v1/users`: the people whose devices get user certificates.
 
-use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use scepter_domain::directory::{User, UserDraft};
 use uuid::Uuid;
 
 use super::{created_record, crud, dry_run_answer, no_content, ok_record, page_request, PageQuery, Reply};
+use crate::http::extract::Query;
 use crate::{
     http::auth::{Admin, Reader},
     http::dto::{DeletionDryRun, DryRunQuery, UserList, UserView},
