@@ -251,11 +251,7 @@ pub fn decide(
     ledger: &[LedgerCertificate],
     now: DateTime<Utc>,
 ) -> Vec<Decision> {
-    let installed: HashMap<Uuid, i64> = report
-        .installed_profiles
-        .iter()
-        .map(|profile| (profile.profile_id, profile.version))
-        .collect();
+    let installed = installed_versions(report);
     let mut decisions = Vec::with_capacity(profiles.len() + installed.len());
     let mut reaching = HashSet::with_capacity(profiles.len());
 
@@ -315,6 +311,15 @@ pub fn decide(
     decisions
 }
 
+/// The version the device reports per profile (the last report of a profile wins).
+fn installed_versions(report: &CheckInReport) -> HashMap<Uuid, i64> {
+    report
+        .installed_profiles
+        .iter()
+        .map(|profile| (profile.profile_id, profile.version))
+        .collect()
+}
+
 fn applicable_action(
     profile: &ProfileForDevice,
     installed_version: Option<i64>,
@@ -322,13 +327,80 @@ fn applicable_action(
     ledger: &[LedgerCertificate],
     now: DateTime<Utc>,
 ) -> (Action, ItemReason) {
+    match standing(profile, installed_version, report, ledger) {
+        Standing::Settled(action, reason) => (action, reason),
+        Standing::Certificate(certificate) => {
+            if now >= certificate.not_after {
+                (Action::Install, ItemReason::CertificateExpired)
+            } else if renewal_due(
+                certificate.not_before,
+                certificate.not_after,
+                certificate.threshold,
+                now,
+            ) {
+                (Action::Renew, ItemReason::RenewalDue)
+            } else {
+                (Action::None, ItemReason::UpToDate)
+            }
+        }
+    }
+}
+
+/// Where an applicable profile stands before the clock is read.
+enum Standing {
+    /// Decided whatever the time.
+    Settled(Action, ItemReason),
+    /// Installed at its version with this certificate: up to date, due for
+    /// renewal or expired depending on the time.
+    Certificate(CertificateWindow),
+}
+
+struct CertificateWindow {
+    not_before: DateTime<Utc>,
+    not_after: DateTime<Utc>,
+    threshold: u8,
+}
+
+impl CertificateWindow {
+    /// The first instant the decision on this certificate changes after
+    /// `now`, if it ever does: renewal falls due, then the certificate expires.
+    fn next_change(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if now >= self.not_after {
+            return None;
+        }
+        if renewal_due(self.not_before, self.not_after, self.threshold, now) {
+            return Some(self.not_after);
+        }
+        // renewal_due compares whole seconds left (truncated) with
+        // floor(lifetime × threshold / 100) =: R, so it holds from the first
+        // instant after not_after − (R + 1) s. Before that instant, and at
+        // it, the certificate is up to date.
+        let lifetime = i128::from((self.not_after - self.not_before).num_seconds().max(1));
+        let allowance = lifetime * i128::from(self.threshold) / 100;
+        let seconds = i64::try_from(allowance + 1).unwrap_or(i64::MAX);
+        Some(
+            chrono::Duration::try_seconds(seconds)
+                .and_then(|allowance| self.not_after.checked_sub_signed(allowance))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC),
+        )
+    }
+}
+
+fn standing(
+    profile: &ProfileForDevice,
+    installed_version: Option<i64>,
+    report: &CheckInReport,
+    ledger: &[LedgerCertificate],
+) -> Standing {
     match installed_version {
-        None => return (Action::Install, ItemReason::NotInstalled),
-        Some(version) if version != profile.version => return (Action::Install, ItemReason::VersionChanged),
+        None => return Standing::Settled(Action::Install, ItemReason::NotInstalled),
+        Some(version) if version != profile.version => {
+            return Standing::Settled(Action::Install, ItemReason::VersionChanged)
+        }
         Some(_) => {}
     }
     let Some(threshold) = profile.renewal_threshold_percent else {
-        return (Action::None, ItemReason::UpToDate);
+        return Standing::Settled(Action::None, ItemReason::UpToDate);
     };
     let profile_id = profile.effective.profile_id;
     // The newest certificate the device reports for this profile.
@@ -338,24 +410,48 @@ fn applicable_action(
         .filter(|certificate| certificate.profile_id == profile_id)
         .max_by_key(|certificate| certificate.not_after)
     else {
-        return (Action::Install, ItemReason::CertificateMissing);
+        return Standing::Settled(Action::Install, ItemReason::CertificateMissing);
     };
     let known = ledger
         .iter()
         .find(|certificate| certificate.thumbprint_sha1 == reported.thumbprint_sha1);
     if known.is_some_and(|certificate| certificate.revoke_status != RevokeStatus::None) {
-        return (Action::Install, ItemReason::CertificateRevoked);
+        return Standing::Settled(Action::Install, ItemReason::CertificateRevoked);
     }
     let (not_before, not_after) = known.map_or((reported.not_before, reported.not_after), |certificate| {
         (certificate.not_before, certificate.not_after)
     });
-    if now >= not_after {
-        (Action::Install, ItemReason::CertificateExpired)
-    } else if renewal_due(not_before, not_after, threshold, now) {
-        (Action::Renew, ItemReason::RenewalDue)
-    } else {
-        (Action::None, ItemReason::UpToDate)
-    }
+    Standing::Certificate(CertificateWindow {
+        not_before,
+        not_after,
+        threshold,
+    })
+}
+
+/// Until when [`decide`] gives the same decisions for these inputs as it
+/// does at `now`: the first instant after `now` at which a certificate they
+/// rest on falls due for renewal or expires (`None`: time alone never
+/// changes them). Decisions made at `now` hold for every instant before the
+/// one returned, which lets an unchanged check-in be answered again without
+/// deciding anew.
+pub fn decided_until(
+    profiles: &[ProfileForDevice],
+    report: &CheckInReport,
+    ledger: &[LedgerCertificate],
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let installed = installed_versions(report);
+    profiles
+        .iter()
+        .filter(|profile| profile.effective.state == TargetState::Applicable)
+        .filter_map(|profile| {
+            let installed_version = installed.get(&profile.effective.profile_id).copied();
+            match standing(profile, installed_version, report, ledger) {
+                Standing::Settled(..) => None,
+                Standing::Certificate(certificate) => certificate.next_change(now),
+            }
+        })
+        .min()
 }
 
 /// What a check-in response depends on besides the decisions.

@@ -7,7 +7,12 @@
 //! only when the device does not already hold that tag, the trusted profiles
 //! and the payloads. Last, what changed is
 //! recorded: `challengeIssued` for profiles offered anew, and a stale
-//! `lastCheckInDateTime` (written behind, in batches). An idle device
+//! `lastCheckInDateTime` (written behind, in batches).
+//!
+//! An answer without payloads is remembered beside the facts with the
+//! report's digest ([`crate::state::facts_cache`]): a device that sends the
+//! same report again, holding that answer's tag, gets 304 from
+//! [`answer_unchanged`] before its report is parsed. An idle device
 //! therefore costs the credential lookup and nothing else.
 
 use std::{
@@ -30,11 +35,15 @@ use scepter_domain::{
 };
 use scepter_storage::{CheckInFacts, EnrollmentStep, FactsGenerations, PayloadOffer};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::name_context;
-use crate::{error::ApiError, state::AppState};
+use crate::{
+    error::ApiError,
+    state::{facts_cache::UnchangedAnswer, AppState},
+};
 
 /// How stale `lastCheckInDateTime` may get before an unchanged (304)
 /// check-in writes it: idle check-ins then cost no write most of the time.
@@ -91,27 +100,70 @@ pub enum CheckInAnswer {
     },
 }
 
-/// Checks `device` in. `holds_tag` tells whether the device sent a tag back
-/// (`If-None-Match`) that matches the current one.
+/// The digest of a check-in report's bytes, as the device sent them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportDigest([u8; 32]);
+
+impl ReportDigest {
+    pub fn of(body: &[u8]) -> Self {
+        Self(Sha256::digest(body).into())
+    }
+}
+
+/// The 304 for a device that sends the report it sent before and holds the
+/// tag answered to it, when nothing that answer depends on has changed
+/// since; `None` when the report must be parsed and decided
+/// ([`check_in`]).
+pub async fn answer_unchanged(
+    state: &AppState,
+    device: CheckingDevice,
+    report: ReportDigest,
+    holds_tag: impl Fn(&str) -> bool,
+    now: DateTime<Utc>,
+) -> Result<Option<CheckInAnswer>, ApiError> {
+    let Some((facts, tag)) =
+        state
+            .check_in_facts
+            .unchanged_answer(device.device_id, device.generations, &report.0, now)
+    else {
+        return Ok(None);
+    };
+    if !holds_tag(&tag) {
+        return Ok(None);
+    }
+    state.metrics.observe_check_in_facts(true);
+    if stale_check_in_time(&facts, now) {
+        note_check_in_time(state, device, &facts);
+    }
+    state.metrics.observe_check_in("304");
+    Ok(Some(CheckInAnswer::Unchanged { tag }))
+}
+
+/// Checks `device` in with the report of `digest`. `holds_tag` tells
+/// whether the device sent a tag back (`If-None-Match`) that matches the
+/// current one.
 pub async fn check_in(
     state: &AppState,
     device: CheckingDevice,
     report: &CheckInReport,
-    holds_tag: impl FnOnce(&str) -> bool,
+    digest: ReportDigest,
+    holds_tag: impl Fn(&str) -> bool,
     now: DateTime<Utc>,
 ) -> Result<CheckInAnswer, ApiError> {
     let facts = facts_of(state, device).await?;
     let effective = effective_profiles(&facts.memberships, &facts.profiles, Explain::No);
     let mut profiles = LoadedProfiles::load(state, &effective, &facts).await?;
+    let for_device = profiles.for_device(effective, &facts);
+    let ledger = ledger(&facts);
     let decisions = checkin::decide(
-        &profiles.for_device(effective, &facts),
+        &for_device,
         &facts
             .profiles
             .iter()
             .map(|profile| (profile.profile_id, profile.kind))
             .collect(),
         report,
-        &ledger(&facts),
+        &ledger,
         now,
     );
     let tag = checkin::state_tag(
@@ -125,14 +177,20 @@ pub async fn check_in(
         },
         &decisions,
     );
-    let touch = facts
-        .device
-        .content
-        .last_check_in_at
-        .is_none_or(|last| now - last >= LAST_CHECK_IN_RESOLUTION);
+    let touch = stale_check_in_time(&facts, now);
+    // Without payloads the tag covers no time bucket: the answer changes
+    // only with the facts, the report, or a certificate's renewal or expiry,
+    // so it can be remembered (unless this check-in wrote to the device).
+    let remembered =
+        (!decisions.iter().any(|decision| decision.action.has_payload())).then(|| UnchangedAnswer {
+            report_digest: digest.0,
+            tag: tag.clone(),
+            until: checkin::decided_until(&for_device, report, &ledger, now),
+        });
 
     if holds_tag(&tag) {
-        record(state, device, &facts, report, touch, &[]).await?;
+        let wrote = record(state, device, &facts, report, touch, &[]).await?;
+        remember(state, device, remembered, wrote);
         state.metrics.observe_check_in("304");
         return Ok(CheckInAnswer::Unchanged { tag });
     }
@@ -165,12 +223,46 @@ pub async fn check_in(
             offered_at: now,
         })
         .collect();
-    record(state, device, &facts, report, touch, &offered).await?;
+    let wrote = record(state, device, &facts, report, touch, &offered).await?;
+    remember(state, device, remembered, wrote);
     state.metrics.observe_check_in("200");
     Ok(CheckInAnswer::Changed {
         tag,
         response: CheckInResponse { items },
     })
+}
+
+/// Keeps `answer` for [`answer_unchanged`], unless the check-in that made
+/// it wrote to the device (its generation moved: the answer could not be
+/// found again anyway).
+fn remember(state: &AppState, device: CheckingDevice, answer: Option<UnchangedAnswer>, wrote: bool) {
+    if let Some(answer) = answer.filter(|_| !wrote) {
+        state
+            .check_in_facts
+            .remember_answer(device.device_id, device.generations, answer);
+    }
+}
+
+/// Whether the device's `lastCheckInDateTime` is older than its resolution.
+fn stale_check_in_time(facts: &CheckInFacts, now: DateTime<Utc>) -> bool {
+    facts
+        .device
+        .content
+        .last_check_in_at
+        .is_none_or(|last| now - last >= LAST_CHECK_IN_RESOLUTION)
+}
+
+/// Notes the check-in time for the write-behind flush
+/// ([`crate::state::write_behind`]) and patches it into the cached facts,
+/// so the next minute of check-ins does not note it again.
+fn note_check_in_time(state: &AppState, device: CheckingDevice, facts: &CheckInFacts) {
+    let at = scepter_storage::now();
+    state.write_behind.last_check_ins.note(device.device_id, at);
+    let mut updated = facts.clone();
+    updated.device.content.last_check_in_at = Some(at);
+    state
+        .check_in_facts
+        .put(device.device_id, device.generations, Arc::new(updated));
 }
 
 /// The device's facts: cached at the caller's generations, or read.
@@ -385,10 +477,10 @@ fn ledger(facts: &CheckInFacts) -> Vec<LedgerCertificate> {
 /// offered profiles not yet in that state (a write, which moves the device's
 /// generation, so the next check-in reads fresh facts), the first report of
 /// a ledger certificate (once per certificate: the cached facts say whether
-/// it was reported before), and a stale `lastCheckInDateTime` — noted for
-/// the write-behind flush ([`crate::state::write_behind`]) and patched
-/// into the cached facts so the next minute of check-ins does not note it
-/// again. An unchanged device writes nothing on the request path.
+/// it was reported before), and a stale `lastCheckInDateTime`
+/// ([`note_check_in_time`]). An unchanged device writes nothing on the
+/// request path. Returns whether it wrote to the device (which moves its
+/// facts generation).
 async fn record(
     state: &AppState,
     device: CheckingDevice,
@@ -396,7 +488,7 @@ async fn record(
     report: &CheckInReport,
     touch: bool,
     offered: &[PayloadOffer],
-) -> Result<(), ApiError> {
+) -> Result<bool, ApiError> {
     let new_steps: Vec<(Uuid, i64)> = offered
         .iter()
         .map(|offer| (offer.profile_id, offer.profile_version))
@@ -435,14 +527,9 @@ async fn record(
             .await?;
     }
     if touch {
-        state.write_behind.last_check_ins.note(device.device_id, at);
-        let mut updated = facts.clone();
-        updated.device.content.last_check_in_at = Some(at);
-        state
-            .check_in_facts
-            .put(device.device_id, device.generations, Arc::new(updated));
+        note_check_in_time(state, device, facts);
     }
-    Ok(())
+    Ok(!new_steps.is_empty() || !first_reported.is_empty())
 }
 
 /// The item as `failed` for `reason`, with the error as its detail.

@@ -1,5 +1,5 @@
 //! Check-in facts per device, kept while the device's generations are
-//! unchanged.
+//! unchanged — with the device's last answer that needed no payload.
 //!
 //! An idle device checks in often and nothing it depends on changes between
 //! two check-ins. Every change that could moves one of two generations
@@ -11,12 +11,21 @@
 //! change to one device refreshes only that device's entry. Entries are per
 //! instance and need no invalidation messages: several instances on one
 //! database each see the generations move.
+//!
+//! An idle device also sends the same report each time. The answer to it is
+//! a function of the facts, the report and the time, so an entry keeps the
+//! state tag of the last answer without payloads, with the report's digest
+//! and the instant until which time does not change it
+//! ([`scepter_domain::checkin::decided_until`]): the same report at the
+//! same generations before that instant gets the same tag without being
+//! parsed or decided again.
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, MutexGuard},
 };
 
+use chrono::{DateTime, Utc};
 use scepter_storage::{CheckInFacts, FactsGenerations};
 use uuid::Uuid;
 
@@ -24,9 +33,26 @@ use uuid::Uuid;
 /// a few kilobytes) at the cost of refetching after a flood of devices.
 pub const DEFAULT_CAPACITY: usize = 200_000;
 
+/// An answer without payloads, as check-in decided it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnchangedAnswer {
+    /// SHA-256 of the report's bytes as the device sent them.
+    pub report_digest: [u8; 32],
+    /// The state tag of the answer.
+    pub tag: String,
+    /// The tag holds for instants before this one (`None`: until the facts change).
+    pub until: Option<DateTime<Utc>>,
+}
+
+struct Entry {
+    generations: FactsGenerations,
+    facts: Arc<CheckInFacts>,
+    answer: Option<UnchangedAnswer>,
+}
+
 pub struct FactsCache {
     capacity: usize,
-    entries: Mutex<HashMap<Uuid, (FactsGenerations, Arc<CheckInFacts>)>>,
+    entries: Mutex<HashMap<Uuid, Entry>>,
 }
 
 impl Default for FactsCache {
@@ -44,37 +70,78 @@ impl FactsCache {
         }
     }
 
-    /// The device's facts if they were cached at `generations`.
-    pub fn get(&self, device_id: Uuid, generations: FactsGenerations) -> Option<Arc<CheckInFacts>> {
-        let entries = self
-            .entries
+    fn entries(&self) -> MutexGuard<'_, HashMap<Uuid, Entry>> {
+        self.entries
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        entries
-            .get(&device_id)
-            .filter(|(cached_at, _)| *cached_at == generations)
-            .map(|(_, facts)| Arc::clone(facts))
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Remembers facts read after `generations` were read.
+    /// The device's facts if they were cached at `generations`.
+    pub fn get(&self, device_id: Uuid, generations: FactsGenerations) -> Option<Arc<CheckInFacts>> {
+        self.entries()
+            .get(&device_id)
+            .filter(|entry| entry.generations == generations)
+            .map(|entry| Arc::clone(&entry.facts))
+    }
+
+    /// Remembers facts read after `generations` were read. Facts at the
+    /// generations already cached (a refreshed check-in time) keep the
+    /// entry's answer: the generations say nothing it depends on changed.
     pub fn put(&self, device_id: Uuid, generations: FactsGenerations, facts: Arc<CheckInFacts>) {
         if self.capacity == 0 {
             return;
         }
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut entries = self.entries();
         if entries.len() >= self.capacity && !entries.contains_key(&device_id) {
             entries.clear();
         }
-        match entries.get(&device_id) {
+        match entries.get_mut(&device_id) {
             // Keep the entry a concurrent request stored at newer generations.
-            Some((cached_at, _)) if newer(*cached_at, generations) => {}
+            Some(entry) if newer(entry.generations, generations) => {}
+            Some(entry) if entry.generations == generations => entry.facts = facts,
             _ => {
-                entries.insert(device_id, (generations, facts));
+                entries.insert(
+                    device_id,
+                    Entry {
+                        generations,
+                        facts,
+                        answer: None,
+                    },
+                );
             }
         }
+    }
+
+    /// Remembers `answer` beside the facts cached at `generations` (if they
+    /// still are: an answer is never kept without the facts it came from).
+    pub fn remember_answer(&self, device_id: Uuid, generations: FactsGenerations, answer: UnchangedAnswer) {
+        if let Some(entry) = self
+            .entries()
+            .get_mut(&device_id)
+            .filter(|entry| entry.generations == generations)
+        {
+            entry.answer = Some(answer);
+        }
+    }
+
+    /// The facts and the remembered tag, when the device sends the report
+    /// of `report_digest` at the generations of the entry before the tag's
+    /// time runs out.
+    pub fn unchanged_answer(
+        &self,
+        device_id: Uuid,
+        generations: FactsGenerations,
+        report_digest: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> Option<(Arc<CheckInFacts>, String)> {
+        let entries = self.entries();
+        let entry = entries
+            .get(&device_id)
+            .filter(|entry| entry.generations == generations)?;
+        let answer = entry.answer.as_ref().filter(|answer| {
+            answer.report_digest == *report_digest && answer.until.is_none_or(|until| now < until)
+        })?;
+        Some((Arc::clone(&entry.facts), answer.tag.clone()))
     }
 }
 
@@ -185,5 +252,61 @@ mod tests {
         let disabled = FactsCache::with_capacity(0);
         disabled.put(devices[0], at(1, 1), facts("x"));
         assert!(disabled.get(devices[0], at(1, 1)).is_none());
+    }
+
+    fn answer(digest: u8, until: Option<DateTime<Utc>>) -> UnchangedAnswer {
+        UnchangedAnswer {
+            report_digest: [digest; 32],
+            tag: format!("\"tag-{digest}\""),
+            until,
+        }
+    }
+
+    #[test]
+    fn an_answer_serves_only_its_report_its_generations_and_its_time() {
+        let cache = FactsCache::default();
+        let device = Uuid::new_v4();
+        let now = Utc::now();
+        let until = now + chrono::Duration::seconds(10);
+        cache.put(device, at(7, 1), facts("a"));
+        cache.remember_answer(device, at(7, 1), answer(1, Some(until)));
+        let (facts_served, tag) = cache.unchanged_answer(device, at(7, 1), &[1; 32], now).unwrap();
+        assert_eq!(tag, "\"tag-1\"");
+        assert_eq!(facts_served.device.content.device.device_name, "a");
+        assert!(
+            cache.unchanged_answer(device, at(7, 1), &[2; 32], now).is_none(),
+            "another report"
+        );
+        assert!(
+            cache.unchanged_answer(device, at(8, 1), &[1; 32], now).is_none(),
+            "the device changed"
+        );
+        assert!(
+            cache.unchanged_answer(device, at(7, 2), &[1; 32], now).is_none(),
+            "the policy changed"
+        );
+        assert!(
+            cache
+                .unchanged_answer(device, at(7, 1), &[1; 32], until)
+                .is_none(),
+            "time ran out"
+        );
+
+        // A refreshed check-in time at the same generations keeps the answer;
+        // facts at new generations drop it.
+        cache.put(device, at(7, 1), facts("touched"));
+        let (touched, _) = cache.unchanged_answer(device, at(7, 1), &[1; 32], now).unwrap();
+        assert_eq!(touched.device.content.device.device_name, "touched");
+        cache.put(device, at(8, 1), facts("b"));
+        assert!(cache.unchanged_answer(device, at(8, 1), &[1; 32], now).is_none());
+
+        // Never kept beside facts of other generations, and without a time
+        // limit it holds until the facts change.
+        cache.remember_answer(device, at(7, 1), answer(3, None));
+        assert!(cache.unchanged_answer(device, at(7, 1), &[3; 32], now).is_none());
+        cache.remember_answer(device, at(8, 1), answer(3, None));
+        assert!(cache
+            .unchanged_answer(device, at(8, 1), &[3; 32], now + chrono::Duration::days(3650))
+            .is_some());
     }
 }

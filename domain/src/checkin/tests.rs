@@ -315,3 +315,126 @@ fn reports_are_bounded_and_thumbprints_checked() {
     .unwrap();
     assert_eq!(good.installed_certificates[0].thumbprint_sha1, A);
 }
+
+mod decided_until {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn window(
+        not_before: DateTime<Utc>,
+        not_after: DateTime<Utc>,
+        known: bool,
+    ) -> (CheckInReport, Vec<LedgerCertificate>) {
+        let report = CheckInReport {
+            installed_profiles: vec![installed(1)],
+            installed_certificates: vec![ReportedCertificate {
+                profile_id: id(2),
+                thumbprint_sha1: A.to_owned(),
+                // A certificate the ledger knows is judged by the ledger's dates.
+                not_before: if known { at(-400) } else { not_before },
+                not_after: if known { at(400) } else { not_after },
+            }],
+        };
+        let ledger = if known {
+            vec![LedgerCertificate {
+                profile_id: id(2),
+                thumbprint_sha1: A.to_owned(),
+                not_before,
+                not_after,
+                revoke_status: RevokeStatus::None,
+            }]
+        } else {
+            vec![]
+        };
+        (report, ledger)
+    }
+
+    fn decisions(
+        profile: &ProfileForDevice,
+        (report, ledger): &(CheckInReport, Vec<LedgerCertificate>),
+        now: DateTime<Utc>,
+    ) -> Vec<Decision> {
+        decide(
+            std::slice::from_ref(profile),
+            &HashMap::new(),
+            report,
+            ledger,
+            now,
+        )
+    }
+
+    #[test]
+    fn names_the_renewal_instant_then_the_expiry() {
+        let profile = scep(1);
+        let inputs = window(at(0), at(10), false);
+        // 20 % of ten days: up to date until 2 days (+1 s of truncation) before the end.
+        let until = decided_until(std::slice::from_ref(&profile), &inputs.0, &inputs.1, at(1)).unwrap();
+        assert_eq!(until, at(8) - Duration::seconds(1));
+        assert_eq!(decisions(&profile, &inputs, until)[0].action, Action::None);
+        assert_eq!(
+            decisions(&profile, &inputs, until + Duration::nanoseconds(1))[0].action,
+            Action::Renew
+        );
+        // Once due, the next change is expiry.
+        assert_eq!(
+            decided_until(std::slice::from_ref(&profile), &inputs.0, &inputs.1, at(9)),
+            Some(at(10))
+        );
+        assert_eq!(decided_until(&[profile], &inputs.0, &inputs.1, at(10)), None);
+    }
+
+    #[test]
+    fn decisions_without_a_certificate_to_watch_never_expire() {
+        let report = CheckInReport {
+            installed_profiles: vec![],
+            installed_certificates: vec![],
+        };
+        let trusted = profile(1, ProfileKind::TrustedCertificate, TargetState::Applicable, 1);
+        let excluded = profile(3, ProfileKind::ScepCertificate, TargetState::Excluded, 1);
+        assert_eq!(
+            decided_until(&[trusted, excluded, scep(1)], &report, &[], at(0)),
+            None
+        );
+    }
+
+    proptest! {
+        /// Decisions made at `now` hold at every instant before the one
+        /// named, and change right after it.
+        #[test]
+        fn decisions_hold_until_the_instant_named(
+            start in -1_000_000i64..1_000_000,
+            lifetime in 1i64..40_000_000,
+            nanos in 0i64..1_000_000_000,
+            threshold in 0u8..=100,
+            elapsed in -1_000_000i64..45_000_000,
+            fraction in 0.0f64..1.0,
+            known in any::<bool>(),
+        ) {
+            let not_before = at(0) + Duration::seconds(start) + Duration::nanoseconds(nanos);
+            let not_after = not_before + Duration::seconds(lifetime);
+            let now = not_before + Duration::seconds(elapsed) + Duration::nanoseconds(nanos / 3);
+            let mut profile = scep(1);
+            profile.renewal_threshold_percent = Some(threshold);
+            let inputs = window(not_before, not_after, known);
+            let at_now = decisions(&profile, &inputs, now);
+            match decided_until(std::slice::from_ref(&profile), &inputs.0, &inputs.1, now) {
+                Some(until) => {
+                    prop_assert!(until >= now);
+                    let span = (until - now).num_nanoseconds().unwrap_or(i64::MAX);
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+                    let inside = now + Duration::nanoseconds((span as f64 * fraction) as i64);
+                    if until > now {
+                        prop_assert_eq!(&decisions(&profile, &inputs, inside), &at_now);
+                        prop_assert_eq!(&decisions(&profile, &inputs, until - Duration::nanoseconds(1)), &at_now);
+                    }
+                    prop_assert_ne!(&decisions(&profile, &inputs, until + Duration::nanoseconds(1)), &at_now);
+                }
+                None => {
+                    let later = now + Duration::seconds(elapsed.abs()) + Duration::days(3650);
+                    prop_assert_eq!(&decisions(&profile, &inputs, later), &at_now);
+                }
+            }
+        }
+    }
+}

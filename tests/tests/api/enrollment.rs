@@ -131,6 +131,82 @@ async fn a_device_enrolls_and_then_checks_in_idle(backend: Backend) {
     assert_ne!(etag(&changed), tag);
 }
 
+/// A device that sends the same report again is answered from memory, but
+/// only while the answer would not change: a report with other bytes is
+/// decided again (to the same tag), and the remembered answer gives way the
+/// moment the reported certificate falls due for renewal.
+async fn a_remembered_answer_gives_way_when_renewal_falls_due(backend: Backend) {
+    let s = scenario(backend).await;
+    let offered = check_in(&s.app, &s.credential, &nothing_installed()).await;
+    let installed: Vec<Value> = offered["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["action"] == "install")
+        .map(|item| json!({ "profileId": item["profileId"], "version": item["version"] }))
+        .collect();
+    // The profile renews at 20 %: of 1,000 s of validity, due once fewer
+    // than 201 whole seconds are left, i.e. `margin` seconds from `start`.
+    let margin = 8;
+    let start = chrono::Utc::now().timestamp();
+    let stamp = |seconds: i64| {
+        chrono::DateTime::from_timestamp(seconds, 0)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let report = json!({
+        "installedProfiles": installed,
+        "installedCertificates": [{
+            "profileId": s.profile,
+            "thumbprintSha1": "AB".repeat(20),
+            "notBefore": stamp(start + margin + 201 - 1_000),
+            "notAfter": stamp(start + margin + 201),
+        }],
+    });
+    let first = check_in_raw(&s.app, &s.credential, &report, None).await;
+    assert_eq!(first.status(), 200);
+    let tag = etag(&first);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(item(&first, &s.profile)["action"], "none", "{first}");
+    for _ in 0..2 {
+        let again = check_in_raw(&s.app, &s.credential, &report, Some(&tag)).await;
+        assert_eq!(again.status(), 304);
+        assert_eq!(etag(&again), tag);
+    }
+    let spaced = s
+        .app
+        .anonymous(Method::POST, CHECKIN)
+        .bearer_auth(&s.credential)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::IF_NONE_MATCH, &tag)
+        .body(serde_json::to_string_pretty(&report).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(spaced.status(), 304, "the same report in other bytes");
+    assert!(
+        chrono::Utc::now().timestamp() < start + margin,
+        "the check-ins above took longer than the margin"
+    );
+
+    let wait = start + margin + 1 - chrono::Utc::now().timestamp();
+    tokio::time::sleep(Duration::from_secs(u64::try_from(wait).unwrap_or(0))).await;
+    let due = check_in_raw(&s.app, &s.credential, &report, Some(&tag)).await;
+    assert_eq!(
+        due.status(),
+        200,
+        "renewal fell due: the remembered answer no longer holds"
+    );
+    assert_ne!(etag(&due), tag);
+    let due: Value = due.json().await.unwrap();
+    let scep = item(&due, &s.profile);
+    assert_eq!(
+        (scep["action"].as_str(), scep["reason"].as_str()),
+        (Some("renew"), Some("renewalDue")),
+        "{due}"
+    );
+}
+
 async fn a_device_gets_only_its_own_payloads(backend: Backend) {
     let s = scenario(backend).await;
     let mine = fresh_enrollment(&s, &s.credential).await;
@@ -1528,6 +1604,7 @@ backend_tests!(
     metrics_count_requests_check_ins_and_verifications,
     a_change_to_one_device_refreshes_only_its_cached_facts,
     a_device_enrolls_and_then_checks_in_idle,
+    a_remembered_answer_gives_way_when_renewal_falls_due,
     a_device_gets_only_its_own_payloads,
     a_challenge_is_single_use,
     expired_challenges_are_refused,

@@ -12,8 +12,11 @@ use scepter_domain::checkin::CheckInReport;
 use super::resource;
 use crate::{
     error::ApiError,
-    http::{auth::DeviceCaller, extract::ValidJson},
-    service::checkin::{self, CheckInAnswer, CheckInResponse, CheckingDevice},
+    http::{
+        auth::DeviceCaller,
+        extract::{parse_json_body, JsonBytes},
+    },
+    service::checkin::{self, CheckInAnswer, CheckInResponse, CheckingDevice, ReportDigest},
     state::AppState,
 };
 
@@ -44,15 +47,24 @@ pub async fn check_in(
     caller: DeviceCaller,
     state: web::Data<AppState>,
     request: HttpRequest,
-    body: ValidJson<CheckInReport>,
+    body: JsonBytes,
 ) -> Result<HttpResponse, ApiError> {
-    let report = body.0.validate()?;
     let device = CheckingDevice {
         device_id: caller.device_id,
         generations: caller.generations,
     };
     let holds_tag = |tag: &str| if_none_match(&request, tag);
-    let answer = checkin::check_in(&state, device, &report, holds_tag, Utc::now()).await?;
+    let now = Utc::now();
+    // An idle device sends the report it sent before: answered by its
+    // digest, unparsed, while nothing the answer depends on changed.
+    let digest = ReportDigest::of(&body.0);
+    let answer = match checkin::answer_unchanged(&state, device, digest, holds_tag, now).await? {
+        Some(answer) => answer,
+        None => {
+            let report = parse_json_body::<CheckInReport>(&body.0)?.validate()?;
+            checkin::check_in(&state, device, &report, digest, holds_tag, now).await?
+        }
+    };
     // Payloads carry one-time challenges: no cache may keep them.
     Ok(match answer {
         CheckInAnswer::Unchanged { tag } => HttpResponse::NotModified()
