@@ -394,7 +394,9 @@ impl LoadedProfiles {
                 let Some(profile) = self.trusted.get(&decision.profile_id) else {
                     return unavailable(item);
                 };
-                payload::trusted_payload(profile, facts.device.id, &state.organization)
+                state
+                    .profiles
+                    .trusted_payload(profile, facts.device.id, &state.organization)
                     .map_err(PayloadError::from)
             }
             Some(ProfileKind::ScepCertificate) => {

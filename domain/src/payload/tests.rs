@@ -20,10 +20,14 @@ const DEVICE_ID: Uuid = Uuid::from_u128(0x0193_4d2e_7c1a_7b3e_9f00_0000_0000_004
 const ORGANIZATION: &str = "Contoso Ltd.";
 
 fn root() -> Record<TrustedCertificateProfile> {
+    root_for(Platform::Ios)
+}
+
+fn root_for(platform: Platform) -> Record<TrustedCertificateProfile> {
     let profile = TrustedCertificateProfile::parse(TrustedCertificateProfileDraft {
         display_name: "Contoso Root CA".to_owned(),
         description: None,
-        platform: Platform::Ios,
+        platform,
         cert_file_name: Some("contoso-root.cer".to_owned()),
         trusted_root_certificate: ROOT_CA.to_owned(),
         destination_store: None,
@@ -212,4 +216,21 @@ fn a_trusted_payload_is_the_trusted_rendering() {
     assert!(String::from_utf8(payload.body)
         .expect("UTF-8")
         .contains("Contoso Root CA"));
+}
+
+/// Check-in renders a shared trusted payload once per profile version, so a
+/// platform said to share it must render the same bytes for every device.
+#[test]
+fn shared_trusted_payloads_are_the_same_for_every_device() {
+    for platform in Platform::ALL {
+        let root = root_for(platform);
+        let other_device = Uuid::from_u128(0x77);
+        let mine = trusted_payload(&root, DEVICE_ID, ORGANIZATION).expect("a payload");
+        let theirs = trusted_payload(&root, other_device, ORGANIZATION).expect("a payload");
+        assert_eq!(
+            mine == theirs,
+            render::trusted_payload_is_shared(platform),
+            "{platform}"
+        );
+    }
 }

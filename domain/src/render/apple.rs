@@ -368,23 +368,50 @@ fn sort_keys(value: &mut Value) {
     }
 }
 
+/// Refuses a string XML cannot carry, naming where it is (`profile.PayloadContent[1].Subject…`).
+/// The path is only spelled out for the error: checking runs on every payload.
 fn check_xml_chars(value: &Value, path: &str) -> Result<(), RenderError> {
+    let mut at = Vec::new();
+    find_non_xml_char(value, &mut at).map_or(Ok(()), |c| {
+        let mut spelled = path.to_owned();
+        for step in at.iter().rev() {
+            match step {
+                Step::Key(key) => {
+                    spelled.push('.');
+                    spelled.push_str(key);
+                }
+                Step::Index(index) => spelled.push_str(&format!("[{index}]")),
+            }
+        }
+        Err(RenderError::Encoding(format!(
+            "{spelled} contains U+{:04X}, which an XML property list cannot carry",
+            u32::from(c)
+        )))
+    })
+}
+
+/// One step from a plist node to a child.
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// The first character XML cannot carry, with the steps to its string
+/// pushed innermost first.
+fn find_non_xml_char<'a>(value: &'a Value, at: &mut Vec<Step<'a>>) -> Option<char> {
     match value {
-        Value::String(text) => match text.chars().find(|&c| !is_xml_char(c)) {
-            Some(c) => Err(RenderError::Encoding(format!(
-                "{path} contains U+{:04X}, which an XML property list cannot carry",
-                u32::from(c)
-            ))),
-            None => Ok(()),
-        },
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .try_for_each(|(index, item)| check_xml_chars(item, &format!("{path}[{index}]"))),
-        Value::Dictionary(dictionary) => dictionary
-            .iter()
-            .try_for_each(|(key, item)| check_xml_chars(item, &format!("{path}.{key}"))),
-        _ => Ok(()),
+        Value::String(text) => text.chars().find(|&c| !is_xml_char(c)),
+        Value::Array(items) => items.iter().enumerate().find_map(|(index, item)| {
+            let found = find_non_xml_char(item, at)?;
+            at.push(Step::Index(index));
+            Some(found)
+        }),
+        Value::Dictionary(dictionary) => dictionary.iter().find_map(|(key, item)| {
+            let found = find_non_xml_char(item, at)?;
+            at.push(Step::Key(key));
+            Some(found)
+        }),
+        _ => None,
     }
 }
 

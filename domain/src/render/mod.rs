@@ -138,6 +138,17 @@ pub fn render_trusted(input: &TrustedPayloadInput<'_>) -> Result<Rendered, Rende
     }
 }
 
+/// Whether a trusted profile's payload is the same bytes for every device of
+/// `platform`, so that it can be rendered once per profile version and
+/// organization: Apple and Android payloads name only the profile, a Windows
+/// SyncML message is addressed to its device (`Target`).
+pub fn trusted_payload_is_shared(platform: Platform) -> bool {
+    match platform {
+        Platform::Ios | Platform::Macos | Platform::Android => true,
+        Platform::Windows10 | Platform::Windows81 | Platform::WindowsPhone81 => false,
+    }
+}
+
 #[cfg(test)]
 mod formats_tests;
 #[cfg(test)]
