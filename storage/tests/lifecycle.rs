@@ -833,6 +833,28 @@ async fn generations_move_only_for_what_a_change_concerns(store: Arc<dyn Store>)
         .await
         .unwrap();
     assert_eq!(watch.moved(store).await, FIRST, "issued certificate");
+    let queued = store
+        .queue_revocations(&RevocationScope::Devices(vec![setup.device]))
+        .await
+        .unwrap();
+    assert_eq!(queued, 0, "the device's profile still reaches it");
+    assert_eq!(watch.moved(store).await, NOTHING, "revocations queued for nobody");
+    // The other device left the profile's group: a certificate the CA
+    // issued meanwhile is queued for revocation as it is recorded.
+    let untargeted = store
+        .record_notified_certificate(
+            &certificate(&setup, setup.other_device, "0E"),
+            &event(EventId::CrpNotifyMetricSuccess, None, None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(untargeted.revocations_queued, 1);
+    assert_eq!(untargeted.certificate.revoke_status, RevokeStatus::Pending);
+    assert_eq!(
+        watch.moved(store).await,
+        SECOND,
+        "a certificate of the other device"
+    );
     store
         .record_challenges_offered(setup.device, now(), &[(setup.profile, 2)])
         .await

@@ -10,7 +10,7 @@ use scepter_domain::{
     issued_certificate::IssuedCertificate,
     CertificateError,
 };
-use scepter_storage::{NewEvent, RevocationScope, ScepTransaction, StorageError, StoredCertificate};
+use scepter_storage::{NewEvent, ScepTransaction, StorageError, StoredCertificate};
 use uuid::Uuid;
 
 use crate::{error::ApiError, state::AppState};
@@ -192,11 +192,16 @@ async fn record_issued(
             stored.serial_number, stored.issuer
         ),
     };
-    let recorded = state.store.record_issued_certificate(&stored, &event).await?;
+    // Recording also queues revocations for the device: the profile may
+    // have stopped reaching it while the CA worked.
+    let recorded = state.store.record_notified_certificate(&stored, &event).await?;
+    let queued = recorded.revocations_queued;
+    let recorded = recorded.certificate;
     tracing::info!(transaction_id, device_id = %recorded.device_id, profile_id = %recorded.profile_id,
         serial = %recorded.serial_number, "recorded an issued certificate");
-    // The profile may have stopped reaching the device while the CA worked.
-    super::enrollment::queue_revocations(state, RevocationScope::Devices(vec![recorded.device_id])).await;
+    if queued > 0 {
+        tracing::info!(queued, device_id = %recorded.device_id, "queued certificates for revocation");
+    }
     Ok((recorded, Notified::Created))
 }
 

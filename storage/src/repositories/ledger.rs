@@ -7,6 +7,14 @@ use uuid::Uuid;
 
 use crate::{NewAuditEntry, NewEvent, StorageError};
 
+/// A notified certificate as the ledger stored it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedCertificate {
+    pub certificate: StoredCertificate,
+    /// Certificates of the device queued for revocation with it.
+    pub revocations_queued: u64,
+}
+
 /// A certificate in the ledger of issued certificates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredCertificate {
@@ -151,6 +159,17 @@ pub trait LedgerRepository: Send + Sync {
         certificate: &StoredCertificate,
         event: &NewEvent,
     ) -> Result<StoredCertificate, StorageError>;
+
+    /// [`Self::record_issued_certificate`] for a notification: in the same
+    /// transaction, also queues the revocation of the device's certificates
+    /// whose profile no longer reaches it (it may have stopped reaching the
+    /// device while the CA worked) — one commit for what a notification
+    /// changes.
+    async fn record_notified_certificate(
+        &self,
+        certificate: &StoredCertificate,
+        event: &NewEvent,
+    ) -> Result<RecordedCertificate, StorageError>;
 
     /// The device's certificates, newest first.
     async fn device_certificates(&self, device_id: Uuid) -> Result<Vec<StoredCertificate>, StorageError>;

@@ -30,8 +30,8 @@ pub use impact::{
     TrustedProfileChange, WouldWrite,
 };
 pub use ledger::{
-    AllowedRecord, DeviceProfileState, EnrollmentStep, FailedRequest, LedgerRepository, RevocationOutcome,
-    RevocationScope, ScepTransaction, StoredCertificate,
+    AllowedRecord, DeviceProfileState, EnrollmentStep, FailedRequest, LedgerRepository, RecordedCertificate,
+    RevocationOutcome, RevocationScope, ScepTransaction, StoredCertificate,
 };
 pub use profiles::{ProfileFilter, ScepProfileRepository, TrustedProfileRepository};
 pub use snapshots::{ReportSnapshot, ReportSnapshotRepository};

@@ -153,10 +153,56 @@ macro_rules! impl_ledger_repository {
                 rows::{now, CertificateRow, StateRow, TransactionRow},
                 sql::{ledger::*, unique_violation},
                 AllowedRecord, DeviceProfileState, FailedRequest, LedgerRepository, NewAuditEntry, NewEvent,
-                RevocationOutcome, RevocationScope, ScepTransaction, StorageError, StoredCertificate,
+                RecordedCertificate, RevocationOutcome, RevocationScope, ScepTransaction, StorageError,
+                StoredCertificate,
             };
 
             type Connection = <$db as sqlx::Database>::Connection;
+
+            /// Stores the certificate, links it to its request and records
+            /// the event, in the caller's transaction.
+            async fn record_certificate_in(
+                connection: &mut Connection,
+                certificate: &StoredCertificate,
+                event: &NewEvent,
+            ) -> Result<StoredCertificate, StorageError> {
+                sqlx::query(INSERT_CERTIFICATE)
+                    .bind(certificate.id)
+                    .bind(certificate.device_id)
+                    .bind(certificate.profile_id)
+                    .bind(certificate.profile_version)
+                    .bind(&certificate.transaction_id)
+                    .bind(&certificate.serial_number)
+                    .bind(&certificate.thumbprint_sha1)
+                    .bind(&certificate.issuer)
+                    .bind(&certificate.subject)
+                    .bind(certificate.not_before)
+                    .bind(certificate.not_after)
+                    .bind(certificate.issued_at)
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(|error| match unique_violation(&error) {
+                        Some(_) => StorageError::Conflict(
+                            "a certificate with this serial number or thumbprint is already recorded"
+                                .to_owned(),
+                        ),
+                        None => error.into(),
+                    })?;
+                sqlx::query(LINK_CERTIFICATE)
+                    .bind(&certificate.transaction_id)
+                    .bind(certificate.id)
+                    .execute(&mut *connection)
+                    .await?;
+                sqlx::query(CLEAR_STATE)
+                    .bind(certificate.device_id)
+                    .bind(certificate.profile_id)
+                    .execute(&mut *connection)
+                    .await?;
+                insert_event(&mut *connection, event, certificate.issued_at).await?;
+                certificate_by_id(&mut *connection, certificate.id)
+                    .await?
+                    .ok_or_else(|| StorageError::Corrupt("inserted certificate vanished".to_owned()))
+            }
 
             async fn certificate_by_id(
                 executor: impl sqlx::Executor<'_, Database = $db>,
@@ -274,44 +320,32 @@ macro_rules! impl_ledger_repository {
                     event: &NewEvent,
                 ) -> Result<StoredCertificate, StorageError> {
                     let mut transaction = self.pool.begin().await?;
-                    sqlx::query(INSERT_CERTIFICATE)
-                        .bind(certificate.id)
-                        .bind(certificate.device_id)
-                        .bind(certificate.profile_id)
-                        .bind(certificate.profile_version)
-                        .bind(&certificate.transaction_id)
-                        .bind(&certificate.serial_number)
-                        .bind(&certificate.thumbprint_sha1)
-                        .bind(&certificate.issuer)
-                        .bind(&certificate.subject)
-                        .bind(certificate.not_before)
-                        .bind(certificate.not_after)
+                    let stored = record_certificate_in(&mut transaction, certificate, event).await?;
+                    transaction.commit().await?;
+                    Ok(stored)
+                }
+
+                async fn record_notified_certificate(
+                    &self,
+                    certificate: &StoredCertificate,
+                    event: &NewEvent,
+                ) -> Result<RecordedCertificate, StorageError> {
+                    let mut transaction = self.pool.begin().await?;
+                    record_certificate_in(&mut transaction, certificate, event).await?;
+                    let revocations_queued = sqlx::query(&format!("{} device_id = $2", queue_revocations()))
                         .bind(certificate.issued_at)
-                        .execute(&mut *transaction)
-                        .await
-                        .map_err(|error| match unique_violation(&error) {
-                            Some(_) => StorageError::Conflict(
-                                "a certificate with this serial number or thumbprint is already recorded"
-                                    .to_owned(),
-                            ),
-                            None => error.into(),
-                        })?;
-                    sqlx::query(LINK_CERTIFICATE)
-                        .bind(&certificate.transaction_id)
-                        .bind(certificate.id)
-                        .execute(&mut *transaction)
-                        .await?;
-                    sqlx::query(CLEAR_STATE)
                         .bind(certificate.device_id)
-                        .bind(certificate.profile_id)
                         .execute(&mut *transaction)
-                        .await?;
-                    insert_event(&mut *transaction, event, certificate.issued_at).await?;
+                        .await?
+                        .rows_affected();
                     let stored = certificate_by_id(&mut *transaction, certificate.id)
                         .await?
                         .ok_or_else(|| StorageError::Corrupt("inserted certificate vanished".to_owned()))?;
                     transaction.commit().await?;
-                    Ok(stored)
+                    Ok(RecordedCertificate {
+                        certificate: stored,
+                        revocations_queued,
+                    })
                 }
 
                 async fn device_certificates(
