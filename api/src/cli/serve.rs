@@ -58,6 +58,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SCEPTER_CERTIFICATE_HEALTH_MAX_AGE", value_parser = humantime::parse_duration,
         default_value = "60s")]
     pub certificate_health_max_age: Duration,
+    /// Device-status reports each instance computes at once; more wait for
+    /// their turn, so reports cannot take the cores check-ins need.
+    #[arg(long, env = "SCEPTER_REPORT_CONCURRENCY",
+        default_value_t = crate::state::report_gate::ReportGate::DEFAULT_CONCURRENCY)]
+    pub report_concurrency: usize,
     /// HTTP worker threads (default: one per CPU).
     #[arg(long, env = "SCEPTER_WORKERS")]
     pub workers: Option<usize>,
@@ -114,7 +119,8 @@ pub async fn serve(args: ServeArgs, secret_flags: &[SecretFlag]) -> anyhow::Resu
         .with_max_body_bytes(args.max_body_bytes)
         .with_organization(args.organization)
         .with_check_in_cache(args.check_in_cache_devices)
-        .with_certificate_health_max_age(args.certificate_health_max_age);
+        .with_certificate_health_max_age(args.certificate_health_max_age)
+        .with_report_concurrency(args.report_concurrency);
     let retention = RetentionPolicy {
         retention_days: args.enrollment.event_retention_days,
         challenge_lifetime_secs: args.enrollment.challenge_ttl,

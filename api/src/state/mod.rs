@@ -6,6 +6,7 @@ pub mod facts_cache;
 pub mod last_check_ins;
 pub mod payload_offers;
 pub mod profile_cache;
+pub mod report_gate;
 pub mod write_behind;
 
 use std::{sync::Arc, time::Duration};
@@ -13,7 +14,9 @@ use std::{sync::Arc, time::Duration};
 use scepter_domain::challenge::{self, ChallengeKey};
 use scepter_storage::Store;
 
-use self::{facts_cache::FactsCache, profile_cache::ProfileCache, write_behind::WriteBehind};
+use self::{
+    facts_cache::FactsCache, profile_cache::ProfileCache, report_gate::ReportGate, write_behind::WriteBehind,
+};
 use crate::{metrics::Metrics, tokens::TokenAuthority};
 
 /// Deployment policies that shape validation.
@@ -70,6 +73,8 @@ pub struct AppState {
     pub certificate_health_max_age: Duration,
     /// Computations of that report on request, one at a time.
     pub health_on_demand: crate::service::health::OnDemand,
+    /// Turns for reports that read across the fleet (see [`report_gate`]).
+    pub reports: ReportGate,
     pub metrics: Metrics,
 }
 
@@ -96,6 +101,7 @@ impl AppState {
             write_behind: Arc::default(),
             certificate_health_max_age: Self::DEFAULT_CERTIFICATE_HEALTH_MAX_AGE,
             health_on_demand: Default::default(),
+            reports: ReportGate::default(),
             metrics: Metrics::new(),
         }
     }
@@ -120,6 +126,12 @@ impl AppState {
     /// Serves certificate health reports up to `max_age` old by default.
     pub fn with_certificate_health_max_age(mut self, max_age: Duration) -> Self {
         self.certificate_health_max_age = max_age;
+        self
+    }
+
+    /// Lets `concurrency` fleet-wide reports run at once (at least one).
+    pub fn with_report_concurrency(mut self, concurrency: usize) -> Self {
+        self.reports = ReportGate::new(concurrency);
         self
     }
 

@@ -115,6 +115,8 @@ pub async fn device_statuses(
         })
         .transpose()?;
     let summary_max_age = health::accepted_age(query.max_age_seconds, state.certificate_health_max_age);
+    // The time of the answer is when its turn came, not when it was asked.
+    let _turn = state.reports.enter().await;
     let statuses = statuses::device_statuses(&state, *id, only, page, Utc::now(), summary_max_age).await?;
     Ok(HttpResponse::Ok().json(DeviceStatusList {
         summary: statuses.summary,
