@@ -303,7 +303,7 @@ mod tests {
         // Never kept beside facts of other generations, and without a time
         // limit it holds until the facts change.
         cache.remember_answer(device, at(7, 1), answer(3, None));
-        assert!(cache.unchanged_answer(device, at(7, 1), &[3; 32], now).is_none());
+        assert!(cache.unchanged_answer(device, at(8, 1), &[3; 32], now).is_none());
         cache.remember_answer(device, at(8, 1), answer(3, None));
         assert!(cache
             .unchanged_answer(device, at(8, 1), &[3; 32], now + chrono::Duration::days(3650))

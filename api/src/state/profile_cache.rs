@@ -28,11 +28,14 @@ use uuid::Uuid;
 /// the hundreds; this only bounds memory against a pathological database).
 const MAX_ENTRIES: usize = 10_000;
 
+/// Entries by profile id, each at one version.
+type ById<E> = RwLock<HashMap<Uuid, Arc<E>>>;
+
 #[derive(Default)]
 pub struct ProfileCache {
-    scep: RwLock<HashMap<Uuid, Arc<Record<ScepCertificateProfile>>>>,
-    trusted: RwLock<HashMap<Uuid, Arc<Record<TrustedCertificateProfile>>>>,
-    trusted_payloads: RwLock<HashMap<Uuid, Arc<SharedPayload>>>,
+    scep: ById<Record<ScepCertificateProfile>>,
+    trusted: ById<Record<TrustedCertificateProfile>>,
+    trusted_payloads: ById<SharedPayload>,
 }
 
 /// A trusted profile's payload as every device of its platform gets it.
@@ -54,7 +57,7 @@ impl ProfileCache {
             return Ok(Some(hit));
         }
         let fetched = store.scep_profile(id).await?.map(Arc::new);
-        Ok(fetched.inspect(|record| remember(&self.scep, record)))
+        Ok(fetched.inspect(|record| remember(&self.scep, record.id, record)))
     }
 
     /// The trusted profile at `version` (or newer); `None` when deleted.
@@ -68,11 +71,9 @@ impl ProfileCache {
             return Ok(Some(hit));
         }
         let fetched = store.trusted_profile(id).await?.map(Arc::new);
-        Ok(fetched.inspect(|record| remember(&self.trusted, record)))
+        Ok(fetched.inspect(|record| remember(&self.trusted, record.id, record)))
     }
-}
 
-impl ProfileCache {
     /// The payload of trusted `profile` for `device_id`: rendered once per
     /// version and organization where every device gets the same bytes
     /// ([`render::trusted_payload_is_shared`]), for each device elsewhere.
@@ -85,57 +86,55 @@ impl ProfileCache {
         if !render::trusted_payload_is_shared(profile.content.platform) {
             return payload::trusted_payload(profile, device_id, organization);
         }
-        let cached = self
-            .trusted_payloads
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(&profile.id)
-            .filter(|shared| shared.version == profile.version && shared.organization == organization)
-            .cloned();
+        let cached = lookup(&self.trusted_payloads, profile.id, profile.version)
+            .filter(|shared| shared.organization == organization);
         if let Some(shared) = cached {
             return Ok(shared.rendered.clone());
         }
         let rendered = payload::trusted_payload(profile, device_id, organization)?;
-        let mut payloads = self
-            .trusted_payloads
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if payloads.len() >= MAX_ENTRIES && !payloads.contains_key(&profile.id) {
-            payloads.clear();
-        }
-        if payloads
-            .get(&profile.id)
-            .is_none_or(|cached| cached.version <= profile.version)
-        {
-            payloads.insert(
-                profile.id,
-                Arc::new(SharedPayload {
-                    version: profile.version,
-                    organization: organization.to_owned(),
-                    rendered: rendered.clone(),
-                }),
-            );
-        }
+        let shared = SharedPayload {
+            version: profile.version,
+            organization: organization.to_owned(),
+            rendered: rendered.clone(),
+        };
+        remember(&self.trusted_payloads, profile.id, &Arc::new(shared));
         Ok(rendered)
     }
 }
 
-fn lookup<T>(map: &RwLock<HashMap<Uuid, Arc<Record<T>>>>, id: Uuid, version: i64) -> Option<Arc<Record<T>>> {
-    let map = map.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-    map.get(&id).filter(|record| record.version == version).cloned()
+/// What the cache keeps: something at one version of its profile.
+trait Versioned {
+    fn version(&self) -> i64;
 }
 
-fn remember<T>(map: &RwLock<HashMap<Uuid, Arc<Record<T>>>>, record: &Arc<Record<T>>) {
+impl<T> Versioned for Record<T> {
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+impl Versioned for SharedPayload {
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+fn lookup<E: Versioned>(map: &ById<E>, id: Uuid, version: i64) -> Option<Arc<E>> {
+    let map = map.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+    map.get(&id).filter(|entry| entry.version() == version).cloned()
+}
+
+fn remember<E: Versioned>(map: &ById<E>, id: Uuid, entry: &Arc<E>) {
     let mut map = map.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if map.len() >= MAX_ENTRIES && !map.contains_key(&record.id) {
+    if map.len() >= MAX_ENTRIES && !map.contains_key(&id) {
         map.clear();
     }
     // Never replace a newer copy with an older one read by a slower request.
     if map
-        .get(&record.id)
-        .is_none_or(|cached| cached.version <= record.version)
+        .get(&id)
+        .is_none_or(|cached| cached.version() <= entry.version())
     {
-        map.insert(record.id, Arc::clone(record));
+        map.insert(id, Arc::clone(entry));
     }
 }
 

@@ -160,12 +160,13 @@ macro_rules! impl_ledger_repository {
             type Connection = <$db as sqlx::Database>::Connection;
 
             /// Stores the certificate, links it to its request and records
-            /// the event, in the caller's transaction.
+            /// the event, in the caller's transaction (which reads the row
+            /// back once it has made every change to it).
             async fn record_certificate_in(
                 connection: &mut Connection,
                 certificate: &StoredCertificate,
                 event: &NewEvent,
-            ) -> Result<StoredCertificate, StorageError> {
+            ) -> Result<(), StorageError> {
                 sqlx::query(INSERT_CERTIFICATE)
                     .bind(certificate.id)
                     .bind(certificate.device_id)
@@ -198,10 +199,34 @@ macro_rules! impl_ledger_repository {
                     .bind(certificate.profile_id)
                     .execute(&mut *connection)
                     .await?;
-                insert_event(&mut *connection, event, certificate.issued_at).await?;
-                certificate_by_id(&mut *connection, certificate.id)
+                insert_event(&mut *connection, event, certificate.issued_at).await
+            }
+
+            /// The certificate just recorded in the caller's transaction.
+            async fn recorded(
+                connection: &mut Connection,
+                id: Uuid,
+            ) -> Result<StoredCertificate, StorageError> {
+                certificate_by_id(&mut *connection, id)
                     .await?
                     .ok_or_else(|| StorageError::Corrupt("inserted certificate vanished".to_owned()))
+            }
+
+            /// Queues (at `at`) the revocation of `device_id`'s certificates
+            /// whose SCEP profile no longer reaches it; how many were queued.
+            async fn queue_device_revocations(
+                connection: &mut Connection,
+                device_id: Uuid,
+                at: DateTime<Utc>,
+            ) -> Result<u64, StorageError> {
+                Ok(
+                    sqlx::query(&format!("{} device_id = $2", queue_revocations()))
+                        .bind(at)
+                        .bind(device_id)
+                        .execute(&mut *connection)
+                        .await?
+                        .rows_affected(),
+                )
             }
 
             async fn certificate_by_id(
@@ -320,7 +345,8 @@ macro_rules! impl_ledger_repository {
                     event: &NewEvent,
                 ) -> Result<StoredCertificate, StorageError> {
                     let mut transaction = self.pool.begin().await?;
-                    let stored = record_certificate_in(&mut transaction, certificate, event).await?;
+                    record_certificate_in(&mut transaction, certificate, event).await?;
+                    let stored = recorded(&mut transaction, certificate.id).await?;
                     transaction.commit().await?;
                     Ok(stored)
                 }
@@ -332,15 +358,13 @@ macro_rules! impl_ledger_repository {
                 ) -> Result<RecordedCertificate, StorageError> {
                     let mut transaction = self.pool.begin().await?;
                     record_certificate_in(&mut transaction, certificate, event).await?;
-                    let revocations_queued = sqlx::query(&format!("{} device_id = $2", queue_revocations()))
-                        .bind(certificate.issued_at)
-                        .bind(certificate.device_id)
-                        .execute(&mut *transaction)
-                        .await?
-                        .rows_affected();
-                    let stored = certificate_by_id(&mut *transaction, certificate.id)
-                        .await?
-                        .ok_or_else(|| StorageError::Corrupt("inserted certificate vanished".to_owned()))?;
+                    let revocations_queued = queue_device_revocations(
+                        &mut transaction,
+                        certificate.device_id,
+                        certificate.issued_at,
+                    )
+                    .await?;
+                    let stored = recorded(&mut transaction, certificate.id).await?;
                     transaction.commit().await?;
                     Ok(RecordedCertificate {
                         certificate: stored,
@@ -391,14 +415,8 @@ macro_rules! impl_ledger_repository {
                                 .rows_affected();
                         }
                         RevocationScope::Devices(device_ids) => {
-                            let sql = format!("{base} device_id = $2");
                             for device_id in device_ids {
-                                queued += sqlx::query(&sql)
-                                    .bind(at)
-                                    .bind(device_id)
-                                    .execute(&mut *transaction)
-                                    .await?
-                                    .rows_affected();
+                                queued += queue_device_revocations(&mut transaction, *device_id, at).await?;
                             }
                         }
                     }
