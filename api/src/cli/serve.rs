@@ -63,6 +63,13 @@ pub struct ServeArgs {
     #[arg(long, env = "SCEPTER_REPORT_CONCURRENCY",
         default_value_t = crate::state::report_gate::ReportGate::DEFAULT_CONCURRENCY)]
     pub report_concurrency: usize,
+    /// Percent of the time device-status reports may run (1–100): after a
+    /// report that ran t, the next starts no sooner than t·(100/share − 1)
+    /// later, so pollers cannot keep the database busy for check-ins.
+    #[arg(long, env = "SCEPTER_REPORT_TIME_SHARE",
+        default_value_t = crate::state::report_gate::ReportGate::DEFAULT_SHARE_PERCENT,
+        value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub report_time_share: u32,
     /// HTTP worker threads (default: one per CPU).
     #[arg(long, env = "SCEPTER_WORKERS")]
     pub workers: Option<usize>,
@@ -120,7 +127,7 @@ pub async fn serve(args: ServeArgs, secret_flags: &[SecretFlag]) -> anyhow::Resu
         .with_organization(args.organization)
         .with_check_in_cache(args.check_in_cache_devices)
         .with_certificate_health_max_age(args.certificate_health_max_age)
-        .with_report_concurrency(args.report_concurrency);
+        .with_report_gate(args.report_concurrency, args.report_time_share);
     let retention = RetentionPolicy {
         retention_days: args.enrollment.event_retention_days,
         challenge_lifetime_secs: args.enrollment.challenge_ttl,

@@ -30,9 +30,14 @@ pub struct StatusPage {
     pub page: Page<DeviceStatus>,
 }
 
-/// The smallest device-id range read at a time: one range's facts answer a
-/// small page in one round of reads.
-const MIN_BATCH: u32 = 256;
+/// The smallest device-id range read at a time when a `state` filter is
+/// given: the filter may drop most of a range, so it starts wider than the
+/// page. Without a filter a range's devices have a status each (but for a
+/// user certificate's device without a primary user and no certificate, which
+/// a further range makes up for), so the first range is the page itself plus
+/// the device that tells whether another page follows: a page costs what it
+/// shows, not a fixed 256 devices.
+const MIN_FILTERED_BATCH: u32 = 256;
 
 /// The largest: a `state` filter that matches few devices widens the ranges
 /// (doubling) so a scan for them takes few rounds, each still bounded.
@@ -81,7 +86,10 @@ pub async fn device_statuses(
     let wanted = page.limit as usize + 1;
     let mut rows: Vec<DeviceStatus> = Vec::with_capacity(wanted);
     let mut after = page.cursor.map(|cursor| cursor.last_id());
-    let mut batch = (page.limit + 1).clamp(MIN_BATCH, MAX_BATCH);
+    let mut batch = match only {
+        None => (page.limit + 1).min(MAX_BATCH),
+        Some(_) => (page.limit + 1).clamp(MIN_FILTERED_BATCH, MAX_BATCH),
+    };
     while rows.len() < wanted {
         let facts = state.store.status_facts(&scope, after, batch).await?;
         rows.extend(

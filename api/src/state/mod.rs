@@ -129,9 +129,10 @@ impl AppState {
         self
     }
 
-    /// Lets `concurrency` fleet-wide reports run at once (at least one).
-    pub fn with_report_concurrency(mut self, concurrency: usize) -> Self {
-        self.reports = ReportGate::new(concurrency);
+    /// Lets `concurrency` fleet-wide reports run at once (at least one), for
+    /// at most `share_percent` of the time.
+    pub fn with_report_gate(mut self, concurrency: usize, share_percent: u32) -> Self {
+        self.reports = ReportGate::new(concurrency, share_percent);
         self
     }
 

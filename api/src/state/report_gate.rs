@@ -1,18 +1,40 @@
-//! Reports that read across the fleet run a few at a time per instance.
+//! Reports that read across the fleet take turns per instance, and rest
+//! between turns.
 //!
 //! Device check-ins and admin reports share the instance's cores and the
 //! database's. A profile's device statuses at 100,000 targeted devices cost
-//! tens of milliseconds of database work per page; four admins (or
-//! dashboards) polling it at once took enough of two cores to raise
-//! concurrent check-ins' p99 from about 12 to 70–78 ms (BENCHMARKS.md). Behind
-//! the gate such requests queue for their turn instead, and check-ins keep
-//! the rest of the machine. A waiting request is bounded by the client's own
-//! timeout; it holds no database connection while it waits.
+//! milliseconds of database work per page; four admins (or dashboards)
+//! polling it back to back took enough of two cores to raise concurrent
+//! check-ins' p99 from about 12 to 70–78 ms (BENCHMARKS.md). Behind the gate
+//! such requests queue for their turn, and after a turn that ran for `t` the
+//! next one starts no sooner than `t · (100 / share − 1)` later, so reports
+//! keep at most `share` percent of the time: however many pollers there are,
+//! check-ins keep the rest of the machine. One admin paging through a report
+//! barely notices (a 10 ms page is followed by at most 30 ms of rest at the
+//! default 25 %). A waiting request is bounded by the client's own timeout;
+//! it holds no database connection while it waits.
+
+use std::{
+    sync::Mutex,
+    time::{Duration, Instant},
+};
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 pub struct ReportGate {
     turns: Semaphore,
+    /// Percent of wall time reports may run, 1–100.
+    share_percent: u32,
+    /// When the next turn may start.
+    rest_until: Mutex<Instant>,
+}
+
+/// A report's turn: it runs while this lives, and the rest it earns starts
+/// when it is dropped.
+pub struct Turn<'a> {
+    gate: &'a ReportGate,
+    started: Instant,
+    _permit: SemaphorePermit<'a>,
 }
 
 impl ReportGate {
@@ -20,33 +42,72 @@ impl ReportGate {
     /// that leaves a core to device traffic.
     pub const DEFAULT_CONCURRENCY: usize = 1;
 
-    /// A gate letting `concurrency` reports run at once (at least one).
-    pub fn new(concurrency: usize) -> Self {
+    /// Reports run at most a quarter of the time.
+    pub const DEFAULT_SHARE_PERCENT: u32 = 25;
+
+    /// A gate letting `concurrency` reports run at once (at least one),
+    /// for at most `share_percent` of the time (clamped to 1–100; 100 never rests).
+    pub fn new(concurrency: usize, share_percent: u32) -> Self {
         Self {
             turns: Semaphore::new(concurrency.max(1)),
+            share_percent: share_percent.clamp(1, 100),
+            rest_until: Mutex::new(Instant::now()),
         }
     }
 
-    /// Waits for a turn; the report runs while the returned permit lives.
-    pub async fn enter(&self) -> SemaphorePermit<'_> {
+    /// Waits for a turn and for the rest the previous turns left behind; the
+    /// report runs while the returned turn lives.
+    pub async fn enter(&self) -> Turn<'_> {
         // The semaphore is never closed, so acquiring cannot fail.
-        self.turns
+        let permit = self
+            .turns
             .acquire()
             .await
-            .expect("the report gate is never closed")
+            .expect("the report gate is never closed");
+        loop {
+            let until = *self
+                .rest_until
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if until <= Instant::now() {
+                break;
+            }
+            tokio::time::sleep_until(until.into()).await;
+        }
+        Turn {
+            gate: self,
+            started: Instant::now(),
+            _permit: permit,
+        }
+    }
+
+    /// The rest a turn that ran for `ran` earns.
+    fn rest_after(&self, ran: Duration) -> Duration {
+        ran * (100 - self.share_percent) / self.share_percent
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        let now = Instant::now();
+        let rest = self.gate.rest_after(now - self.started);
+        let mut until = self
+            .gate
+            .rest_until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *until = (*until).max(now + rest);
     }
 }
 
 impl Default for ReportGate {
     fn default() -> Self {
-        Self::new(Self::DEFAULT_CONCURRENCY)
+        Self::new(Self::DEFAULT_CONCURRENCY, Self::DEFAULT_SHARE_PERCENT)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     async fn enters_within(gate: &ReportGate, wait: Duration) -> bool {
@@ -55,7 +116,7 @@ mod tests {
 
     #[tokio::test]
     async fn reports_beyond_the_concurrency_wait_for_a_turn() {
-        let gate = ReportGate::new(2);
+        let gate = ReportGate::new(2, 100);
         let first = gate.enter().await;
         let second = gate.enter().await;
         assert!(
@@ -72,10 +133,48 @@ mod tests {
 
     #[tokio::test]
     async fn a_concurrency_of_zero_still_lets_one_through() {
-        let gate = ReportGate::new(0);
+        let gate = ReportGate::new(0, 100);
         let only = gate.enter().await;
         assert!(!enters_within(&gate, Duration::from_millis(20)).await);
         drop(only);
         assert!(enters_within(&gate, Duration::from_secs(5)).await);
+    }
+
+    #[tokio::test]
+    async fn a_turn_is_followed_by_rest_in_proportion_to_its_length() {
+        let gate = ReportGate::new(4, 25);
+        let turn = gate.enter().await;
+        std::thread::sleep(Duration::from_millis(100));
+        drop(turn);
+        // 100 ms at a 25 % share earns 300 ms of rest, concurrency or not.
+        let waited = Instant::now();
+        assert!(
+            !enters_within(&gate, Duration::from_millis(150)).await,
+            "the next turn rests"
+        );
+        drop(gate.enter().await);
+        let rested = waited.elapsed();
+        assert!(rested >= Duration::from_millis(290), "rested {rested:?}");
+    }
+
+    #[tokio::test]
+    async fn a_full_share_never_rests() {
+        let gate = ReportGate::new(1, 100);
+        let turn = gate.enter().await;
+        std::thread::sleep(Duration::from_millis(50));
+        drop(turn);
+        assert!(enters_within(&gate, Duration::from_millis(20)).await);
+    }
+
+    #[test]
+    fn the_share_is_kept_within_one_and_a_hundred_percent() {
+        assert_eq!(
+            ReportGate::new(1, 0).rest_after(Duration::from_millis(10)),
+            Duration::from_millis(990)
+        );
+        assert_eq!(
+            ReportGate::new(1, 250).rest_after(Duration::from_millis(10)),
+            Duration::ZERO
+        );
     }
 }
