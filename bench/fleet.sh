@@ -30,6 +30,9 @@
 #              per SCEP profile) and send the ETag of the answer to that
 #              report: 304, nothing rendered. Bodies are per device
 #              (bench/fleet.py idle, bench/fleet-checkin.lua).
+#   readyz-1   /readyz on ONE connection: the yardstick for the
+#              single-connection runs (its p99 is this machine's scheduling
+#              tail for one request at a time).
 #   effective  GET /api/v1/devices/{id}/effective-profiles, random device of
 #              all 100,000, ONE connection: the latency an admin sees (p99).
 #   timeline   GET /api/v1/devices/{id}/enrollment-timeline (one diagnosis
@@ -37,6 +40,9 @@
 #              random devices of all 100,000, half devices of the check-in
 #              fleet, whose history the changed and idle runs wrote (offers,
 #              steps); target <= 20 ms.
+#   idle-again idle once more, right before churn: the churn-free figure
+#              churn is compared with (taken next to it, so drift of a shared
+#              machine between the first idle run and churn is not counted).
 #   churn      idle again while one client adds and removes device-group
 #              members of devices outside the 5,000 at BENCH_CHURN_RATE
 #              writes/s (default 60, paced, 8 writer connections). Each write
@@ -64,7 +70,9 @@
 #              carries the summary, from the health snapshot for a profile
 #              this large), 1 connection; statuses-live with the summary
 #              counted now (maxAgeSeconds=0).
-#   idle+reports  idle while 4 connections poll those statuses.
+#   idle-reshaped  idle on the reshaped universe, right before:
+#   idle+reports  idle while 4 connections poll those statuses (behind the
+#              report gate: one at a time, 25 % of the time).
 #   dryrun     DELETE ?dryRun=true of that profile (100,000 devices to remove),
 #              20 sequential requests; dryrun-group the same for deleting the
 #              group that brings the profile and its root, dryrun-root for
@@ -215,6 +223,11 @@ CHECKIN_FILE=$work/credentials.txt BODY='{"installedProfiles":[],"installedCerti
 echo "== idle check-in, $connections connections"
 CHECKIN_FILE=$work/idle.txt measure idle "304" -t2 -c"$connections" -d"$duration" -s bench/fleet-checkin.lua "$base"
 
+# The single-connection yardstick: an admin's one request at a time sees the
+# machine's scheduling tail as much as the work; effective is read beside it.
+echo "== readyz, 1 connection (yardstick for effective)"
+measure readyz-1 "HTTP + 1 DB round trip, 1 connection" -t1 -c1 -d"$duration" "$base/readyz"
+
 echo "== effective profiles, 1 connection"
 TOKEN=$admin_token PATHS_FILE=$work/effective.txt \
     measure effective "1 connection; p99 is the figure" -t1 -c1 -d"$duration" -s bench/random-path.lua "$base"
@@ -222,6 +235,13 @@ TOKEN=$admin_token PATHS_FILE=$work/effective.txt \
 echo "== enrollment timeline, 1 connection"
 TOKEN=$admin_token PATHS_FILE=$work/timeline.txt \
     measure timeline "1 connection; p99 is the figure (target 20 ms)" -t1 -c1 -d"$duration" -s bench/random-path.lua "$base"
+
+# The churn-free figure the churn run is compared with, taken right before it:
+# on a shared machine the idle run at the start is a minute and several runs
+# away, and drift between the two would be read as the writes' cost.
+echo "== idle check-in again, without churn, $connections connections"
+CHECKIN_FILE=$work/idle.txt measure idle-again "304, right before churn" -t2 -c"$connections" -d"$duration" \
+    -s bench/fleet-checkin.lua "$base"
 
 echo "== idle check-in under churn ($churn_rate membership writes/s), $connections connections"
 python3 bench/fleet.py churn "$port" "$admin_token" "$work/churn.txt" "$churn_rate" "$seconds" >"$work/churn-writes.out" &
@@ -343,6 +363,10 @@ TOKEN=$admin_token PATHS_FILE=$work/statuses-live.txt \
     measure statuses-live "first page (limit 50) with the summary counted now, 1 connection, 100,000 targeted" \
     -t1 -c1 -d"$duration" -s bench/random-path.lua "$base"
 # Check-ins while four readers poll the report.
+echo "== idle check-in without readers (reshaped universe), $connections connections"
+CHECKIN_FILE=$work/idle.txt measure idle-reshaped "304, right before idle+reports" -t2 -c"$connections" \
+    -d"$duration" -s bench/fleet-checkin.lua "$base"
+
 echo "== idle check-in while 4 connections poll device statuses"
 TOKEN=$admin_token PATHS_FILE=$work/statuses.txt \
     wrk -t1 -c4 -d"$duration" -s bench/random-path.lua "$base" >"$work/statuses-readers.out" &
@@ -390,12 +414,19 @@ rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1])]
 readyz = float(next(r for r in rows if r[0] == "readyz")[1])
 tps = float(next(r for r in rows if r[0] == "pgbench")[1])
 print(f"{'measurement':<11} {'throughput':>14} {'p99 ms':>8} {'/readyz':>8} {'/pgbench':>9}  notes")
-idle = float(next(r for r in rows if r[0] == "idle")[1])
-one = float(next(r for r in rows if r[0] == "pairs")[1])
+def row(name):
+    return next(r for r in rows if r[0] == name)
+idle = float(row("idle")[1])
+idle_again = float(row("idle-again")[1])
+one = float(row("pairs")[1])
 for name, value, unit, p99, note in rows:
     value = float(value)
     if name == "churn":
-        note += f"; {value / idle:.2f} of idle without churn"
+        note += f"; {value / idle_again:.2f} of idle-again, {value / idle:.2f} of idle"
+    if name == "effective":
+        note += f"; p99 {float(p99) / float(row('readyz-1')[3]):.2f} x readyz-1's"
+    if name == "idle+reports":
+        note += f"; p99 {float(p99) / float(row('idle-reshaped')[3]):.2f} x idle-reshaped's"
     if name == "pairs x2":
         note += f"; {value / one:.2f} of one server"
     print(f"{name:<11} {value:>8.2f} {unit:<7} {p99:>6} {value / readyz:>8.4f} {value / tps:>9.4f}  {note}")
