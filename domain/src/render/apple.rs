@@ -108,15 +108,8 @@ pub fn render_scep(input: &ScepPayloadInput<'_>) -> Result<Rendered, RenderError
 /// value could make a SCEP server that uses it pick the wrong CA, or none.
 fn scep_content(input: &ScepPayloadInput<'_>, url: &str) -> Result<Dictionary, RenderError> {
     let settings = &input.profile.settings;
+    // Keys in the order the writer puts them (alphabetical), so sorting has nothing to do.
     let mut content = Dictionary::new();
-    content.insert("URL".to_owned(), url.into());
-    if !input.name.subject.0.is_empty() {
-        content.insert("Subject".to_owned(), subject(&input.name.subject)?);
-    }
-    content.insert("Challenge".to_owned(), input.challenge.into());
-    content.insert("Keysize".to_owned(), i64::from(settings.key_size.bits()).into());
-    content.insert("Key Type".to_owned(), "RSA".into());
-    content.insert("Key Usage".to_owned(), key_usage(&settings.key_usage).into());
     // Apple's schema types it as data and names no digest; Apple's tools take an
     // MD5 or SHA-1 fingerprint (Apple "802.1X Authentication" white paper,
     // SCEP "Fingerprint"). SHA-1 is the stronger of the two and is the
@@ -125,14 +118,22 @@ fn scep_content(input: &ScepPayloadInput<'_>, url: &str) -> Result<Dictionary, R
         "CAFingerprint".to_owned(),
         Value::Data(Sha1::digest(input.root.profile.certificate.der()).to_vec()),
     );
+    content.insert("Challenge".to_owned(), input.challenge.into());
+    content.insert("Key Type".to_owned(), "RSA".into());
+    content.insert("Key Usage".to_owned(), key_usage(&settings.key_usage).into());
+    content.insert("Keysize".to_owned(), i64::from(settings.key_size.bits()).into());
     content.insert("Retries".to_owned(), RETRIES.into());
     content.insert("RetryDelay".to_owned(), RETRY_DELAY_SECONDS.into());
+    if !input.name.subject.0.is_empty() {
+        content.insert("Subject".to_owned(), subject(&input.name.subject)?);
+    }
     if !input.name.subject_alternative_names.is_empty() {
         content.insert(
             "SubjectAltName".to_owned(),
             subject_alt_name(&input.name.subject_alternative_names).into(),
         );
     }
+    content.insert("URL".to_owned(), url.into());
     Ok(content)
 }
 
@@ -361,7 +362,11 @@ fn sort_keys(value: &mut Value) {
     match value {
         Value::Array(items) => items.iter_mut().for_each(sort_keys),
         Value::Dictionary(dictionary) => {
-            dictionary.sort_keys();
+            // Most dictionaries are built in order already; sorting one
+            // anyway rebuilds its hash index.
+            if !dictionary.keys().is_sorted() {
+                dictionary.sort_keys();
+            }
             dictionary.values_mut().for_each(sort_keys);
         }
         _ => {}
@@ -400,6 +405,16 @@ enum Step<'a> {
 /// pushed innermost first.
 fn find_non_xml_char<'a>(value: &'a Value, at: &mut Vec<Step<'a>>) -> Option<char> {
     match value {
+        // Every byte of a string XML can carry, but for the lead byte of
+        // U+FFFE and U+FFFF (0xEF), is 0x20 or above or one of tab, line
+        // feed and carriage return: strings made of those need no decoding.
+        Value::String(text)
+            if text
+                .bytes()
+                .all(|b| (b >= b' ' && b != 0xEF) || matches!(b, b'\t' | b'\n' | b'\r')) =>
+        {
+            None
+        }
         Value::String(text) => text.chars().find(|&c| !is_xml_char(c)),
         Value::Array(items) => items.iter().enumerate().find_map(|(index, item)| {
             let found = find_non_xml_char(item, at)?;

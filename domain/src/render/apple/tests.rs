@@ -844,6 +844,28 @@ fn characters_xml_cannot_carry_are_an_encoding_error() {
 }
 
 #[test]
+fn noncharacters_are_refused_and_their_neighbours_in_utf8_carried() {
+    for refused in ['\u{FFFE}', '\u{FFFF}', '\u{1F}', '\u{7}'] {
+        let mut scenario = ios_user();
+        let value = format!("jane{refused}doe");
+        scenario.name.subject = Subject(vec![rdn(NameAttribute::CommonName, &value)]);
+        assert!(
+            matches!(render_scep(&scenario.input()), Err(RenderError::Encoding(message))
+                if message.contains(&format!("U+{:04X}", u32::from(refused)))),
+            "U+{:04X} is refused",
+            u32::from(refused)
+        );
+    }
+    // U+FFFD and U+FF21 share the lead byte 0xEF with the two noncharacters;
+    // U+10000 and U+E9 are multi-byte too. All of them are XML characters.
+    let carried = "\u{FFFD}\u{FF21}\u{10000}\u{E9}\t";
+    let mut scenario = ios_user();
+    scenario.name.subject = Subject(vec![rdn(NameAttribute::CommonName, carried)]);
+    let profile = parse(&scenario.render());
+    assert_eq!(subject_of(scep_content(&profile)), pairs(&[&[("CN", carried)]]));
+}
+
+#[test]
 fn an_empty_rdn_is_an_encoding_error() {
     let mut scenario = ios_user();
     scenario.name.subject = Subject(vec![Rdn(Vec::new())]);
