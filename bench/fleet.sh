@@ -72,7 +72,7 @@
 #              counted now (maxAgeSeconds=0).
 #   idle-reshaped  idle on the reshaped universe, right before:
 #   idle+reports  idle while 4 connections poll those statuses (behind the
-#              report gate: one at a time, 25 % of the time).
+#              report gate: one at a time, 25 % of the time while they queue).
 #   dryrun     DELETE ?dryRun=true of that profile (100,000 devices to remove),
 #              20 sequential requests; dryrun-group the same for deleting the
 #              group that brings the profile and its root, dryrun-root for

@@ -63,9 +63,10 @@ pub struct ServeArgs {
     #[arg(long, env = "SCEPTER_REPORT_CONCURRENCY",
         default_value_t = crate::state::report_gate::ReportGate::DEFAULT_CONCURRENCY)]
     pub report_concurrency: usize,
-    /// Percent of the time device-status reports may run (1–100): after a
-    /// report that ran t, the next starts no sooner than t·(100/share − 1)
-    /// later, so pollers cannot keep the database busy for check-ins.
+    /// Percent of the time device-status reports may run while they queue
+    /// (1–100): a report that ran t while another waited is followed by
+    /// t·(100/share − 1) of rest, so pollers cannot keep the database busy
+    /// for check-ins.
     #[arg(long, env = "SCEPTER_REPORT_TIME_SHARE",
         default_value_t = crate::state::report_gate::ReportGate::DEFAULT_SHARE_PERCENT,
         value_parser = clap::value_parser!(u32).range(1..=100))]

@@ -1,21 +1,26 @@
-//! Reports that read across the fleet take turns per instance, and rest
-//! between turns.
+//! Reports that read across the fleet take turns per instance, and when they
+//! queue, rest between turns.
 //!
 //! Device check-ins and admin reports share the instance's cores and the
 //! database's. A profile's device statuses at 100,000 targeted devices cost
 //! milliseconds of database work per page; four admins (or dashboards)
 //! polling it back to back took enough of two cores to raise concurrent
 //! check-ins' p99 from about 12 to 70–78 ms (BENCHMARKS.md). Behind the gate
-//! such requests queue for their turn, and after a turn that ran for `t` the
-//! next one starts no sooner than `t · (100 / share − 1)` later, so reports
-//! keep at most `share` percent of the time: however many pollers there are,
-//! check-ins keep the rest of the machine. One admin paging through a report
-//! barely notices (a 10 ms page is followed by at most 30 ms of rest at the
-//! default 25 %). A waiting request is bounded by the client's own timeout;
-//! it holds no database connection while it waits.
+//! such requests queue for their turn, and a turn that ran for `t` while
+//! others waited is followed by `t · (100 / share − 1)` of rest before the
+//! next one starts, so queued reports keep at most `share` percent of the
+//! time: however many pollers there are, check-ins keep the rest of the
+//! machine. A report nobody else waits behind leaves no rest, so one admin
+//! paging through a report is served at full speed (and, one at a time,
+//! never holds more than one database backend). A waiting request is bounded
+//! by the client's own timeout; it holds no database connection while it
+//! waits.
 
 use std::{
-    sync::Mutex,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Mutex,
+    },
     time::{Duration, Instant},
 };
 
@@ -27,6 +32,25 @@ pub struct ReportGate {
     share_percent: u32,
     /// When the next turn may start.
     rest_until: Mutex<Instant>,
+    /// Reports waiting for a turn.
+    waiting: AtomicUsize,
+}
+
+/// Counts a report as waiting for as long as it lives, also when the
+/// request is dropped while it waits.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn start(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A report's turn: it runs while this lives, and the rest it earns starts
@@ -52,18 +76,22 @@ impl ReportGate {
             turns: Semaphore::new(concurrency.max(1)),
             share_percent: share_percent.clamp(1, 100),
             rest_until: Mutex::new(Instant::now()),
+            waiting: AtomicUsize::new(0),
         }
     }
 
     /// Waits for a turn and for the rest the previous turns left behind; the
-    /// report runs while the returned turn lives.
+    /// report runs while the returned turn lives. Ending it while another
+    /// report waits leaves rest behind it.
     pub async fn enter(&self) -> Turn<'_> {
+        let waiting = Waiting::start(&self.waiting);
         // The semaphore is never closed, so acquiring cannot fail.
         let permit = self
             .turns
             .acquire()
             .await
             .expect("the report gate is never closed");
+        drop(waiting);
         loop {
             let until = *self
                 .rest_until
@@ -89,6 +117,9 @@ impl ReportGate {
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
+        if self.gate.waiting.load(Ordering::SeqCst) == 0 {
+            return;
+        }
         let now = Instant::now();
         let rest = self.gate.rest_after(now - self.started);
         let mut until = self
@@ -141,28 +172,58 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_turn_is_followed_by_rest_in_proportion_to_its_length() {
-        let gate = ReportGate::new(4, 25);
+    async fn a_turn_others_wait_behind_is_followed_by_rest_in_proportion_to_its_length() {
+        let gate = std::sync::Arc::new(ReportGate::new(1, 25));
         let turn = gate.enter().await;
+        let next = tokio::spawn({
+            let gate = gate.clone();
+            async move {
+                drop(gate.enter().await);
+                Instant::now()
+            }
+        });
+        tokio::task::yield_now().await;
+        assert_eq!(gate.waiting.load(Ordering::SeqCst), 1, "the second report waits");
         std::thread::sleep(Duration::from_millis(100));
+        let ended = Instant::now();
         drop(turn);
-        // 100 ms at a 25 % share earns 300 ms of rest, concurrency or not.
-        let waited = Instant::now();
-        assert!(
-            !enters_within(&gate, Duration::from_millis(150)).await,
-            "the next turn rests"
-        );
-        drop(gate.enter().await);
-        let rested = waited.elapsed();
+        // 100 ms at a 25 % share earns 300 ms of rest.
+        let entered = next.await.expect("the waiting report runs");
+        let rested = entered - ended;
         assert!(rested >= Duration::from_millis(290), "rested {rested:?}");
+        assert_eq!(gate.waiting.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn a_turn_nobody_waits_behind_leaves_no_rest() {
+        let gate = ReportGate::new(1, 25);
+        let turn = gate.enter().await;
+        std::thread::sleep(Duration::from_millis(50));
+        drop(turn);
+        assert!(enters_within(&gate, Duration::from_millis(20)).await);
+    }
+
+    #[tokio::test]
+    async fn a_report_dropped_while_it_waits_is_no_longer_counted() {
+        let gate = ReportGate::new(1, 25);
+        let turn = gate.enter().await;
+        assert!(!enters_within(&gate, Duration::from_millis(20)).await);
+        assert_eq!(gate.waiting.load(Ordering::SeqCst), 0);
+        drop(turn);
     }
 
     #[tokio::test]
     async fn a_full_share_never_rests() {
-        let gate = ReportGate::new(1, 100);
+        let gate = std::sync::Arc::new(ReportGate::new(1, 100));
         let turn = gate.enter().await;
+        let next = tokio::spawn({
+            let gate = gate.clone();
+            async move { drop(gate.enter().await) }
+        });
+        tokio::task::yield_now().await;
         std::thread::sleep(Duration::from_millis(50));
         drop(turn);
+        next.await.expect("the waiting report runs");
         assert!(enters_within(&gate, Duration::from_millis(20)).await);
     }
 
