@@ -1023,6 +1023,19 @@ async fn device_statuses_follow_targeting_rules_four_and_five(backend: Backend) 
     );
     assert_eq!(statuses["summary"]["failed"], 2);
     assert_eq!(statuses["summary"]["pending"], 0);
+    // Pages of one read ranges of two devices: a range holding the lonely
+    // device yields one status, and a further range makes up the page.
+    let (paged, pages) = all_statuses(&s.app, &profile, "limit=1").await;
+    let paged: Vec<(&str, &str)> = paged
+        .iter()
+        .map(|(id, state)| (id.as_str(), state.as_str()))
+        .collect();
+    let expected_pages: Vec<(&str, &str)> = expected.iter().map(|(id, state, _)| (*id, *state)).collect();
+    assert_eq!(
+        paged, expected_pages,
+        "pages of one skip the device without a user"
+    );
+    assert_eq!(pages, 2);
     // Once the root reaches the group, they are pending; the lonely device still does not apply.
     assign(&s.app, TRUSTED, &root, &s.group).await;
     let statuses = read(&s.app, &format!("{SCEP}/{profile}/device-statuses")).await;
