@@ -5,7 +5,7 @@ ahead of timing. Standard library only, except `pairs`, which needs the
 openssl CLI call would take minutes).
 
   python3 bench/fleet.py idle PORT CREDENTIALS          > idle.txt
-  python3 bench/fleet.py churn PORT TOKEN MEMBERS RATE SECONDS [WORKERS]
+  python3 bench/fleet.py churn PORT TOKEN MEMBERS RATE SECONDS [WORKERS [CONNECTOR_TOKEN PAIRS NOTIFY_RATE]]
   python3 bench/fleet.py pairs PORT CREDENTIALS CA_PEM CA_KEY COUNT FILES OUT_PREFIX
 """
 
@@ -76,30 +76,41 @@ def idle(port, credentials_path):
           % (len(credentials), profiles / len(credentials), certificates / len(credentials)), file=sys.stderr)
 
 
-def churn(port, token, members_path, rate, seconds, workers=8):
+def churn(port, token, members_path, rate, seconds, workers=8,
+          connector_token=None, pairs_path=None, notify_rate=0, enrolling_workers=4):
     """Adds and removes device-group members, alternately, `rate` writes a
     second for `seconds`. MEMBERS lists `group device` lines: devices that
     are not in that group. Write i is due at start + i/rate (paced: a late
     write is not made up for by a burst); `workers` connections share them,
     so a slow answer under load does not hold the rate down, and each worker
     keeps to its own devices so a member's add and remove stay in order.
-    Prints the achieved write rate."""
+
+    With a connector token, PAIRS (bench/fleet.py pairs, one file) and
+    NOTIFY_RATE, the SCEP connector enrols devices alongside at NOTIFY_RATE
+    certificates a second, paced the same way over `enrolling_workers`
+    connections: verify, then notify, per prepared pair (two writes: the
+    verification step, then the certificate). Prints the achieved rates."""
     members = [line.split() for line in open(members_path)]
     rate, seconds, workers = float(rate), float(seconds), int(workers)
+    notify_rate, enrolling_workers = float(notify_rate), int(enrolling_workers)
     headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
     start = time.monotonic()
     counts = [[0, 0] for _ in range(workers)]
+
+    def paced(due):
+        """Sleeps until `due`; False once `due` is past the run's end."""
+        if due - start >= seconds:
+            return False
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        return True
+
     def worker(k):
         connection = http.client.HTTPConnection("127.0.0.1", int(port))
         mine = members[k::workers]
         n = 0
-        while True:
-            due = start + (n * workers + k) / rate
-            if due - start >= seconds:
-                return
-            delay = due - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
+        while paced(start + (n * workers + k) / rate):
             group, device = mine[(n // 2) % len(mine)]
             if n % 2 == 0:
                 connection.request("POST", "/api/v1/groups/%s/members" % group,
@@ -112,14 +123,41 @@ def churn(port, token, members_path, rate, seconds, workers=8):
             if response.status >= 300:
                 counts[k][1] += 1
             n += 1
+
+    pairs = [line.rstrip("\n").split("\t") for line in open(pairs_path)] if pairs_path else []
+    enrolled = [[0, 0] for _ in range(enrolling_workers)]
+    connector = {"Authorization": "Bearer %s" % connector_token, "Content-Type": "application/json"}
+
+    def enrolling(k):
+        connection = http.client.HTTPConnection("127.0.0.1", int(port))
+        mine = pairs[k::enrolling_workers]
+        for n, (verify, notify) in enumerate(mine):
+            if not paced(start + (n * enrolling_workers + k) / notify_rate):
+                return
+            connection.request("POST", "/connector/v1/scep/verify", verify, connector)
+            response = connection.getresponse()
+            allowed = response.status == 200 and b'"allowed":true' in response.read()
+            connection.request("POST", "/connector/v1/scep/notify", notify, connector)
+            response = connection.getresponse()
+            response.read()
+            enrolled[k][0] += 1
+            if not allowed or response.status != 201:
+                enrolled[k][1] += 1
+        # Out of prepared pairs before the end: the rate printed shows it.
+
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(workers)]
+    if pairs and notify_rate > 0:
+        threads += [threading.Thread(target=enrolling, args=(k,)) for k in range(enrolling_workers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - start
     writes, failures = sum(c[0] for c in counts), sum(c[1] for c in counts)
-    print("writes=%d failed=%d writes_per_s=%.1f" % (writes, failures, writes / elapsed))
+    notified, refused = sum(c[0] for c in enrolled), sum(c[1] for c in enrolled)
+    print("writes=%d failed=%d writes_per_s=%.1f notifications=%d refused=%d notifications_per_s=%.1f "
+          "all_writes_per_s=%.1f" % (writes, failures, writes / elapsed, notified, refused,
+                                     notified / elapsed, (writes + 2 * notified) / elapsed))
 
 
 def _challenges(port, credentials, count):

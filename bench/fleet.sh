@@ -45,10 +45,15 @@
 #              machine between the first idle run and churn is not counted).
 #   churn      idle again while one client adds and removes device-group
 #              members of devices outside the 5,000 at BENCH_CHURN_RATE
-#              writes/s (default 60, paced, 8 writer connections). Each write
-#              moves the facts generation of the device it concerns only
-#              (migration 0009), so the 5,000 keep their cached facts; the
-#              ratio to `idle` is what the writes cost everyone else.
+#              writes/s (default 60, paced, 8 writer connections) and the
+#              SCEP connector enrols 500 other iOS devices (credentials from
+#              the seed, not checking in) at BENCH_CHURN_NOTIFY_RATE
+#              certificates/s (default 20, paced, 4 connections; verify then
+#              notify, two writes each, pairs prepared before timing). Each
+#              write moves the facts generation of the device it concerns
+#              only (migration 0009), so the 5,000 keep their cached facts;
+#              the ratio to `idle-again` is what the writes cost everyone
+#              else.
 #   pairs      the SCEP connector: POST /connector/v1/scep/verify then
 #              /connector/v1/scep/notify for one request, 16 clients (one
 #              connection each, in sequence). CSRs carry a challenge from a
@@ -89,6 +94,7 @@ fleet_db=${FLEET_DB:-fleet_bench}
 db_url="${admin_url%/*}/$fleet_db"
 connections=${BENCH_CONNECTIONS:-32}
 churn_rate=${BENCH_CHURN_RATE:-60}
+notify_rate=${BENCH_CHURN_NOTIFY_RATE:-20}
 pair_count=${BENCH_PAIRS:-10000}
 seconds=${duration%s}
 second_pid=""
@@ -119,7 +125,7 @@ psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $fleet_db" -c "CREATE DATABASE 
 DATABASE_URL=$db_url $scepter migrate >&2
 echo "== seeding (bench/seed-fleet.sql)"
 /usr/bin/time -f "seeded in %es" psql -q "$db_url" -v root_der="$ca_der" -v credentials="$work/credentials.txt" \
-    -f bench/seed-fleet.sql
+    -v enrolling_credentials="$work/enrolling.txt" -f bench/seed-fleet.sql
 # The certificate health refresh recomputes the report in the background
 # (3-4 s of database work at this size, by default each minute); here it runs
 # once at start and then every 10 minutes, so that it does not land inside a
@@ -195,6 +201,12 @@ echo "== preparing: $pair_count verify/notify pairs for one server, $pair_count 
 python3 bench/fleet.py pairs "$port" "$work/credentials.txt" "$work/ca.pem" "$work/ca.key" "$pair_count" 16 "$work/pairs-one-"
 python3 bench/fleet.py pairs "$port" "$work/credentials.txt" "$work/ca.pem" "$work/ca.key" "$pair_count" 16 "$work/pairs-two-"
 for k in $(seq 0 7); do mv "$work/pairs-two-$((k + 8)).txt" "$work/pairs-twob-$k.txt"; done
+# The enrolments that run beside the membership writes in `churn`: devices
+# outside the check-in fleet, enough for the whole run at notify_rate.
+churn_pairs=$(( (notify_rate * seconds * 6) / 5 + 20 ))
+echo "== preparing: $churn_pairs verify/notify pairs of the 500 enrolling devices (churn)"
+python3 bench/fleet.py pairs "$port" "$work/enrolling.txt" "$work/ca.pem" "$work/ca.key" "$churn_pairs" 1 \
+    "$work/churn-pairs-"
 # The preparation wrote thousands of rows into tables the seed left empty
 # (enrollment steps, challenges offered); statistics as autovacuum would
 # have them by then, so plans use the indexes a production database would.
@@ -243,15 +255,22 @@ echo "== idle check-in again, without churn, $connections connections"
 CHECKIN_FILE=$work/idle.txt measure idle-again "304, right before churn" -t2 -c"$connections" -d"$duration" \
     -s bench/fleet-checkin.lua "$base"
 
-echo "== idle check-in under churn ($churn_rate membership writes/s), $connections connections"
-python3 bench/fleet.py churn "$port" "$admin_token" "$work/churn.txt" "$churn_rate" "$seconds" >"$work/churn-writes.out" &
+echo "== idle check-in under churn ($churn_rate membership writes/s, $notify_rate certificates/s), $connections connections"
+python3 bench/fleet.py churn "$port" "$admin_token" "$work/churn.txt" "$churn_rate" "$seconds" 8 \
+    "$connector_token" "$work/churn-pairs-0.txt" "$notify_rate" >"$work/churn-writes.out" &
 churn_pid=$!
-CHECKIN_FILE=$work/idle.txt measure churn "304 while membership writes run" -t2 -c"$connections" -d"$duration" \
-    -s bench/fleet-checkin.lua "$base"
+CHECKIN_FILE=$work/idle.txt measure churn "304 while other devices' memberships and certificates change" \
+    -t2 -c"$connections" -d"$duration" -s bench/fleet-checkin.lua "$base"
 wait "$churn_pid"
 cat "$work/churn-writes.out"
-write_rate=$(sed -nE 's/.*writes_per_s=([0-9.]+).*/\1/p' "$work/churn-writes.out")
-sed -i "\$s/\$/; $write_rate writes\/s/" "$results"
+churn_rates=$(python3 - "$work/churn-writes.out" <<'PY'
+import re, sys
+d = dict(re.findall(r"(\w+)=([\d.]+)", open(sys.argv[1]).read()))
+print(f"{d['writes_per_s']} membership writes/s ({d['failed']} failed), {d['notifications_per_s']} certificates/s "
+      f"({d['refused']} refused), {d['all_writes_per_s']} writes/s in all")
+PY
+)
+sed -i "\$s|\$|; $churn_rates|" "$results"
 
 # pairs: the Lua summary line carries pairs/s, the per-pair p99 and the
 # monotonic window, from which two concurrent runs are combined.

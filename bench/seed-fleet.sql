@@ -11,12 +11,16 @@
 -- group with one iOS root and one iOS SCEP profile (CN={{DeviceName}},
 -- O=Contoso, no SANs), so every one of them is reached by at least one root
 -- and one SCEP profile whatever the random assignments do. That group and
--- those two profiles come in addition to the 150 and the 100.
+-- those two profiles come in addition to the 150 and the 100. 500 more iOS
+-- devices get a credential and join that group too: they do not check in
+-- during the timed runs but enrol (verify + notify) during `churn`, so those
+-- writes concern devices other than the checking ones.
 -- Deterministic (setseed) so runs are comparable, except for the credential
 -- secrets, which come from the same seeded random() and so are stable too.
 -- psql variables: `root_der`, the DER of the bench CA as hex (every root
 -- carries it, so certificates it signs chain to any SCEP profile's root);
--- `credentials`, the file the 5,000 credentials are written to.
+-- `credentials`, the file the 5,000 check-in credentials are written to;
+-- `enrolling_credentials`, the file for the other 500.
 
 \set ON_ERROR_STOP on
 SELECT setseed(0.13) \gset
@@ -131,8 +135,11 @@ INSERT INTO scep_profile_assignments (id, profile_id, group_id, intent, created_
 SELECT gen_random_uuid(), profile_id, group_id, CASE WHEN rank = 1 THEN 'exclude' ELSE 'include' END, now()
 FROM drawn WHERE kind = 'scep' AND rank <= 8 + profile_n % 2;
 
--- The check-in fleet: 5,000 iOS devices, a dedicated group, one root and one SCEP profile.
-CREATE TEMP TABLE fleet_devices AS SELECT id FROM devices WHERE platform = 'ios' ORDER BY id LIMIT 5000;
+-- The check-in fleet: 5,000 iOS devices, a dedicated group, one root and one
+-- SCEP profile; and the 500 iOS devices that enrol during churn.
+CREATE TEMP TABLE fleet_devices AS
+    SELECT id, row_number() OVER (ORDER BY id) <= 5000 AS checks_in
+    FROM devices WHERE platform = 'ios' ORDER BY id LIMIT 5500;
 
 INSERT INTO directory_groups (id, version, created_at, modified_at, display_name, group_type, external_id)
 VALUES (gen_random_uuid(), 1, now(), now(), 'Fleet check-in', 'device', 'g-fleet');
@@ -173,7 +180,7 @@ WHERE s.display_name = 'Fleet bench SCEP' AND g.external_id = 'g-fleet';
 
 -- One credential per fleet device: scd_<id hex>_<base64url secret>, SHA-256 of the secret stored.
 CREATE TEMP TABLE fleet_credentials AS
-    SELECT gen_random_uuid() AS id, d.id AS device_id,
+    SELECT gen_random_uuid() AS id, d.id AS device_id, d.checks_in,
            decode(md5(random()::TEXT) || md5(random()::TEXT), 'hex') AS secret
     FROM fleet_devices d;
 INSERT INTO device_credentials (id, device_id, secret_sha256, created_at)
@@ -183,9 +190,14 @@ COMMIT;
 
 \pset tuples_only on
 \pset format unaligned
+CREATE TEMP VIEW credential_texts AS
+    SELECT 'scd_' || replace(id::TEXT, '-', '') || '_' || rtrim(translate(encode(secret, 'base64'), E'+/\n', '-_'), '=')
+           AS credential, checks_in, id
+    FROM fleet_credentials;
 \o :credentials
-SELECT 'scd_' || replace(id::TEXT, '-', '') || '_' || rtrim(translate(encode(secret, 'base64'), E'+/\n', '-_'), '=')
-FROM fleet_credentials ORDER BY id;
+SELECT credential FROM credential_texts WHERE checks_in ORDER BY id;
+\o :enrolling_credentials
+SELECT credential FROM credential_texts WHERE NOT checks_in ORDER BY id;
 \o
 \pset tuples_only off
 \pset format aligned
