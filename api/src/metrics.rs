@@ -29,6 +29,7 @@ pub struct Metrics {
     facts_from_database: IntCounter,
     verifications: IntCounterVec,
     pool_connections: IntGaugeVec,
+    check_in_connections: IntGaugeVec,
     certificate_health: CertificateHealthGauges,
 }
 
@@ -163,15 +164,31 @@ impl Metrics {
             ),
             &["state"],
         );
-        let (requests, request_duration, check_ins, check_in_facts, verifications, pool_connections) = match (
+        let check_in_connections = IntGaugeVec::new(
+            Opts::new(
+                "db_check_in_connections",
+                "Connections of the check-in lane beside the pool (PostgreSQL) by state (idle, in_use) and the maximum (max)",
+            ),
+            &["state"],
+        );
+        let (
             requests,
             request_duration,
             check_ins,
             check_in_facts,
             verifications,
             pool_connections,
+            check_in_connections,
+        ) = match (
+            requests,
+            request_duration,
+            check_ins,
+            check_in_facts,
+            verifications,
+            pool_connections,
+            check_in_connections,
         ) {
-            (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e), Ok(f)) => (a, b, c, d, e, f),
+            (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e), Ok(f), Ok(g)) => (a, b, c, d, e, f, g),
             _ => panic!("static metric definitions are valid"),
         };
         let certificate_health = CertificateHealthGauges::new()
@@ -183,6 +200,7 @@ impl Metrics {
             Box::new(check_in_facts.clone()),
             Box::new(verifications.clone()),
             Box::new(pool_connections.clone()),
+            Box::new(check_in_connections.clone()),
             Box::new(certificate_health.devices.clone()),
             Box::new(certificate_health.certificates.clone()),
             Box::new(certificate_health.failures.clone()),
@@ -200,6 +218,7 @@ impl Metrics {
             facts_from_database: check_in_facts.with_label_values(&["database"]),
             verifications,
             pool_connections,
+            check_in_connections,
             certificate_health,
         }
     }
@@ -257,6 +276,16 @@ impl Metrics {
         self.pool_connections
             .with_label_values(&["max"])
             .set(gauge(pool.max));
+        let lane = pool.check_in;
+        self.check_in_connections
+            .with_label_values(&["idle"])
+            .set(gauge(lane.idle));
+        self.check_in_connections
+            .with_label_values(&["in_use"])
+            .set(gauge(lane.size.saturating_sub(lane.idle)));
+        self.check_in_connections
+            .with_label_values(&["max"])
+            .set(gauge(lane.max));
         let mut buffer = Vec::new();
         if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
             tracing::warn!(%error, "encoding metrics failed");
@@ -327,6 +356,11 @@ mod tests {
             size: 5,
             idle: 3,
             max: 16,
+            check_in: scepter_storage::LaneStatus {
+                size: 4,
+                idle: 1,
+                max: 16,
+            },
         });
         assert!(
             text.contains(
@@ -343,6 +377,8 @@ mod tests {
         ));
         assert!(text.contains(r#"scepter_db_pool_connections{state="in_use"} 2"#));
         assert!(text.contains(r#"scepter_db_pool_connections{state="max"} 16"#));
+        assert!(text.contains(r#"scepter_db_check_in_connections{state="in_use"} 3"#));
+        assert!(text.contains(r#"scepter_db_check_in_connections{state="idle"} 1"#));
     }
 
     #[test]

@@ -35,6 +35,7 @@
 
 mod error;
 mod import;
+mod lane;
 mod pagination;
 mod postgres;
 mod repositories;
@@ -84,6 +85,9 @@ pub struct PoolSettings {
     /// How long a request waits for a connection before failing (API: 503), so
     /// an unreachable database fails requests fast instead of hanging them.
     pub acquire_timeout: Duration,
+    /// PostgreSQL connections kept beside the pool for device credentials,
+    /// the query of every check-in (see `lane.rs`); 0 turns the lane off.
+    pub check_in_connections: u32,
 }
 
 impl Default for PoolSettings {
@@ -91,6 +95,7 @@ impl Default for PoolSettings {
         Self {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
+            check_in_connections: 16,
         }
     }
 }

@@ -2,10 +2,11 @@
 
 use sqlx::{postgres::PgPoolOptions, PgPool};
 
-use crate::{PoolSettings, StorageError};
+use crate::{lane::CheckInLane, PoolSettings, StorageError};
 
 pub struct PostgresStore {
     pool: PgPool,
+    check_in_lane: CheckInLane<sqlx::Postgres>,
 }
 
 impl PostgresStore {
@@ -19,7 +20,10 @@ impl PostgresStore {
             .acquire_timeout(settings.acquire_timeout)
             .connect(url)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            check_in_lane: CheckInLane::new(settings.check_in_connections),
+        })
     }
 }
 

@@ -11,10 +11,13 @@ use sqlx::{
     SqlitePool,
 };
 
-use crate::{PoolSettings, StorageError};
+use crate::{lane::CheckInLane, PoolSettings, StorageError};
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Always empty: the one connection is the pool's, and a ping of an
+    /// in-process database costs no round trip.
+    check_in_lane: CheckInLane<sqlx::Sqlite>,
 }
 
 impl SqliteStore {
@@ -40,7 +43,10 @@ impl SqliteStore {
             .acquire_timeout(settings.acquire_timeout)
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            check_in_lane: CheckInLane::new(0),
+        })
     }
 }
 

@@ -45,6 +45,7 @@ scepter_storage::store_tests!(
     profile_updates_record_each_new_version,
     the_timeline_reads_the_events_of_one_device,
     report_snapshots_keep_the_newest_and_one_refresher_claims_at_a_time,
+    credential_lookups_answer_their_own_even_after_cancelled_ones,
 );
 
 /// A device in a device group that a SCEP profile (device certificate) is assigned to.
@@ -698,6 +699,69 @@ async fn events_filter_by_device_profile_event_and_time(store: Arc<dyn Store>) {
         rest.items.iter().map(|e| e.event_id).collect::<Vec<_>>(),
         vec![20600]
     );
+}
+
+/// Polls `future` up to `polls` times, letting the runtime run in between,
+/// and drops it if it has not finished: a request that went away mid-query.
+async fn poll_then_drop<F: std::future::Future>(future: F, polls: usize) {
+    let mut future = std::pin::pin!(future);
+    for _ in 0..polls {
+        let polled =
+            std::future::poll_fn(|context| std::task::Poll::Ready(future.as_mut().poll(context))).await;
+        if polled.is_ready() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Every check-in looks up its credential; on PostgreSQL over the check-in
+/// lane, which reuses connections without testing them. A lookup dropped
+/// mid-query (its answer on the way) must never leave that answer for the
+/// next caller, nor its connection counted forever: each lookup answers its
+/// own credential after cancelled ones and under concurrency, and once all
+/// are done every lane connection is idle again.
+async fn credential_lookups_answer_their_own_even_after_cancelled_ones(store: Arc<dyn Store>) {
+    let setup = setup(store).await;
+    let store = &setup.store;
+    let mut credentials = Vec::new();
+    for device in [setup.device, setup.other_device] {
+        let credential = Uuid::now_v7();
+        store
+            .replace_device_credential(device, credential, &[1; 32], &audit_entry())
+            .await
+            .unwrap();
+        credentials.push((credential, device));
+    }
+    for round in 0..60 {
+        let (dropped, _) = credentials[round % 2];
+        let (asked, device) = credentials[(round + 1) % 2];
+        poll_then_drop(store.device_credential(dropped), 1 + round % 4).await;
+        let answer = store
+            .device_credential(asked)
+            .await
+            .unwrap()
+            .expect("a stored credential");
+        assert_eq!(answer.device_id, device, "round {round}");
+    }
+    let lookups: Vec<_> = (0..64)
+        .map(|n| {
+            let store = Arc::clone(store);
+            let (credential, device) = credentials[n % 2];
+            tokio::spawn(async move {
+                let found = store.device_credential(credential).await.unwrap().unwrap();
+                (found.device_id, device)
+            })
+        })
+        .collect();
+    for lookup in lookups {
+        let (found, expected) = lookup.await.unwrap();
+        assert_eq!(found, expected);
+    }
+    assert!(store.device_credential(Uuid::now_v7()).await.unwrap().is_none());
+    let lane = store.pool_status().check_in;
+    assert_eq!(lane.size, lane.idle, "no lane connection stays lent: {lane:?}");
+    assert!(lane.size <= lane.max, "{lane:?}");
 }
 
 async fn generations(store: &Arc<dyn Store>, credential: Uuid) -> FactsGenerations {

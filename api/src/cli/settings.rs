@@ -37,6 +37,10 @@ pub struct DatabaseArgs {
     /// How long a request waits for a database connection before failing with 503.
     #[arg(long, env = "SCEPTER_DB_ACQUIRE_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
     pub db_acquire_timeout: Duration,
+    /// PostgreSQL connections kept beside the pool for the credential query
+    /// of device check-ins, reused without sqlx's on-release ping (0: off).
+    #[arg(long, env = "SCEPTER_DB_CHECK_IN_CONNECTIONS", default_value_t = 16)]
+    pub db_check_in_connections: u32,
 }
 
 impl DatabaseArgs {
@@ -56,6 +60,7 @@ impl DatabaseArgs {
         PoolSettings {
             max_connections: self.db_max_connections.max(1),
             acquire_timeout: self.db_acquire_timeout,
+            check_in_connections: self.db_check_in_connections,
         }
     }
 }

@@ -49,6 +49,19 @@ pub struct PoolStatus {
     pub idle: u32,
     /// The most connections the pool opens.
     pub max: u32,
+    /// The check-in lane beside the pool (PostgreSQL; all 0 on SQLite).
+    pub check_in: LaneStatus,
+}
+
+/// Connections of the check-in lane, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LaneStatus {
+    /// Open connections, idle or lent for a query.
+    pub size: u32,
+    /// Open connections not lent.
+    pub idle: u32,
+    /// The most connections the lane opens.
+    pub max: u32,
 }
 
 /// Everything the API needs from a database.

@@ -96,10 +96,20 @@ macro_rules! impl_credential_repository {
                     &self,
                     credential_id: Uuid,
                 ) -> Result<Option<StoredCredential>, StorageError> {
-                    let row = sqlx::query_as::<_, CredentialRow>(SELECT_CREDENTIAL)
-                        .bind(credential_id)
-                        .fetch_optional(&self.pool)
-                        .await?;
+                    let query = || sqlx::query_as::<_, CredentialRow>(SELECT_CREDENTIAL).bind(credential_id);
+                    // Every check-in asks this: on the lane, it costs one round trip.
+                    if let Some(mut lease) = self.check_in_lane.lease(&self.pool).await {
+                        match query().fetch_optional(lease.connection()).await {
+                            Ok(row) => {
+                                lease.finished();
+                                return Ok(row.map(Into::into));
+                            }
+                            Err(error) => {
+                                tracing::warn!(%error, "a check-in lane connection failed; using the pool")
+                            }
+                        }
+                    }
+                    let row = query().fetch_optional(&self.pool).await?;
                     Ok(row.map(Into::into))
                 }
             }
