@@ -11,14 +11,15 @@
 //! ends any other way (an error, a dropped request) is closed, never reused.
 //!
 //! The lane holds at most `capacity` connections, opened on demand with the
-//! pool's own options. When none is free and the lane is full, or a lane
-//! connection fails, the caller uses the pool as before: the lane adds
-//! speed, never a new way to fail. A capacity of 0 turns it off (SQLite:
+//! pool's own options, within its acquire timeout. When none is free and
+//! the lane is full, when opening one failed in the last few seconds, or
+//! when a lane connection fails its query, the caller uses the pool as
+//! before: the lane adds speed, never a new way to fail. A capacity of 0 turns it off (SQLite:
 //! its single connection is the pool's, and its ping costs no round trip).
 
 use std::{
     sync::{
-        atomic::{AtomicU32, Ordering},
+        atomic::{AtomicBool, AtomicU32, Ordering},
         Mutex,
     },
     time::{Duration, Instant},
@@ -31,11 +32,20 @@ use sqlx::{Connection, Database, Pool};
 /// accumulates is returned, and a failover's new primary is picked up.
 const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
+/// After a connection could not be opened, how long the lane sends every
+/// lookup to the pool without trying again: while the database is down a
+/// check-in waits for one connection attempt (the pool's), not two.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
+
 pub(crate) struct CheckInLane<DB: Database> {
     idle: Mutex<Vec<Kept<DB>>>,
     /// Connections of the lane, idle or leased.
     open: AtomicU32,
     capacity: u32,
+    /// Set by [`Self::close`]: no lease is granted or taken back after it.
+    closed: AtomicBool,
+    /// When opening a connection last failed.
+    failed_at: Mutex<Option<Instant>>,
 }
 
 struct Kept<DB: Database> {
@@ -49,12 +59,17 @@ impl<DB: Database> CheckInLane<DB> {
             idle: Mutex::new(Vec::new()),
             open: AtomicU32::new(0),
             capacity,
+            closed: AtomicBool::new(false),
+            failed_at: Mutex::new(None),
         }
     }
 
     /// An idle lane connection, or a new one while the lane has room;
     /// `None` sends the caller to the pool.
     pub(crate) async fn lease(&self, pool: &Pool<DB>) -> Option<Lease<'_, DB>> {
+        if self.closed.load(Ordering::Acquire) {
+            return None;
+        }
         while let Some(kept) = self.pop_idle() {
             if kept.opened.elapsed() < MAX_LIFETIME {
                 return Some(Lease {
@@ -65,26 +80,56 @@ impl<DB: Database> CheckInLane<DB> {
             // Too old: dropping it closes its socket, and frees its place.
             self.open.fetch_sub(1, Ordering::AcqRel);
         }
+        if self.failed_recently() {
+            return None;
+        }
         let place = Place::take(self)?;
-        match DB::Connection::connect_with(&pool.connect_options()).await {
-            Ok(connection) => Some(place.into_lease(Kept {
+        // As long as the pool would wait for a connection, no longer.
+        let options = pool.connect_options();
+        let opening = DB::Connection::connect_with(&options);
+        match tokio::time::timeout(pool.options().get_acquire_timeout(), opening).await {
+            Ok(Ok(connection)) => Some(place.into_lease(Kept {
                 connection,
                 opened: Instant::now(),
             })),
-            Err(error) => {
+            failed => {
+                let error = match failed {
+                    Ok(Err(error)) => error.to_string(),
+                    _ => "timed out".to_owned(),
+                };
                 tracing::warn!(%error, "could not open a check-in lane connection; using the pool");
+                *lock(&self.failed_at) = Some(Instant::now());
                 None
+            }
+        }
+    }
+
+    fn failed_recently(&self) -> bool {
+        lock(&self.failed_at).is_some_and(|at| at.elapsed() < RETRY_AFTER)
+    }
+
+    /// Closes the idle connections (politely: the server is told) and lets
+    /// leased ones close when their query ends; later lookups use the pool,
+    /// which the store closes alongside.
+    pub(crate) async fn close(&self) {
+        // Under the lock that `Lease::finished` takes: no connection is put
+        // back after the idle ones were taken.
+        let idle = {
+            let mut idle = lock(&self.idle);
+            self.closed.store(true, Ordering::Release);
+            std::mem::take(&mut *idle)
+        };
+        for kept in idle {
+            self.open.fetch_sub(1, Ordering::AcqRel);
+            if let Err(error) = kept.connection.close().await {
+                tracing::debug!(%error, "closing a check-in lane connection");
             }
         }
     }
 
     /// Open and idle connections, and the capacity.
     pub(crate) fn status(&self) -> crate::LaneStatus {
-        let idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .len();
+        let idle = lock(&self.idle).len();
         crate::LaneStatus {
             size: self.open.load(Ordering::Acquire),
             idle: u32::try_from(idle).unwrap_or(u32::MAX),
@@ -93,11 +138,13 @@ impl<DB: Database> CheckInLane<DB> {
     }
 
     fn pop_idle(&self) -> Option<Kept<DB>> {
-        self.idle
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .pop()
+        lock(&self.idle).pop()
     }
+}
+
+/// The lane's locks guard no invariant a panic could break half way.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
 /// A place in the lane taken for a connection being opened; given back if
@@ -150,12 +197,12 @@ impl<DB: Database> Lease<'_, DB> {
     /// Returns the connection to the lane: only after a query that ran to
     /// its end, so the connection is ready for the next one.
     pub(crate) fn finished(mut self) {
+        let mut idle = lock(&self.lane.idle);
+        if self.lane.closed.load(Ordering::Acquire) {
+            return; // the lease drops after the lock, closing its connection
+        }
         if let Some(kept) = self.kept.take() {
-            self.lane
-                .idle
-                .lock()
-                .unwrap_or_else(|poison| poison.into_inner())
-                .push(kept);
+            idle.push(kept);
         }
     }
 }

@@ -719,8 +719,9 @@ async fn poll_then_drop<F: std::future::Future>(future: F, polls: usize) {
 /// lane, which reuses connections without testing them. A lookup dropped
 /// mid-query (its answer on the way) must never leave that answer for the
 /// next caller, nor its connection counted forever: each lookup answers its
-/// own credential after cancelled ones and under concurrency, and once all
-/// are done every lane connection is idle again.
+/// own credential after cancelled ones and under concurrency, once all are
+/// done every lane connection is idle again, and closing the store closes
+/// them.
 async fn credential_lookups_answer_their_own_even_after_cancelled_ones(store: Arc<dyn Store>) {
     let setup = setup(store).await;
     let store = &setup.store;
@@ -762,6 +763,9 @@ async fn credential_lookups_answer_their_own_even_after_cancelled_ones(store: Ar
     let lane = store.pool_status().check_in;
     assert_eq!(lane.size, lane.idle, "no lane connection stays lent: {lane:?}");
     assert!(lane.size <= lane.max, "{lane:?}");
+    store.close().await;
+    let lane = store.pool_status().check_in;
+    assert_eq!(lane.size, 0, "closing the store closes the lane: {lane:?}");
 }
 
 async fn generations(store: &Arc<dyn Store>, credential: Uuid) -> FactsGenerations {

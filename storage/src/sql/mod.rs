@@ -319,6 +319,7 @@ macro_rules! impl_store {
             }
 
             async fn close(&self) {
+                self.check_in_lane.close().await;
                 self.pool.close().await;
             }
 

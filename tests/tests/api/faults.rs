@@ -81,6 +81,40 @@ async fn a_vanished_database_fails_requests_fast_and_the_service_recovers_withou
             }
         })
     };
+    // A device checking in: its credential is looked up on the check-in
+    // lane, whose connection the cut breaks as well.
+    let device = app
+        .post(
+            "/api/v1/devices",
+            &json!({"deviceName": "Lane iPhone", "platform": "ios"}),
+        )
+        .await;
+    assert_eq!(device.status(), 201);
+    let device: Value = device.json().await.unwrap();
+    let credential = app
+        .admin(
+            Method::POST,
+            &format!("/api/v1/devices/{}/credentials", device["id"].as_str().unwrap()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(credential.status(), 201);
+    let credential: Value = credential.json().await.unwrap();
+    let credential = credential["credential"].as_str().unwrap().to_owned();
+    let check_in = || async {
+        let started = Instant::now();
+        let response = app
+            .anonymous(Method::POST, "/device/v1/checkin")
+            .bearer_auth(&credential)
+            .json(&json!({"installedProfiles": [], "installedCertificates": []}))
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), started.elapsed())
+    };
+    assert_eq!(check_in().await.0, 200);
+
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = acknowledged.lock().unwrap().len();
     assert!(before > 0, "writes succeed while the database is there");
@@ -100,6 +134,9 @@ async fn a_vanished_database_fails_requests_fast_and_the_service_recovers_withou
         read.headers()["content-type"].to_str().unwrap(),
         "application/problem+json"
     );
+    let (status, elapsed) = check_in().await;
+    assert_eq!(status, 503, "a check-in without its database");
+    assert!(elapsed < FAST, "the check-in answered in {elapsed:?}");
     tokio::time::sleep(Duration::from_secs(2)).await;
     let during = acknowledged.lock().unwrap().len();
 
@@ -121,6 +158,7 @@ async fn a_vanished_database_fails_requests_fast_and_the_service_recovers_withou
     writer.await.expect("the writer saw only 201 and 503");
     let after = acknowledged.lock().unwrap().len();
     assert!(after > during, "writes succeed again after recovery");
+    assert_eq!(check_in().await.0, 200, "check-ins succeed again after recovery");
 
     let statuses = statuses.lock().unwrap().clone();
     let unavailable: Vec<_> = statuses.iter().filter(|(status, _)| *status == 503).collect();
