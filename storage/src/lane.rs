@@ -14,8 +14,9 @@
 //! pool's own options, within its acquire timeout. When none is free and
 //! the lane is full, when opening one failed in the last few seconds, or
 //! when a lane connection fails its query, the caller uses the pool as
-//! before: the lane adds speed, never a new way to fail. A capacity of 0 turns it off (SQLite:
-//! its single connection is the pool's, and its ping costs no round trip).
+//! before: the lane adds speed, never a new way to fail. A capacity of 0
+//! turns it off (SQLite: its single connection is the pool's, and its ping
+//! costs no round trip).
 
 use std::{
     sync::{
