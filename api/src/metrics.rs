@@ -267,25 +267,8 @@ impl Metrics {
 
     /// The text exposition of every metric, with the pool gauges refreshed.
     pub fn render(&self, pool: scepter_storage::PoolStatus) -> String {
-        self.pool_connections
-            .with_label_values(&["idle"])
-            .set(gauge(pool.idle));
-        self.pool_connections
-            .with_label_values(&["in_use"])
-            .set(gauge(pool.size.saturating_sub(pool.idle)));
-        self.pool_connections
-            .with_label_values(&["max"])
-            .set(gauge(pool.max));
-        let lane = pool.check_in;
-        self.check_in_connections
-            .with_label_values(&["idle"])
-            .set(gauge(lane.idle));
-        self.check_in_connections
-            .with_label_values(&["in_use"])
-            .set(gauge(lane.size.saturating_sub(lane.idle)));
-        self.check_in_connections
-            .with_label_values(&["max"])
-            .set(gauge(lane.max));
+        publish_connections(&self.pool_connections, pool.pool);
+        publish_connections(&self.check_in_connections, pool.check_in);
         let mut buffer = Vec::new();
         if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
             tracing::warn!(%error, "encoding metrics failed");
@@ -294,8 +277,12 @@ impl Metrics {
     }
 }
 
-fn gauge(value: u32) -> i64 {
-    i64::from(value)
+/// Sets a connection gauge's `idle`, `in_use` and `max`.
+fn publish_connections(gauges: &IntGaugeVec, counts: scepter_storage::ConnectionCounts) {
+    let in_use = counts.size.saturating_sub(counts.idle);
+    for (state, value) in [("idle", counts.idle), ("in_use", in_use), ("max", counts.max)] {
+        gauges.with_label_values(&[state]).set(i64::from(value));
+    }
 }
 
 /// The methods of RFC 9110 §9.3 and PATCH (RFC 5789) as themselves; every
@@ -353,10 +340,12 @@ mod tests {
         metrics.observe_check_in("304");
         metrics.observe_verification("0x00000411", false);
         let text = metrics.render(scepter_storage::PoolStatus {
-            size: 5,
-            idle: 3,
-            max: 16,
-            check_in: scepter_storage::LaneStatus {
+            pool: scepter_storage::ConnectionCounts {
+                size: 5,
+                idle: 3,
+                max: 16,
+            },
+            check_in: scepter_storage::ConnectionCounts {
                 size: 4,
                 idle: 1,
                 max: 16,

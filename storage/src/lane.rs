@@ -68,7 +68,7 @@ impl<DB: Database> CheckInLane<DB> {
     /// An idle lane connection, or a new one while the lane has room;
     /// `None` sends the caller to the pool.
     pub(crate) async fn lease(&self, pool: &Pool<DB>) -> Option<Lease<'_, DB>> {
-        if self.closed.load(Ordering::Acquire) {
+        if self.capacity == 0 || self.closed.load(Ordering::Acquire) {
             return None;
         }
         while let Some(kept) = self.pop_idle() {
@@ -129,9 +129,9 @@ impl<DB: Database> CheckInLane<DB> {
     }
 
     /// Open and idle connections, and the capacity.
-    pub(crate) fn status(&self) -> crate::LaneStatus {
+    pub(crate) fn status(&self) -> crate::ConnectionCounts {
         let idle = lock(&self.idle).len();
-        crate::LaneStatus {
+        crate::ConnectionCounts {
             size: self.open.load(Ordering::Acquire),
             idle: u32::try_from(idle).unwrap_or(u32::MAX),
             max: self.capacity,

@@ -90,12 +90,19 @@ pub struct PoolSettings {
     pub check_in_connections: u32,
 }
 
+impl PoolSettings {
+    pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+    /// As many as the pool: measured better than 4 or 8 at 32 check-in
+    /// connections (BENCHMARKS.md).
+    pub const DEFAULT_CHECK_IN_CONNECTIONS: u32 = 16;
+}
+
 impl Default for PoolSettings {
     fn default() -> Self {
         Self {
-            max_connections: 16,
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
             acquire_timeout: Duration::from_secs(5),
-            check_in_connections: 16,
+            check_in_connections: Self::DEFAULT_CHECK_IN_CONNECTIONS,
         }
     }
 }

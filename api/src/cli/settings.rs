@@ -32,14 +32,15 @@ pub struct DatabaseArgs {
     #[arg(long, env = "SCEPTER_SQLITE_PATH", default_value = "scepter.db")]
     pub sqlite_path: PathBuf,
     /// Largest number of pooled PostgreSQL connections (SQLite uses one).
-    #[arg(long, env = "SCEPTER_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    #[arg(long, env = "SCEPTER_DB_MAX_CONNECTIONS", default_value_t = PoolSettings::DEFAULT_MAX_CONNECTIONS)]
     pub db_max_connections: u32,
     /// How long a request waits for a database connection before failing with 503.
     #[arg(long, env = "SCEPTER_DB_ACQUIRE_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
     pub db_acquire_timeout: Duration,
     /// PostgreSQL connections kept beside the pool for the credential query
     /// of device check-ins, reused without sqlx's on-release ping (0: off).
-    #[arg(long, env = "SCEPTER_DB_CHECK_IN_CONNECTIONS", default_value_t = 16)]
+    #[arg(long, env = "SCEPTER_DB_CHECK_IN_CONNECTIONS",
+        default_value_t = PoolSettings::DEFAULT_CHECK_IN_CONNECTIONS)]
     pub db_check_in_connections: u32,
 }
 

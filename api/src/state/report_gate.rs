@@ -145,6 +145,21 @@ mod tests {
         tokio::time::timeout(wait, gate.enter()).await.is_ok()
     }
 
+    /// A report that waits for its turn (counted once this returns), runs
+    /// nothing, and tells when its turn began.
+    async fn waiting_report(gate: &std::sync::Arc<ReportGate>) -> tokio::task::JoinHandle<Instant> {
+        let report = tokio::spawn({
+            let gate = gate.clone();
+            async move {
+                drop(gate.enter().await);
+                Instant::now()
+            }
+        });
+        tokio::task::yield_now().await;
+        assert_eq!(gate.waiting.load(Ordering::SeqCst), 1, "the report waits");
+        report
+    }
+
     #[tokio::test]
     async fn reports_beyond_the_concurrency_wait_for_a_turn() {
         let gate = ReportGate::new(2, 100);
@@ -175,15 +190,7 @@ mod tests {
     async fn a_turn_others_wait_behind_is_followed_by_rest_in_proportion_to_its_length() {
         let gate = std::sync::Arc::new(ReportGate::new(1, 25));
         let turn = gate.enter().await;
-        let next = tokio::spawn({
-            let gate = gate.clone();
-            async move {
-                drop(gate.enter().await);
-                Instant::now()
-            }
-        });
-        tokio::task::yield_now().await;
-        assert_eq!(gate.waiting.load(Ordering::SeqCst), 1, "the second report waits");
+        let next = waiting_report(&gate).await;
         std::thread::sleep(Duration::from_millis(100));
         let ended = Instant::now();
         drop(turn);
@@ -216,14 +223,13 @@ mod tests {
     async fn a_full_share_never_rests() {
         let gate = std::sync::Arc::new(ReportGate::new(1, 100));
         let turn = gate.enter().await;
-        let next = tokio::spawn({
-            let gate = gate.clone();
-            async move { drop(gate.enter().await) }
-        });
-        tokio::task::yield_now().await;
-        std::thread::sleep(Duration::from_millis(50));
+        let next = waiting_report(&gate).await;
+        std::thread::sleep(Duration::from_millis(100));
+        let ended = Instant::now();
         drop(turn);
-        next.await.expect("the waiting report runs");
+        // A turn of 100 ms at the default 25 % would be followed by 300 ms.
+        let rested = next.await.expect("the waiting report runs") - ended;
+        assert!(rested < Duration::from_millis(50), "rested {rested:?}");
         assert!(enters_within(&gate, Duration::from_millis(20)).await);
     }
 

@@ -40,27 +40,22 @@ pub use timeline::{EnrollmentHistory, EnrollmentHistoryRepository, PayloadOffer,
 
 use crate::{ImportRepository, StorageError};
 
-/// Connections of the pool, for metrics.
+/// The store's database connections, for metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PoolStatus {
+    pub pool: ConnectionCounts,
+    /// The check-in lane beside the pool (PostgreSQL; all 0 on SQLite).
+    pub check_in: ConnectionCounts,
+}
+
+/// Connections of a pool or of the check-in lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConnectionCounts {
     /// Open connections.
     pub size: u32,
     /// Open connections not in use.
     pub idle: u32,
-    /// The most connections the pool opens.
-    pub max: u32,
-    /// The check-in lane beside the pool (PostgreSQL; all 0 on SQLite).
-    pub check_in: LaneStatus,
-}
-
-/// Connections of the check-in lane, for metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct LaneStatus {
-    /// Open connections, idle or lent for a query.
-    pub size: u32,
-    /// Open connections not lent.
-    pub idle: u32,
-    /// The most connections the lane opens.
+    /// The most connections it opens.
     pub max: u32,
 }
 

@@ -325,9 +325,11 @@ macro_rules! impl_store {
 
             fn pool_status(&self) -> $crate::PoolStatus {
                 $crate::PoolStatus {
-                    size: self.pool.size(),
-                    idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
-                    max: self.pool.options().get_max_connections(),
+                    pool: $crate::ConnectionCounts {
+                        size: self.pool.size(),
+                        idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+                        max: self.pool.options().get_max_connections(),
+                    },
                     check_in: self.check_in_lane.status(),
                 }
             }
