@@ -52,6 +52,27 @@ pub fn scep_payload(
     organization: &str,
     challenge: Challenge<'_>,
 ) -> Result<Rendered, PayloadError> {
+    scep_payload_with(
+        profile,
+        root,
+        device,
+        organization,
+        challenge,
+        render::render_scep,
+    )
+}
+
+/// [`scep_payload`] with the last step, rendering, done by `render`: check-in
+/// passes a [`render::ScepFrame`] kept per profile version, which gives the
+/// same bytes as [`render::render_scep`].
+pub fn scep_payload_with(
+    profile: &Record<ScepCertificateProfile>,
+    root: &Record<TrustedCertificateProfile>,
+    device: &NameContext<'_>,
+    organization: &str,
+    challenge: Challenge<'_>,
+    render: impl FnOnce(&ScepPayloadInput<'_>) -> Result<Rendered, RenderError>,
+) -> Result<Rendered, PayloadError> {
     let name = expand_name(&profile.content.settings, device)?;
     let issued;
     let challenge = match challenge {
@@ -77,7 +98,7 @@ pub fn scep_payload(
             issued.as_str()
         }
     };
-    Ok(render::render_scep(&ScepPayloadInput {
+    Ok(render(&ScepPayloadInput {
         profile_id: profile.id,
         profile_version: profile.version,
         profile: &profile.content,

@@ -407,7 +407,7 @@ impl LoadedProfiles {
                     return unavailable(item);
                 };
                 item.version = profile.version;
-                payload::scep_payload(
+                payload::scep_payload_with(
                     profile,
                     root,
                     &name_context(facts),
@@ -418,6 +418,7 @@ impl LoadedProfiles {
                         issued_at: now.timestamp(),
                         lifetime_secs: state.enrollment.challenge_lifetime_secs,
                     },
+                    |input| state.profiles.render_scep(input),
                 )
             }
             None => return item,

@@ -16,6 +16,8 @@
 //! provider, the second and later SCEP URLs) are left out and reported in
 //! [`Rendered::warnings`].
 
+pub mod frame;
+
 use plist::{Dictionary, Value};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
@@ -48,13 +50,27 @@ const KEY_USAGE_ENCRYPTION: i64 = 4;
 
 /// Renders a SCEP profile with its root for one device.
 pub fn render_scep(input: &ScepPayloadInput<'_>) -> Result<Rendered, RenderError> {
+    let urls = urls_for_device(&input.profile.settings.scep_server_urls, input.device_id);
+    let url = first_url(&urls)?;
+    Ok(Rendered {
+        content_type: APPLE_CONTENT_TYPE,
+        body: scep_document(input, url.as_str())?,
+        warnings: unexpressed_settings(input, &urls),
+    })
+}
+
+/// The URL an Apple device is given: the first of its order ([`urls_for_device`]).
+fn first_url<'a>(urls: &[&'a ScepServerUrl]) -> Result<&'a ScepServerUrl, RenderError> {
+    urls.first()
+        .copied()
+        .ok_or_else(|| RenderError::Encoding("the profile has no SCEP server URL".to_owned()))
+}
+
+/// The `.mobileconfig` of a SCEP profile that sends the device to `url`.
+fn scep_document(input: &ScepPayloadInput<'_>, url: &str) -> Result<Vec<u8>, RenderError> {
     let profile = input.profile;
     let platform = profile.platform;
     let settings = &profile.settings;
-    let urls = urls_for_device(&settings.scep_server_urls, input.device_id);
-    let url = urls
-        .first()
-        .ok_or_else(|| RenderError::Encoding("the profile has no SCEP server URL".to_owned()))?;
 
     // The root is part of what is installed, so its version is part of the name:
     // a new root certificate yields new PayloadUUIDs even if the SCEP profile is unchanged.
@@ -76,7 +92,7 @@ pub fn render_scep(input: &ScepPayloadInput<'_>) -> Result<Rendered, RenderError
         format!("{identifier}.scep"),
         payload_uuid(&uuid_name("scep")),
         profile.display_name.as_str(),
-        Value::Dictionary(scep_content(input, url.as_str())?),
+        Value::Dictionary(scep_content(input, url)?),
     );
 
     let configuration = Configuration {
@@ -94,12 +110,7 @@ pub fn render_scep(input: &ScepPayloadInput<'_>) -> Result<Rendered, RenderError
         },
     }
     .into_value(vec![root, scep]);
-
-    Ok(Rendered {
-        content_type: APPLE_CONTENT_TYPE,
-        body: to_xml(configuration)?,
-        warnings: unexpressed_settings(input, &urls),
-    })
+    to_xml(configuration)
 }
 
 /// The `com.apple.security.scep` `PayloadContent` dictionary

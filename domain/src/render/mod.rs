@@ -10,6 +10,8 @@ pub mod android;
 pub mod apple;
 pub mod windows;
 
+pub use apple::frame::ScepFrame;
+
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 

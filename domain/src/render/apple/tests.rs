@@ -882,3 +882,5 @@ fn an_empty_subject_leaves_the_subject_key_out() {
     let profile = parse(&scenario.render());
     assert!(!scep_content(&profile).contains_key("Subject"));
 }
+
+mod frames;
