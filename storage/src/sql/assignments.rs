@@ -58,25 +58,25 @@ pub(crate) const DEVICE_TARGETING_FACTS: &str = concat!(
 macro_rules! concat_targeting_facts {
     ($user:literal, $order:literal) => {
         concat!(
+            // The member tables hold groups of their own type only (a CHECK
+            // on `group_type`), so the type is known without reading the groups.
             "WITH member_groups AS ( \
-                 SELECT group_id FROM device_group_members WHERE device_id = $1 \
+                 SELECT group_id, 'device' AS group_type FROM device_group_members WHERE device_id = $1 \
                  UNION ALL \
-                 SELECT group_id FROM user_group_members WHERE user_id = ",
+                 SELECT group_id, 'user' FROM user_group_members WHERE user_id = ",
             $user,
             ") \
-             SELECT a.id AS assignment_id, a.group_id, g.group_type, a.intent, \
+             SELECT a.id AS assignment_id, a.group_id, mg.group_type, a.intent, \
                     'trustedCertificate' AS profile_kind, p.id AS profile_id, p.version AS profile_version, \
                     p.platform, NULL AS certificate_type, NULL AS root_profile_id \
              FROM member_groups mg \
              JOIN trusted_profile_assignments a ON a.group_id = mg.group_id \
-             JOIN directory_groups g ON g.id = a.group_id \
              JOIN trusted_certificate_profiles p ON p.id = a.profile_id \
              UNION ALL \
-             SELECT a.id, a.group_id, g.group_type, a.intent, \
+             SELECT a.id, a.group_id, mg.group_type, a.intent, \
                     'scepCertificate', p.id, p.version, p.platform, p.certificate_type, p.root_certificate_id \
              FROM member_groups mg \
              JOIN scep_profile_assignments a ON a.group_id = mg.group_id \
-             JOIN directory_groups g ON g.id = a.group_id \
              JOIN scep_certificate_profiles p ON p.id = a.profile_id ",
             $order
         )
