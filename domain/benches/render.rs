@@ -1,5 +1,6 @@
 //! Render one payload per platform format: `cargo bench -p scepter-domain --bench render`.
 //! Target (issue: rendering): a `.mobileconfig` and a SyncML render each ≤ 20 µs.
+//! Also the `.mobileconfig` written into its frame, as check-in makes it.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use scepter_domain::{
@@ -121,6 +122,15 @@ fn bench_render(criterion: &mut Criterion) {
         criterion.bench_function(&format!("render {name}"), |bench| {
             bench.iter(|| render::render_scep(black_box(&input)).expect("renders"))
         });
+        // Check-in writes each device's strings into a frame kept per
+        // profile version (`ScepFrame`); other platforms fall back to the above.
+        if platform == Platform::Ios {
+            let frame = render::ScepFrame::new(&input);
+            assert_eq!(frame.render(&input), render::render_scep(&input));
+            criterion.bench_function(&format!("render {name} into its frame"), |bench| {
+                bench.iter(|| frame.render(black_box(&input)).expect("renders"))
+            });
+        }
         criterion.bench_function(&format!("expand subject and SANs ({name})"), |bench| {
             bench.iter(|| expand_name(black_box(&profile.settings), black_box(&context)).expect("expands"))
         });
