@@ -35,6 +35,11 @@ const MAX_ENTRIES: usize = 10_000;
 /// (usually one; more only when some devices lack an optional part).
 const MAX_FRAMES_PER_PROFILE: usize = 8;
 
+/// Frames kept in all before the frames start over: a frame is about the
+/// size of its payload (a few kilobytes with the root certificate), so this
+/// bounds them to some megabytes, whatever the number of profiles.
+const MAX_FRAMES: usize = 2_000;
+
 /// Entries by profile id, each at one version.
 type ById<E> = RwLock<HashMap<Uuid, Arc<E>>>;
 
@@ -142,7 +147,7 @@ impl ProfileCache {
             .scep_frames
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if frames.len() >= MAX_ENTRIES && !frames.contains_key(&profile_id) {
+        if frames.values().map(Vec::len).sum::<usize>() >= MAX_FRAMES {
             frames.clear();
         }
         let kept = frames.entry(profile_id).or_default();
