@@ -99,14 +99,48 @@ impl NameShape {
                 .all(|(san_type, san)| *san_type == san.san_type)
     }
 
-    /// Every slot of a name of this shape, with the challenge and the URL first.
-    fn slots(&self) -> Vec<Slot> {
+    /// A name of this shape whose strings are sentinels, with the slot each
+    /// sentinel number stands for: 0 the challenge, 1 the URL, then the
+    /// subject's values and the SANs' values in order.
+    fn probe(&self) -> (ExpandedName, Vec<Slot>) {
         let mut slots = vec![Slot::Challenge, Slot::Url];
-        for (rdn, attributes) in self.subject.iter().enumerate() {
-            slots.extend((0..attributes.len()).map(|attribute| Slot::Subject { rdn, attribute }));
-        }
-        slots.extend((0..self.sans.len()).map(Slot::San));
-        slots
+        let mut stand_for = |slot: Slot| {
+            slots.push(slot);
+            sentinel(slots.len() - 1)
+        };
+        let subject = Subject(
+            self.subject
+                .iter()
+                .enumerate()
+                .map(|(rdn, attributes)| {
+                    Rdn(attributes
+                        .iter()
+                        .enumerate()
+                        .map(|(index, attribute)| AttributeValue {
+                            attribute: *attribute,
+                            value: stand_for(Slot::Subject {
+                                rdn,
+                                attribute: index,
+                            }),
+                        })
+                        .collect())
+                })
+                .collect(),
+        );
+        let subject_alternative_names = self
+            .sans
+            .iter()
+            .enumerate()
+            .map(|(index, san_type)| ExpandedSan {
+                san_type: *san_type,
+                value: stand_for(Slot::San(index)),
+            })
+            .collect();
+        let name = ExpandedName {
+            subject,
+            subject_alternative_names,
+        };
+        (name, slots)
     }
 }
 
@@ -227,47 +261,14 @@ fn sentinel(index: usize) -> String {
 /// sentinel exactly once, as text the writer left unescaped (the profile's
 /// own text holds the sentinel character, or rendering fails).
 fn cut(input: &ScepPayloadInput<'_>, shape: &NameShape) -> Option<Cut> {
-    let slots = shape.slots();
-    let index_of = |wanted: Slot| slots.iter().position(|slot| *slot == wanted).map(sentinel);
-    let probe_name = ExpandedName {
-        subject: Subject(
-            input
-                .name
-                .subject
-                .0
-                .iter()
-                .enumerate()
-                .map(|(rdn, attributes)| {
-                    Rdn(attributes
-                        .0
-                        .iter()
-                        .enumerate()
-                        .map(|(attribute, value)| AttributeValue {
-                            attribute: value.attribute,
-                            value: index_of(Slot::Subject { rdn, attribute }).unwrap_or_default(),
-                        })
-                        .collect())
-                })
-                .collect(),
-        ),
-        subject_alternative_names: input
-            .name
-            .subject_alternative_names
-            .iter()
-            .enumerate()
-            .map(|(index, san)| ExpandedSan {
-                san_type: san.san_type,
-                value: index_of(Slot::San(index)).unwrap_or_default(),
-            })
-            .collect(),
-    };
-    let challenge = index_of(Slot::Challenge)?;
+    let (probe_name, slots) = shape.probe();
+    let challenge = sentinel(0);
     let probe = ScepPayloadInput {
         name: &probe_name,
         challenge: &challenge,
         ..*input
     };
-    let document = String::from_utf8(scep_document(&probe, &index_of(Slot::Url)?).ok()?).ok()?;
+    let document = String::from_utf8(scep_document(&probe, &sentinel(1)).ok()?).ok()?;
 
     let mut parts = document.split(SENTINEL);
     let mut pieces = vec![parts.next()?.to_owned()];
