@@ -608,6 +608,90 @@ async fn directory_values_with_dn_syntax_stay_inside_their_attribute(backend: Ba
     );
 }
 
+// ---------------------------------------------------------------- check-in
+
+/// Check-in writes each device's strings into a frame of the profile's
+/// `.mobileconfig` kept from an earlier device (`ScepFrame`); the preview
+/// renders in full. With the challenge set aside, the two must be the same
+/// bytes, for devices whose values XML must escape and whose SCEP URLs differ.
+async fn a_check_in_payload_is_the_preview_with_the_device_challenge(backend: Backend) {
+    use crate::helpers::enrollment::{assign, check_in, credential_for, item, nothing_installed, GROUPS};
+
+    let app = TestApp::spawn(backend).await;
+    let users = [
+        ("jane@contoso.com", "jane@contoso.com"),
+        ("o'brien+<it>@contoso.com", "\"x\"<y>&z@contoso.com"),
+        ("li@contoso.com", "li@contoso.com"),
+    ];
+    let root = create_trusted(&app, "ios").await;
+    let (profile, _) = {
+        let body = with(
+            scep_body(&root, "ios"),
+            custom_user_subject(json!({
+                "scepServerUrls": NDES_URLS,
+                "customSubjectAlternativeNames": [{ "sanType": "userPrincipalName", "name": "{{UserPrincipalName}}" }],
+            })),
+        );
+        (id_of(&create(&app, SCEP, &body).await), body)
+    };
+    let group = id_of(
+        &create(
+            &app,
+            GROUPS,
+            &json!({ "displayName": "Phones", "groupType": "device" }),
+        )
+        .await,
+    );
+    let mut devices = Vec::new();
+    for (upn, mail) in users {
+        let user = create_user(&app, upn, json!({ "mail": mail })).await;
+        devices.push(device_of(&app, "ios", &user).await);
+    }
+    let added = app
+        .post(
+            &format!("{GROUPS}/{group}/members"),
+            &json!({ "memberIds": devices }),
+        )
+        .await;
+    assert_eq!(added.status(), 200);
+    assign(&app, TRUSTED, &root, &group).await;
+    assign(&app, SCEP, &profile, &group).await;
+
+    let mut urls = Vec::new();
+    for device in &devices {
+        let credential = credential_for(&app, device).await;
+        let answer = check_in(&app, &credential, &nothing_installed()).await;
+        let scep = item(&answer, &profile);
+        assert_eq!(scep["action"], "install", "{answer}");
+        let delivered = scep["payload"].as_str().expect("a payload").to_owned();
+        let parsed = plist::Value::from_reader_xml(delivered.as_bytes()).expect("a property list");
+        let challenge = parsed.as_dictionary().and_then(|profile| {
+            let payloads = profile.get("PayloadContent")?.as_array()?;
+            payloads.iter().find_map(|payload| {
+                let content = payload.as_dictionary()?.get("PayloadContent")?.as_dictionary()?;
+                content.get("Challenge")?.as_string().map(str::to_owned)
+            })
+        });
+        let challenge = challenge.expect("a challenge");
+        assert_ne!(challenge, PREVIEW_CHALLENGE);
+        let preview = scep_payload(&app, &profile, device, APPLE).await;
+        let expected = preview.text().replacen(
+            &format!("<string>{PREVIEW_CHALLENGE}</string>"),
+            &format!("<string>{challenge}</string>"),
+            1,
+        );
+        assert_eq!(
+            delivered, expected,
+            "the check-in payload of {device} differs from its preview"
+        );
+        urls.push(string_of(apple_scep(&apple_profile(&preview)), "URL").to_owned());
+    }
+    assert!(
+        urls.iter().any(|url| url != &urls[0]),
+        "the devices should get different SCEP URLs: {urls:?}"
+    );
+}
+
 // ---------------------------------------------------------------- missing values
 
 async fn device_certificate_naming_a_missing_imei_is_422_naming_the_variable(backend: Backend) {
@@ -884,4 +968,5 @@ backend_tests!(
     reader_may_preview_and_anonymous_gets_401,
     sid_subject_alternative_name_becomes_the_strong_mapping_uri,
     previews_of_one_version_are_byte_identical_and_a_new_version_gets_new_payload_uuids,
+    a_check_in_payload_is_the_preview_with_the_device_challenge,
 );
