@@ -624,16 +624,14 @@ async fn a_check_in_payload_is_the_preview_with_the_device_challenge(backend: Ba
         ("li@contoso.com", "li@contoso.com"),
     ];
     let root = create_trusted(&app, "ios").await;
-    let (profile, _) = {
-        let body = with(
-            scep_body(&root, "ios"),
-            custom_user_subject(json!({
-                "scepServerUrls": NDES_URLS,
-                "customSubjectAlternativeNames": [{ "sanType": "userPrincipalName", "name": "{{UserPrincipalName}}" }],
-            })),
-        );
-        (id_of(&create(&app, SCEP, &body).await), body)
-    };
+    let body = with(
+        scep_body(&root, "ios"),
+        custom_user_subject(json!({
+            "scepServerUrls": NDES_URLS,
+            "customSubjectAlternativeNames": [{ "sanType": "userPrincipalName", "name": "{{UserPrincipalName}}" }],
+        })),
+    );
+    let profile = id_of(&create(&app, SCEP, &body).await);
     let group = id_of(
         &create(
             &app,
@@ -642,11 +640,31 @@ async fn a_check_in_payload_is_the_preview_with_the_device_challenge(backend: Ba
         )
         .await,
     );
+    let url_of = |preview: &Payload| string_of(apple_scep(&apple_profile(preview)), "URL").to_owned();
     let mut devices = Vec::new();
+    let mut urls = std::collections::BTreeSet::new();
     for (upn, mail) in users {
         let user = create_user(&app, upn, json!({ "mail": mail })).await;
         devices.push(device_of(&app, "ios", &user).await);
     }
+    // A device's URL follows from its (random) id: add devices until both URLs are given out.
+    let extra_user = create_user(&app, "more@contoso.com", json!({})).await;
+    for attempt in 0..64 {
+        if attempt >= devices.len() {
+            devices.push(device_of(&app, "ios", &extra_user).await);
+        }
+        urls.insert(url_of(
+            &scep_payload(&app, &profile, &devices[attempt], APPLE).await,
+        ));
+        if urls.len() == NDES_URLS.len() && attempt + 1 >= users.len() {
+            break;
+        }
+    }
+    assert_eq!(
+        urls.len(),
+        NDES_URLS.len(),
+        "no device got the second URL: {urls:?}"
+    );
     let added = app
         .post(
             &format!("{GROUPS}/{group}/members"),
@@ -657,7 +675,7 @@ async fn a_check_in_payload_is_the_preview_with_the_device_challenge(backend: Ba
     assign(&app, TRUSTED, &root, &group).await;
     assign(&app, SCEP, &profile, &group).await;
 
-    let mut urls = Vec::new();
+    let mut delivered_urls = std::collections::BTreeSet::new();
     for device in &devices {
         let credential = credential_for(&app, device).await;
         let answer = check_in(&app, &credential, &nothing_installed()).await;
@@ -684,12 +702,9 @@ async fn a_check_in_payload_is_the_preview_with_the_device_challenge(backend: Ba
             delivered, expected,
             "the check-in payload of {device} differs from its preview"
         );
-        urls.push(string_of(apple_scep(&apple_profile(&preview)), "URL").to_owned());
+        delivered_urls.insert(url_of(&preview));
     }
-    assert!(
-        urls.iter().any(|url| url != &urls[0]),
-        "the devices should get different SCEP URLs: {urls:?}"
-    );
+    assert_eq!(delivered_urls, urls, "every SCEP URL was delivered by a check-in");
 }
 
 // ---------------------------------------------------------------- missing values
