@@ -648,7 +648,7 @@ async fn a_check_in_payload_is_the_preview_with_the_device_challenge(backend: Ba
         devices.push(device_of(&app, "ios", &user).await);
     }
     // A device's URL follows from its (random) id: add devices until both URLs are given out.
-    let extra_user = create_user(&app, "more@contoso.com", json!({})).await;
+    let extra_user = create_user(&app, "more@contoso.com", json!({ "mail": "more@contoso.com" })).await;
     for attempt in 0..64 {
         if attempt >= devices.len() {
             devices.push(device_of(&app, "ios", &extra_user).await);
