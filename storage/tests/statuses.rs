@@ -31,6 +31,8 @@ use support::*;
 scepter_storage::store_tests!(
     the_summary_and_ranged_statuses_match_the_domain_for_device_certificates,
     the_summary_and_ranged_statuses_match_the_domain_for_user_certificates,
+    the_summary_matches_the_domain_when_the_root_covers_the_profiles_groups,
+    a_root_covering_the_groups_but_excluding_devices_still_fails_them,
     an_empty_profile_has_no_statuses,
 );
 
@@ -617,6 +619,107 @@ async fn the_summary_and_ranged_statuses_match_the_domain_for_user_certificates(
     // Rule 4 leaves devices without a primary user out of the user profile
     // (those holding its certificates await revocation instead).
     assert!(statuses.len() < device_statuses.len());
+}
+
+async fn root_assignments(universe: &Universe) -> Vec<scepter_storage::Assignment> {
+    universe
+        .store
+        .list_assignments(
+            ProfileKind::TrustedCertificate,
+            universe.root,
+            PageRequest::first(PageRequest::MAX_LIMIT),
+        )
+        .await
+        .unwrap()
+        .items
+}
+
+/// Deletes the root's exclusions.
+async fn drop_root_exclusions(universe: &Universe) {
+    for exclusion in root_assignments(universe)
+        .await
+        .iter()
+        .filter(|a| a.intent == Intent::Exclude)
+    {
+        universe
+            .store
+            .delete_assignment(
+                ProfileKind::TrustedCertificate,
+                universe.root,
+                exclusion.id,
+                &audit_entry(),
+            )
+            .await
+            .unwrap();
+    }
+}
+
+/// Makes the root include every group either SCEP profile includes.
+async fn include_profile_groups_in_root(universe: &Universe) {
+    let mut root_groups: Vec<Uuid> = root_assignments(universe)
+        .await
+        .iter()
+        .filter(|a| a.intent == Intent::Include)
+        .map(|a| a.group_id)
+        .collect();
+    for profile in [universe.device_profile, universe.user_profile] {
+        let page = PageRequest::first(PageRequest::MAX_LIMIT);
+        let assignments = universe
+            .store
+            .list_assignments(ProfileKind::ScepCertificate, profile, page)
+            .await
+            .unwrap()
+            .items;
+        for included in assignments.iter().filter(|a| a.intent == Intent::Include) {
+            if !root_groups.contains(&included.group_id) {
+                universe
+                    .store
+                    .insert_assignment(
+                        ProfileKind::TrustedCertificate,
+                        universe.root,
+                        included.group_id,
+                        Intent::Include,
+                        &audit_entry(),
+                    )
+                    .await
+                    .unwrap();
+                root_groups.push(included.group_id);
+            }
+        }
+    }
+}
+
+/// The summary decides from the assignments alone when the root reaches
+/// every targeted device; each half of that condition is taken away in turn.
+async fn the_summary_matches_the_domain_when_the_root_covers_the_profiles_groups(store: Arc<dyn Store>) {
+    let universe = universe(store).await;
+    let failed = |statuses: &[DeviceStatus]| count(statuses, DeviceEnrollmentState::Failed);
+    // The root excludes nobody but misses a group the profile includes.
+    drop_root_exclusions(&universe).await;
+    let missing_a_group = check(&universe, universe.device_profile).await;
+    // It includes the profile's groups too.
+    include_profile_groups_in_root(&universe).await;
+    for profile in [universe.device_profile, universe.user_profile] {
+        let covered = check(&universe, profile).await;
+        assert!(count(&covered, DeviceEnrollmentState::Pending) > 0);
+        if profile == universe.device_profile {
+            // The devices the root missed are no longer failed for it.
+            assert!(failed(&covered) < failed(&missing_a_group));
+        }
+    }
+}
+
+async fn a_root_covering_the_groups_but_excluding_devices_still_fails_them(store: Arc<dyn Store>) {
+    let universe = universe(store).await;
+    include_profile_groups_in_root(&universe).await;
+    let with_exclusions = check(&universe, universe.device_profile).await;
+    drop_root_exclusions(&universe).await;
+    let without = check(&universe, universe.device_profile).await;
+    // The root's exclusions still stop it on some targeted devices.
+    assert!(
+        count(&with_exclusions, DeviceEnrollmentState::Failed)
+            > count(&without, DeviceEnrollmentState::Failed)
+    );
 }
 
 async fn an_empty_profile_has_no_statuses(store: Arc<dyn Store>) {

@@ -56,6 +56,12 @@ pub(crate) trait Dialect {
     /// Run first in a dry run's transaction, if anything.
     const BEFORE_IMPACT_READS: Option<&'static str>;
 
+    /// Ends a subquery in `FROM` whose columns the outer query uses more than
+    /// once, so that they are computed once per row: without it both planners
+    /// inline the subquery and copy its expressions into every use (for a
+    /// targeting condition, one more set of hashed member sets each).
+    const SUBQUERY_FENCE: &'static str;
+
     /// `column` (a stored `DateTime<Utc>`) as an integer count of microseconds.
     fn epoch_micros(column: &str) -> String;
 }
@@ -80,6 +86,8 @@ impl Dialect for sqlx::Postgres {
          set_config('max_parallel_workers_per_gather', '0', true)",
     );
 
+    const SUBQUERY_FENCE: &'static str = "OFFSET 0";
+
     /// `timestamptz` keeps microseconds, and `EXTRACT` returns an exact numeric.
     fn epoch_micros(column: &str) -> String {
         format!("CAST(EXTRACT(EPOCH FROM {column}) * 1000000 AS BIGINT)")
@@ -93,6 +101,9 @@ impl Dialect for sqlx::Sqlite {
     const BEFORE_STATUS_READS: Option<&'static str> = None;
 
     const BEFORE_IMPACT_READS: Option<&'static str> = None;
+
+    /// SQLite accepts OFFSET only after a LIMIT; −1 is none.
+    const SUBQUERY_FENCE: &'static str = "LIMIT -1 OFFSET 0";
 
     /// sqlx stores a `DateTime<Utc>` as RFC 3339 text,
     /// `YYYY-MM-DDTHH:MM:SS[.fraction]+00:00`: the whole seconds from

@@ -118,62 +118,97 @@ pub(crate) fn certificate_expiry<D: Dialect>() -> String {
 pub(crate) const FAILURES_BY_CODE: &str = "SELECT diagnostic_code, COUNT(*) FROM device_profile_states \
      WHERE state = 'failed' AND diagnostic_code IS NOT NULL GROUP BY diagnostic_code ORDER BY diagnostic_code";
 
+/// Whether the root `$3` reaches every device the SCEP profile `$1` targets,
+/// decided from the assignments alone: the root excludes nobody and every
+/// group the profile includes, the root includes too (a device targeted
+/// through a group is then reached by the root through the same group). The
+/// usual set-up, as both profiles go to the same groups; the database
+/// evaluates it once per statement, and where it holds no device is probed
+/// for the root.
+fn root_covers_profile() -> &'static str {
+    "(NOT EXISTS (SELECT 1 FROM trusted_profile_assignments r WHERE r.profile_id = $3 AND r.intent = 'exclude') \
+      AND NOT EXISTS (SELECT 1 FROM scep_profile_assignments s WHERE s.profile_id = $1 AND s.intent = 'include' \
+        AND NOT EXISTS (SELECT 1 FROM trusted_profile_assignments r WHERE r.profile_id = $3 \
+                        AND r.intent = 'include' AND r.group_id = s.group_id)))"
+}
+
 /// Devices per state (`state`, `devices`) of the SCEP profile `$1` on
 /// platform `$2` with root `$3` at `$4` (microseconds since 1970), renewal
 /// threshold `$5` percent: `scepter_domain::device_status`'s rules in SQL.
 ///
 /// - targeted: rules 1–3, minus rule 4 (a user certificate needs a primary
-///   user), as set memberships ([`targeted_everywhere`]), the root's too;
+///   user), as set memberships ([`targeted_everywhere`]);
 /// - a valid certificate (unrevoked, unexpired): the newest one's
 ///   `renewal_due` (`remaining * 100 <= max(lifetime, 1) * threshold`, in whole
 ///   seconds truncated as chrono's `num_seconds`) → `renewalDue`, else `succeeded`;
 /// - else the root does not reach the device → `failed`;
 /// - else the enrollment step (`challengeIssued`, `failed`), or `pending`;
 /// - a device not targeted that holds certificates: `revocationPending` while
-///   one is not revoked, else `revoked`.
+///   one is not revoked, else `revoked`; so is a deleted (retired) device's
+///   id that certificates still name.
+///
+/// Shape, for 100,000 targeted devices: one pass over the devices decides
+/// targeting once per device (fenced, so the member sets are hashed once),
+/// and joins the few devices with facts of the profile — certificates and
+/// steps, gathered per device into one small hashed row set. The root is
+/// probed only for targeted devices without a valid certificate, and not at
+/// all where [`root_covers_profile`] holds. This replaced a statement that
+/// materialised the targeted devices, joined them three times and then
+/// anti-joined the certificates against them, in 0.6 of its time (BENCHMARKS.md).
 pub(crate) fn summary<D: Dialect>(certificate_type: CertificateType) -> String {
     let rule_4 = match certificate_type {
         CertificateType::User => " AND d.user_id IS NOT NULL",
         CertificateType::Device => "",
     };
-    let root_everywhere = format!(
-        "CAST(CASE WHEN {} THEN 1 ELSE 0 END AS BIGINT)",
-        targeted_everywhere("trusted_profile_assignments", "$3")
-    );
     let not_before = D::epoch_micros("c.not_before");
     let not_after = D::epoch_micros("c.not_after");
     format!(
-        "WITH targeted AS ( \
-           SELECT d.id, {root} AS root_installed FROM devices d \
-           WHERE d.platform = $2 AND {targeted}{rule_4}), \
-         valid AS ( \
+        "WITH valid AS ( \
            SELECT c.device_id, {not_before} AS not_before, {not_after} AS not_after, \
                   ROW_NUMBER() OVER (PARTITION BY c.device_id ORDER BY c.issued_at DESC, c.id DESC) AS newest \
            FROM issued_certificates c \
            WHERE c.profile_id = $1 AND c.revoke_status = 'none' AND {not_after} > $4), \
+         facts AS ( \
+           SELECT device_id, MAX(unrevoked) AS unrevoked, MAX(not_before) AS not_before, \
+                  MAX(not_after) AS not_after, MAX(step) AS step \
+           FROM ( \
+             SELECT c.device_id, MAX(CASE WHEN c.revoke_status <> 'revoked' THEN 1 ELSE 0 END) AS unrevoked, \
+                    CAST(NULL AS BIGINT) AS not_before, CAST(NULL AS BIGINT) AS not_after, \
+                    CAST(NULL AS TEXT) AS step \
+             FROM issued_certificates c WHERE c.profile_id = $1 GROUP BY c.device_id \
+             UNION ALL \
+             SELECT device_id, NULL, not_before, not_after, NULL FROM valid WHERE newest = 1 \
+             UNION ALL \
+             SELECT device_id, NULL, NULL, NULL, state FROM device_profile_states WHERE profile_id = $1 \
+           ) per_source GROUP BY device_id), \
+         each_device AS ( \
+           SELECT d.id, d.user_id, \
+                  CASE WHEN d.platform = $2 AND {targeted}{rule_4} THEN 1 ELSE 0 END AS targeted \
+           FROM devices d {fence}), \
          states AS ( \
            SELECT CASE \
-             WHEN v.device_id IS NOT NULL THEN \
-               CASE WHEN ((v.not_after - $4) / 1000000) * 100 <= \
-                         (CASE WHEN (v.not_after - v.not_before) / 1000000 < 1 THEN 1 \
-                               ELSE (v.not_after - v.not_before) / 1000000 END) * $5 \
+             WHEN d.targeted = 0 THEN \
+               CASE WHEN f.unrevoked = 1 THEN 'revocationPending' ELSE 'revoked' END \
+             WHEN f.not_after IS NOT NULL THEN \
+               CASE WHEN ((f.not_after - $4) / 1000000) * 100 <= \
+                         (CASE WHEN (f.not_after - f.not_before) / 1000000 < 1 THEN 1 \
+                               ELSE (f.not_after - f.not_before) / 1000000 END) * $5 \
                     THEN 'renewalDue' ELSE 'succeeded' END \
-             WHEN t.root_installed = 0 THEN 'failed' \
-             WHEN s.state = 'challengeIssued' THEN 'challengeIssued' \
-             WHEN s.state = 'failed' THEN 'failed' \
+             WHEN NOT ({root_covers} OR ({root_reaches})) THEN 'failed' \
+             WHEN f.step = 'challengeIssued' THEN 'challengeIssued' \
+             WHEN f.step = 'failed' THEN 'failed' \
              ELSE 'pending' END AS state \
-           FROM targeted t \
-           LEFT JOIN valid v ON v.device_id = t.id AND v.newest = 1 \
-           LEFT JOIN device_profile_states s ON s.profile_id = $1 AND s.device_id = t.id \
+           FROM each_device d LEFT JOIN facts f ON f.device_id = d.id \
+           WHERE d.targeted = 1 OR f.unrevoked IS NOT NULL \
            UNION ALL \
-           SELECT CASE WHEN MAX(CASE WHEN c.revoke_status <> 'revoked' THEN 1 ELSE 0 END) = 1 \
-                       THEN 'revocationPending' ELSE 'revoked' END \
-           FROM issued_certificates c \
-           WHERE c.profile_id = $1 AND NOT EXISTS (SELECT 1 FROM targeted t WHERE t.id = c.device_id) \
-           GROUP BY c.device_id) \
+           SELECT CASE WHEN f.unrevoked = 1 THEN 'revocationPending' ELSE 'revoked' END \
+           FROM facts f WHERE f.unrevoked IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = f.device_id)) \
          SELECT state, COUNT(*) AS devices FROM states GROUP BY state",
-        root = root_everywhere,
         targeted = targeted_everywhere("scep_profile_assignments", "$1"),
+        fence = D::SUBQUERY_FENCE,
+        root_covers = root_covers_profile(),
+        root_reaches = targeted_everywhere("trusted_profile_assignments", "$3"),
     )
 }
 
