@@ -144,17 +144,20 @@ fn root_covers_profile() -> &'static str {
 /// - else the root does not reach the device → `failed`;
 /// - else the enrollment step (`challengeIssued`, `failed`), or `pending`;
 /// - a device not targeted that holds certificates: `revocationPending` while
-///   one is not revoked, else `revoked`; so is a deleted (retired) device's
-///   id that certificates still name.
+///   one is not revoked, else `revoked`; so is a device of another platform,
+///   or a deleted (retired) device's id that certificates still name.
 ///
-/// Shape, for 100,000 targeted devices: one pass over the devices decides
-/// targeting once per device (fenced, so the member sets are hashed once),
-/// and joins the few devices with facts of the profile — certificates and
-/// steps, gathered per device into one small hashed row set. The root is
-/// probed only for targeted devices without a valid certificate, and not at
-/// all where [`root_covers_profile`] holds. This replaced a statement that
-/// materialised the targeted devices, joined them three times and then
-/// anti-joined the certificates against them, in 0.6 of its time (BENCHMARKS.md).
+/// Shape, for 100,000 targeted devices: one pass over the platform's devices
+/// decides targeting once per device (fenced, so the member sets are hashed
+/// once); the targeted ones and those holding the profile's certificates
+/// join the few devices with facts of the profile — certificates and steps,
+/// gathered per device into one small hashed row set. The root is probed
+/// only for targeted devices without a valid certificate, and not at all
+/// where [`root_covers_profile`] holds. A profile whose platform has no
+/// devices reads none (the certificate health report counts every profile).
+/// This replaced a statement that materialised the targeted devices, joined
+/// them three times and then anti-joined the certificates against them, in
+/// 0.6 of its time (BENCHMARKS.md).
 pub(crate) fn summary<D: Dialect>(certificate_type: CertificateType) -> String {
     let rule_4 = match certificate_type {
         CertificateType::User => " AND d.user_id IS NOT NULL",
@@ -182,9 +185,10 @@ pub(crate) fn summary<D: Dialect>(certificate_type: CertificateType) -> String {
              SELECT device_id, NULL, NULL, NULL, state FROM device_profile_states WHERE profile_id = $1 \
            ) per_source GROUP BY device_id), \
          each_device AS ( \
-           SELECT d.id, d.user_id, \
-                  CASE WHEN d.platform = $2 AND {targeted}{rule_4} THEN 1 ELSE 0 END AS targeted \
-           FROM devices d {fence}), \
+           SELECT * FROM ( \
+             SELECT d.id, d.user_id, CASE WHEN {targeted}{rule_4} THEN 1 ELSE 0 END AS targeted \
+             FROM devices d WHERE d.platform = $2 {fence}) platform_devices \
+           WHERE targeted = 1 OR id IN (SELECT device_id FROM issued_certificates WHERE profile_id = $1)), \
          states AS ( \
            SELECT CASE \
              WHEN d.targeted = 0 THEN \
@@ -203,7 +207,7 @@ pub(crate) fn summary<D: Dialect>(certificate_type: CertificateType) -> String {
            UNION ALL \
            SELECT CASE WHEN f.unrevoked = 1 THEN 'revocationPending' ELSE 'revoked' END \
            FROM facts f WHERE f.unrevoked IS NOT NULL \
-             AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = f.device_id)) \
+             AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = f.device_id AND d.platform = $2)) \
          SELECT state, COUNT(*) AS devices FROM states GROUP BY state",
         targeted = targeted_everywhere("scep_profile_assignments", "$1"),
         fence = D::SUBQUERY_FENCE,
