@@ -149,15 +149,15 @@ fn root_covers_profile() -> &'static str {
 ///
 /// Shape, for 100,000 targeted devices: one pass over the platform's devices
 /// decides targeting once per device (fenced, so the member sets are hashed
-/// once); the targeted ones and those holding the profile's certificates
-/// join the few devices with facts of the profile — certificates and steps,
-/// gathered per device into one small hashed row set. The root is probed
-/// only for targeted devices without a valid certificate, and not at all
-/// where [`root_covers_profile`] holds. A profile whose platform has no
-/// devices reads none (the certificate health report counts every profile).
-/// This replaced a statement that materialised the targeted devices, joined
-/// them three times and then anti-joined the certificates against them, in
-/// 0.6 of its time (BENCHMARKS.md).
+/// once) and joins the few devices with facts of the profile — certificates
+/// and steps, gathered per device into one small hashed row set (the
+/// platform's device count, from statistics, keeps that set the hashed side).
+/// The root is probed only for targeted devices without a valid certificate,
+/// and not at all where [`root_covers_profile`] holds. A profile whose
+/// platform has no devices reads none (the certificate health report counts
+/// every profile). This replaced a statement that materialised the targeted
+/// devices, joined them three times and then anti-joined the certificates
+/// against them (BENCHMARKS.md, "Status summary in one pass").
 pub(crate) fn summary<D: Dialect>(certificate_type: CertificateType) -> String {
     let rule_4 = match certificate_type {
         CertificateType::User => " AND d.user_id IS NOT NULL",
@@ -185,29 +185,32 @@ pub(crate) fn summary<D: Dialect>(certificate_type: CertificateType) -> String {
              SELECT device_id, NULL, NULL, NULL, state FROM device_profile_states WHERE profile_id = $1 \
            ) per_source GROUP BY device_id), \
          each_device AS ( \
-           SELECT * FROM ( \
-             SELECT d.id, d.user_id, CASE WHEN {targeted}{rule_4} THEN 1 ELSE 0 END AS targeted \
-             FROM devices d WHERE d.platform = $2 {fence}) platform_devices \
-           WHERE targeted = 1 OR id IN (SELECT device_id FROM issued_certificates WHERE profile_id = $1)), \
+           SELECT d.id, d.user_id, CASE WHEN {targeted}{rule_4} THEN 1 ELSE 0 END AS targeted, \
+                  f.unrevoked, f.not_before, f.not_after, f.step \
+           FROM devices d LEFT JOIN facts f ON f.device_id = d.id \
+           WHERE d.platform = $2 {fence}), \
          states AS ( \
            SELECT CASE \
              WHEN d.targeted = 0 THEN \
-               CASE WHEN f.unrevoked = 1 THEN 'revocationPending' ELSE 'revoked' END \
-             WHEN f.not_after IS NOT NULL THEN \
-               CASE WHEN ((f.not_after - $4) / 1000000) * 100 <= \
-                         (CASE WHEN (f.not_after - f.not_before) / 1000000 < 1 THEN 1 \
-                               ELSE (f.not_after - f.not_before) / 1000000 END) * $5 \
+               CASE WHEN d.unrevoked = 1 THEN 'revocationPending' ELSE 'revoked' END \
+             WHEN d.not_after IS NOT NULL THEN \
+               CASE WHEN ((d.not_after - $4) / 1000000) * 100 <= \
+                         (CASE WHEN (d.not_after - d.not_before) / 1000000 < 1 THEN 1 \
+                               ELSE (d.not_after - d.not_before) / 1000000 END) * $5 \
                     THEN 'renewalDue' ELSE 'succeeded' END \
              WHEN NOT ({root_covers} OR ({root_reaches})) THEN 'failed' \
-             WHEN f.step = 'challengeIssued' THEN 'challengeIssued' \
-             WHEN f.step = 'failed' THEN 'failed' \
+             WHEN d.step = 'challengeIssued' THEN 'challengeIssued' \
+             WHEN d.step = 'failed' THEN 'failed' \
              ELSE 'pending' END AS state \
-           FROM each_device d LEFT JOIN facts f ON f.device_id = d.id \
-           WHERE d.targeted = 1 OR f.unrevoked IS NOT NULL \
+           FROM each_device d \
+           WHERE d.targeted = 1 OR d.unrevoked IS NOT NULL \
            UNION ALL \
-           SELECT CASE WHEN f.unrevoked = 1 THEN 'revocationPending' ELSE 'revoked' END \
-           FROM facts f WHERE f.unrevoked IS NOT NULL \
-             AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = f.device_id AND d.platform = $2)) \
+           SELECT CASE WHEN MAX(CASE WHEN c.revoke_status <> 'revoked' THEN 1 ELSE 0 END) = 1 \
+                       THEN 'revocationPending' ELSE 'revoked' END \
+           FROM issued_certificates c \
+           WHERE c.profile_id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = c.device_id AND d.platform = $2) \
+           GROUP BY c.device_id) \
          SELECT state, COUNT(*) AS devices FROM states GROUP BY state",
         targeted = targeted_everywhere("scep_profile_assignments", "$1"),
         fence = D::SUBQUERY_FENCE,
