@@ -118,18 +118,34 @@ pub(crate) fn certificate_expiry<D: Dialect>() -> String {
 pub(crate) const FAILURES_BY_CODE: &str = "SELECT diagnostic_code, COUNT(*) FROM device_profile_states \
      WHERE state = 'failed' AND diagnostic_code IS NOT NULL GROUP BY diagnostic_code ORDER BY diagnostic_code";
 
-/// Whether the root `$3` reaches every device the SCEP profile `$1` targets,
-/// decided from the assignments alone: the root excludes nobody and every
-/// group the profile includes, the root includes too (a device targeted
+/// Whether the root `root` reaches every device the SCEP profile `profile`
+/// targets, decided from the assignments alone: the root excludes nobody and
+/// every group the profile includes, the root includes too (a device targeted
 /// through a group is then reached by the root through the same group). The
-/// usual set-up, as both profiles go to the same groups; the database
-/// evaluates it once per statement, and where it holds no device is probed
-/// for the root.
-fn root_covers_profile() -> &'static str {
-    "(NOT EXISTS (SELECT 1 FROM trusted_profile_assignments r WHERE r.profile_id = $3 AND r.intent = 'exclude') \
-      AND NOT EXISTS (SELECT 1 FROM scep_profile_assignments s WHERE s.profile_id = $1 AND s.intent = 'include' \
-        AND NOT EXISTS (SELECT 1 FROM trusted_profile_assignments r WHERE r.profile_id = $3 \
-                        AND r.intent = 'include' AND r.group_id = s.group_id)))"
+/// usual set-up, as both profiles go to the same groups. It does not depend
+/// on the device, so the database evaluates it once per statement.
+fn root_covers_profile(profile: &str, root: &str) -> String {
+    format!(
+        "(NOT EXISTS (SELECT 1 FROM trusted_profile_assignments r \
+                      WHERE r.profile_id = {root} AND r.intent = 'exclude') \
+          AND NOT EXISTS (SELECT 1 FROM scep_profile_assignments s \
+                          WHERE s.profile_id = {profile} AND s.intent = 'include' \
+            AND NOT EXISTS (SELECT 1 FROM trusted_profile_assignments r WHERE r.profile_id = {root} \
+                            AND r.intent = 'include' AND r.group_id = s.group_id)))"
+    )
+}
+
+/// Rules 1–3 of the root `root` on device `d`, for a device the SCEP profile
+/// `profile` targets (only there may the answer come from
+/// [`root_covers_profile`]): where the root covers the profile, no device is
+/// probed for it and its member sets are never hashed; elsewhere as
+/// [`targeted_everywhere`].
+fn root_reaches_targeted(profile: &str, root: &str) -> String {
+    format!(
+        "({} OR ({}))",
+        root_covers_profile(profile, root),
+        targeted_everywhere("trusted_profile_assignments", root)
+    )
 }
 
 /// Devices per state (`state`, `devices`) of the SCEP profile `$1` on
@@ -152,12 +168,13 @@ fn root_covers_profile() -> &'static str {
 /// once) and joins the few devices with facts of the profile — certificates
 /// and steps, gathered per device into one small hashed row set (the
 /// platform's device count, from statistics, keeps that set the hashed side).
-/// The root is probed only for targeted devices without a valid certificate,
-/// and not at all where [`root_covers_profile`] holds. A profile whose
-/// platform has no devices reads none (the certificate health report counts
-/// every profile). This replaced a statement that materialised the targeted
-/// devices, joined them three times and then anti-joined the certificates
-/// against them (BENCHMARKS.md, "Status summary in one pass").
+/// Each device's certificates of the profile are aggregated once (`held`),
+/// for that set and for the devices off the platform. The root is probed only for targeted devices without a valid certificate,
+/// and not at all where it covers the profile ([`root_reaches_targeted`]). A
+/// profile whose platform has no devices reads none (the certificate health
+/// report counts every profile). This replaced a statement that materialised
+/// the targeted devices, joined them three times and then anti-joined the
+/// certificates against them (BENCHMARKS.md, "Status summary in one pass").
 pub(crate) fn summary<D: Dialect>(certificate_type: CertificateType) -> String {
     let rule_4 = match certificate_type {
         CertificateType::User => " AND d.user_id IS NOT NULL",
@@ -171,14 +188,15 @@ pub(crate) fn summary<D: Dialect>(certificate_type: CertificateType) -> String {
                   ROW_NUMBER() OVER (PARTITION BY c.device_id ORDER BY c.issued_at DESC, c.id DESC) AS newest \
            FROM issued_certificates c \
            WHERE c.profile_id = $1 AND c.revoke_status = 'none' AND {not_after} > $4), \
+         held AS ( \
+           SELECT c.device_id, MAX(CASE WHEN c.revoke_status <> 'revoked' THEN 1 ELSE 0 END) AS unrevoked \
+           FROM issued_certificates c WHERE c.profile_id = $1 GROUP BY c.device_id), \
          facts AS ( \
            SELECT device_id, MAX(unrevoked) AS unrevoked, MAX(not_before) AS not_before, \
                   MAX(not_after) AS not_after, MAX(step) AS step \
            FROM ( \
-             SELECT c.device_id, MAX(CASE WHEN c.revoke_status <> 'revoked' THEN 1 ELSE 0 END) AS unrevoked, \
-                    CAST(NULL AS BIGINT) AS not_before, CAST(NULL AS BIGINT) AS not_after, \
-                    CAST(NULL AS TEXT) AS step \
-             FROM issued_certificates c WHERE c.profile_id = $1 GROUP BY c.device_id \
+             SELECT device_id, unrevoked, CAST(NULL AS BIGINT) AS not_before, \
+                    CAST(NULL AS BIGINT) AS not_after, CAST(NULL AS TEXT) AS step FROM held \
              UNION ALL \
              SELECT device_id, NULL, not_before, not_after, NULL FROM valid WHERE newest = 1 \
              UNION ALL \
@@ -191,31 +209,26 @@ pub(crate) fn summary<D: Dialect>(certificate_type: CertificateType) -> String {
            WHERE d.platform = $2 {fence}), \
          states AS ( \
            SELECT CASE \
-             WHEN d.targeted = 0 THEN \
-               CASE WHEN d.unrevoked = 1 THEN 'revocationPending' ELSE 'revoked' END \
+             WHEN d.targeted = 0 THEN {revocation_state} \
              WHEN d.not_after IS NOT NULL THEN \
                CASE WHEN ((d.not_after - $4) / 1000000) * 100 <= \
                          (CASE WHEN (d.not_after - d.not_before) / 1000000 < 1 THEN 1 \
                                ELSE (d.not_after - d.not_before) / 1000000 END) * $5 \
                     THEN 'renewalDue' ELSE 'succeeded' END \
-             WHEN NOT ({root_covers} OR ({root_reaches})) THEN 'failed' \
+             WHEN NOT {root_reaches} THEN 'failed' \
              WHEN d.step = 'challengeIssued' THEN 'challengeIssued' \
              WHEN d.step = 'failed' THEN 'failed' \
              ELSE 'pending' END AS state \
            FROM each_device d \
            WHERE d.targeted = 1 OR d.unrevoked IS NOT NULL \
            UNION ALL \
-           SELECT CASE WHEN MAX(CASE WHEN c.revoke_status <> 'revoked' THEN 1 ELSE 0 END) = 1 \
-                       THEN 'revocationPending' ELSE 'revoked' END \
-           FROM issued_certificates c \
-           WHERE c.profile_id = $1 \
-             AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = c.device_id AND d.platform = $2) \
-           GROUP BY c.device_id) \
+           SELECT {revocation_state} FROM held h \
+           WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = h.device_id AND d.platform = $2)) \
          SELECT state, COUNT(*) AS devices FROM states GROUP BY state",
         targeted = targeted_everywhere("scep_profile_assignments", "$1"),
         fence = D::SUBQUERY_FENCE,
-        root_covers = root_covers_profile(),
-        root_reaches = targeted_everywhere("trusted_profile_assignments", "$3"),
+        root_reaches = root_reaches_targeted("$1", "$3"),
+        revocation_state = "CASE WHEN unrevoked = 1 THEN 'revocationPending' ELSE 'revoked' END",
     )
 }
 
