@@ -7,13 +7,15 @@
 //! user) is measured per device with the facts and the domain rules
 //! check-in itself uses, for every profile those devices get.
 
-use super::statuses::targeted_everywhere;
+use super::statuses::{root_reaches_targeted, targeted_everywhere};
 
 /// The devices the SCEP profile `$1` is applicable to, by id — targeting's
 /// five rules, as `scepter_domain::targeting` applies them: included and not
 /// excluded (1, 2), of the profile's platform `$3` (3), with a primary user
 /// when `$4` is `user` (4), and its root `$2` applicable there: of the
-/// device's platform, included and not excluded (5).
+/// device's platform, included and not excluded (5). Where the root's
+/// assignments cover the profile's, rule 5 is decided once for the statement
+/// and the root's member sets are not probed per device.
 pub(crate) fn applicable_scep_devices() -> String {
     format!(
         "SELECT d.id FROM devices d WHERE d.platform = $3 AND ($4 <> 'user' OR d.user_id IS NOT NULL) \
@@ -21,7 +23,7 @@ pub(crate) fn applicable_scep_devices() -> String {
          AND EXISTS (SELECT 1 FROM trusted_certificate_profiles t WHERE t.id = $2 AND t.platform = d.platform) \
          AND {} ORDER BY d.id",
         targeted_everywhere("scep_profile_assignments", "$1"),
-        targeted_everywhere("trusted_profile_assignments", "$2"),
+        root_reaches_targeted("$1", "$2"),
     )
 }
 

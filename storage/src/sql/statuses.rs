@@ -140,7 +140,7 @@ fn root_covers_profile(profile: &str, root: &str) -> String {
 /// [`root_covers_profile`]): where the root covers the profile, no device is
 /// probed for it and its member sets are never hashed; elsewhere as
 /// [`targeted_everywhere`].
-fn root_reaches_targeted(profile: &str, root: &str) -> String {
+pub(crate) fn root_reaches_targeted(profile: &str, root: &str) -> String {
     format!(
         "({} OR ({}))",
         root_covers_profile(profile, root),

@@ -16,6 +16,8 @@ const AUDIT: &str = "/api/v1/audit-events";
 backend_tests!(
     a_replacement_rehearses_reissues_and_installs_then_does_exactly_that,
     an_exclusion_and_a_delete_rehearse_removals_and_revocations_then_do_exactly_that,
+    excluding_a_device_from_the_root_rehearses_removing_the_scep_profile_it_anchors,
+    including_a_group_the_root_does_not_reach_rehearses_nothing_there,
     dry_runs_are_refused_like_the_real_call_and_where_they_cannot_rehearse,
     a_dry_run_pages_its_devices,
 );
@@ -237,6 +239,169 @@ async fn an_exclusion_and_a_delete_rehearse_removals_and_revocations_then_do_exa
     assert_eq!(s.app.delete(&path).await.status(), 204);
     let response = check_in(&s.app, &s.other_credential, &installed(&s, 1, None)).await;
     assert_eq!(item(&response, &s.profile)["action"], "remove");
+}
+
+/// Rule 5: a SCEP profile applies only where its root does. Excluding a
+/// device from the root (not from the SCEP profile) takes both from it; the
+/// dry run of that root assignment says so. Its certificate is not queued for
+/// revocation: revocation follows the SCEP profile's own targeting (rules
+/// 1–4), and that did not change.
+async fn excluding_a_device_from_the_root_rehearses_removing_the_scep_profile_it_anchors(backend: Backend) {
+    let s = scenario(backend).await;
+    let certificate = enroll_device(&s).await;
+    let root = read(&s.app, &format!("{SCEP}/{}", s.profile)).await["rootCertificateId"]
+        .as_str()
+        .expect("rootCertificateId")
+        .to_owned();
+    let excluded = id_of(
+        &create(
+            &s.app,
+            GROUPS,
+            &json!({"displayName": "Untrusted", "groupType": "device"}),
+        )
+        .await,
+    );
+    expect_json(
+        s.app
+            .post(
+                &format!("{GROUPS}/{excluded}/members"),
+                &json!({"memberIds": [s.device]}),
+            )
+            .await,
+        200,
+    )
+    .await;
+    let assignments = format!("{TRUSTED}/{root}/assignments");
+    let exclusion = json!({"groupId": excluded, "intent": "exclude"});
+
+    let rehearsal = expect_json(
+        s.app
+            .post(&format!("{assignments}?dryRun=true"), &exclusion)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        rehearsal["impact"],
+        json!({"install": 0, "reissue": 0, "remove": 1, "revoke": 0, "unchanged": 1}),
+        "{rehearsal}"
+    );
+    let devices = rehearsal["devices"]["items"].as_array().unwrap();
+    let removed = devices
+        .iter()
+        .find(|device| device["deviceId"] == s.device.as_str())
+        .expect("the excluded device");
+    assert_eq!(removed["action"], "remove");
+    let mut profiles: Vec<(String, String)> = removed["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|profile| {
+            (
+                profile["profileId"].as_str().unwrap().to_owned(),
+                profile["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    profiles.sort();
+    let mut expected = vec![
+        (root.clone(), "remove".to_owned()),
+        (s.profile.clone(), "remove".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(profiles, expected, "the root and the SCEP profile it anchors");
+    let kept = devices
+        .iter()
+        .find(|device| device["deviceId"] == s.other_device.as_str())
+        .expect("the other device");
+    assert_eq!(kept["action"], "unchanged");
+    assert!(connector_get(&s.app, REVOCATIONS).await["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // The real exclusion does exactly that.
+    expect_json(s.app.post(&assignments, &exclusion).await, 201).await;
+    let mut report = installed(&s, 1, Some(&certificate));
+    report["installedProfiles"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"profileId": root, "version": 1}));
+    let response = check_in(&s.app, &s.credential, &report).await;
+    assert_eq!(item(&response, &s.profile)["action"], "remove");
+    assert_eq!(item(&response, &root)["action"], "remove");
+    let response = check_in(&s.app, &s.other_credential, &installed(&s, 1, None)).await;
+    assert_ne!(item(&response, &s.profile)["action"], "remove");
+    assert!(connector_get(&s.app, REVOCATIONS).await["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+/// Rule 5 the other way: assigning the SCEP profile to a group its root is
+/// not assigned to brings it to none of that group's devices, in the dry run
+/// and at check-in.
+async fn including_a_group_the_root_does_not_reach_rehearses_nothing_there(backend: Backend) {
+    let s = scenario(backend).await;
+    let user = id_of(
+        &create(
+            &s.app,
+            USERS,
+            &json!({"userPrincipalName": "kim@contoso.com", "displayName": "Kim", "mail": "kim@contoso.com"}),
+        )
+        .await,
+    );
+    let tablet = id_of(
+        &create(
+            &s.app,
+            DEVICES,
+            &json!({"deviceName": "tablet", "platform": "android", "userId": user}),
+        )
+        .await,
+    );
+    let tablets = id_of(
+        &create(
+            &s.app,
+            GROUPS,
+            &json!({"displayName": "Tablets", "groupType": "device"}),
+        )
+        .await,
+    );
+    expect_json(
+        s.app
+            .post(
+                &format!("{GROUPS}/{tablets}/members"),
+                &json!({"memberIds": [tablet]}),
+            )
+            .await,
+        200,
+    )
+    .await;
+    let assignments = format!("{SCEP}/{}/assignments", s.profile);
+    let inclusion = json!({"groupId": tablets, "intent": "include"});
+
+    let rehearsal = expect_json(
+        s.app
+            .post(&format!("{assignments}?dryRun=true"), &inclusion)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        rehearsal["impact"],
+        json!({"install": 0, "reissue": 0, "remove": 0, "revoke": 0, "unchanged": 2}),
+        "the root reaches the two phones only: {rehearsal}"
+    );
+
+    expect_json(s.app.post(&assignments, &inclusion).await, 201).await;
+    let credential = credential_for(&s.app, &tablet).await;
+    let response = check_in(&s.app, &credential, &nothing_installed()).await;
+    let offered = item(&response, &s.profile);
+    assert_eq!(
+        (offered["action"].as_str(), offered["reason"].as_str()),
+        (Some("none"), Some("rootCertificateNotAssigned")),
+        "{response}"
+    );
 }
 
 async fn dry_runs_are_refused_like_the_real_call_and_where_they_cannot_rehearse(backend: Backend) {
