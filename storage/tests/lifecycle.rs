@@ -13,7 +13,7 @@ use scepter_domain::{
     targeting::{Intent, ProfileKind},
     Platform,
 };
-use scepter_storage::testing::audit_entry;
+use scepter_storage::testing::{audit_entry, Backend, TestDatabase};
 use scepter_storage::{
     now, AllowedRecord, EnrollmentStep, EventFilter, FactsGenerations, FailedRequest, NewEvent, PageRequest,
     PayloadOffer, ReportSnapshot, RevocationOutcome, RevocationScope, ScepTransaction, StorageError, Store,
@@ -24,6 +24,12 @@ use uuid::Uuid;
 mod support;
 
 use support::*;
+
+/// Tests that tell the backends apart.
+mod per_backend {
+    use super::*;
+    scepter_storage::backend_tests!(a_notified_certificate_moves_its_devices_generation_once_per_transaction,);
+}
 
 scepter_storage::store_tests!(
     a_challenge_is_accepted_once_even_when_raced,
@@ -973,6 +979,52 @@ async fn generations_move_only_for_what_a_change_concerns(store: Arc<dyn Store>)
     // Deleting the user clears the device's primary user.
     store.delete_user(user.id, None, &audit_entry()).await.unwrap();
     assert_eq!(watch.moved(store).await, FIRST, "primary user deleted");
+}
+
+/// A notified certificate changes two of its device's facts in one
+/// transaction (the certificate, and the enrollment step it clears). The
+/// device's generation moves, and on PostgreSQL by one sequence value: the
+/// second change in the same transaction does not move it again. The next
+/// transaction moves it again (what a transaction remembers ends with it).
+async fn a_notified_certificate_moves_its_devices_generation_once_per_transaction(backend: Backend) {
+    let database = TestDatabase::fresh(backend).await;
+    let setup = setup(database.connect().await).await;
+    let store = &setup.store;
+    let mut watch = Watch::new(store, setup.device, setup.other_device).await;
+    for serial in ["1A", "1B"] {
+        store
+            .record_challenges_offered(setup.device, now(), &[(setup.profile, 1)])
+            .await
+            .unwrap();
+        assert_eq!(watch.moved(store).await, (true, false, false), "challengeIssued");
+        let before = watch.first.1.device;
+        store
+            .record_notified_certificate(
+                &certificate(&setup, setup.device, serial),
+                &event(EventId::CrpNotifyMetricSuccess, None, None),
+            )
+            .await
+            .unwrap();
+        let step = store
+            .profile_states(setup.profile)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|state| state.device_id == setup.device);
+        assert!(step.is_none(), "the certificate cleared the step: {step:?}");
+        assert_eq!(
+            watch.moved(store).await,
+            (true, false, false),
+            "certificate {serial}"
+        );
+        if backend == Backend::Postgres {
+            assert_eq!(
+                watch.first.1.device - before,
+                1,
+                "certificate {serial}: one move for the certificate and its step"
+            );
+        }
+    }
 }
 
 async fn last_check_in_times_are_written_in_batches_and_never_go_back(store: Arc<dyn Store>) {
