@@ -192,15 +192,15 @@ async fn record_issued(
             stored.serial_number, stored.issuer
         ),
     };
-    // Recording also queues revocations for the device: the profile may
-    // have stopped reaching it while the CA worked.
+    // Recording also queues the certificate's revocation when the profile
+    // stopped reaching the device while the CA worked.
     let recorded = state.store.record_notified_certificate(&stored, &event).await?;
     let queued = recorded.revocations_queued;
     let recorded = recorded.certificate;
     tracing::info!(transaction_id, device_id = %recorded.device_id, profile_id = %recorded.profile_id,
         serial = %recorded.serial_number, "recorded an issued certificate");
     if queued > 0 {
-        tracing::info!(queued, device_id = %recorded.device_id, "queued certificates for revocation");
+        tracing::info!(queued, device_id = %recorded.device_id, "queued the certificate for revocation: its profile no longer reaches the device");
     }
     Ok((recorded, Notified::Created))
 }

@@ -11,7 +11,9 @@ use crate::{NewAuditEntry, NewEvent, StorageError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedCertificate {
     pub certificate: StoredCertificate,
-    /// Certificates of the device queued for revocation with it.
+    /// 1 when the certificate itself was queued for revocation as it was
+    /// recorded (its profile stopped reaching the device while the CA
+    /// worked), else 0.
     pub revocations_queued: u64,
 }
 
@@ -161,10 +163,14 @@ pub trait LedgerRepository: Send + Sync {
     ) -> Result<StoredCertificate, StorageError>;
 
     /// [`Self::record_issued_certificate`] for a notification: in the same
-    /// transaction, also queues the revocation of the device's certificates
-    /// whose profile no longer reaches it (it may have stopped reaching the
-    /// device while the CA worked) — one commit for what a notification
-    /// changes.
+    /// transaction, also queues the certificate's revocation when its profile
+    /// no longer reaches the device (it may have stopped reaching it while
+    /// the CA worked) — one commit for what a notification changes. Only the
+    /// new certificate is checked: the device's others were checked when
+    /// what reaches it last changed (the write that changed it queues them,
+    /// and the periodic sweep catches a write that raced a notification), so
+    /// checking them again cost a targeting probe per certificate the device
+    /// ever held, on every notification.
     async fn record_notified_certificate(
         &self,
         certificate: &StoredCertificate,

@@ -212,6 +212,22 @@ macro_rules! impl_ledger_repository {
                     .ok_or_else(|| StorageError::Corrupt("inserted certificate vanished".to_owned()))
             }
 
+            /// Queues (at `at`) the revocation of the certificate `id` if its
+            /// SCEP profile no longer reaches its device; how many were queued
+            /// (0 or 1).
+            async fn queue_certificate_revocation(
+                connection: &mut Connection,
+                id: Uuid,
+                at: DateTime<Utc>,
+            ) -> Result<u64, StorageError> {
+                Ok(sqlx::query(&format!("{} id = $2", queue_revocations()))
+                    .bind(at)
+                    .bind(id)
+                    .execute(&mut *connection)
+                    .await?
+                    .rows_affected())
+            }
+
             /// Queues (at `at`) the revocation of `device_id`'s certificates
             /// whose SCEP profile no longer reaches it; how many were queued.
             async fn queue_device_revocations(
@@ -358,12 +374,9 @@ macro_rules! impl_ledger_repository {
                 ) -> Result<RecordedCertificate, StorageError> {
                     let mut transaction = self.pool.begin().await?;
                     record_certificate_in(&mut transaction, certificate, event).await?;
-                    let revocations_queued = queue_device_revocations(
-                        &mut transaction,
-                        certificate.device_id,
-                        certificate.issued_at,
-                    )
-                    .await?;
+                    let revocations_queued =
+                        queue_certificate_revocation(&mut transaction, certificate.id, certificate.issued_at)
+                            .await?;
                     let stored = recorded(&mut transaction, certificate.id).await?;
                     transaction.commit().await?;
                     Ok(RecordedCertificate {
