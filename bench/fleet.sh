@@ -328,30 +328,32 @@ PY
 }
 
 # Lock waits while pairs run: a global serialization point (one row every
-# writer updates) shows as backends waiting on a lock. Samples every 0.2 s
-# how many backends of the bench database wait on a heavyweight lock; prints
+# writer updates) shows as backends waiting on a lock. `start_lock_sampler
+# FILE` counts every 0.2 s the backends of the bench database that wait on a
+# heavyweight lock, from one psql session (\watch): a psql started per sample
+# cost 8 % of the machine in a profile of the pairs run, taken from the
+# servers being measured. `stop_lock_sampler FILE` ends it and writes
 # "samples, samples with a waiter, most waiters at once" into FILE.
-sample_lock_waits() {
-    local file=$1 samples=0 waiting=0 most=0 now
-    while :; do
-        now=$(psql -Atq "$db_url" -c "SELECT count(*) FROM pg_stat_activity \
-            WHERE datname = current_database() AND wait_event_type = 'Lock'")
-        samples=$((samples + 1))
-        ((now > 0)) && waiting=$((waiting + 1))
-        ((now > most)) && most=$now
-        echo "lock_wait_samples=$samples with_waiters=$waiting most_waiting=$most" >"$file"
-        sleep 0.2
-    done
+start_lock_sampler() {
+    psql -Atq "$db_url" >"$1.raw" 2>/dev/null <<<"SELECT count(*) FROM pg_stat_activity \
+        WHERE datname = current_database() AND wait_event_type = 'Lock' \\watch 0.2" &
+    lock_sampler=$!
+}
+stop_lock_sampler() {
+    kill "$lock_sampler" 2>/dev/null || true
+    wait "$lock_sampler" 2>/dev/null || true
+    awk 'NF { samples++; if ($1 > 0) waiting++; if ($1 > most) most = $1 }
+         END { printf "lock_wait_samples=%d with_waiters=%d most_waiting=%d\n", samples, waiting, most }' \
+        "$1.raw" >"$1"
 }
 
 echo "== verify + notify pairs, 16 clients, one server"
-sample_lock_waits "$work/locks-one.txt" &
-sampler=$!
+start_lock_sampler "$work/locks-one.txt"
 cpu_snapshot "$work/cpu-one-before.txt"
 PAIRS_PREFIX=$work/pairs-one- TOKEN=$connector_token \
     wrk -t16 -c16 -d"$duration" -s bench/fleet-pairs.lua "$base" >"$work/pairs-one.out"
 cpu_snapshot "$work/cpu-one-after.txt"
-kill "$sampler"
+stop_lock_sampler "$work/locks-one.txt"
 tail -n 1 "$work/pairs-one.out"
 cat "$work/locks-one.txt"
 cpu_one=$(cpu_share "$work/cpu-one-before.txt" "$work/cpu-one-after.txt")
@@ -364,8 +366,7 @@ DATABASE_URL=$db_url $scepter serve --listen "127.0.0.1:$second_port" --log-form
 second_pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$second_port/readyz" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$second_port/readyz" >/dev/null || { echo "the second server did not become ready" >&2; exit 1; }
-sample_lock_waits "$work/locks-two.txt" &
-sampler=$!
+start_lock_sampler "$work/locks-two.txt"
 cpu_snapshot "$work/cpu-two-before.txt"
 PAIRS_PREFIX=$work/pairs-two- TOKEN=$connector_token \
     wrk -t8 -c8 -d"$duration" -s bench/fleet-pairs.lua "$base" >"$work/pairs-two-a.out" &
@@ -374,7 +375,7 @@ PAIRS_PREFIX=$work/pairs-twob- TOKEN=$connector_token \
     wrk -t8 -c8 -d"$duration" -s bench/fleet-pairs.lua "http://127.0.0.1:$second_port" >"$work/pairs-two-b.out"
 wait "$first_wrk"
 cpu_snapshot "$work/cpu-two-after.txt"
-kill "$sampler"
+stop_lock_sampler "$work/locks-two.txt"
 for out in "$work"/pairs-two-[ab].out; do tail -n 1 "$out"; done
 cat "$work/locks-two.txt"
 cpu_two=$(cpu_share "$work/cpu-two-before.txt" "$work/cpu-two-after.txt")
