@@ -207,6 +207,14 @@ fn tampered_subject_is_bad_signature() {
 }
 
 #[test]
+fn corrupted_ec_signature_is_bad_signature() {
+    let mut der = der_of(P256_SHA256);
+    let last = der.len() - 1;
+    der[last] ^= 0x01; // inside the signature's s
+    assert_eq!(CertificateRequest::from_der(&der), Err(CsrError::BadSignature));
+}
+
+#[test]
 fn tampered_challenge_is_bad_signature() {
     let mut der = der_of(RSA2048_SHA256);
     let at = der.windows(4).position(|w| w == b"R09M").unwrap();
