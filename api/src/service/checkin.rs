@@ -410,7 +410,7 @@ impl LoadedProfiles {
                 payload::scep_payload_with(
                     profile,
                     root,
-                    &name_context(facts),
+                    &name_context(&facts.device, facts.user.as_ref()),
                     &state.organization,
                     Challenge::Issue {
                         key: &state.enrollment.challenge_key,

@@ -124,7 +124,7 @@ async fn decide(
         Err(error) => return denied(Denial::new(DenyReason::CsrInvalid, error.to_string())),
     };
 
-    let facts = state.store.check_in_facts(claims.device_id).await?;
+    let facts = state.store.subject_facts(claims.device_id).await?;
     let targeted = facts.as_ref().and_then(|facts| {
         facts.profiles.iter().find(|profile| {
             profile.kind == ProfileKind::ScepCertificate && profile.profile_id == claims.profile_id
@@ -153,7 +153,9 @@ async fn decide(
         &request,
         &EnrollmentFacts {
             // The facts are the claimed device's: the same name the payload was made from.
-            device: facts.as_ref().map(|facts| name_context(facts)),
+            device: facts
+                .as_ref()
+                .map(|facts| name_context(&facts.device, facts.user.as_ref())),
             applicable,
             profile: profile
                 .as_ref()

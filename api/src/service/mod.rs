@@ -29,15 +29,19 @@ pub mod sweep;
 pub mod timeline;
 pub mod versioned;
 
-use scepter_domain::subject_name::NameContext;
-use scepter_storage::CheckInFacts;
+use scepter_domain::{directory::User, subject_name::NameContext, Record};
+use scepter_storage::StoredDevice;
 
-/// The values a device's subject and SANs are expanded from, out of its
-/// check-in facts: the same for the payload and for judging its request.
-pub(crate) fn name_context(facts: &CheckInFacts) -> NameContext<'_> {
+/// The values a device's subject and SANs are expanded from: its row and its
+/// primary user's, as read for a check-in or for judging its request — the
+/// same for the payload and for the request made from it.
+pub(crate) fn name_context<'a>(
+    device: &'a Record<StoredDevice>,
+    user: Option<&'a Record<User>>,
+) -> NameContext<'a> {
     NameContext {
-        device_id: facts.device.id,
-        device: &facts.device.content.device,
-        user: facts.user.as_ref().map(|user| &user.content),
+        device_id: device.id,
+        device: &device.content.device,
+        user: user.map(|user| &user.content),
     }
 }

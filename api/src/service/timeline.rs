@@ -162,7 +162,10 @@ fn gather(
     let targeting = targeting(facts, effective, profile_id, profile.is_some());
     let missing_values = match (&targeting, profile) {
         (Targeting::Targeted { .. }, Some(profile)) => {
-            match expand_name(&profile.content.settings, &name_context(facts)) {
+            match expand_name(
+                &profile.content.settings,
+                &name_context(&facts.device, facts.user.as_ref()),
+            ) {
                 Err(ExpansionError::MissingValues(missing)) => missing,
                 _ => Vec::new(),
             }

@@ -24,6 +24,18 @@ pub struct CheckInFacts {
     pub steps: Vec<DeviceStep>,
 }
 
+/// Who a device is and what reaches it: the part of [`CheckInFacts`] a
+/// certificate request is judged on (its subject and SANs are expanded from
+/// the device and its user; its profile must reach the device). Read without
+/// the certificates and steps a check-in also needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubjectFacts {
+    pub device: Record<StoredDevice>,
+    pub user: Option<Record<User>>,
+    pub memberships: DeviceMemberships,
+    pub profiles: Vec<TargetedProfile>,
+}
+
 /// [`EnrollmentStep`] of one device for one profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeviceStep {
@@ -37,6 +49,11 @@ pub struct DeviceStep {
 pub trait CheckInRepository: Send + Sync {
     /// The device, its primary user, its targeting facts and its certificates; `None` for an unknown device.
     async fn check_in_facts(&self, device_id: Uuid) -> Result<Option<CheckInFacts>, StorageError>;
+
+    /// The device, its primary user and its targeting facts (three round
+    /// trips where [`Self::check_in_facts`] takes five); `None` for an
+    /// unknown device. What the connector's verification reads.
+    async fn subject_facts(&self, device_id: Uuid) -> Result<Option<SubjectFacts>, StorageError>;
 
     /// Records `challengeIssued` for the offered `(profile, version)` pairs
     /// (distinct profiles), in one statement: one round trip and one commit

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 
 pub use assignments::{Assignment, AssignmentRepository};
 pub use audit::{Actor, AuditFilter, AuditRepository, NewAuditEntry, StoredAuditEntry};
-pub use checkin::{CheckInFacts, CheckInRepository, DeviceStep, LAST_CHECK_IN_CHUNK};
+pub use checkin::{CheckInFacts, CheckInRepository, DeviceStep, SubjectFacts, LAST_CHECK_IN_CHUNK};
 pub use credentials::{DeviceCredentialRepository, FactsGenerations, StoredCredential};
 pub use directory::{
     DeviceRepository, GroupMember, GroupRepository, MembershipChange, RejectedMembers, StoredDevice,

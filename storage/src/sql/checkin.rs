@@ -36,8 +36,41 @@ macro_rules! impl_check_in_repository {
                     checkin::*,
                     directory::{SELECT_DEVICE, SELECT_USER},
                 },
-                CheckInFacts, CheckInRepository, StorageError, StoredDevice, LAST_CHECK_IN_CHUNK,
+                CheckInFacts, CheckInRepository, StorageError, StoredDevice, SubjectFacts,
+                LAST_CHECK_IN_CHUNK,
             };
+
+            type Connection = <$db as sqlx::Database>::Connection;
+
+            /// The device, its primary user and its targeting facts.
+            async fn subject_of(
+                connection: &mut Connection,
+                device_id: Uuid,
+            ) -> Result<Option<SubjectFacts>, StorageError> {
+                let Some(device) =
+                    fetch::one::<DeviceRow, Record<StoredDevice>>(&mut *connection, SELECT_DEVICE, device_id)
+                        .await?
+                else {
+                    return Ok(None);
+                };
+                let user = match device.content.device.user_id {
+                    Some(user_id) => fetch::one::<UserRow, _>(&mut *connection, SELECT_USER, user_id).await?,
+                    None => None,
+                };
+                let (memberships, profiles) = targeting_facts(
+                    &mut *connection,
+                    device_id,
+                    device.content.device.platform,
+                    device.content.device.user_id,
+                )
+                .await?;
+                Ok(Some(SubjectFacts {
+                    device,
+                    user,
+                    memberships,
+                    profiles,
+                }))
+            }
 
             #[async_trait]
             impl CheckInRepository for $store {
@@ -46,28 +79,15 @@ macro_rules! impl_check_in_repository {
                     device_id: Uuid,
                 ) -> Result<Option<CheckInFacts>, StorageError> {
                     let mut connection = self.pool.acquire().await?;
-                    let Some(device) = fetch::one::<DeviceRow, Record<StoredDevice>>(
-                        &mut *connection,
-                        SELECT_DEVICE,
-                        device_id,
-                    )
-                    .await?
+                    let Some(SubjectFacts {
+                        device,
+                        user,
+                        memberships,
+                        profiles,
+                    }) = subject_of(&mut connection, device_id).await?
                     else {
                         return Ok(None);
                     };
-                    let user = match device.content.device.user_id {
-                        Some(user_id) => {
-                            fetch::one::<UserRow, _>(&mut *connection, SELECT_USER, user_id).await?
-                        }
-                        None => None,
-                    };
-                    let (memberships, profiles) = targeting_facts(
-                        &mut *connection,
-                        device_id,
-                        device.content.device.platform,
-                        device.content.device.user_id,
-                    )
-                    .await?;
                     let certificates = certificates_of_device(&mut *connection, device_id).await?;
                     let steps = fetch::all::<StepRow, _>(&mut *connection, SELECT_STEPS, device_id).await?;
                     Ok(Some(CheckInFacts {
@@ -78,6 +98,10 @@ macro_rules! impl_check_in_repository {
                         certificates,
                         steps,
                     }))
+                }
+
+                async fn subject_facts(&self, device_id: Uuid) -> Result<Option<SubjectFacts>, StorageError> {
+                    subject_of(&mut *self.pool.acquire().await?, device_id).await
                 }
 
                 async fn record_challenges_offered(
