@@ -151,13 +151,14 @@ pub async fn check_in(
     now: DateTime<Utc>,
 ) -> Result<CheckInAnswer, ApiError> {
     let facts = facts_of(state, device).await?;
-    let effective = effective_profiles(&facts.memberships, &facts.profiles, Explain::No);
+    let effective = effective_profiles(&facts.subject.memberships, &facts.subject.profiles, Explain::No);
     let mut profiles = LoadedProfiles::load(state, &effective, &facts).await?;
     let for_device = profiles.for_device(effective, &facts);
     let ledger = ledger(&facts);
     let decisions = checkin::decide(
         &for_device,
         &facts
+            .subject
             .profiles
             .iter()
             .map(|profile| (profile.profile_id, profile.kind))
@@ -169,8 +170,8 @@ pub async fn check_in(
     let tag = checkin::state_tag(
         &TagInputs {
             device_id: device.device_id,
-            device_version: facts.device.version,
-            user_version: facts.user.as_ref().map(|user| user.version),
+            device_version: facts.subject.device.version,
+            user_version: facts.subject.user.as_ref().map(|user| user.version),
             settings_fingerprint: state.settings_fingerprint,
             now: now.timestamp(),
             challenge_lifetime: state.enrollment.challenge_lifetime_secs,
@@ -246,6 +247,7 @@ fn remember(state: &AppState, device: CheckingDevice, answer: Option<UnchangedAn
 /// Whether the device's `lastCheckInDateTime` is older than its resolution.
 fn stale_check_in_time(facts: &CheckInFacts, now: DateTime<Utc>) -> bool {
     facts
+        .subject
         .device
         .content
         .last_check_in_at
@@ -259,7 +261,7 @@ fn note_check_in_time(state: &AppState, device: CheckingDevice, facts: &CheckInF
     let at = scepter_storage::now();
     state.write_behind.last_check_ins.note(device.device_id, at);
     let mut updated = facts.clone();
-    updated.device.content.last_check_in_at = Some(at);
+    updated.subject.device.content.last_check_in_at = Some(at);
     state
         .check_in_facts
         .put(device.device_id, device.generations, Arc::new(updated));
@@ -396,7 +398,7 @@ impl LoadedProfiles {
                 };
                 state
                     .profiles
-                    .trusted_payload(profile, facts.device.id, &state.organization)
+                    .trusted_payload(profile, facts.subject.device.id, &state.organization)
                     .map_err(PayloadError::from)
             }
             Some(ProfileKind::ScepCertificate) => {
@@ -410,7 +412,7 @@ impl LoadedProfiles {
                 payload::scep_payload_with(
                     profile,
                     root,
-                    &name_context(&facts.device, facts.user.as_ref()),
+                    &name_context(&facts.subject),
                     &state.organization,
                     Challenge::Issue {
                         key: &state.enrollment.challenge_key,
@@ -428,7 +430,7 @@ impl LoadedProfiles {
         let rendered = match rendered {
             Ok(rendered) => rendered,
             Err(error) => {
-                tracing::info!(device_id = %facts.device.id, profile_id = %item.profile_id, %error,
+                tracing::info!(device_id = %facts.subject.device.id, profile_id = %item.profile_id, %error,
                     "cannot make a payload");
                 let reason = match error {
                     PayloadError::Name(ExpansionError::MissingValues(_)) => {
@@ -453,6 +455,7 @@ impl LoadedProfiles {
 /// The version of a profile the facts name (0 for one they do not name).
 fn version_of(facts: &CheckInFacts, kind: ProfileKind, profile_id: Uuid) -> i64 {
     facts
+        .subject
         .profiles
         .iter()
         .find(|profile| profile.kind == kind && profile.profile_id == profile_id)

@@ -153,9 +153,7 @@ async fn decide(
         &request,
         &EnrollmentFacts {
             // The facts are the claimed device's: the same name the payload was made from.
-            device: facts
-                .as_ref()
-                .map(|facts| name_context(&facts.device, facts.user.as_ref())),
+            device: facts.as_ref().map(name_context),
             applicable,
             profile: profile
                 .as_ref()

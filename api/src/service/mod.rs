@@ -29,19 +29,15 @@ pub mod sweep;
 pub mod timeline;
 pub mod versioned;
 
-use scepter_domain::{directory::User, subject_name::NameContext, Record};
-use scepter_storage::StoredDevice;
+use scepter_domain::subject_name::NameContext;
+use scepter_storage::SubjectFacts;
 
-/// The values a device's subject and SANs are expanded from: its row and its
-/// primary user's, as read for a check-in or for judging its request — the
-/// same for the payload and for the request made from it.
-pub(crate) fn name_context<'a>(
-    device: &'a Record<StoredDevice>,
-    user: Option<&'a Record<User>>,
-) -> NameContext<'a> {
+/// The values a device's subject and SANs are expanded from, out of its
+/// facts: the same for the payload and for judging its request.
+pub(crate) fn name_context(subject: &SubjectFacts) -> NameContext<'_> {
     NameContext {
-        device_id: device.id,
-        device: &device.content.device,
-        user: user.map(|user| &user.content),
+        device_id: subject.device.id,
+        device: &subject.device.content.device,
+        user: subject.user.as_ref().map(|user| &user.content),
     }
 }

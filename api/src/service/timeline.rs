@@ -89,7 +89,7 @@ pub async fn for_profile(
         ));
     }
     let versions = state.store.profile_versions(profile_id, HISTORY_LIMIT).await?;
-    let effective = effective_profiles(&facts.memberships, &facts.profiles, Explain::Yes);
+    let effective = effective_profiles(&facts.subject.memberships, &facts.subject.profiles, Explain::Yes);
     let mut gathered = gather(&facts, &effective, &history, profile_id, profile.as_ref());
     gathered.profile_versions = versions
         .into_iter()
@@ -114,7 +114,7 @@ pub async fn per_profile(
 ) -> Result<Vec<ProfileTimeline>, ApiError> {
     let facts = device_facts(state, device_id).await?;
     let history = enrollment_history(state, device_id, None).await?;
-    let effective = effective_profiles(&facts.memberships, &facts.profiles, Explain::Yes);
+    let effective = effective_profiles(&facts.subject.memberships, &facts.subject.profiles, Explain::Yes);
     let profile_ids: BTreeSet<Uuid> = effective
         .iter()
         .filter(|profile| profile.kind == ProfileKind::ScepCertificate)
@@ -162,10 +162,7 @@ fn gather(
     let targeting = targeting(facts, effective, profile_id, profile.is_some());
     let missing_values = match (&targeting, profile) {
         (Targeting::Targeted { .. }, Some(profile)) => {
-            match expand_name(
-                &profile.content.settings,
-                &name_context(&facts.device, facts.user.as_ref()),
-            ) {
+            match expand_name(&profile.content.settings, &name_context(&facts.subject)) {
                 Err(ExpansionError::MissingValues(missing)) => missing,
                 _ => Vec::new(),
             }
@@ -246,6 +243,7 @@ fn targeting(
     };
     // Explain names assignments; operators think in groups.
     let group_ids = facts
+        .subject
         .profiles
         .iter()
         .find(|profile| profile.kind == ProfileKind::ScepCertificate && profile.profile_id == profile_id)

@@ -158,41 +158,43 @@ mod tests {
     use super::*;
     use chrono::Utc;
     use scepter_domain::{directory::Device, targeting::DeviceMemberships, Platform, Record};
-    use scepter_storage::StoredDevice;
+    use scepter_storage::{StoredDevice, SubjectFacts};
 
     fn facts(name: &str) -> Arc<CheckInFacts> {
         let now = Utc::now();
         Arc::new(CheckInFacts {
-            device: Record {
-                id: Uuid::nil(),
-                version: 1,
-                created_at: now,
-                modified_at: now,
-                content: StoredDevice {
-                    device: Device {
-                        device_name: name.to_owned(),
-                        platform: Platform::Android,
-                        os_version: None,
-                        serial_number: None,
-                        imei: None,
-                        azure_ad_device_id: None,
-                        user_id: None,
-                        external_id: None,
-                        meid: None,
-                        wifi_mac_address: None,
-                        fully_qualified_domain_name: None,
+            subject: SubjectFacts {
+                device: Record {
+                    id: Uuid::nil(),
+                    version: 1,
+                    created_at: now,
+                    modified_at: now,
+                    content: StoredDevice {
+                        device: Device {
+                            device_name: name.to_owned(),
+                            platform: Platform::Android,
+                            os_version: None,
+                            serial_number: None,
+                            imei: None,
+                            azure_ad_device_id: None,
+                            user_id: None,
+                            external_id: None,
+                            meid: None,
+                            wifi_mac_address: None,
+                            fully_qualified_domain_name: None,
+                        },
+                        last_check_in_at: None,
                     },
-                    last_check_in_at: None,
                 },
+                user: None,
+                memberships: DeviceMemberships {
+                    platform: Platform::Android,
+                    has_primary_user: false,
+                    device_groups: Default::default(),
+                    user_groups: Default::default(),
+                },
+                profiles: vec![],
             },
-            user: None,
-            memberships: DeviceMemberships {
-                platform: Platform::Android,
-                has_primary_user: false,
-                device_groups: Default::default(),
-                user_groups: Default::default(),
-            },
-            profiles: vec![],
             certificates: vec![],
             steps: vec![],
         })
@@ -224,6 +226,7 @@ mod tests {
             cache
                 .get(device, at(9, 3))
                 .unwrap()
+                .subject
                 .device
                 .content
                 .device
@@ -272,7 +275,7 @@ mod tests {
         cache.remember_answer(device, at(7, 1), answer(1, Some(until)));
         let (facts_served, tag) = cache.unchanged_answer(device, at(7, 1), &[1; 32], now).unwrap();
         assert_eq!(tag, "\"tag-1\"");
-        assert_eq!(facts_served.device.content.device.device_name, "a");
+        assert_eq!(facts_served.subject.device.content.device.device_name, "a");
         assert!(
             cache.unchanged_answer(device, at(7, 1), &[2; 32], now).is_none(),
             "another report"
@@ -296,7 +299,7 @@ mod tests {
         // facts at new generations drop it.
         cache.put(device, at(7, 1), facts("touched"));
         let (touched, _) = cache.unchanged_answer(device, at(7, 1), &[1; 32], now).unwrap();
-        assert_eq!(touched.device.content.device.device_name, "touched");
+        assert_eq!(touched.subject.device.content.device.device_name, "touched");
         cache.put(device, at(8, 1), facts("b"));
         assert!(cache.unchanged_answer(device, at(8, 1), &[1; 32], now).is_none());
 

@@ -14,10 +14,8 @@ use crate::{EnrollmentStep, StorageError, StoredCertificate, StoredDevice};
 /// Everything a check-in decides on, read together.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckInFacts {
-    pub device: Record<StoredDevice>,
-    pub user: Option<Record<User>>,
-    pub memberships: DeviceMemberships,
-    pub profiles: Vec<TargetedProfile>,
+    /// The device, its primary user and what reaches it.
+    pub subject: SubjectFacts,
     /// The device's certificates, newest first.
     pub certificates: Vec<StoredCertificate>,
     /// The device's last enrollment step per profile.
@@ -26,8 +24,9 @@ pub struct CheckInFacts {
 
 /// Who a device is and what reaches it: the part of [`CheckInFacts`] a
 /// certificate request is judged on (its subject and SANs are expanded from
-/// the device and its user; its profile must reach the device). Read without
-/// the certificates and steps a check-in also needs.
+/// the device and its user; its profile must reach the device), which
+/// [`CheckInRepository::subject_facts`] reads without the certificates and
+/// steps a check-in also needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubjectFacts {
     pub device: Record<StoredDevice>,

@@ -79,22 +79,13 @@ macro_rules! impl_check_in_repository {
                     device_id: Uuid,
                 ) -> Result<Option<CheckInFacts>, StorageError> {
                     let mut connection = self.pool.acquire().await?;
-                    let Some(SubjectFacts {
-                        device,
-                        user,
-                        memberships,
-                        profiles,
-                    }) = subject_of(&mut connection, device_id).await?
-                    else {
+                    let Some(subject) = subject_of(&mut connection, device_id).await? else {
                         return Ok(None);
                     };
                     let certificates = certificates_of_device(&mut *connection, device_id).await?;
                     let steps = fetch::all::<StepRow, _>(&mut *connection, SELECT_STEPS, device_id).await?;
                     Ok(Some(CheckInFacts {
-                        device,
-                        user,
-                        memberships,
-                        profiles,
+                        subject,
                         certificates,
                         steps,
                     }))

@@ -212,33 +212,19 @@ macro_rules! impl_ledger_repository {
                     .ok_or_else(|| StorageError::Corrupt("inserted certificate vanished".to_owned()))
             }
 
-            /// Queues (at `at`) the revocation of the certificate `id` if its
-            /// SCEP profile no longer reaches its device; how many were queued
-            /// (0 or 1).
-            async fn queue_certificate_revocation(
+            /// Queues (at `at`) the revocation of the certificates whose
+            /// `column` (`id`, `device_id` or `profile_id`) is `key` and whose
+            /// SCEP profile no longer reaches their device; how many were queued.
+            async fn queue_revocations_where(
                 connection: &mut Connection,
-                id: Uuid,
-                at: DateTime<Utc>,
-            ) -> Result<u64, StorageError> {
-                Ok(sqlx::query(&format!("{} id = $2", queue_revocations()))
-                    .bind(at)
-                    .bind(id)
-                    .execute(&mut *connection)
-                    .await?
-                    .rows_affected())
-            }
-
-            /// Queues (at `at`) the revocation of `device_id`'s certificates
-            /// whose SCEP profile no longer reaches it; how many were queued.
-            async fn queue_device_revocations(
-                connection: &mut Connection,
-                device_id: Uuid,
+                column: &'static str,
+                key: Uuid,
                 at: DateTime<Utc>,
             ) -> Result<u64, StorageError> {
                 Ok(
-                    sqlx::query(&format!("{} device_id = $2", queue_revocations()))
+                    sqlx::query(&format!("{} {column} = $2", queue_revocations()))
                         .bind(at)
-                        .bind(device_id)
+                        .bind(key)
                         .execute(&mut *connection)
                         .await?
                         .rows_affected(),
@@ -374,9 +360,13 @@ macro_rules! impl_ledger_repository {
                 ) -> Result<RecordedCertificate, StorageError> {
                     let mut transaction = self.pool.begin().await?;
                     record_certificate_in(&mut transaction, certificate, event).await?;
-                    let revocations_queued =
-                        queue_certificate_revocation(&mut transaction, certificate.id, certificate.issued_at)
-                            .await?;
+                    let revocations_queued = queue_revocations_where(
+                        &mut transaction,
+                        "id",
+                        certificate.id,
+                        certificate.issued_at,
+                    )
+                    .await?;
                     let stored = recorded(&mut transaction, certificate.id).await?;
                     transaction.commit().await?;
                     Ok(RecordedCertificate {
@@ -407,29 +397,27 @@ macro_rules! impl_ledger_repository {
                 }
 
                 async fn queue_revocations(&self, scope: &RevocationScope) -> Result<u64, StorageError> {
-                    let base = queue_revocations();
                     let at = now();
                     let mut transaction = self.pool.begin().await?;
                     let mut queued = 0;
                     match scope {
                         RevocationScope::All => {
-                            queued += sqlx::query(&format!("{base} 1 = 1"))
+                            queued += sqlx::query(&format!("{} 1 = 1", queue_revocations()))
                                 .bind(at)
                                 .execute(&mut *transaction)
                                 .await?
                                 .rows_affected();
                         }
                         RevocationScope::Profile(profile_id) => {
-                            queued += sqlx::query(&format!("{base} profile_id = $2"))
-                                .bind(at)
-                                .bind(profile_id)
-                                .execute(&mut *transaction)
-                                .await?
-                                .rows_affected();
+                            queued +=
+                                queue_revocations_where(&mut transaction, "profile_id", *profile_id, at)
+                                    .await?;
                         }
                         RevocationScope::Devices(device_ids) => {
                             for device_id in device_ids {
-                                queued += queue_device_revocations(&mut transaction, *device_id, at).await?;
+                                queued +=
+                                    queue_revocations_where(&mut transaction, "device_id", *device_id, at)
+                                        .await?;
                             }
                         }
                     }

@@ -6,7 +6,7 @@
 
 use crate::helpers::{enrollment::*, *};
 use reqwest::{header, Method};
-use scepter_blackbox_tests::{assert_validation_error, backend_tests, problem, Backend};
+use scepter_blackbox_tests::{assert_validation_error, backend_tests, problem, Backend, TestApp};
 use serde_json::{json, Value};
 
 const GROUPS: &str = "/api/v1/groups";
@@ -55,6 +55,21 @@ fn draft_of(mut profile: Value) -> Value {
         profile.as_object_mut().unwrap().remove(field);
     }
     profile
+}
+
+/// A new device group named `name` holding `devices`; its id.
+async fn device_group(app: &TestApp, name: &str, devices: &[&String]) -> String {
+    let group = id_of(&create(app, GROUPS, &json!({"displayName": name, "groupType": "device"})).await);
+    expect_json(
+        app.post(
+            &format!("{GROUPS}/{group}/members"),
+            &json!({"memberIds": devices}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    group
 }
 
 fn actions(dry_run: &Value) -> Vec<(String, String, String)> {
@@ -149,24 +164,7 @@ async fn a_replacement_rehearses_reissues_and_installs_then_does_exactly_that(ba
 async fn an_exclusion_and_a_delete_rehearse_removals_and_revocations_then_do_exactly_that(backend: Backend) {
     let s = scenario(backend).await;
     let certificate = enroll_device(&s).await;
-    let excluded = id_of(
-        &create(
-            &s.app,
-            GROUPS,
-            &json!({"displayName": "Lost", "groupType": "device"}),
-        )
-        .await,
-    );
-    expect_json(
-        s.app
-            .post(
-                &format!("{GROUPS}/{excluded}/members"),
-                &json!({"memberIds": [s.device]}),
-            )
-            .await,
-        200,
-    )
-    .await;
+    let excluded = device_group(&s.app, "Lost", &[&s.device]).await;
     let assignments = format!("{SCEP}/{}/assignments", s.profile);
     let exclusion = json!({"groupId": excluded, "intent": "exclude"});
 
@@ -253,24 +251,7 @@ async fn excluding_a_device_from_the_root_rehearses_removing_the_scep_profile_it
         .as_str()
         .expect("rootCertificateId")
         .to_owned();
-    let excluded = id_of(
-        &create(
-            &s.app,
-            GROUPS,
-            &json!({"displayName": "Untrusted", "groupType": "device"}),
-        )
-        .await,
-    );
-    expect_json(
-        s.app
-            .post(
-                &format!("{GROUPS}/{excluded}/members"),
-                &json!({"memberIds": [s.device]}),
-            )
-            .await,
-        200,
-    )
-    .await;
+    let excluded = device_group(&s.app, "Untrusted", &[&s.device]).await;
     let assignments = format!("{TRUSTED}/{root}/assignments");
     let exclusion = json!({"groupId": excluded, "intent": "exclude"});
 
@@ -359,24 +340,7 @@ async fn including_a_group_the_root_does_not_reach_rehearses_nothing_there(backe
         )
         .await,
     );
-    let tablets = id_of(
-        &create(
-            &s.app,
-            GROUPS,
-            &json!({"displayName": "Tablets", "groupType": "device"}),
-        )
-        .await,
-    );
-    expect_json(
-        s.app
-            .post(
-                &format!("{GROUPS}/{tablets}/members"),
-                &json!({"memberIds": [tablet]}),
-            )
-            .await,
-        200,
-    )
-    .await;
+    let tablets = device_group(&s.app, "Tablets", &[&tablet]).await;
     let assignments = format!("{SCEP}/{}/assignments", s.profile);
     let inclusion = json!({"groupId": tablets, "intent": "include"});
 
